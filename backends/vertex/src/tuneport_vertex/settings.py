@@ -1,0 +1,80 @@
+"""Settings of the vertex backend (validated from a profile, env and keywords)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from tuneport.protocol import BackendSettings
+
+# Google Cloud project ids: 6-30 chars, lowercase letters, digits, hyphens;
+# a project number is accepted too.
+_PROJECT = re.compile(r"^(?:[a-z][a-z0-9-]{4,28}[a-z0-9]|\d{6,20})$")
+_LOCATION = re.compile(r"^[a-z]+(?:-[a-z]+\d+)?$")
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9](?:/[^\s]*)?$")
+_LABEL = re.compile(r"^[a-z0-9_-]{0,63}$")
+
+
+class VertexSettings(BackendSettings):
+    """Where Vertex AI tuning jobs run and how requests are authenticated.
+
+    ``location`` is a region (``us-central1``) or a multi-region (``us``,
+    ``eu``); ``api_version = "v1beta1"`` opts in to its extra fields.  Local
+    datasets are staged to ``staging_bucket`` (``gs://bucket[/prefix]``).
+    Credentials come from Application Default Credentials unless
+    ``credentials_file`` names a service-account key file.
+    """
+
+    project: str | None = None
+    location: str = "us-central1"
+    api_version: Literal["v1", "v1beta1"] = "v1"
+    staging_bucket: str | None = None
+    credentials_file: Path | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("project")
+    @classmethod
+    def _project_shape(cls, value: str | None) -> str | None:
+        if value is not None and not _PROJECT.match(value):
+            raise ValueError("not a Google Cloud project id (6-30 lowercase letters, digits, hyphens)")
+        return value
+
+    @field_validator("location")
+    @classmethod
+    def _location_shape(cls, value: str) -> str:
+        if not _LOCATION.match(value):
+            raise ValueError("not a Google Cloud location (e.g. 'us-central1', 'europe-west4', 'us', 'eu')")
+        return value
+
+    @field_validator("staging_bucket")
+    @classmethod
+    def _bucket_shape(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        bare = value.removeprefix("gs://").rstrip("/")
+        if not _BUCKET.match(bare):
+            raise ValueError("not a Cloud Storage bucket (gs://bucket[/prefix])")
+        return f"gs://{bare}"
+
+    @field_validator("labels")
+    @classmethod
+    def _label_shape(cls, value: dict[str, str]) -> dict[str, str]:
+        for key, item in value.items():
+            if not key or not key[0].islower() or not _LABEL.match(key) or not _LABEL.match(item):
+                raise ValueError(
+                    f"label {key!r}={item!r}: keys start with a lowercase letter; keys and values use "
+                    "lowercase letters, digits, '_' and '-', at most 63 characters"
+                )
+        return value
+
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint_shape(cls, value: str | None) -> str | None:
+        if value is None or value == "embedded":
+            return value
+        if not value.startswith(("http://", "https://")) or "?" in value:
+            raise ValueError("must be an http(s) URL without a query string, or 'embedded'")
+        return value.rstrip("/")

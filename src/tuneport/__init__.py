@@ -1,0 +1,112 @@
+"""tuneport: one interface for tuning Gemini models on Google's services.
+
+``import tuneport`` is cheap: the names below are loaded on first access
+(PEP 562), so the HTTP stack, pydantic models, the CLI and plotting are only
+imported when used.
+
+    >>> import tuneport
+    >>> client = tuneport.connect(profile="local")          # doctest: +SKIP
+    >>> job = client.create(base_model=..., training_data="train.jsonl")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from tuneport._version import __version__
+
+if TYPE_CHECKING:
+    from tuneport._connect import connect, connect_async, open_backend
+    from tuneport.client import AsyncTuningClient, TuningClient
+    from tuneport.errors import (
+        APIConnectionError,
+        APIError,
+        APIStatusError,
+        APITimeoutError,
+        BackendNotFound,
+        ConfigError,
+        JobFailed,
+        NotFoundError,
+        PluginError,
+        SpecError,
+        TuneportError,
+        UnsupportedCapability,
+        UnsupportedParameter,
+        ValidationError,
+        WaitTimeout,
+    )
+    from tuneport.models import (
+        Example,
+        GenerateRequest,
+        Generation,
+        Hyperparameters,
+        JobSpec,
+        JobState,
+        MetricPoint,
+        Metrics,
+        Page,
+        TuningJob,
+    )
+    from tuneport.retry import RetryPolicy
+    from tuneport.waiting import PollPolicy
+
+_LAZY = {
+    "connect": "tuneport._connect",
+    "connect_async": "tuneport._connect",
+    "open_backend": "tuneport._connect",
+    "TuningClient": "tuneport.client",
+    "AsyncTuningClient": "tuneport.client",
+    "RetryPolicy": "tuneport.retry",
+    "PollPolicy": "tuneport.waiting",
+    **{
+        name: "tuneport.models"
+        for name in (
+            "Example",
+            "GenerateRequest",
+            "Generation",
+            "Hyperparameters",
+            "JobSpec",
+            "JobState",
+            "MetricPoint",
+            "Metrics",
+            "Page",
+            "TuningJob",
+        )
+    },
+    **{
+        name: "tuneport.errors"
+        for name in (
+            "APIConnectionError",
+            "APIError",
+            "APIStatusError",
+            "APITimeoutError",
+            "BackendNotFound",
+            "ConfigError",
+            "JobFailed",
+            "NotFoundError",
+            "PluginError",
+            "SpecError",
+            "TuneportError",
+            "UnsupportedCapability",
+            "UnsupportedParameter",
+            "ValidationError",
+            "WaitTimeout",
+        )
+    },
+}
+
+__all__ = ["__version__", *sorted(_LAZY)]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'tuneport' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,197 @@
+"""Drivers: run a backend's flow, doing the I/O the flow asks for.
+
+:class:`SyncDriver` and :class:`AsyncDriver` are the only places that send
+requests.  They add auth headers, apply the retry policy, turn error statuses
+into typed errors (unless the flow said it expects them), and log one line
+per retry with no secret in it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any, TypeVar
+
+import httpx
+
+from tuneport import _http
+from tuneport.errors import APIError, TuneportError
+from tuneport.protocol import Authenticator, BlockingCall, Flow, HttpRequest, HttpResponse
+from tuneport.retry import RetryPolicy
+from tuneport.waiting import Clock
+
+T = TypeVar("T")
+log = logging.getLogger("tuneport.http")
+
+
+class _DriverBase:
+    def __init__(
+        self, authenticator: Authenticator | None, retry: RetryPolicy, clock: Clock
+    ) -> None:
+        self.authenticator = authenticator
+        self.retry = retry
+        self.clock = clock
+        #: Requests sent so far, retries included (for diagnostics and benchmarks).
+        self.request_count = 0
+
+    def secrets(self) -> Iterable[str]:
+        return tuple(self.authenticator.secrets()) if self.authenticator else ()
+
+    def _check(self, response: HttpResponse, req: HttpRequest) -> HttpResponse:
+        if response.is_success or response.status_code in req.expected:
+            return response
+        raise _http.status_error(response, req, self.secrets())
+
+    def _next_delay(
+        self, error: APIError, req: HttpRequest, attempt: int, retry: RetryPolicy, started: float
+    ) -> float | None:
+        """Seconds to sleep before retrying, or ``None`` to give up."""
+        if attempt >= retry.max_attempts or not retry.is_retryable(error, idempotent=req.idempotent):
+            return None
+        delay = retry.delay(attempt, error)
+        if retry.deadline is not None and self.clock.monotonic() - started + delay > retry.deadline:
+            return None
+        log.warning(
+            "retrying %s %s in %.2fs (attempt %d of %d): %s",
+            req.method,
+            _http.safe_url(req.url),
+            delay,
+            attempt + 1,
+            retry.max_attempts,
+            type(error).__name__ + (f" {getattr(error, 'status_code', '')}".rstrip()),
+        )
+        return delay
+
+
+class SyncDriver(_DriverBase):
+    """Runs flows with a blocking :class:`httpx.Client`."""
+
+    def __init__(
+        self,
+        http: httpx.Client,
+        authenticator: Authenticator | None,
+        retry: RetryPolicy,
+        clock: Clock,
+    ) -> None:
+        super().__init__(authenticator, retry, clock)
+        self.http = http
+
+    def run(self, flow: Flow[T], *, retry: RetryPolicy | None = None, timeout: float | None = None) -> T:
+        """Drive *flow* to completion and return its result."""
+        policy = retry or self.retry
+        try:
+            effect = next(flow)
+            while True:
+                try:
+                    result: Any
+                    if isinstance(effect, BlockingCall):
+                        result = effect.run()
+                    else:
+                        result = self.send(effect, policy, timeout)
+                except TuneportError as error:
+                    effect = flow.throw(error)
+                else:
+                    effect = flow.send(result)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
+        finally:
+            flow.close()
+
+    def send(self, req: HttpRequest, retry: RetryPolicy, timeout: float | None = None) -> HttpResponse:
+        """Send one request with retries; raise the typed error when it fails."""
+        if timeout is not None and req.timeout is None:
+            req = _with_timeout(req, timeout)
+        started = self.clock.monotonic()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                headers: Mapping[str, str] = (
+                    self.authenticator.headers() if self.authenticator and req.authenticate else {}
+                )
+                self.request_count += 1
+                try:
+                    raw = self.http.send(_http.build_request(self.http, req, headers))
+                except httpx.HTTPError as exc:
+                    raise _http.connection_error(exc, req, self.secrets()) from None
+                return self._check(_http.to_response(raw), req)
+            except APIError as error:
+                delay = self._next_delay(error, req, attempt, retry, started)
+                if delay is None:
+                    raise
+                self.clock.sleep(delay)
+
+
+class AsyncDriver(_DriverBase):
+    """Runs flows with an :class:`httpx.AsyncClient`; blocking calls go to a thread."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        authenticator: Authenticator | None,
+        retry: RetryPolicy,
+        clock: Clock,
+    ) -> None:
+        super().__init__(authenticator, retry, clock)
+        self.http = http
+
+    async def run(
+        self, flow: Flow[T], *, retry: RetryPolicy | None = None, timeout: float | None = None
+    ) -> T:
+        """Drive *flow* to completion and return its result."""
+        policy = retry or self.retry
+        try:
+            effect = next(flow)
+            while True:
+                try:
+                    result: Any
+                    if isinstance(effect, BlockingCall):
+                        result = await asyncio.to_thread(effect.run)
+                    else:
+                        result = await self.send(effect, policy, timeout)
+                except TuneportError as error:
+                    effect = flow.throw(error)
+                else:
+                    effect = flow.send(result)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
+        finally:
+            flow.close()
+
+    async def _auth_headers(self, req: HttpRequest) -> Mapping[str, str]:
+        if not self.authenticator or not req.authenticate:
+            return {}
+        if self.authenticator.blocking:
+            return await asyncio.to_thread(self.authenticator.headers)
+        return self.authenticator.headers()
+
+    async def send(
+        self, req: HttpRequest, retry: RetryPolicy, timeout: float | None = None
+    ) -> HttpResponse:
+        """Send one request with retries; raise the typed error when it fails."""
+        if timeout is not None and req.timeout is None:
+            req = _with_timeout(req, timeout)
+        started = self.clock.monotonic()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                headers = await self._auth_headers(req)
+                self.request_count += 1
+                try:
+                    raw = await self.http.send(_http.build_request(self.http, req, headers))
+                except httpx.HTTPError as exc:
+                    raise _http.connection_error(exc, req, self.secrets()) from None
+                return self._check(_http.to_response(raw), req)
+            except APIError as error:
+                delay = self._next_delay(error, req, attempt, retry, started)
+                if delay is None:
+                    raise
+                await self.clock.asleep(delay)
+
+
+def _with_timeout(req: HttpRequest, timeout: float) -> HttpRequest:
+    from dataclasses import replace
+
+    return replace(req, timeout=timeout)

@@ -1,0 +1,529 @@
+"""The clients: :class:`TuningClient` (blocking) and :class:`AsyncTuningClient`.
+
+Both drive the same backend flows.  What they add on top of the port —
+capability checks before any request, spec building from keywords, paging,
+and waiting — is written once in :class:`_ClientCore`; the two classes differ
+only in how they do I/O and sleep.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import pydantic
+
+from tuneport.errors import (
+    JobFailed,
+    Problem,
+    SpecError,
+    UnsupportedCapability,
+    UnsupportedParameter,
+    WaitTimeout,
+)
+from tuneport.models import GenerateRequest, Generation, JobSpec, JobState, Metrics, Page, TuningJob
+from tuneport.protocol import Maturity, Operation, TuningBackend
+from tuneport.retry import DEFAULT_RETRY, RetryPolicy
+from tuneport.waiting import Clock, PollPolicy, SystemClock
+
+if TYPE_CHECKING:
+    import httpx
+
+    from tuneport._driver import AsyncDriver, SyncDriver
+
+__all__ = ["AsyncTuningClient", "ProgressCallback", "TuningClient"]
+
+T = TypeVar("T")
+ProgressCallback = Callable[[TuningJob], None]
+log = logging.getLogger("tuneport")
+
+_FAILED_STATES = (JobState.FAILED, JobState.EXPIRED)
+
+
+def spec_error(exc: pydantic.ValidationError, *, prefix: str = "") -> SpecError:
+    """A :class:`SpecError` naming each invalid field of a pydantic error."""
+    problems = []
+    for err in exc.errors():
+        field = ".".join(str(part) for part in err["loc"] if not str(part).startswith("function-"))
+        problems.append(
+            Problem(
+                message=err["msg"],
+                field=(prefix + field) if field else prefix.rstrip(".") or None,
+                rule=err["type"],
+            )
+        )
+    return SpecError(problems, summary=f"invalid {exc.title}")
+
+
+class _ClientCore:
+    """What both clients share: checks and decisions, no I/O."""
+
+    def __init__(self, backend: TuningBackend, *, clock: Clock | None) -> None:
+        self.backend = backend
+        self.clock: Clock = clock or SystemClock()
+        self._closers: list[Callable[[], None]] = []
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(backend={self.backend.name!r})"
+
+    @property
+    def capabilities(self) -> Any:
+        """The backend's declared capabilities."""
+        return self.backend.capabilities
+
+    def add_closer(self, closer: Callable[[], None]) -> None:
+        """Run *closer* when the client closes (e.g. stop an embedded emulator)."""
+        self._closers.append(closer)
+
+    def _run_closers(self) -> None:
+        while self._closers:
+            self._closers.pop()()
+
+    def _require(self, operation: Operation) -> None:
+        if not self.backend.capabilities.supports(operation):
+            reason = None
+            if self.backend.maturity is Maturity.SETTINGS_ONLY:
+                reason = "this version of the backend holds only its registration and settings"
+            raise UnsupportedCapability(self.backend.name, operation.value, reason=reason)
+
+    def _make_spec(self, spec: JobSpec | None, fields: Mapping[str, Any]) -> JobSpec:
+        if spec is not None and fields:
+            raise TypeError("pass either a JobSpec or keywords, not both")
+        if spec is not None:
+            return spec
+        data = dict(fields)
+        hyper = {
+            k: data.pop(k)
+            for k in ("epoch_count", "batch_size", "learning_rate", "learning_rate_multiplier", "adapter_size")
+            if k in data
+        }
+        if hyper:
+            data["hyperparameters"] = {**dict(data.get("hyperparameters") or {}), **hyper}
+        try:
+            return JobSpec.model_validate(data)
+        except pydantic.ValidationError as exc:
+            raise spec_error(exc) from None
+
+    def _check_spec(self, spec: JobSpec) -> None:
+        """Refuse, before any request, what the backend declared it cannot do."""
+        caps = self.backend.capabilities
+        name = self.backend.name
+        model = caps.for_model(spec.base_model)
+        if model is not None and not model.tunable:
+            raise UnsupportedCapability(
+                name, "create", reason=f"base model '{spec.base_model}' cannot be tuned: {model.reason}"
+            )
+        accepted = model.hyperparameters if model and model.hyperparameters is not None else caps.hyperparameters
+        for param in spec.hyperparameters.given():
+            if param not in accepted:
+                raise UnsupportedParameter(
+                    name,
+                    f"hyperparameters.{param}",
+                    model=spec.base_model if model and model.hyperparameters is not None else None,
+                    reason=f"accepted: {', '.join(sorted(accepted)) or 'none'}",
+                )
+        if spec.validation_data is not None and not caps.validation_data:
+            raise UnsupportedParameter(name, "validation_data", reason="no validation set on this backend")
+        for field_name, source in (("training_data", spec.training_data), ("validation_data", spec.validation_data)):
+            if source is None:
+                continue
+            kind = "inline" if isinstance(source, tuple) else (
+                "uri" if isinstance(source, str) and "://" in source else "file"
+            )
+            if kind not in caps.data_sources:
+                raise UnsupportedParameter(
+                    name, field_name, reason=f"{kind} data is not accepted (accepted: {', '.join(sorted(caps.data_sources))})"
+                )
+
+    def _make_generate_request(
+        self, prompt: str | GenerateRequest | None, fields: Mapping[str, Any]
+    ) -> GenerateRequest:
+        if isinstance(prompt, GenerateRequest):
+            if fields:
+                raise TypeError("pass either a GenerateRequest or keywords, not both")
+            return prompt
+        data = dict(fields)
+        if prompt is not None:
+            data["contents"] = prompt
+        try:
+            return GenerateRequest.model_validate(data)
+        except pydantic.ValidationError as exc:
+            raise spec_error(exc) from None
+
+    def _page_size(self, page_size: int | None) -> int | None:
+        cap = self.backend.capabilities.max_page_size
+        if page_size is not None and page_size < 1:
+            raise SpecError([Problem("must be at least 1", field="page_size")])
+        if cap is not None and page_size is not None:
+            return min(page_size, cap)
+        return page_size
+
+
+class _Waiter:
+    """The decisions of ``wait()``: when to stop, fail, time out, or how long to pause."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        job_id: str,
+        timeout: float | None,
+        poll: float | PollPolicy | None,
+        progress: bool | ProgressCallback | None,
+        raise_on_failure: bool,
+    ) -> None:
+        self.clock = clock
+        self.job_id = job_id
+        self.timeout = timeout
+        self.schedule = PollPolicy.coerce(poll)
+        self.deadline = None if timeout is None else clock.monotonic() + timeout
+        self.raise_on_failure = raise_on_failure
+        self.polls = 0
+        self.report: ProgressCallback | None = None
+        self.close: Callable[[], None] = lambda: None
+        if progress is True:
+            from tuneport._progress import JobProgressBar
+
+            bar = JobProgressBar()
+            self.report, self.close = bar.update, bar.close
+        elif callable(progress):
+            self.report = progress
+
+    def observe(self, job: TuningJob) -> float | None:
+        """Seconds to pause before the next poll, or ``None`` when *job* is final."""
+        if self.report:
+            self.report(job)
+        if job.state.is_terminal:
+            if self.raise_on_failure and job.state in _FAILED_STATES:
+                raise JobFailed(job)
+            return None
+        pause = self.schedule.interval(self.polls)
+        self.polls += 1
+        if self.deadline is not None:
+            remaining = self.deadline - self.clock.monotonic()
+            if remaining <= 0:
+                raise WaitTimeout(self.job_id, self.timeout or 0.0, job)
+            pause = min(pause, remaining)
+        return pause
+
+
+class TuningClient(_ClientCore):
+    """A blocking client over one backend.  Build it with :func:`tuneport.connect`."""
+
+    def __init__(
+        self,
+        backend: TuningBackend,
+        *,
+        http_client: httpx.Client | None = None,
+        transport: httpx.BaseTransport | None = None,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        clock: Clock | None = None,
+    ) -> None:
+        super().__init__(backend, clock=clock)
+        from tuneport import _http
+        from tuneport._driver import SyncDriver
+
+        self._owns_http = http_client is None
+        http = http_client or _http.new_sync_client(backend.settings.timeout, transport)
+        self.driver: SyncDriver = SyncDriver(http, backend.authenticator(), retry, self.clock)
+
+    def __enter__(self) -> TuningClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the HTTP client (when tuneport made it) and anything attached."""
+        if self._owns_http:
+            self.driver.http.close()
+        self._run_closers()
+
+    def _run(self, flow: Any, retry: RetryPolicy | None, timeout: float | None) -> Any:
+        return self.driver.run(flow, retry=retry, timeout=timeout)
+
+    def create(
+        self,
+        spec: JobSpec | None = None,
+        *,
+        retry: RetryPolicy | None = None,
+        timeout: float | None = None,
+        **fields: Any,
+    ) -> TuningJob:
+        """Start a tuning job from a :class:`JobSpec` or from its fields as keywords.
+
+        Hyperparameters may be given flat (``epoch_count=3``).  The spec is
+        checked against the backend's capabilities before any request.
+        """
+        self._require(Operation.CREATE)
+        job_spec = self._make_spec(spec, fields)
+        self._check_spec(job_spec)
+        result: TuningJob = self._run(self.backend.create(job_spec), retry, timeout)
+        return result
+
+    def get(self, job_id: str, *, retry: RetryPolicy | None = None, timeout: float | None = None) -> TuningJob:
+        """The job's current state."""
+        self._require(Operation.GET)
+        result: TuningJob = self._run(self.backend.get(job_id), retry, timeout)
+        return result
+
+    def list_page(
+        self,
+        *,
+        page_size: int | None = None,
+        page_token: str | None = None,
+        filter: str | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: float | None = None,
+    ) -> Page[TuningJob]:
+        """One page of jobs, as the backend returns it."""
+        self._require(Operation.LIST)
+        flow = self.backend.list(page_size=self._page_size(page_size), page_token=page_token, filter=filter)
+        result: Page[TuningJob] = self._run(flow, retry, timeout)
+        return result
+
+    def list(
+        self,
+        *,
+        page_size: int | None = None,
+        filter: str | None = None,
+        limit: int | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: float | None = None,
+    ) -> Iterator[TuningJob]:
+        """Every job, fetching pages lazily as the iterator advances."""
+        self._require(Operation.LIST)
+        token: str | None = None
+        seen = 0
+        while True:
+            page = self.list_page(page_size=page_size, page_token=token, filter=filter, retry=retry, timeout=timeout)
+            for job in page.items:
+                if limit is not None and seen >= limit:
+                    return
+                seen += 1
+                yield job
+            token = page.next_page_token
+            if not token:
+                return
+
+    def cancel(self, job_id: str, *, retry: RetryPolicy | None = None, timeout: float | None = None) -> TuningJob:
+        """Request cancellation; returns the job as it is afterwards."""
+        self._require(Operation.CANCEL)
+        result: TuningJob = self._run(self.backend.cancel(job_id), retry, timeout)
+        return result
+
+    def delete(self, job_id: str, *, retry: RetryPolicy | None = None, timeout: float | None = None) -> None:
+        """Remove what the job produced (idempotent)."""
+        self._require(Operation.DELETE)
+        self._run(self.backend.delete(job_id), retry, timeout)
+
+    def generate(
+        self,
+        target: str,
+        prompt: str | GenerateRequest | None = None,
+        *,
+        retry: RetryPolicy | None = None,
+        timeout: float | None = None,
+        **fields: Any,
+    ) -> Generation:
+        """Call the tuned model of *target* (a job id, or a model/endpoint name)."""
+        self._require(Operation.GENERATE)
+        request = self._make_generate_request(prompt, fields)
+        result: Generation = self._run(self.backend.generate(target, request), retry, timeout)
+        return result
+
+    def metrics(self, job_id: str, *, retry: RetryPolicy | None = None, timeout: float | None = None) -> Metrics:
+        """The job's metric series (loss curves) as data."""
+        self._require(Operation.METRICS)
+        result: Metrics = self._run(self.backend.metrics(job_id), retry, timeout)
+        return result
+
+    def wait(
+        self,
+        job_id: str,
+        *,
+        timeout: float | None = None,
+        poll: float | PollPolicy | None = None,
+        progress: bool | ProgressCallback | None = None,
+        raise_on_failure: bool = True,
+    ) -> TuningJob:
+        """Poll until the job reaches a terminal state and return it.
+
+        Polls with backoff (``poll``: a fixed interval in seconds or a
+        :class:`PollPolicy`).  Raises :class:`JobFailed` when the job fails or
+        expires (unless ``raise_on_failure=False``) and :class:`WaitTimeout`
+        after ``timeout`` seconds.  A cancelled job is returned, not raised:
+        cancelling is what its owner asked for.
+        """
+        waiter = _Waiter(self.clock, job_id, timeout, poll, progress, raise_on_failure)
+        try:
+            while True:
+                job = self.get(job_id)
+                pause = waiter.observe(job)
+                if pause is None:
+                    return job
+                self.clock.sleep(pause)
+        finally:
+            waiter.close()
+
+
+class AsyncTuningClient(_ClientCore):
+    """An asyncio client over one backend.  Build it with :func:`tuneport.connect_async`.
+
+    Use it as an async context manager so its connections are closed.
+    """
+
+    def __init__(
+        self,
+        backend: TuningBackend,
+        *,
+        http_client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        clock: Clock | None = None,
+    ) -> None:
+        super().__init__(backend, clock=clock)
+        from tuneport import _http
+        from tuneport._driver import AsyncDriver
+
+        self._owns_http = http_client is None
+        http = http_client or _http.new_async_client(backend.settings.timeout, transport)
+        self.driver: AsyncDriver = AsyncDriver(http, backend.authenticator(), retry, self.clock)
+
+    async def __aenter__(self) -> AsyncTuningClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the HTTP client (when tuneport made it) and anything attached."""
+        if self._owns_http:
+            await self.driver.http.aclose()
+        self._run_closers()
+
+    async def _run(self, flow: Any, retry: RetryPolicy | None, timeout: float | None) -> Any:
+        return await self.driver.run(flow, retry=retry, timeout=timeout)
+
+    async def create(
+        self,
+        spec: JobSpec | None = None,
+        *,
+        retry: RetryPolicy | None = None,
+        timeout: float | None = None,
+        **fields: Any,
+    ) -> TuningJob:
+        """Start a tuning job (see :meth:`TuningClient.create`)."""
+        self._require(Operation.CREATE)
+        job_spec = self._make_spec(spec, fields)
+        self._check_spec(job_spec)
+        result: TuningJob = await self._run(self.backend.create(job_spec), retry, timeout)
+        return result
+
+    async def get(
+        self, job_id: str, *, retry: RetryPolicy | None = None, timeout: float | None = None
+    ) -> TuningJob:
+        """The job's current state."""
+        self._require(Operation.GET)
+        result: TuningJob = await self._run(self.backend.get(job_id), retry, timeout)
+        return result
+
+    async def list_page(
+        self,
+        *,
+        page_size: int | None = None,
+        page_token: str | None = None,
+        filter: str | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: float | None = None,
+    ) -> Page[TuningJob]:
+        """One page of jobs, as the backend returns it."""
+        self._require(Operation.LIST)
+        flow = self.backend.list(page_size=self._page_size(page_size), page_token=page_token, filter=filter)
+        result: Page[TuningJob] = await self._run(flow, retry, timeout)
+        return result
+
+    async def list(
+        self,
+        *,
+        page_size: int | None = None,
+        filter: str | None = None,
+        limit: int | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: float | None = None,
+    ) -> AsyncIterator[TuningJob]:
+        """Every job, as an async iterator fetching pages lazily."""
+        self._require(Operation.LIST)
+        token: str | None = None
+        seen = 0
+        while True:
+            page = await self.list_page(
+                page_size=page_size, page_token=token, filter=filter, retry=retry, timeout=timeout
+            )
+            for job in page.items:
+                if limit is not None and seen >= limit:
+                    return
+                seen += 1
+                yield job
+            token = page.next_page_token
+            if not token:
+                return
+
+    async def cancel(
+        self, job_id: str, *, retry: RetryPolicy | None = None, timeout: float | None = None
+    ) -> TuningJob:
+        """Request cancellation; returns the job as it is afterwards."""
+        self._require(Operation.CANCEL)
+        result: TuningJob = await self._run(self.backend.cancel(job_id), retry, timeout)
+        return result
+
+    async def delete(
+        self, job_id: str, *, retry: RetryPolicy | None = None, timeout: float | None = None
+    ) -> None:
+        """Remove what the job produced (idempotent)."""
+        self._require(Operation.DELETE)
+        await self._run(self.backend.delete(job_id), retry, timeout)
+
+    async def generate(
+        self,
+        target: str,
+        prompt: str | GenerateRequest | None = None,
+        *,
+        retry: RetryPolicy | None = None,
+        timeout: float | None = None,
+        **fields: Any,
+    ) -> Generation:
+        """Call the tuned model of *target* (a job id, or a model/endpoint name)."""
+        self._require(Operation.GENERATE)
+        request = self._make_generate_request(prompt, fields)
+        result: Generation = await self._run(self.backend.generate(target, request), retry, timeout)
+        return result
+
+    async def metrics(
+        self, job_id: str, *, retry: RetryPolicy | None = None, timeout: float | None = None
+    ) -> Metrics:
+        """The job's metric series (loss curves) as data."""
+        self._require(Operation.METRICS)
+        result: Metrics = await self._run(self.backend.metrics(job_id), retry, timeout)
+        return result
+
+    async def wait(
+        self,
+        job_id: str,
+        *,
+        timeout: float | None = None,
+        poll: float | PollPolicy | None = None,
+        progress: bool | ProgressCallback | None = None,
+        raise_on_failure: bool = True,
+    ) -> TuningJob:
+        """Poll until the job reaches a terminal state (see :meth:`TuningClient.wait`)."""
+        waiter = _Waiter(self.clock, job_id, timeout, poll, progress, raise_on_failure)
+        try:
+            while True:
+                job = await self.get(job_id)
+                pause = waiter.observe(job)
+                if pause is None:
+                    return job
+                await self.clock.asleep(pause)
+        finally:
+            waiter.close()

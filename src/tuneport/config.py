@@ -1,0 +1,281 @@
+"""Configuration: ``tuneport.toml`` profiles, environment overrides, keywords.
+
+Where the file comes from, first match wins:
+
+1. an explicit path (``connect(config=...)`` / ``tuneport --config``);
+2. ``$TUNEPORT_CONFIG``;
+3. ``tuneport.toml`` in the current directory;
+4. ``tuneport.toml`` in the user config dir (``platformdirs``).
+
+Which profile: explicit ``profile=`` / ``--profile``, else ``$TUNEPORT_PROFILE``,
+else the file's ``default_profile``, else the built-in ``local`` profile
+(the gemini backend on the embedded emulator: offline by default).
+
+Each setting's value, highest precedence first: keyword overrides
+(``connect(location=...)``), ``TUNEPORT_<SETTING>`` environment variables,
+the profile, then the backend's defaults.  Every value remembers where it came
+from, so a bad one is reported with its file, profile and key (or variable).
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pydantic
+
+from tuneport.errors import ConfigError
+from tuneport.protocol import BackendSettings
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+__all__ = [
+    "BACKEND_ENV",
+    "BUILTIN_PROFILES",
+    "CONFIG_ENV",
+    "CONFIG_FILE_NAME",
+    "PROFILE_ENV",
+    "ConfigFile",
+    "ResolvedProfile",
+    "Setting",
+    "build_settings",
+    "find_config",
+    "load_config",
+    "resolve_profile",
+]
+
+CONFIG_ENV = "TUNEPORT_CONFIG"
+PROFILE_ENV = "TUNEPORT_PROFILE"
+BACKEND_ENV = "TUNEPORT_BACKEND"
+CONFIG_FILE_NAME = "tuneport.toml"
+_ENV_PREFIX = "TUNEPORT_"
+_TOP_LEVEL_KEYS = frozenset({"default_profile", "profiles"})
+
+#: Profiles that exist without any file.
+BUILTIN_PROFILES: Mapping[str, Mapping[str, Any]] = {
+    "local": {"backend": "gemini", "endpoint": "embedded"},
+}
+DEFAULT_PROFILE = "local"
+
+S = TypeVar("S", bound=BackendSettings)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A configured value and a human description of where it came from."""
+
+    value: Any
+    source: str
+    profile: str | None = None
+
+
+@dataclass(frozen=True)
+class ConfigFile:
+    """A parsed ``tuneport.toml``."""
+
+    path: Path | None
+    default_profile: str | None = None
+    profiles: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        """How to name the file in messages."""
+        return str(self.path) if self.path else "built-in defaults"
+
+
+@dataclass(frozen=True)
+class ResolvedProfile:
+    """The outcome of resolution: a backend name and raw settings with sources."""
+
+    name: str
+    backend: str
+    backend_source: str
+    settings: Mapping[str, Setting]
+    config: ConfigFile
+
+
+def user_config_path() -> Path:
+    """``tuneport.toml`` in the platform's user config directory."""
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("tuneport")) / CONFIG_FILE_NAME
+
+
+def find_config(
+    explicit: str | os.PathLike[str] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Path | None:
+    """The config file to use, or ``None`` when there is none."""
+    env = os.environ if environ is None else environ
+    if explicit is not None:
+        path = Path(explicit)
+        if not path.is_file():
+            raise ConfigError(f"config file not found: {path}", source="--config")
+        return path
+    if env.get(CONFIG_ENV):
+        path = Path(env[CONFIG_ENV])
+        if not path.is_file():
+            raise ConfigError(f"config file not found: {path}", source=f"${CONFIG_ENV}")
+        return path
+    local = (cwd or Path.cwd()) / CONFIG_FILE_NAME
+    if local.is_file():
+        return local
+    user = user_config_path()
+    return user if user.is_file() else None
+
+
+def load_config(path: Path | None) -> ConfigFile:
+    """Parse and check the shape of a config file (``None``: an empty config)."""
+    if path is None:
+        return ConfigFile(path=None)
+    label = str(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"invalid TOML: {exc}", source=label) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read the file: {exc}", source=label) from None
+    for key in data:
+        if key not in _TOP_LEVEL_KEYS:
+            raise ConfigError(_unknown(key, _TOP_LEVEL_KEYS, "top-level key"), source=label, key=key)
+    default = data.get("default_profile")
+    if default is not None and not isinstance(default, str):
+        raise ConfigError("must be a string", source=label, key="default_profile")
+    profiles = data.get("profiles", {})
+    if not isinstance(profiles, dict):
+        raise ConfigError("must be a table of profiles ([profiles.NAME])", source=label, key="profiles")
+    for name, body in profiles.items():
+        if not isinstance(body, dict):
+            raise ConfigError("must be a table of settings", source=label, profile=name)
+        if "backend" in body and not isinstance(body["backend"], str):
+            raise ConfigError("must be a string", source=label, profile=name, key="backend")
+    if default is not None and default not in profiles and default not in BUILTIN_PROFILES:
+        raise ConfigError(
+            _unknown(default, [*profiles, *BUILTIN_PROFILES], "profile"), source=label, key="default_profile"
+        )
+    return ConfigFile(path=path, default_profile=default, profiles=profiles)
+
+
+def _unknown(name: str, known: Any, what: str) -> str:
+    close = difflib.get_close_matches(name, list(known), n=1)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    return f"unknown {what} '{name}'{hint}"
+
+
+def resolve_profile(
+    profile: str | None = None,
+    *,
+    config: ConfigFile,
+    backend: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> ResolvedProfile:
+    """Pick the profile and the backend; collect the profile's settings with sources.
+
+    Environment and keyword overrides of settings are applied later by
+    :func:`build_settings`, once the backend's settings model is known.
+    """
+    env = os.environ if environ is None else environ
+    explicit = profile is not None or bool(env.get(PROFILE_ENV))
+    name = profile or env.get(PROFILE_ENV) or config.default_profile or DEFAULT_PROFILE
+    profile_source = (
+        "profile argument"
+        if profile is not None
+        else f"${PROFILE_ENV}"
+        if env.get(PROFILE_ENV)
+        else config.label
+    )
+    if name in config.profiles:
+        body: Mapping[str, Any] = config.profiles[name]
+        where = f"{config.label} [profiles.{name}]"
+    elif name in BUILTIN_PROFILES:
+        body = BUILTIN_PROFILES[name]
+        where = f"built-in profile '{name}'"
+    else:
+        raise ConfigError(
+            _unknown(name, [*config.profiles, *BUILTIN_PROFILES], "profile"), source=profile_source
+        )
+    profile_backend = body.get("backend")
+    if backend:
+        chosen, chosen_source = backend, "backend argument"
+    elif env.get(BACKEND_ENV):
+        chosen, chosen_source = env[BACKEND_ENV], f"${BACKEND_ENV}"
+    elif profile_backend:
+        chosen, chosen_source = str(profile_backend), where
+    else:
+        raise ConfigError("the profile names no backend", source=config.label, profile=name, key="backend")
+    settings: dict[str, Setting] = {}
+    # A default profile written for another backend does not leak its
+    # settings into an explicitly chosen one; an explicitly chosen profile does.
+    if explicit or profile_backend in (None, chosen):
+        for key, value in body.items():
+            if key != "backend":
+                settings[key] = Setting(value, where, profile=name)
+    return ResolvedProfile(
+        name=name, backend=chosen, backend_source=chosen_source, settings=settings, config=config
+    )
+
+
+def build_settings(
+    resolved: ResolvedProfile,
+    settings_model: type[S],
+    *,
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> S:
+    """Validate the merged settings with the backend's model.
+
+    A bad value raises :class:`ConfigError` naming where it came from.
+    """
+    env = os.environ if environ is None else environ
+    merged: dict[str, Setting] = dict(resolved.settings)
+    for field_name in settings_model.model_fields:
+        var = _ENV_PREFIX + field_name.upper()
+        if var in env and var not in (CONFIG_ENV, PROFILE_ENV, BACKEND_ENV):
+            merged[field_name] = Setting(env[var], f"environment variable {var}")
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            merged[key] = Setting(value, "keyword argument")
+    try:
+        return settings_model.model_validate({k: s.value for k, s in merged.items()})
+    except pydantic.ValidationError as exc:
+        raise _settings_error(exc, merged, resolved, settings_model) from None
+
+
+def _settings_error(
+    exc: pydantic.ValidationError,
+    merged: Mapping[str, Setting],
+    resolved: ResolvedProfile,
+    settings_model: type[BackendSettings],
+) -> ConfigError:
+    lines = []
+    first: tuple[str | None, str | None, str | None] | None = None
+    for err in exc.errors():
+        key = str(err["loc"][0]) if err["loc"] else None
+        setting = merged.get(key) if key else None
+        source = setting.source if setting else f"backend '{resolved.backend}' settings"
+        profile = setting.profile if setting else resolved.name
+        if err["type"] == "extra_forbidden" and key:
+            message = _unknown(key, settings_model.model_fields, f"setting for backend '{resolved.backend}'")
+        elif err["type"] == "missing":
+            message = f"required setting for backend '{resolved.backend}' is missing"
+        else:
+            message = err["msg"]
+        lines.append(f"{source}: key '{key}': {message}" if key else f"{source}: {message}")
+        if first is None:
+            first = (source, profile, key)
+    assert first is not None
+    source, profile, key = first
+    text = lines[0] if len(lines) == 1 else "invalid settings:\n  " + "\n  ".join(lines)
+    error = ConfigError(text)
+    error.source, error.profile, error.key = source, profile, key
+    return error

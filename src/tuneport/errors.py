@@ -1,0 +1,355 @@
+"""The exception tree of tuneport.
+
+Every error tuneport raises derives from :class:`TuneportError`.  The tree is
+shaped after openai-python's: connection and timeout problems are apart from
+status errors, and each HTTP status family has its own class carrying the
+status, Google's ``status`` string, the message and the request id.
+
+No message built here ever contains a secret: values that may hold a key or a
+token are passed through :func:`redact` before they are formatted.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AlreadyExistsError",
+    "AuthenticationError",
+    "BackendNotFound",
+    "BadRequestError",
+    "ConfigError",
+    "DatasetError",
+    "InternalServerError",
+    "JobFailed",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "PluginError",
+    "Problem",
+    "RateLimitError",
+    "SpecError",
+    "TuneportError",
+    "UnsupportedCapability",
+    "UnsupportedParameter",
+    "ValidationError",
+    "WaitTimeout",
+    "redact",
+]
+
+# Shapes of credentials that must never be echoed: Google API keys, OAuth
+# access tokens, bearer headers and key=... query parameters.
+_SECRET_PATTERNS = (
+    re.compile(r"AIza[0-9A-Za-z_\-]{20,}"),
+    re.compile(r"ya29\.[0-9A-Za-z_\-.]+"),
+    re.compile(r"(?i)(bearer\s+)[0-9A-Za-z_\-.~+/=]+"),
+    re.compile(r"(?i)([?&](?:key|access_token|api_key)=)[^&\s]+"),
+)
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """Return *text* with known secret shapes and the given *secrets* masked."""
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "***")
+    for pattern in _SECRET_PATTERNS:
+        text = pattern.sub(lambda m: (m.group(1) if m.groups() else "") + "***", text)
+    return text
+
+
+class TuneportError(Exception):
+    """Root of every error raised by tuneport."""
+
+
+# --- configuration and plugins -------------------------------------------------
+
+
+class ConfigError(TuneportError):
+    """A configuration problem, naming the file, profile and key it came from."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        source: str | None = None,
+        profile: str | None = None,
+        key: str | None = None,
+    ) -> None:
+        self.source = source
+        self.profile = profile
+        self.key = key
+        where = []
+        if source:
+            where.append(source)
+        if profile:
+            where.append(f"profile '{profile}'")
+        if key:
+            where.append(f"key '{key}'")
+        prefix = ": ".join(where)
+        super().__init__(redact(f"{prefix}: {message}" if prefix else message))
+
+
+class BackendNotFound(ConfigError):
+    """No installed plugin provides the requested backend."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        available: Sequence[str] = (),
+        source: str | None = None,
+        profile: str | None = None,
+    ) -> None:
+        import difflib
+
+        self.name = name
+        self.available = tuple(sorted(available))
+        self.suggestions = tuple(difflib.get_close_matches(name, self.available, n=3))
+        message = f"unknown backend '{name}'"
+        if self.suggestions:
+            message += f"; did you mean {' or '.join(repr(s) for s in self.suggestions)}?"
+        if self.available:
+            message += f" (installed: {', '.join(self.available)})"
+        else:
+            message += " (no backend plugins are installed or allowed)"
+        super().__init__(message, source=source, profile=profile, key="backend")
+
+
+class PluginError(TuneportError):
+    """A plugin failed to load or registered something invalid."""
+
+    def __init__(self, message: str, *, distribution: str | None = None) -> None:
+        self.distribution = distribution
+        prefix = f"plugin from distribution '{distribution}': " if distribution else ""
+        super().__init__(redact(prefix + message))
+
+
+# --- capabilities and validation -----------------------------------------------
+
+
+class UnsupportedCapability(TuneportError):
+    """The backend (or the base model) does not support this operation."""
+
+    def __init__(self, backend: str, capability: str, *, reason: str | None = None) -> None:
+        self.backend = backend
+        self.capability = capability
+        message = f"backend '{backend}' does not support '{capability}'"
+        super().__init__(f"{message}: {reason}" if reason else message)
+
+
+class UnsupportedParameter(TuneportError):
+    """A parameter the backend (or base model) does not accept; raised before any request."""
+
+    def __init__(
+        self, backend: str, parameter: str, *, reason: str | None = None, model: str | None = None
+    ) -> None:
+        self.backend = backend
+        self.parameter = parameter
+        self.model = model
+        target = f"backend '{backend}'" + (f" with base model '{model}'" if model else "")
+        message = f"{target} does not accept parameter '{parameter}'"
+        super().__init__(f"{message}: {reason}" if reason else message)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding of a validation: where it is, what rule it broke, how bad it is."""
+
+    message: str
+    field: str | None = None
+    line: int | None = None
+    source: str | None = None
+    rule: str | None = None
+    severity: str = "error"
+
+    def __str__(self) -> str:
+        where = []
+        if self.source:
+            where.append(self.source + (f":{self.line}" if self.line is not None else ""))
+        elif self.line is not None:
+            where.append(f"line {self.line}")
+        if self.field:
+            where.append(self.field)
+        rule = f" [{self.rule}]" if self.rule else ""
+        return f"{': '.join(where)}: {self.message}{rule}" if where else self.message + rule
+
+
+class ValidationError(TuneportError):
+    """Input was refused locally; carries every :class:`Problem` found."""
+
+    def __init__(self, problems: Sequence[Problem], *, summary: str | None = None) -> None:
+        self.problems = tuple(problems)
+        errors = [p for p in self.problems if p.severity == "error"]
+        shown = errors or list(self.problems)
+        head = summary or f"{len(errors)} problem(s) found"
+        lines = [head] + [f"  {p}" for p in shown[:20]]
+        if len(shown) > 20:
+            lines.append(f"  ... and {len(shown) - 20} more")
+        super().__init__(redact("\n".join(lines)))
+
+    @property
+    def first(self) -> Problem:
+        """The first problem (the one most messages are about)."""
+        return self.problems[0]
+
+    @property
+    def field(self) -> str | None:
+        """Field of the first problem."""
+        return self.first.field if self.problems else None
+
+    @property
+    def line(self) -> int | None:
+        """Line of the first problem."""
+        return self.first.line if self.problems else None
+
+
+class SpecError(ValidationError):
+    """A :class:`~tuneport.models.JobSpec` or request is invalid (names the field)."""
+
+
+class DatasetError(ValidationError):
+    """A dataset is invalid (names the file, line and field)."""
+
+
+# --- jobs ------------------------------------------------------------------------
+
+
+class JobFailed(TuneportError):
+    """A waited-on job ended in FAILED (or CANCELLED when that was not expected)."""
+
+    def __init__(self, job: Any) -> None:
+        self.job = job
+        error = getattr(job, "error", None)
+        detail = f": {error}" if error else ""
+        super().__init__(redact(f"job {job.id} ended in {job.state}{detail}"))
+
+
+class WaitTimeout(TuneportError):
+    """``wait()`` gave up before the job reached a terminal state."""
+
+    def __init__(self, job_id: str, timeout: float, last: Any = None) -> None:
+        self.job_id = job_id
+        self.timeout = timeout
+        self.last = last
+        state = f" (last state {last.state})" if last is not None else ""
+        super().__init__(f"job {job_id} did not finish within {timeout:g}s{state}")
+
+
+# --- the API error tree -----------------------------------------------------------
+
+
+class APIError(TuneportError):
+    """A call to the provider's service failed."""
+
+    def __init__(self, message: str, *, method: str | None = None, url: str | None = None) -> None:
+        self.method = method
+        self.url = redact(url) if url else None
+        super().__init__(redact(message))
+
+
+class APIConnectionError(APIError):
+    """The service could not be reached (DNS, refused, reset, TLS).
+
+    ``request_sent`` is False when the request provably never left (the
+    connection was refused), which makes even a non-idempotent request safe to
+    re-send.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str | None = None,
+        url: str | None = None,
+        request_sent: bool = True,
+    ) -> None:
+        self.request_sent = request_sent
+        super().__init__(message, method=method, url=url)
+
+
+class APITimeoutError(APIConnectionError):
+    """The request timed out."""
+
+
+class APIStatusError(APIError):
+    """The service answered with an error status."""
+
+    #: HTTP status this class stands for (``None`` on the generic class).
+    status_code: int | None = None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        status: str | None = None,
+        request_id: str | None = None,
+        body: Any = None,
+        method: str | None = None,
+        url: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        self.status_code = status_code
+        self.status = status
+        self.request_id = request_id
+        self.body = body
+        self.retry_after = retry_after
+        parts = [f"{status_code}"]
+        if status:
+            parts.append(status)
+        text = f"{' '.join(parts)}: {message}"
+        if request_id:
+            text += f" (request id {request_id})"
+        super().__init__(text, method=method, url=url)
+        self.message = redact(message)
+
+
+class BadRequestError(APIStatusError):
+    """400 — the service rejected the request (INVALID_ARGUMENT, FAILED_PRECONDITION…)."""
+
+
+class AuthenticationError(APIStatusError):
+    """401 — missing or invalid credentials."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """403 — the credentials lack permission (or the API is disabled)."""
+
+
+class NotFoundError(APIStatusError):
+    """404 — the job, model or endpoint does not exist."""
+
+
+class AlreadyExistsError(APIStatusError):
+    """409 — ALREADY_EXISTS or ABORTED (a conflict)."""
+
+
+class RateLimitError(APIStatusError):
+    """429 — RESOURCE_EXHAUSTED; ``retry_after`` holds the server's hint in seconds."""
+
+
+class InternalServerError(APIStatusError):
+    """5xx — the service failed; usually worth a retry."""
+
+
+_STATUS_CLASSES: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: AlreadyExistsError,
+    429: RateLimitError,
+}
+
+
+def status_error_class(status_code: int) -> type[APIStatusError]:
+    """The :class:`APIStatusError` subclass for an HTTP status."""
+    if status_code >= 500:
+        return InternalServerError
+    return _STATUS_CLASSES.get(status_code, APIStatusError)

@@ -1,0 +1,393 @@
+"""Normalized data models shared by every backend (pydantic v2).
+
+These are the nouns of the port: what a user asks for (:class:`JobSpec`,
+:class:`Hyperparameters`, :class:`GenerateRequest`) and what a backend reports
+(:class:`TuningJob`, :class:`Page`, :class:`Generation`, :class:`Metrics`).
+Every provider-facing object keeps the provider's JSON in ``raw`` so nothing
+the service said is lost in normalization.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator, Mapping, Sequence
+from os import PathLike
+from pathlib import Path
+from typing import Annotated, Any, Generic, Literal, TypeVar, Union
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+
+__all__ = [
+    "DataSource",
+    "DetailState",
+    "Example",
+    "FilePart",
+    "GenerateRequest",
+    "Generation",
+    "Hyperparameters",
+    "JobError",
+    "JobSpec",
+    "JobState",
+    "MetricPoint",
+    "Metrics",
+    "Page",
+    "Part",
+    "TextPart",
+    "TuningJob",
+    "Turn",
+    "Usage",
+]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class JobState(str, enum.Enum):
+    """Normalized lifecycle state of a tuning job.
+
+    The six core states are what every backend maps to; the others exist
+    because a provider reports them and collapsing them would lose meaning
+    (e.g. Vertex ``JOB_STATE_EXPIRED`` is neither a failure of the data nor a
+    success).
+    """
+
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    PAUSED = "PAUSED"
+    SUCCEEDED = "SUCCEEDED"
+    PARTIALLY_SUCCEEDED = "PARTIALLY_SUCCEEDED"
+    FAILED = "FAILED"
+    EXPIRED = "EXPIRED"
+    CANCELLING = "CANCELLING"
+    CANCELLED = "CANCELLED"
+    UNKNOWN = "UNKNOWN"
+
+    @property
+    def is_terminal(self) -> bool:
+        """True when the job will not change state any more."""
+        return self in _TERMINAL
+
+    @property
+    def is_success(self) -> bool:
+        """True when the job produced a usable tuned model."""
+        return self in (JobState.SUCCEEDED, JobState.PARTIALLY_SUCCEEDED)
+
+    def __str__(self) -> str:
+        return self.value
+
+
+_TERMINAL = frozenset(
+    {
+        JobState.SUCCEEDED,
+        JobState.PARTIALLY_SUCCEEDED,
+        JobState.FAILED,
+        JobState.EXPIRED,
+        JobState.CANCELLED,
+    }
+)
+
+
+class DetailState(str, enum.Enum):
+    """What a running job is doing, where the provider tells (Vertex v1beta1)."""
+
+    QUEUED = "QUEUED"
+    WAITING_FOR_QUOTA = "WAITING_FOR_QUOTA"
+    PROCESSING_DATASET = "PROCESSING_DATASET"
+    WAITING_FOR_CAPACITY = "WAITING_FOR_CAPACITY"
+    TUNING = "TUNING"
+    POST_PROCESSING = "POST_PROCESSING"
+    UPDATING = "UPDATING"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+# --- content: the parts of examples and prompts ------------------------------------
+
+
+class TextPart(_Model):
+    """A piece of text."""
+
+    kind: Literal["text"] = "text"
+    text: str
+
+
+class FilePart(_Model):
+    """A file referenced by URI (``gs://…`` or ``https://…``) with its MIME type."""
+
+    kind: Literal["file"] = "file"
+    uri: str
+    mime_type: str | None = None
+
+
+Part = Annotated[Union[TextPart, FilePart], Field(discriminator="kind")]
+
+
+class Turn(_Model):
+    """One message of a conversation: a role and its parts."""
+
+    role: Literal["user", "model"]
+    parts: tuple[Part, ...]
+
+    @field_validator("parts", mode="before")
+    @classmethod
+    def _text_shortcut(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return (TextPart(text=value),)
+        return value
+
+    @property
+    def text(self) -> str:
+        """The concatenated text parts."""
+        return "".join(p.text for p in self.parts if isinstance(p, TextPart))
+
+
+class Example(_Model):
+    """One training example: an optional system instruction and user/model turns.
+
+    A Gemini API ``{text_input, output}`` pair is the simplest case: one user
+    turn and one model turn (see :meth:`from_pair`).
+    """
+
+    system: tuple[Part, ...] = ()
+    turns: tuple[Turn, ...]
+
+    @classmethod
+    def from_pair(cls, text_input: str, output: str) -> Example:
+        """Build the one-question, one-answer example of the Gemini API."""
+        return cls(
+            turns=(
+                Turn(role="user", parts=(TextPart(text=text_input),)),
+                Turn(role="model", parts=(TextPart(text=output),)),
+            )
+        )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _coerce_pair(cls, value: Any) -> Any:
+        if isinstance(value, Mapping):
+            text_input = value.get("text_input", value.get("textInput"))
+            if text_input is not None and "output" in value and "turns" not in value:
+                return {
+                    "turns": [
+                        {"role": "user", "parts": [{"kind": "text", "text": text_input}]},
+                        {"role": "model", "parts": [{"kind": "text", "text": value["output"]}]},
+                    ]
+                }
+        if isinstance(value, (tuple, list)) and len(value) == 2 and all(
+            isinstance(v, str) for v in value
+        ):
+            return {
+                "turns": [
+                    {"role": "user", "parts": [{"kind": "text", "text": value[0]}]},
+                    {"role": "model", "parts": [{"kind": "text", "text": value[1]}]},
+                ]
+            }
+        return value
+
+
+#: Where training or validation data comes from: a local path, a ``gs://`` URI,
+#: or examples in memory (``Example`` objects, ``(input, output)`` pairs, or
+#: ``{"text_input", "output"}`` dicts).
+DataSource = Union[Path, str, tuple[Example, ...]]
+
+
+# --- what the user asks for -----------------------------------------------------
+
+
+class Hyperparameters(_Model):
+    """Tuning hyperparameters; unset fields take the service's defaults.
+
+    Which of them a backend accepts, and in which range, is declared by its
+    capabilities and the model catalog; a value it does not accept raises
+    :class:`~tuneport.errors.UnsupportedParameter` before any request.
+    """
+
+    epoch_count: int | None = Field(default=None, gt=0)
+    batch_size: int | None = Field(default=None, gt=0)
+    learning_rate: float | None = Field(default=None, gt=0)
+    learning_rate_multiplier: float | None = Field(default=None, gt=0)
+    adapter_size: int | None = Field(default=None, gt=0)
+
+    def given(self) -> dict[str, Any]:
+        """The hyperparameters that were set explicitly (name → value)."""
+        return {k: v for k, v in self.model_dump().items() if v is not None}
+
+
+class JobSpec(_Model):
+    """Everything needed to start a supervised tuning job, provider-neutral."""
+
+    base_model: str = Field(min_length=1)
+    training_data: DataSource
+    validation_data: DataSource | None = None
+    hyperparameters: Hyperparameters = Hyperparameters()
+    display_name: str | None = None
+    description: str | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+    #: Backend-specific fields (e.g. ``{"encryption_spec": …}`` for vertex);
+    #: each backend validates its own and refuses unknown ones.
+    extras: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("training_data", "validation_data", mode="before")
+    @classmethod
+    def _coerce_source(cls, value: Any) -> Any:
+        if value is None or isinstance(value, (str, Path)):
+            return value
+        if isinstance(value, PathLike):
+            return Path(value)
+        if isinstance(value, Sequence) or isinstance(value, Iterator):
+            items = tuple(value)
+            if not items:
+                raise ValueError("the dataset holds no examples")
+            return tuple(v if isinstance(v, Example) else Example.model_validate(v) for v in items)
+        raise TypeError(f"expected a path, a gs:// URI or a list of examples, got {type(value).__name__}")
+
+    @field_validator("training_data", "validation_data")
+    @classmethod
+    def _non_empty_path(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("the dataset path is empty")
+        return value
+
+
+class GenerateRequest(_Model):
+    """A call to a tuned model: the conversation and the generation settings."""
+
+    contents: tuple[Turn, ...]
+    system_instruction: str | None = None
+    temperature: float | None = Field(default=None, ge=0)
+    top_p: float | None = Field(default=None, ge=0, le=1)
+    top_k: int | None = Field(default=None, gt=0)
+    max_output_tokens: int | None = Field(default=None, gt=0)
+    stop_sequences: tuple[str, ...] = ()
+    candidate_count: int | None = Field(default=None, gt=0)
+    response_mime_type: str | None = None
+    extras: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("contents", mode="before")
+    @classmethod
+    def _prompt_shortcut(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return ({"role": "user", "parts": value},)
+        return value
+
+    @field_validator("contents")
+    @classmethod
+    def _not_empty(cls, value: tuple[Turn, ...]) -> tuple[Turn, ...]:
+        if not value:
+            raise ValueError("at least one turn is required")
+        return value
+
+
+# --- what a backend reports ------------------------------------------------------
+
+
+class JobError(_Model):
+    """Why a job failed, as the provider said it."""
+
+    message: str
+    code: int | None = None
+    status: str | None = None
+
+    def __str__(self) -> str:
+        head = " ".join(str(x) for x in (self.code, self.status) if x is not None)
+        return f"{head}: {self.message}" if head else self.message
+
+
+class TuningJob(_Model):
+    """A tuning job as the backend currently reports it."""
+
+    id: str
+    backend: str
+    name: str | None = None
+    display_name: str | None = None
+    description: str | None = None
+    base_model: str | None = None
+    state: JobState
+    detail_state: DetailState | None = None
+    progress: float | None = Field(default=None, ge=0, le=1)
+    completed_steps: int | None = None
+    total_steps: int | None = None
+    completed_epochs: int | None = None
+    create_time: AwareDatetime | None = None
+    start_time: AwareDatetime | None = None
+    end_time: AwareDatetime | None = None
+    update_time: AwareDatetime | None = None
+    error: JobError | None = None
+    tuned_model: str | None = None
+    endpoint: str | None = None
+    hyperparameters: Hyperparameters = Hyperparameters()
+    data_stats: dict[str, Any] | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+    #: The provider's JSON, unmodified.
+    raw: dict[str, Any] = Field(default_factory=dict, repr=False)
+
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a listing and the token of the next (``None`` at the end)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    items: list[T]
+    next_page_token: str | None = None
+
+
+class Usage(_Model):
+    """Token accounting of a generation, where the provider reports it."""
+
+    prompt_tokens: int | None = None
+    output_tokens: int | None = None
+    total_tokens: int | None = None
+
+
+class Generation(_Model):
+    """The answer of a tuned model."""
+
+    text: str
+    finish_reason: str | None = None
+    candidates: tuple[str, ...] = ()
+    usage: Usage = Usage()
+    raw: dict[str, Any] = Field(default_factory=dict, repr=False)
+
+
+class MetricPoint(_Model):
+    """One value of a series at a training step."""
+
+    step: int
+    value: float
+    epoch: int | None = None
+    time: AwareDatetime | None = None
+
+
+class Metrics(_Model):
+    """Named series of points (e.g. ``mean_loss``, ``train_total_loss``), sorted by step."""
+
+    job_id: str
+    series: dict[str, tuple[MetricPoint, ...]] = Field(default_factory=dict)
+    raw: dict[str, Any] = Field(default_factory=dict, repr=False)
+
+    @field_validator("series")
+    @classmethod
+    def _sorted(
+        cls, value: dict[str, tuple[MetricPoint, ...]]
+    ) -> dict[str, tuple[MetricPoint, ...]]:
+        return {name: tuple(sorted(points, key=lambda p: p.step)) for name, points in value.items()}
+
+    def rows(self) -> list[dict[str, Any]]:
+        """Long-format rows ``{series, step, epoch, value, time}`` (for CSV or dataframes)."""
+        return [
+            {"series": name, **point.model_dump(mode="json")}
+            for name, points in sorted(self.series.items())
+            for point in points
+        ]

@@ -1,0 +1,248 @@
+"""The plugin host: backends come from pip-installable plugins.
+
+Every backend, ours included, is provided by a module registered under the
+``tuneport`` entry-point group and implementing the
+:func:`~tuneport.hookspecs.register_backends` hook.  Plugins load lazily:
+resolving one backend imports only the entry point of that name (the
+convention is that a plugin's entry point is named after its main backend);
+only when that fails, or when every backend is listed, are all loaded.
+
+Two environment variables protect against a broken or unwanted plugin:
+``TUNEPORT_LOAD_PLUGINS`` (comma-separated entry-point or distribution names;
+only those load, and an empty value loads none) and
+``TUNEPORT_BLOCK_PLUGINS`` (those never load).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata as metadata
+import os
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pluggy
+
+from tuneport import hookspecs
+from tuneport.errors import BackendNotFound, PluginError
+from tuneport.protocol import BackendSettings
+
+__all__ = [
+    "BLOCK_ENV",
+    "ENTRY_POINT_GROUP",
+    "LOAD_ENV",
+    "BackendEntry",
+    "PluginFailure",
+    "PluginHost",
+    "default_host",
+]
+
+ENTRY_POINT_GROUP = "tuneport"
+LOAD_ENV = "TUNEPORT_LOAD_PLUGINS"
+BLOCK_ENV = "TUNEPORT_BLOCK_PLUGINS"
+
+
+@dataclass(frozen=True)
+class BackendEntry:
+    """A registered backend and where it came from."""
+
+    name: str
+    backend_class: type[Any]
+    plugin: str
+    distribution: str
+    version: str
+
+
+@dataclass(frozen=True)
+class PluginFailure:
+    """A plugin that could not be loaded, and why."""
+
+    plugin: str
+    distribution: str
+    version: str
+    error: PluginError
+
+
+def _names(value: str | None) -> frozenset[str] | None:
+    if value is None:
+        return None
+    return frozenset(part.strip() for part in value.split(",") if part.strip())
+
+
+class PluginHost:
+    """Discovers plugins, loads them lazily and keeps the registered backends."""
+
+    def __init__(
+        self,
+        *,
+        entry_points: Callable[[], Iterable[metadata.EntryPoint]] | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        env = os.environ if environ is None else environ
+        self._allow = _names(env.get(LOAD_ENV))
+        self._block = _names(env.get(BLOCK_ENV)) or frozenset()
+        self._entry_points = entry_points or (lambda: metadata.entry_points(group=ENTRY_POINT_GROUP))
+        self.pm = pluggy.PluginManager(ENTRY_POINT_GROUP)
+        self.pm.add_hookspecs(hookspecs)
+        self._backends: dict[str, BackendEntry] = {}
+        self._failures: dict[str, PluginFailure] = {}
+        self._all_loaded = False
+
+    # --- discovery ----------------------------------------------------------------
+
+    def _discover(self) -> list[metadata.EntryPoint]:
+        return sorted(self._entry_points(), key=lambda ep: ep.name)
+
+    def allowed(self, entry_point: metadata.EntryPoint) -> bool:
+        """Whether the allow/block lists let *entry_point* load."""
+        names = {entry_point.name, _dist_name(entry_point)}
+        if names & self._block:
+            return False
+        return self._allow is None or bool(names & self._allow)
+
+    def _load(self, entry_point: metadata.EntryPoint) -> None:
+        if self.pm.has_plugin(entry_point.name) or entry_point.name in self._failures:
+            return
+        dist, version = _dist_name(entry_point), _dist_version(entry_point)
+        try:
+            plugin = entry_point.load()
+        except Exception as exc:  # a broken plugin must not break the others
+            error = PluginError(
+                f"entry point '{entry_point.name} = {entry_point.value}' failed to import: "
+                f"{type(exc).__name__}: {exc}",
+                distribution=dist,
+            )
+            self._failures[entry_point.name] = PluginFailure(entry_point.name, dist, version, error)
+            return
+        try:
+            self.register_plugin(plugin, name=entry_point.name, distribution=dist, version=version)
+        except PluginError as error:
+            self._failures[entry_point.name] = PluginFailure(entry_point.name, dist, version, error)
+
+    def load_all(self) -> None:
+        """Load every allowed plugin (failures are recorded, not raised)."""
+        if self._all_loaded:
+            return
+        for entry_point in self._discover():
+            if self.allowed(entry_point):
+                self._load(entry_point)
+        self._all_loaded = True
+
+    # --- registration -------------------------------------------------------------
+
+    def register_plugin(
+        self, plugin: object, *, name: str, distribution: str = "(in-process)", version: str = ""
+    ) -> None:
+        """Register a plugin object (a module or instance with hook implementations).
+
+        Entry points go through here; it also lets a program add a backend
+        without packaging it.
+        """
+        try:
+            self.pm.register(plugin, name=name)
+        except ValueError as exc:
+            raise PluginError(f"could not register plugin '{name}': {exc}", distribution=distribution) from None
+        except pluggy.PluginValidationError as exc:
+            raise PluginError(f"invalid hook implementation in '{name}': {exc}", distribution=distribution) from None
+        others = [p for p in self.pm.get_plugins() if p is not plugin]
+        caller = self.pm.subset_hook_caller("register_backends", remove_plugins=others)
+        added: list[BackendEntry] = []
+
+        def register(backend_class: type[Any]) -> None:
+            added.append(self._entry(backend_class, name, distribution, version))
+
+        try:
+            caller(register=register)
+        except PluginError:
+            self.pm.unregister(plugin)
+            raise
+        except Exception as exc:
+            self.pm.unregister(plugin)
+            raise PluginError(
+                f"register_backends of '{name}' raised {type(exc).__name__}: {exc}", distribution=distribution
+            ) from None
+        for entry in added:
+            self._backends[entry.name] = entry
+
+    def _entry(self, backend_class: type[Any], plugin: str, distribution: str, version: str) -> BackendEntry:
+        backend_name = getattr(backend_class, "name", None)
+        if not isinstance(backend_name, str) or not backend_name:
+            raise PluginError(f"{backend_class!r} has no 'name' string", distribution=distribution)
+        settings_model = getattr(backend_class, "settings_model", None)
+        if not (isinstance(settings_model, type) and issubclass(settings_model, BackendSettings)):
+            raise PluginError(
+                f"backend '{backend_name}' must declare settings_model, a subclass of BackendSettings",
+                distribution=distribution,
+            )
+        if settings_model.model_config.get("extra") != "forbid":
+            raise PluginError(
+                f"backend '{backend_name}': settings_model must forbid unknown keys (extra='forbid')",
+                distribution=distribution,
+            )
+        existing = self._backends.get(backend_name)
+        if existing is not None and existing.backend_class is not backend_class:
+            raise PluginError(
+                f"backend '{backend_name}' is already registered by distribution "
+                f"'{existing.distribution}'",
+                distribution=distribution,
+            )
+        return BackendEntry(backend_name, backend_class, plugin, distribution, version)
+
+    # --- lookup -----------------------------------------------------------------------
+
+    def backend(self, name: str) -> BackendEntry:
+        """The backend called *name*, loading as few plugins as possible.
+
+        Raises :class:`BackendNotFound` (with suggestions) or the
+        :class:`PluginError` of the plugin that should have provided it.
+        """
+        if name in self._backends:
+            return self._backends[name]
+        for entry_point in self._discover():
+            if entry_point.name == name and self.allowed(entry_point):
+                self._load(entry_point)
+        if name not in self._backends:
+            self.load_all()
+        if name in self._backends:
+            return self._backends[name]
+        if name in self._failures:
+            raise self._failures[name].error
+        raise BackendNotFound(name, available=self.available_names())
+
+    def available_names(self) -> list[str]:
+        """Names of backends registered, plus allowed entry points not yet loaded."""
+        names = set(self._backends)
+        names.update(
+            ep.name for ep in self._discover() if self.allowed(ep) and ep.name not in self._failures
+        )
+        return sorted(names)
+
+    def backends(self) -> dict[str, BackendEntry]:
+        """Every backend of every allowed plugin (loads them all)."""
+        self.load_all()
+        return dict(sorted(self._backends.items()))
+
+    def failures(self) -> list[PluginFailure]:
+        """Plugins that failed to load so far."""
+        return list(self._failures.values())
+
+
+def _dist_name(entry_point: metadata.EntryPoint) -> str:
+    dist = getattr(entry_point, "dist", None)
+    return str(dist.metadata["Name"]) if dist is not None else "(unknown)"
+
+
+def _dist_version(entry_point: metadata.EntryPoint) -> str:
+    dist = getattr(entry_point, "dist", None)
+    return str(dist.version) if dist is not None else ""
+
+
+_default: PluginHost | None = None
+
+
+def default_host() -> PluginHost:
+    """The process-wide plugin host (created on first use, reading the environment then)."""
+    global _default
+    if _default is None:
+        _default = PluginHost()
+    return _default

@@ -1,0 +1,372 @@
+"""The port: the one protocol every tuning backend implements.
+
+Each operation of a backend is written once, as a *flow*: a generator that
+yields effects and receives their results, in the style of httpx's
+``Auth.auth_flow``.  An effect is either an :class:`HttpRequest` (the driver
+sends it and sends back an :class:`HttpResponse`) or a :class:`BlockingCall`
+(the driver runs it and sends back its return value).  The flow ``return``\\ s
+the operation's result.  Because a flow does no I/O itself, the same code
+serves :class:`~tuneport.TuningClient` and :class:`~tuneport.AsyncTuningClient`;
+the drivers own sockets, auth headers, timeouts, retries, paging and waiting.
+
+A backend that wraps a vendor SDK (the *escape hatch*) yields
+``BlockingCall(sdk_fn, *args)`` effects instead of requests: the sync client
+calls them directly and the async client runs them in a worker thread.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Callable, Generator, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal, Protocol, TypeVar, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tuneport.errors import UnsupportedCapability
+from tuneport.models import (
+    GenerateRequest,
+    Generation,
+    JobSpec,
+    Metrics,
+    Page,
+    TuningJob,
+)
+
+__all__ = [
+    "Authenticator",
+    "BackendSettings",
+    "BaseBackend",
+    "BlockingCall",
+    "Capabilities",
+    "Effect",
+    "Flow",
+    "HttpRequest",
+    "HttpResponse",
+    "Maturity",
+    "ModelCapabilities",
+    "Operation",
+    "TuningBackend",
+]
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+# --- effects -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    """An HTTP request a flow wants sent.
+
+    ``idempotent`` tells the retry policy whether re-sending is safe after
+    the request may have reached the service; ``expected`` lists error
+    statuses the flow handles itself (they are sent back instead of raised).
+    """
+
+    method: str
+    url: str
+    params: Mapping[str, str | int | float | bool] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict)
+    json: Any = None
+    content: bytes | None = None
+    idempotent: bool = True
+    expected: frozenset[int] = frozenset()
+    authenticate: bool = True
+    timeout: float | None = None
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    """The answer to an :class:`HttpRequest`, fully read."""
+
+    status_code: int
+    headers: Mapping[str, str]
+    content: bytes
+    url: str = ""
+
+    def json(self) -> Any:
+        """The body parsed as JSON (``{}`` for an empty body)."""
+        if not self.content:
+            return {}
+        return json.loads(self.content)
+
+    @property
+    def is_success(self) -> bool:
+        """True for 2xx."""
+        return 200 <= self.status_code < 300
+
+
+@dataclass(frozen=True)
+class BlockingCall:
+    """A call to run on the flow's behalf (the escape hatch for SDK-based backends)."""
+
+    fn: Callable[..., Any]
+    args: tuple[Any, ...] = ()
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+
+    def __init__(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        object.__setattr__(self, "fn", fn)
+        object.__setattr__(self, "args", args)
+        object.__setattr__(self, "kwargs", kwargs)
+
+    def run(self) -> Any:
+        """Call the function."""
+        return self.fn(*self.args, **self.kwargs)
+
+
+Effect = HttpRequest | BlockingCall
+#: A backend operation: yields effects, receives their results, returns ``T``.
+Flow = Generator[Effect, Any, T]
+
+
+@runtime_checkable
+class Authenticator(Protocol):
+    """Supplies auth headers for requests.
+
+    ``blocking`` says whether :meth:`headers` may do I/O (an OAuth refresh);
+    the async driver then calls it in a worker thread.  :meth:`secrets` lists
+    the values that must be masked wherever text is shown.
+    """
+
+    blocking: bool
+
+    def headers(self) -> Mapping[str, str]:
+        """Headers to add to an authenticated request."""
+        ...
+
+    def secrets(self) -> Iterable[str]:
+        """Secret values to mask in messages and logs."""
+        ...
+
+
+# --- capabilities as data ----------------------------------------------------------
+
+
+class Operation(str, enum.Enum):
+    """The operations of the port."""
+
+    CREATE = "create"
+    LIST = "list"
+    GET = "get"
+    CANCEL = "cancel"
+    DELETE = "delete"
+    GENERATE = "generate"
+    METRICS = "metrics"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+ALL_OPERATIONS = frozenset(Operation)
+
+
+class Maturity(str, enum.Enum):
+    """How complete a backend is (shown by ``tuneport backends``)."""
+
+    SETTINGS_ONLY = "settings-only"
+    PREVIEW = "preview"
+    STABLE = "stable"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class ModelCapabilities(BaseModel):
+    """What one base model accepts on one backend."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    base_model: str
+    tunable: bool = True
+    #: Why the model is not tunable (retired, not offered any more…).
+    reason: str | None = None
+    #: Hyperparameters this model accepts; ``None`` means the backend's set.
+    hyperparameters: frozenset[str] | None = None
+
+
+class Capabilities(BaseModel):
+    """A backend's capabilities, declared as data."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    operations: frozenset[Operation] = ALL_OPERATIONS
+    #: Names of :class:`~tuneport.models.Hyperparameters` fields accepted.
+    hyperparameters: frozenset[str] = frozenset()
+    #: Kinds of training data accepted: in-memory examples, local files, URIs.
+    data_sources: frozenset[Literal["inline", "file", "uri"]] = frozenset({"inline", "file"})
+    validation_data: bool = False
+    max_page_size: int | None = None
+    models: Mapping[str, ModelCapabilities] = Field(default_factory=dict)
+
+    def supports(self, operation: Operation | str) -> bool:
+        """Whether the backend implements *operation*."""
+        return Operation(operation) in self.operations
+
+    def for_model(self, base_model: str) -> ModelCapabilities | None:
+        """Per-model capabilities, when the backend declares any for *base_model*."""
+        return self.models.get(base_model)
+
+    def summary(self) -> dict[str, Any]:
+        """A JSON-able summary (for ``tuneport backends --json``)."""
+        return {
+            "operations": sorted(o.value for o in self.operations),
+            "hyperparameters": sorted(self.hyperparameters),
+            "data_sources": sorted(self.data_sources),
+            "validation_data": self.validation_data,
+            "max_page_size": self.max_page_size,
+            "models": {
+                name: {"tunable": m.tunable, "reason": m.reason} for name, m in self.models.items()
+            },
+        }
+
+
+class BackendSettings(BaseModel):
+    """Base of every backend's settings model.
+
+    Unknown keys are refused (``extra="forbid"``) so that a typo in a profile
+    is an error, not a silently ignored setting.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    #: Base URL of the service, or ``"embedded"`` for the in-process emulator.
+    endpoint: str | None = None
+    #: Per-request timeout in seconds.
+    timeout: float = Field(default=60.0, gt=0)
+
+
+# --- the protocol ----------------------------------------------------------------------
+
+
+@runtime_checkable
+class TuningBackend(Protocol):
+    """What every backend implements.  Each method returns a :data:`Flow`."""
+
+    name: ClassVar[str]
+    settings_model: ClassVar[type[BackendSettings]]
+    maturity: ClassVar[Maturity]
+
+    @property
+    def settings(self) -> BackendSettings:
+        """The validated settings this backend was built with."""
+        ...
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """What this backend supports."""
+        ...
+
+    def authenticator(self) -> Authenticator | None:
+        """How requests are authenticated (``None``: not at all)."""
+        ...
+
+    def create(self, spec: JobSpec) -> Flow[TuningJob]:
+        """Start a supervised tuning job."""
+        ...
+
+    def list(
+        self, *, page_size: int | None, page_token: str | None, filter: str | None
+    ) -> Flow[Page[TuningJob]]:
+        """One page of jobs."""
+        ...
+
+    def get(self, job_id: str) -> Flow[TuningJob]:
+        """The job's current state."""
+        ...
+
+    def cancel(self, job_id: str) -> Flow[TuningJob]:
+        """Request cancellation; returns the job as it is afterwards."""
+        ...
+
+    def delete(self, job_id: str) -> Flow[None]:
+        """Remove what the job produced (idempotent)."""
+        ...
+
+    def generate(self, target: str, request: GenerateRequest) -> Flow[Generation]:
+        """Call the tuned model (*target*: a job id or a model/endpoint name)."""
+        ...
+
+    def metrics(self, job_id: str) -> Flow[Metrics]:
+        """The job's metric series."""
+        ...
+
+
+class BaseBackend:
+    """Convenience base for backends: settings, capabilities, refusals.
+
+    Subclasses set :attr:`name`, :attr:`settings_model`, :attr:`maturity`
+    and override the operations they support; the others raise
+    :class:`~tuneport.errors.UnsupportedCapability` when called.
+    """
+
+    name: ClassVar[str]
+    settings_model: ClassVar[type[BackendSettings]] = BackendSettings
+    maturity: ClassVar[Maturity] = Maturity.STABLE
+    #: Declared capabilities; override in subclasses (or the property).
+    declared_capabilities: ClassVar[Capabilities] = Capabilities()
+
+    def __init__(self, settings: BackendSettings | None = None) -> None:
+        self._settings = settings if settings is not None else self.settings_model()
+
+    def __repr__(self) -> str:
+        # Settings models mask secrets (SecretStr), so their repr is safe.
+        return f"{type(self).__name__}(settings={self._settings!r})"
+
+    @property
+    def settings(self) -> BackendSettings:
+        return self._settings
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self.declared_capabilities
+
+    def authenticator(self) -> Authenticator | None:
+        return None
+
+    def _unsupported(self, operation: Operation) -> UnsupportedCapability:
+        reason = None
+        if self.maturity is Maturity.SETTINGS_ONLY:
+            reason = "this backend holds only its registration and settings so far"
+        return UnsupportedCapability(self.name, operation.value, reason=reason)
+
+    def create(self, spec: JobSpec) -> Flow[TuningJob]:
+        raise self._unsupported(Operation.CREATE)
+
+    def list(
+        self, *, page_size: int | None, page_token: str | None, filter: str | None
+    ) -> Flow[Page[TuningJob]]:
+        raise self._unsupported(Operation.LIST)
+
+    def get(self, job_id: str) -> Flow[TuningJob]:
+        raise self._unsupported(Operation.GET)
+
+    def cancel(self, job_id: str) -> Flow[TuningJob]:
+        raise self._unsupported(Operation.CANCEL)
+
+    def delete(self, job_id: str) -> Flow[None]:
+        raise self._unsupported(Operation.DELETE)
+
+    def generate(self, target: str, request: GenerateRequest) -> Flow[Generation]:
+        raise self._unsupported(Operation.GENERATE)
+
+    def metrics(self, job_id: str) -> Flow[Metrics]:
+        raise self._unsupported(Operation.METRICS)
+
+
+def request(effect: HttpRequest) -> Generator[Effect, Any, HttpResponse]:
+    """Yield *effect* and return the response: ``resp = yield from request(...)``.
+
+    Gives flows a typed way to send a request (a bare ``yield`` is ``Any``).
+    """
+    response = yield effect
+    assert isinstance(response, HttpResponse)
+    return response
+
+
+def call(effect: BlockingCall) -> Generator[Effect, Any, Any]:
+    """Yield a :class:`BlockingCall` and return its result."""
+    result = yield effect
+    return result
