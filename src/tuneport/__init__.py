@@ -51,52 +51,77 @@ if TYPE_CHECKING:
     from tuneport.retry import RetryPolicy
     from tuneport.waiting import PollPolicy
 
-_LAZY = {
+# Public name -> module that defines it (imported on first access).
+_LAZY: dict[str, str] = {
     "connect": "tuneport._connect",
     "connect_async": "tuneport._connect",
     "open_backend": "tuneport._connect",
-    "TuningClient": "tuneport.client",
     "AsyncTuningClient": "tuneport.client",
+    "TuningClient": "tuneport.client",
     "RetryPolicy": "tuneport.retry",
     "PollPolicy": "tuneport.waiting",
-    **{
-        name: "tuneport.models"
-        for name in (
-            "Example",
-            "GenerateRequest",
-            "Generation",
-            "Hyperparameters",
-            "JobSpec",
-            "JobState",
-            "MetricPoint",
-            "Metrics",
-            "Page",
-            "TuningJob",
-        )
-    },
-    **{
-        name: "tuneport.errors"
-        for name in (
-            "APIConnectionError",
-            "APIError",
-            "APIStatusError",
-            "APITimeoutError",
-            "BackendNotFound",
-            "ConfigError",
-            "JobFailed",
-            "NotFoundError",
-            "PluginError",
-            "SpecError",
-            "TuneportError",
-            "UnsupportedCapability",
-            "UnsupportedParameter",
-            "ValidationError",
-            "WaitTimeout",
-        )
-    },
+    "Example": "tuneport.models",
+    "GenerateRequest": "tuneport.models",
+    "Generation": "tuneport.models",
+    "Hyperparameters": "tuneport.models",
+    "JobSpec": "tuneport.models",
+    "JobState": "tuneport.models",
+    "MetricPoint": "tuneport.models",
+    "Metrics": "tuneport.models",
+    "Page": "tuneport.models",
+    "TuningJob": "tuneport.models",
+    "APIConnectionError": "tuneport.errors",
+    "APIError": "tuneport.errors",
+    "APIStatusError": "tuneport.errors",
+    "APITimeoutError": "tuneport.errors",
+    "BackendNotFound": "tuneport.errors",
+    "ConfigError": "tuneport.errors",
+    "JobFailed": "tuneport.errors",
+    "NotFoundError": "tuneport.errors",
+    "PluginError": "tuneport.errors",
+    "SpecError": "tuneport.errors",
+    "TuneportError": "tuneport.errors",
+    "UnsupportedCapability": "tuneport.errors",
+    "UnsupportedParameter": "tuneport.errors",
+    "ValidationError": "tuneport.errors",
+    "WaitTimeout": "tuneport.errors",
 }
 
-__all__ = ["__version__", *sorted(_LAZY)]
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AsyncTuningClient",
+    "BackendNotFound",
+    "ConfigError",
+    "Example",
+    "GenerateRequest",
+    "Generation",
+    "Hyperparameters",
+    "JobFailed",
+    "JobSpec",
+    "JobState",
+    "MetricPoint",
+    "Metrics",
+    "NotFoundError",
+    "Page",
+    "PluginError",
+    "PollPolicy",
+    "RetryPolicy",
+    "SpecError",
+    "TuneportError",
+    "TuningClient",
+    "TuningJob",
+    "UnsupportedCapability",
+    "UnsupportedParameter",
+    "ValidationError",
+    "WaitTimeout",
+    "__version__",
+    "connect",
+    "connect_async",
+    "open_backend",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -57,7 +57,7 @@ def _embedded(backend: TuningBackend) -> bool:
     if backend.maturity is Maturity.SETTINGS_ONLY:
         return False  # nothing will be sent: every operation is refused
     raise ConfigError(
-        "endpoint = \"embedded\" needs the embedded emulator, which this version of tuneport "
+        'endpoint = "embedded" needs the embedded emulator, which this version of tuneport '
         "does not ship yet; set endpoint to the service URL",
         key="endpoint",
     )
@@ -85,7 +85,9 @@ def connect(
     """
     from tuneport.client import TuningClient
 
-    instance = open_backend(profile, config=config, backend=backend, plugins=plugins, environ=environ, **settings)
+    instance = open_backend(
+        profile, config=config, backend=backend, plugins=plugins, environ=environ, **settings
+    )
     _embedded(instance)
     return TuningClient(instance, http_client=http_client, transport=transport, retry=retry, clock=clock)
 
@@ -109,6 +111,8 @@ def connect_async(
     """
     from tuneport.client import AsyncTuningClient
 
-    instance = open_backend(profile, config=config, backend=backend, plugins=plugins, environ=environ, **settings)
+    instance = open_backend(
+        profile, config=config, backend=backend, plugins=plugins, environ=environ, **settings
+    )
     _embedded(instance)
     return AsyncTuningClient(instance, http_client=http_client, transport=transport, retry=retry, clock=clock)

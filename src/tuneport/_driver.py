@@ -26,9 +26,7 @@ log = logging.getLogger("tuneport.http")
 
 
 class _DriverBase:
-    def __init__(
-        self, authenticator: Authenticator | None, retry: RetryPolicy, clock: Clock
-    ) -> None:
+    def __init__(self, authenticator: Authenticator | None, retry: RetryPolicy, clock: Clock) -> None:
         self.authenticator = authenticator
         self.retry = retry
         self.clock = clock
@@ -166,9 +164,7 @@ class AsyncDriver(_DriverBase):
             return await asyncio.to_thread(self.authenticator.headers)
         return self.authenticator.headers()
 
-    async def send(
-        self, req: HttpRequest, retry: RetryPolicy, timeout: float | None = None
-    ) -> HttpResponse:
+    async def send(self, req: HttpRequest, retry: RetryPolicy, timeout: float | None = None) -> HttpResponse:
         """Send one request with retries; raise the typed error when it fails."""
         if timeout is not None and req.timeout is None:
             req = _with_timeout(req, timeout)

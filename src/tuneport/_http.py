@@ -32,7 +32,9 @@ USER_AGENT = f"tuneport/{__version__}"
 _REQUEST_ID_HEADERS = ("x-request-id", "x-goog-request-id", "request-id")
 
 
-def build_request(client: httpx.Client | httpx.AsyncClient, req: HttpRequest, auth: Mapping[str, str]) -> httpx.Request:
+def build_request(
+    client: httpx.Client | httpx.AsyncClient, req: HttpRequest, auth: Mapping[str, str]
+) -> httpx.Request:
     """The httpx request for *req*, with auth headers merged in."""
     headers = {"user-agent": USER_AGENT, **req.headers, **auth}
     timeout = httpx.USE_CLIENT_DEFAULT if req.timeout is None else httpx.Timeout(req.timeout)
@@ -94,9 +96,7 @@ def status_error(response: HttpResponse, req: HttpRequest, secrets: Iterable[str
     body: Any = None
     message = ""
     status: str | None = None
-    request_id = next(
-        (response.headers[h] for h in _REQUEST_ID_HEADERS if h in response.headers), None
-    )
+    request_id = next((response.headers[h] for h in _REQUEST_ID_HEADERS if h in response.headers), None)
     retry_after = _retry_after(response.headers.get("retry-after"))
     try:
         body = response.json()
@@ -160,9 +160,7 @@ def new_sync_client(timeout: float, transport: httpx.BaseTransport | None = None
     return httpx.Client(timeout=timeout, transport=transport, follow_redirects=False)
 
 
-def new_async_client(
-    timeout: float, transport: httpx.AsyncBaseTransport | None = None
-) -> httpx.AsyncClient:
+def new_async_client(timeout: float, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
     """An async httpx client with tuneport's defaults."""
     return httpx.AsyncClient(timeout=timeout, transport=transport, follow_redirects=False)
 

@@ -35,7 +35,9 @@ class JobProgressBar:
             self._started = True
         if self._task is None:
             self._task = self._progress.add_task(job.display_name or job.id, total=100, status="")
-        status = job.state.value if job.detail_state is None else f"{job.state.value} · {job.detail_state.value}"
+        status = (
+            job.state.value if job.detail_state is None else f"{job.state.value} · {job.detail_state.value}"
+        )
         if job.completed_steps is not None and job.total_steps:
             status += f" · step {job.completed_steps}/{job.total_steps}"
         completed = 100 * job.progress if job.progress is not None else None

@@ -95,7 +95,13 @@ class _ClientCore:
         data = dict(fields)
         hyper = {
             k: data.pop(k)
-            for k in ("epoch_count", "batch_size", "learning_rate", "learning_rate_multiplier", "adapter_size")
+            for k in (
+                "epoch_count",
+                "batch_size",
+                "learning_rate",
+                "learning_rate_multiplier",
+                "adapter_size",
+            )
             if k in data
         }
         if hyper:
@@ -114,7 +120,9 @@ class _ClientCore:
             raise UnsupportedCapability(
                 name, "create", reason=f"base model '{spec.base_model}' cannot be tuned: {model.reason}"
             )
-        accepted = model.hyperparameters if model and model.hyperparameters is not None else caps.hyperparameters
+        accepted = (
+            model.hyperparameters if model and model.hyperparameters is not None else caps.hyperparameters
+        )
         for param in spec.hyperparameters.given():
             if param not in accepted:
                 raise UnsupportedParameter(
@@ -125,15 +133,22 @@ class _ClientCore:
                 )
         if spec.validation_data is not None and not caps.validation_data:
             raise UnsupportedParameter(name, "validation_data", reason="no validation set on this backend")
-        for field_name, source in (("training_data", spec.training_data), ("validation_data", spec.validation_data)):
+        for field_name, source in (
+            ("training_data", spec.training_data),
+            ("validation_data", spec.validation_data),
+        ):
             if source is None:
                 continue
-            kind = "inline" if isinstance(source, tuple) else (
-                "uri" if isinstance(source, str) and "://" in source else "file"
+            kind = (
+                "inline"
+                if isinstance(source, tuple)
+                else ("uri" if isinstance(source, str) and "://" in source else "file")
             )
             if kind not in caps.data_sources:
                 raise UnsupportedParameter(
-                    name, field_name, reason=f"{kind} data is not accepted (accepted: {', '.join(sorted(caps.data_sources))})"
+                    name,
+                    field_name,
+                    reason=f"{kind} data is not accepted (accepted: {', '.join(sorted(caps.data_sources))})",
                 )
 
     def _make_generate_request(
@@ -261,7 +276,9 @@ class TuningClient(_ClientCore):
         result: TuningJob = self._run(self.backend.create(job_spec), retry, timeout)
         return result
 
-    def get(self, job_id: str, *, retry: RetryPolicy | None = None, timeout: float | None = None) -> TuningJob:
+    def get(
+        self, job_id: str, *, retry: RetryPolicy | None = None, timeout: float | None = None
+    ) -> TuningJob:
         """The job's current state."""
         self._require(Operation.GET)
         result: TuningJob = self._run(self.backend.get(job_id), retry, timeout)
@@ -296,7 +313,9 @@ class TuningClient(_ClientCore):
         token: str | None = None
         seen = 0
         while True:
-            page = self.list_page(page_size=page_size, page_token=token, filter=filter, retry=retry, timeout=timeout)
+            page = self.list_page(
+                page_size=page_size, page_token=token, filter=filter, retry=retry, timeout=timeout
+            )
             for job in page.items:
                 if limit is not None and seen >= limit:
                     return
@@ -306,7 +325,9 @@ class TuningClient(_ClientCore):
             if not token:
                 return
 
-    def cancel(self, job_id: str, *, retry: RetryPolicy | None = None, timeout: float | None = None) -> TuningJob:
+    def cancel(
+        self, job_id: str, *, retry: RetryPolicy | None = None, timeout: float | None = None
+    ) -> TuningJob:
         """Request cancellation; returns the job as it is afterwards."""
         self._require(Operation.CANCEL)
         result: TuningJob = self._run(self.backend.cancel(job_id), retry, timeout)
@@ -332,7 +353,9 @@ class TuningClient(_ClientCore):
         result: Generation = self._run(self.backend.generate(target, request), retry, timeout)
         return result
 
-    def metrics(self, job_id: str, *, retry: RetryPolicy | None = None, timeout: float | None = None) -> Metrics:
+    def metrics(
+        self, job_id: str, *, retry: RetryPolicy | None = None, timeout: float | None = None
+    ) -> Metrics:
         """The job's metric series (loss curves) as data."""
         self._require(Operation.METRICS)
         result: Metrics = self._run(self.backend.metrics(job_id), retry, timeout)

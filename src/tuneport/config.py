@@ -258,7 +258,7 @@ def _settings_error(
     settings_model: type[BackendSettings],
 ) -> ConfigError:
     lines = []
-    first: tuple[str | None, str | None, str | None] | None = None
+    first: tuple[str, str | None, str | None] | None = None
     for err in exc.errors():
         key = str(err["loc"][0]) if err["loc"] else None
         setting = merged.get(key) if key else None
@@ -274,8 +274,8 @@ def _settings_error(
         if first is None:
             first = (source, profile, key)
     assert first is not None
-    source, profile, key = first
+    first_source, first_profile, first_key = first
     text = lines[0] if len(lines) == 1 else "invalid settings:\n  " + "\n  ".join(lines)
     error = ConfigError(text)
-    error.source, error.profile, error.key = source, profile, key
+    error.source, error.profile, error.key = first_source, first_profile, first_key
     return error

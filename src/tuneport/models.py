@@ -182,9 +182,7 @@ class Example(_Model):
                         {"role": "model", "parts": [{"kind": "text", "text": value["output"]}]},
                     ]
                 }
-        if isinstance(value, (tuple, list)) and len(value) == 2 and all(
-            isinstance(v, str) for v in value
-        ):
+        if isinstance(value, (tuple, list)) and len(value) == 2 and all(isinstance(v, str) for v in value):
             return {
                 "turns": [
                     {"role": "user", "parts": [{"kind": "text", "text": value[0]}]},
@@ -243,7 +241,7 @@ class JobSpec(_Model):
             return value
         if isinstance(value, PathLike):
             return Path(value)
-        if isinstance(value, Sequence) or isinstance(value, Iterator):
+        if isinstance(value, (Sequence, Iterator)):
             items = tuple(value)
             if not items:
                 raise ValueError("the dataset holds no examples")
@@ -379,9 +377,7 @@ class Metrics(_Model):
 
     @field_validator("series")
     @classmethod
-    def _sorted(
-        cls, value: dict[str, tuple[MetricPoint, ...]]
-    ) -> dict[str, tuple[MetricPoint, ...]]:
+    def _sorted(cls, value: dict[str, tuple[MetricPoint, ...]]) -> dict[str, tuple[MetricPoint, ...]]:
         return {name: tuple(sorted(points, key=lambda p: p.step)) for name, points in value.items()}
 
     def rows(self) -> list[dict[str, Any]]:

@@ -15,10 +15,10 @@ only those load, and an empty value loads none) and
 
 from __future__ import annotations
 
-import importlib.metadata as metadata
 import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from importlib import metadata
 from typing import Any
 
 import pluggy
@@ -141,9 +141,13 @@ class PluginHost:
         try:
             self.pm.register(plugin, name=name)
         except ValueError as exc:
-            raise PluginError(f"could not register plugin '{name}': {exc}", distribution=distribution) from None
+            raise PluginError(
+                f"could not register plugin '{name}': {exc}", distribution=distribution
+            ) from None
         except pluggy.PluginValidationError as exc:
-            raise PluginError(f"invalid hook implementation in '{name}': {exc}", distribution=distribution) from None
+            raise PluginError(
+                f"invalid hook implementation in '{name}': {exc}", distribution=distribution
+            ) from None
         others = [p for p in self.pm.get_plugins() if p is not plugin]
         caller = self.pm.subset_hook_caller("register_backends", remove_plugins=others)
         added: list[BackendEntry] = []
@@ -182,8 +186,7 @@ class PluginHost:
         existing = self._backends.get(backend_name)
         if existing is not None and existing.backend_class is not backend_class:
             raise PluginError(
-                f"backend '{backend_name}' is already registered by distribution "
-                f"'{existing.distribution}'",
+                f"backend '{backend_name}' is already registered by distribution '{existing.distribution}'",
                 distribution=distribution,
             )
         return BackendEntry(backend_name, backend_class, plugin, distribution, version)
@@ -212,9 +215,7 @@ class PluginHost:
     def available_names(self) -> list[str]:
         """Names of backends registered, plus allowed entry points not yet loaded."""
         names = set(self._backends)
-        names.update(
-            ep.name for ep in self._discover() if self.allowed(ep) and ep.name not in self._failures
-        )
+        names.update(ep.name for ep in self._discover() if self.allowed(ep) and ep.name not in self._failures)
         return sorted(names)
 
     def backends(self) -> dict[str, BackendEntry]:

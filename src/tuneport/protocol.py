@@ -217,9 +217,7 @@ class Capabilities(BaseModel):
             "data_sources": sorted(self.data_sources),
             "validation_data": self.validation_data,
             "max_page_size": self.max_page_size,
-            "models": {
-                name: {"tunable": m.tunable, "reason": m.reason} for name, m in self.models.items()
-            },
+            "models": {name: {"tunable": m.tunable, "reason": m.reason} for name, m in self.models.items()},
         }
 
 

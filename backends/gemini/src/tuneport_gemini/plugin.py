@@ -6,7 +6,6 @@ from collections.abc import Callable
 from typing import Any
 
 from tuneport.hookspecs import hookimpl
-
 from tuneport_gemini.backend import GeminiBackend
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import ClassVar
 
 from tuneport.protocol import BackendSettings, BaseBackend, Capabilities, Maturity
-
 from tuneport_vertex.settings import VertexSettings
 
 

@@ -1,0 +1,3 @@
+from tuneport.cli import main
+
+main()

@@ -1,0 +1,169 @@
+"""The ``tuneport`` command group, its global options and its exit codes.
+
+Exit codes (stable; scripts may rely on them):
+
+====  =================================================================
+0     success
+1     the job failed (``JobFailed``)
+2     usage or configuration error (bad flag, config, profile, plugin)
+3     API error (the service answered with an error, or could not be reached)
+4     invalid input refused locally (spec, dataset, parameter)
+5     not supported (by the backend, the base model, or this version)
+6     ``wait`` timed out
+130   interrupted
+====  =================================================================
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from tuneport.cli._output import Output
+
+if TYPE_CHECKING:
+    from tuneport.client import TuningClient
+    from tuneport.plugins import PluginHost
+
+EXIT_OK = 0
+EXIT_JOB_FAILED = 1
+EXIT_USAGE = 2
+EXIT_API = 3
+EXIT_INVALID = 4
+EXIT_UNSUPPORTED = 5
+EXIT_TIMEOUT = 6
+EXIT_INTERRUPTED = 130
+
+
+@dataclass
+class State:
+    """Global options, shared by every command through the click context."""
+
+    profile: str | None = None
+    config: str | None = None
+    output: Output = field(default_factory=Output)
+    #: Extra arguments for :func:`tuneport.connect` (a program embedding the
+    #: CLI, or a test, injects a plugin host, transport or clock here).
+    connect_options: dict[str, Any] = field(default_factory=dict)
+    clients: list[Any] = field(default_factory=list)
+
+    def plugin_host(self) -> PluginHost:
+        """The plugin host commands use."""
+        from tuneport.plugins import default_host
+
+        host = self.connect_options.get("plugins")
+        return host if host is not None else default_host()
+
+    def client(self, **overrides: Any) -> TuningClient:
+        """Connect with the global options (closed when the command ends)."""
+        import tuneport
+
+        client = tuneport.connect(self.profile, config=self.config, **self.connect_options, **overrides)
+        self.clients.append(client)
+        return client
+
+    def close(self) -> None:
+        while self.clients:
+            self.clients.pop().close()
+
+
+def exit_code_for(error: BaseException) -> int:
+    """The documented exit code of an exception."""
+    from tuneport import errors
+
+    if isinstance(error, errors.JobFailed):
+        return EXIT_JOB_FAILED
+    if isinstance(error, (errors.ConfigError, errors.PluginError)):
+        return EXIT_USAGE
+    if isinstance(error, errors.APIError):
+        return EXIT_API
+    if isinstance(error, (errors.ValidationError, errors.UnsupportedParameter)):
+        return EXIT_INVALID
+    if isinstance(error, errors.UnsupportedCapability):
+        return EXIT_UNSUPPORTED
+    if isinstance(error, errors.WaitTimeout):
+        return EXIT_TIMEOUT
+    return EXIT_USAGE
+
+
+def error_payload(error: BaseException) -> dict[str, Any]:
+    """A JSON description of an error for ``--json`` output."""
+    payload: dict[str, Any] = {"type": type(error).__name__, "message": str(error)}
+    for attr in ("status_code", "status", "request_id", "field", "line", "source", "profile", "key"):
+        value = getattr(error, attr, None)
+        if value is not None and not callable(value):
+            payload[attr] = value
+    problems = getattr(error, "problems", None)
+    if problems:
+        payload["problems"] = [{k: v for k, v in vars(p).items() if v is not None} for p in problems]
+    return payload
+
+
+class TuneportGroup(click.Group):
+    """A group that turns tuneport errors into messages and exit codes, never tracebacks."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from tuneport.errors import TuneportError
+
+        try:
+            return super().invoke(ctx)
+        except TuneportError as error:
+            state = ctx.find_object(State)
+            json_mode = state.output.json_mode if state else False
+            if json_mode:
+                click.echo(json.dumps({"error": error_payload(error)}, indent=2, default=str))
+            else:
+                click.echo(f"Error: {error}", err=True)
+            ctx.exit(exit_code_for(error))
+        except KeyboardInterrupt:
+            click.echo("Interrupted.", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
+        finally:
+            state = ctx.find_object(State)
+            if state:
+                state.close()
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        # Keep the order of the DESIGN: backends first, emulator/demo last.
+        return list(self.commands)
+
+
+@click.group(cls=TuneportGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--profile", "-p", help="Profile of tuneport.toml to use (default: $TUNEPORT_PROFILE).")
+@click.option(
+    "--config",
+    "-c",
+    type=click.Path(dir_okay=False),
+    help="Config file (default: $TUNEPORT_CONFIG, ./tuneport.toml, then the user config dir).",
+)
+@click.option("--json", "json_mode", is_flag=True, help="Machine output (JSON) on stdout; logs on stderr.")
+@click.option("-v", "--verbose", count=True, help="Log to stderr (-v info, -vv debug).")
+@click.version_option(package_name="tuneport", prog_name="tuneport")
+@click.pass_context
+def cli(ctx: click.Context, profile: str | None, config: str | None, json_mode: bool, verbose: int) -> None:
+    """tuneport: tune Gemini models on the Gemini API or Vertex AI with one CLI.
+
+    Exit codes: 0 ok, 1 job failed, 2 usage/config error, 3 API error,
+    4 invalid input, 5 not supported, 6 wait timed out, 130 interrupted.
+    """
+    if verbose:
+        logging.basicConfig(
+            level=logging.DEBUG if verbose > 1 else logging.INFO,
+            stream=sys.stderr,
+            format="%(levelname)s %(name)s: %(message)s",
+        )
+    state = ctx.ensure_object(State)
+    state.profile, state.config, state.output = profile, config, Output(json_mode=json_mode)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console-script entry point."""
+    from tuneport.cli import commands  # noqa: F401  (registers the commands)
+
+    cli.main(args=list(argv) if argv is not None else None, prog_name="tuneport")

@@ -1,0 +1,369 @@
+"""The verbs of the ``tuneport`` CLI, each a thin layer over the client."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from tuneport.cli._output import job_dict, job_panel, job_table
+from tuneport.cli.app import EXIT_UNSUPPORTED, State, cli
+
+pass_state = click.make_pass_decorator(State)
+
+
+class NotYetAvailable(click.ClickException):
+    """A verb whose work lands in a later release (exit code 5, no traceback)."""
+
+    exit_code = EXIT_UNSUPPORTED
+
+    def __init__(self, verb: str, what: str) -> None:
+        super().__init__(f"'tuneport {verb}' is not available in this version: {what}")
+
+
+def _key_values(pairs: tuple[str, ...], option: str, *, parse_json: bool = False) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"expected KEY=VALUE, got {pair!r}", param_hint=option)
+        if parse_json:
+            try:
+                result[key] = json.loads(value)
+            except json.JSONDecodeError:
+                result[key] = value
+        else:
+            result[key] = value
+    return result
+
+
+def _load_spec_file(path: str) -> dict[str, Any]:
+    from tuneport.errors import Problem, SpecError
+
+    text = Path(path).read_text(encoding="utf-8")
+    try:
+        if path.endswith(".toml"):
+            if sys.version_info >= (3, 11):
+                import tomllib
+            else:  # pragma: no cover
+                import tomli as tomllib
+            data: Any = tomllib.loads(text)
+        else:
+            data = json.loads(text)
+    except ValueError as exc:
+        raise SpecError(
+            [Problem(str(exc), source=path, rule="syntax")], summary="unreadable spec file"
+        ) from None
+    if not isinstance(data, dict):
+        raise SpecError([Problem("must be an object/table", source=path)], summary="invalid spec file")
+    return data
+
+
+# --- information ---------------------------------------------------------------------
+
+
+@cli.command()
+@pass_state
+def backends(state: State) -> None:
+    """List installed backends: name, distribution, version, maturity, capabilities."""
+    host = state.plugin_host()
+    entries = host.backends()
+    rows = [
+        {
+            "name": entry.name,
+            "distribution": entry.distribution,
+            "version": entry.version,
+            "plugin": entry.plugin,
+            "maturity": str(entry.backend_class.maturity),
+            "capabilities": entry.backend_class.declared_capabilities.summary()
+            if hasattr(entry.backend_class, "declared_capabilities")
+            else {},
+        }
+        for entry in entries.values()
+    ]
+    failures = [
+        {"plugin": f.plugin, "distribution": f.distribution, "version": f.version, "error": str(f.error)}
+        for f in host.failures()
+    ]
+
+    def human(console: Any) -> None:
+        from rich.table import Table
+
+        table = Table(title="tuneport backends")
+        for column in ("name", "distribution", "version", "maturity", "operations", "hyperparameters"):
+            table.add_column(column)
+        for row in rows:
+            caps = row["capabilities"]
+            operations = ", ".join(caps.get("operations", [])) or "none yet"
+            table.add_row(
+                row["name"],
+                row["distribution"],
+                row["version"],
+                row["maturity"],
+                operations,
+                ", ".join(caps.get("hyperparameters", [])),
+            )
+        console.print(table)
+        if any(r["maturity"] == "settings-only" for r in rows):
+            console.print(
+                "settings-only: the backend is registered and validates its settings; "
+                "its operations arrive in a later release.",
+                style="dim",
+            )
+        for failure in failures:
+            console.print(f"[red]broken plugin[/red] {failure['plugin']}: {failure['error']}")
+
+    state.output.emit({"backends": rows, "failures": failures}, human)
+
+
+@cli.command()
+@click.option("--backend", "-b", help="Only this backend.")
+def models(backend: str | None) -> None:
+    """Show the model catalog: which base models can be tuned, with what."""
+    raise NotYetAvailable("models", "the model catalog ships with the datasets and catalog release")
+
+
+# --- jobs --------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option(
+    "--spec", "spec_file", type=click.Path(exists=True, dir_okay=False), help="JobSpec as JSON or TOML."
+)
+@click.option("--base-model", "-m", help="Base model to tune.")
+@click.option("--training-data", "-t", help="Training data: a local file or gs:// URI.")
+@click.option("--validation-data", help="Validation data: a local file or gs:// URI.")
+@click.option("--epochs", "epoch_count", type=int, help="Epoch count.")
+@click.option("--batch-size", type=int, help="Batch size.")
+@click.option("--learning-rate", type=float, help="Learning rate.")
+@click.option("--learning-rate-multiplier", type=float, help="Learning-rate multiplier.")
+@click.option("--adapter-size", type=int, help="Adapter size (1, 2, 4, 8, 16…).")
+@click.option("--display-name", help="Display name of the tuned model.")
+@click.option("--description", help="Description.")
+@click.option("--label", "labels", multiple=True, metavar="KEY=VALUE", help="Label (repeatable).")
+@click.option(
+    "--extra", "extras", multiple=True, metavar="KEY=JSON", help="Backend-specific field (repeatable)."
+)
+@click.option("--wait", "wait_", is_flag=True, help="Wait for the job to finish, with a progress bar.")
+@click.option("--timeout", type=float, help="With --wait: give up after this many seconds.")
+@pass_state
+def create(
+    state: State,
+    /,
+    spec_file: str | None,
+    labels: tuple[str, ...],
+    extras: tuple[str, ...],
+    wait_: bool,
+    timeout: float | None,
+    **options: Any,
+) -> None:
+    """Start a tuning job (from --spec, flags, or both: flags win)."""
+    fields: dict[str, Any] = _load_spec_file(spec_file) if spec_file else {}
+    fields.update({k: v for k, v in options.items() if v is not None})
+    if labels:
+        fields["labels"] = {**fields.get("labels", {}), **_key_values(labels, "--label")}
+    if extras:
+        fields["extras"] = {**fields.get("extras", {}), **_key_values(extras, "--extra", parse_json=True)}
+    if "base_model" not in fields or "training_data" not in fields:
+        raise click.UsageError("--base-model and --training-data are required (or give them in --spec)")
+    client = state.client()
+    job = client.create(**fields)
+    if wait_:
+        state.output.note(f"created {job.id}; waiting…")
+        job = client.wait(job.id, timeout=timeout, progress=not state.output.json_mode)
+    state.output.emit(job_dict(job), lambda console: job_panel(job, console))
+
+
+@cli.command(name="list")
+@click.option("--filter", "filter_", help="Provider filter expression, passed through.")
+@click.option("--page-size", type=click.IntRange(min=1), help="Jobs per request.")
+@click.option("--limit", type=click.IntRange(min=0), help="Stop after this many jobs.")
+@pass_state
+def list_(state: State, filter_: str | None, page_size: int | None, limit: int | None) -> None:
+    """List tuning jobs (every page, or up to --limit)."""
+    client = state.client()
+    jobs = list(client.list(filter=filter_, page_size=page_size, limit=limit))
+    state.output.emit({"jobs": [job_dict(j, raw=False) for j in jobs]}, lambda c: job_table(jobs, c))
+
+
+@cli.command()
+@click.argument("job_id")
+@pass_state
+def get(state: State, job_id: str) -> None:
+    """Show a job's current state."""
+    job = state.client().get(job_id)
+    state.output.emit(job_dict(job), lambda console: job_panel(job, console))
+
+
+@cli.command()
+@click.argument("job_id")
+@click.option("--timeout", type=float, help="Give up after this many seconds (exit code 6).")
+@click.option(
+    "--poll", type=click.FloatRange(min=0.01), help="Fixed poll interval in seconds (default: backoff)."
+)
+@pass_state
+def wait(state: State, job_id: str, timeout: float | None, poll: float | None) -> None:
+    """Wait for a job to finish, with a progress bar (exit 1 if it fails)."""
+    client = state.client()
+    job = client.wait(job_id, timeout=timeout, poll=poll, progress=not state.output.json_mode)
+    state.output.emit(job_dict(job), lambda console: job_panel(job, console))
+
+
+@cli.command()
+@click.argument("job_id")
+@pass_state
+def cancel(state: State, job_id: str) -> None:
+    """Request cancellation of a job."""
+    job = state.client().cancel(job_id)
+    state.output.emit(job_dict(job), lambda console: job_panel(job, console))
+
+
+@cli.command()
+@click.argument("job_id")
+@pass_state
+def delete(state: State, job_id: str) -> None:
+    """Delete what a job produced (its tuned model, endpoint…); idempotent."""
+    state.client().delete(job_id)
+    state.output.emit({"deleted": job_id}, lambda console: console.print(f"deleted {job_id}"))
+
+
+@cli.command()
+@click.argument("target")
+@click.argument("prompt")
+@click.option("--system", "system_instruction", help="System instruction.")
+@click.option("--temperature", type=float)
+@click.option("--top-p", type=float)
+@click.option("--top-k", type=int)
+@click.option("--max-output-tokens", type=int)
+@click.option("--stop", "stop_sequences", multiple=True, help="Stop sequence (repeatable).")
+@click.option("--candidates", "candidate_count", type=int, help="Number of candidates.")
+@pass_state
+def generate(
+    state: State, /, target: str, prompt: str, stop_sequences: tuple[str, ...], **options: Any
+) -> None:
+    """Call a tuned model (TARGET: a job id, or a model/endpoint name)."""
+    fields = {k: v for k, v in options.items() if v is not None}
+    if stop_sequences:
+        fields["stop_sequences"] = stop_sequences
+    generation = state.client().generate(target, prompt, **fields)
+    state.output.emit(
+        generation.model_dump(mode="json", exclude_none=True), lambda console: console.print(generation.text)
+    )
+
+
+@cli.command()
+@click.argument("job_id")
+@click.option(
+    "--csv",
+    "csv_path",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="Write CSV rows (- for stdout).",
+)
+@click.option(
+    "--plot", "plot_path", type=click.Path(dir_okay=False), help="Save a loss-curve chart (PNG/SVG/PDF)."
+)
+@pass_state
+def metrics(state: State, job_id: str, csv_path: str | None, plot_path: str | None) -> None:
+    """Show a job's metric series (loss curves)."""
+    result = state.client().metrics(job_id)
+    rows = result.rows()
+    if csv_path:
+        handle = sys.stdout if csv_path == "-" else open(csv_path, "w", newline="", encoding="utf-8")  # noqa: SIM115
+        try:
+            writer = csv.DictWriter(handle, fieldnames=["series", "step", "epoch", "value", "time"])
+            writer.writeheader()
+            writer.writerows(rows)
+        finally:
+            if handle is not sys.stdout:
+                handle.close()
+        if csv_path == "-":
+            return
+    if plot_path:
+        from tuneport.plotting import save_plot
+
+        save_plot(result, plot_path)
+        state.output.note(f"saved {plot_path}")
+
+    def human(console: Any) -> None:
+        from rich.table import Table
+
+        table = Table(title=f"metrics of {job_id}")
+        for column in ("series", "points", "first step", "last step", "first", "last", "min"):
+            table.add_column(column)
+        for name, points in sorted(result.series.items()):
+            if not points:
+                continue
+            values = [p.value for p in points]
+            table.add_row(
+                name,
+                str(len(points)),
+                str(points[0].step),
+                str(points[-1].step),
+                f"{values[0]:.4g}",
+                f"{values[-1]:.4g}",
+                f"{min(values):.4g}",
+            )
+        console.print(table)
+
+    state.output.emit(
+        {
+            "job_id": job_id,
+            "series": {k: [p.model_dump(mode="json") for p in v] for k, v in result.series.items()},
+        },
+        human,
+    )
+
+
+# --- datasets, emulator, demo ----------------------------------------------------------
+
+
+@cli.group()
+def dataset() -> None:
+    """Validate, convert and describe tuning datasets."""
+
+
+@dataset.command(name="validate")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--backend", "-b", help="Check against this backend's limits.")
+@click.option("--model", "-m", help="Check against this base model's limits.")
+def dataset_validate(file: str, backend: str | None, model: str | None) -> None:
+    """Check a dataset file; report every problem with its line."""
+    raise NotYetAvailable("dataset validate", "dataset validation ships with the datasets release")
+
+
+@dataset.command(name="convert")
+@click.argument("source", type=click.Path(dir_okay=False))
+@click.argument("target", type=click.Path(dir_okay=False))
+@click.option("--to", "target_format", type=click.Choice(["gemini", "vertex", "openai"]), required=True)
+@click.option("--policy", type=click.Choice(["error", "skip", "split"]), default="error", show_default=True)
+def dataset_convert(source: str, target: str, target_format: str, policy: str) -> None:
+    """Convert a dataset between the Gemini API, Vertex and OpenAI formats."""
+    raise NotYetAvailable("dataset convert", "dataset conversion ships with the datasets release")
+
+
+@dataset.command(name="stats")
+@click.argument("file", type=click.Path(dir_okay=False))
+def dataset_stats(file: str) -> None:
+    """Example counts, lengths and token estimates of a dataset."""
+    raise NotYetAvailable("dataset stats", "dataset statistics ship with the datasets release")
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8765, show_default=True, type=int)
+@click.option("--allow-remote", is_flag=True, help="Allow binding a non-loopback address.")
+def emulator(host: str, port: int, allow_remote: bool) -> None:
+    """Serve the Gemini API and Vertex AI emulator until interrupted."""
+    raise NotYetAvailable("emulator", "the embedded emulator ships with the gemini backend release")
+
+
+@cli.command()
+def demo() -> None:
+    """Run the whole tuning lifecycle on the embedded emulator."""
+    raise NotYetAvailable(
+        "demo", "it needs the embedded emulator and the gemini backend; run 'tuneport backends' meanwhile"
+    )
