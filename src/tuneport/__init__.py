@@ -12,9 +12,12 @@ imported when used.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
 
 from tuneport._version import __version__
+
+# Not `from typing import TYPE_CHECKING`: importing typing alone would double
+# the cost of `import tuneport` (type checkers understand this spelling).
+TYPE_CHECKING = False
 
 if TYPE_CHECKING:
     from tuneport._connect import connect, connect_async, open_backend
@@ -124,7 +127,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'tuneport' has no attribute {name!r}")

@@ -11,6 +11,7 @@ token are passed through :func:`redact` before they are formatted.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -45,12 +46,18 @@ __all__ = [
 
 # Shapes of credentials that must never be echoed: Google API keys, OAuth
 # access tokens, bearer headers and key=... query parameters.
-_SECRET_PATTERNS = (
-    re.compile(r"AIza[0-9A-Za-z_\-]{20,}"),
-    re.compile(r"ya29\.[0-9A-Za-z_\-.]+"),
-    re.compile(r"(?i)(bearer\s+)[0-9A-Za-z_\-.~+/=]+"),
-    re.compile(r"(?i)([?&](?:key|access_token|api_key)=)[^&\s]+"),
+_SECRET_SHAPES = (
+    r"AIza[0-9A-Za-z_\-]{20,}",
+    r"ya29\.[0-9A-Za-z_\-.]+",
+    r"(?i)(bearer\s+)[0-9A-Za-z_\-.~+/=]+",
+    r"(?i)([?&](?:key|access_token|api_key)=)[^&\s]+",
 )
+
+
+@functools.cache
+def _secret_patterns() -> tuple[re.Pattern[str], ...]:
+    # Compiled on first use: keeps `import tuneport.errors` cheap.
+    return tuple(re.compile(shape) for shape in _SECRET_SHAPES)
 
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
@@ -58,7 +65,7 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
     for secret in secrets:
         if secret and len(secret) >= 4:
             text = text.replace(secret, "***")
-    for pattern in _SECRET_PATTERNS:
+    for pattern in _secret_patterns():
         text = pattern.sub(lambda m: (m.group(1) if m.groups() else "") + "***", text)
     return text
 
