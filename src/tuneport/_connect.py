@@ -42,7 +42,7 @@ def open_backend(
         entry = host.backend(resolved.backend)
     except BackendNotFound as exc:
         raise BackendNotFound(
-            resolved.backend, available=exc.available, source=resolved.backend_source, profile=resolved.name
+            resolved.backend, available=exc.available, source=resolved.backend_source
         ) from None
     backend_settings: BackendSettings = build_settings(
         resolved, entry.backend_class.settings_model, overrides=settings, environ=environ

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any, TypeVar
 
 import httpx
@@ -78,6 +79,8 @@ class SyncDriver(_DriverBase):
     def run(self, flow: Flow[T], *, retry: RetryPolicy | None = None, timeout: float | None = None) -> T:
         """Drive *flow* to completion and return its result."""
         policy = retry or self.retry
+        # The retry deadline covers the whole call, every request of the flow.
+        started = self.clock.monotonic()
         try:
             effect = next(flow)
             while True:
@@ -86,7 +89,7 @@ class SyncDriver(_DriverBase):
                     if isinstance(effect, BlockingCall):
                         result = effect.run()
                     else:
-                        result = self.send(effect, policy, timeout)
+                        result = self.send(effect, policy, timeout, started=started)
                 except TuneportError as error:
                     effect = flow.throw(error)
                 else:
@@ -96,11 +99,23 @@ class SyncDriver(_DriverBase):
         finally:
             flow.close()
 
-    def send(self, req: HttpRequest, retry: RetryPolicy, timeout: float | None = None) -> HttpResponse:
-        """Send one request with retries; raise the typed error when it fails."""
-        if timeout is not None and req.timeout is None:
-            req = _with_timeout(req, timeout)
-        started = self.clock.monotonic()
+    def send(
+        self,
+        req: HttpRequest,
+        retry: RetryPolicy,
+        timeout: float | None = None,
+        *,
+        started: float | None = None,
+    ) -> HttpResponse:
+        """Send one request with retries; raise the typed error when it fails.
+
+        ``timeout`` (a per-call override) replaces the request's own;
+        ``started`` is when the call began, for the retry deadline.
+        """
+        if timeout is not None:
+            req = replace(req, timeout=timeout)
+        if started is None:
+            started = self.clock.monotonic()
         attempt = 0
         while True:
             attempt += 1
@@ -139,6 +154,8 @@ class AsyncDriver(_DriverBase):
     ) -> T:
         """Drive *flow* to completion and return its result."""
         policy = retry or self.retry
+        # The retry deadline covers the whole call, every request of the flow.
+        started = self.clock.monotonic()
         try:
             effect = next(flow)
             while True:
@@ -147,7 +164,7 @@ class AsyncDriver(_DriverBase):
                     if isinstance(effect, BlockingCall):
                         result = await asyncio.to_thread(effect.run)
                     else:
-                        result = await self.send(effect, policy, timeout)
+                        result = await self.send(effect, policy, timeout, started=started)
                 except TuneportError as error:
                     effect = flow.throw(error)
                 else:
@@ -164,11 +181,19 @@ class AsyncDriver(_DriverBase):
             return await asyncio.to_thread(self.authenticator.headers)
         return self.authenticator.headers()
 
-    async def send(self, req: HttpRequest, retry: RetryPolicy, timeout: float | None = None) -> HttpResponse:
-        """Send one request with retries; raise the typed error when it fails."""
-        if timeout is not None and req.timeout is None:
-            req = _with_timeout(req, timeout)
-        started = self.clock.monotonic()
+    async def send(
+        self,
+        req: HttpRequest,
+        retry: RetryPolicy,
+        timeout: float | None = None,
+        *,
+        started: float | None = None,
+    ) -> HttpResponse:
+        """Send one request with retries (see :meth:`SyncDriver.send`)."""
+        if timeout is not None:
+            req = replace(req, timeout=timeout)
+        if started is None:
+            started = self.clock.monotonic()
         attempt = 0
         while True:
             attempt += 1
@@ -185,9 +210,3 @@ class AsyncDriver(_DriverBase):
                 if delay is None:
                     raise
                 await self.clock.asleep(delay)
-
-
-def _with_timeout(req: HttpRequest, timeout: float) -> HttpRequest:
-    from dataclasses import replace
-
-    return replace(req, timeout=timeout)

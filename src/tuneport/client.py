@@ -312,7 +312,7 @@ class TuningClient(_ClientCore):
         self._require(Operation.LIST)
         token: str | None = None
         seen = 0
-        while True:
+        while limit is None or seen < limit:
             page = self.list_page(
                 page_size=page_size, page_token=token, filter=filter, retry=retry, timeout=timeout
             )
@@ -369,6 +369,7 @@ class TuningClient(_ClientCore):
         poll: float | PollPolicy | None = None,
         progress: bool | ProgressCallback | None = None,
         raise_on_failure: bool = True,
+        retry: RetryPolicy | None = None,
     ) -> TuningJob:
         """Poll until the job reaches a terminal state and return it.
 
@@ -376,12 +377,12 @@ class TuningClient(_ClientCore):
         :class:`PollPolicy`).  Raises :class:`JobFailed` when the job fails or
         expires (unless ``raise_on_failure=False``) and :class:`WaitTimeout`
         after ``timeout`` seconds.  A cancelled job is returned, not raised:
-        cancelling is what its owner asked for.
+        cancelling is what its owner asked for.  ``retry`` applies to each poll.
         """
         waiter = _Waiter(self.clock, job_id, timeout, poll, progress, raise_on_failure)
         try:
             while True:
-                job = self.get(job_id)
+                job = self.get(job_id, retry=retry)
                 pause = waiter.observe(job)
                 if pause is None:
                     return job
@@ -479,7 +480,7 @@ class AsyncTuningClient(_ClientCore):
         self._require(Operation.LIST)
         token: str | None = None
         seen = 0
-        while True:
+        while limit is None or seen < limit:
             page = await self.list_page(
                 page_size=page_size, page_token=token, filter=filter, retry=retry, timeout=timeout
             )
@@ -538,12 +539,13 @@ class AsyncTuningClient(_ClientCore):
         poll: float | PollPolicy | None = None,
         progress: bool | ProgressCallback | None = None,
         raise_on_failure: bool = True,
+        retry: RetryPolicy | None = None,
     ) -> TuningJob:
         """Poll until the job reaches a terminal state (see :meth:`TuningClient.wait`)."""
         waiter = _Waiter(self.clock, job_id, timeout, poll, progress, raise_on_failure)
         try:
             while True:
-                job = await self.get(job_id)
+                job = await self.get(job_id, retry=retry)
                 pause = waiter.observe(job)
                 if pause is None:
                     return job

@@ -20,6 +20,7 @@ from, so a bad one is reported with its file, profile and key (or variable).
 from __future__ import annotations
 
 import difflib
+import json
 import os
 import sys
 from collections.abc import Mapping
@@ -120,7 +121,7 @@ def find_config(
     if explicit is not None:
         path = Path(explicit)
         if not path.is_file():
-            raise ConfigError(f"config file not found: {path}", source="--config")
+            raise ConfigError(f"config file not found: {path}", source="config argument (--config)")
         return path
     if env.get(CONFIG_ENV):
         path = Path(env[CONFIG_ENV])
@@ -212,7 +213,7 @@ def resolve_profile(
     elif profile_backend:
         chosen, chosen_source = str(profile_backend), where
     else:
-        raise ConfigError("the profile names no backend", source=config.label, profile=name, key="backend")
+        raise ConfigError("the profile names no backend", source=where, key="backend")
     settings: dict[str, Setting] = {}
     # A default profile written for another backend does not leak its
     # settings into an explicitly chosen one; an explicitly chosen profile does.
@@ -241,7 +242,7 @@ def build_settings(
     for field_name in settings_model.model_fields:
         var = _ENV_PREFIX + field_name.upper()
         if var in env and var not in (CONFIG_ENV, PROFILE_ENV, BACKEND_ENV):
-            merged[field_name] = Setting(env[var], f"environment variable {var}")
+            merged[field_name] = Setting(_env_value(env[var]), f"environment variable {var}")
     for key, value in (overrides or {}).items():
         if value is not None:
             merged[key] = Setting(value, "keyword argument")
@@ -249,6 +250,16 @@ def build_settings(
         return settings_model.model_validate({k: s.value for k, s in merged.items()})
     except pydantic.ValidationError as exc:
         raise _settings_error(exc, merged, resolved, settings_model) from None
+
+
+def _env_value(text: str) -> Any:
+    """Environment values are strings; a JSON object or array stands for a table or list."""
+    if text.lstrip().startswith(("{", "[")):
+        try:
+            return json.loads(text)
+        except ValueError:
+            pass  # left as a string: the settings model reports the bad value
+    return text
 
 
 def _settings_error(
@@ -265,11 +276,13 @@ def _settings_error(
         source = setting.source if setting else f"backend '{resolved.backend}' settings"
         profile = setting.profile if setting else resolved.name
         if err["type"] == "extra_forbidden" and key:
-            message = _unknown(key, settings_model.model_fields, f"setting for backend '{resolved.backend}'")
+            message = (
+                _unknown(key, settings_model.model_fields, "setting") + f" for backend '{resolved.backend}'"
+            )
         elif err["type"] == "missing":
             message = f"required setting for backend '{resolved.backend}' is missing"
         else:
-            message = err["msg"]
+            message = str(err["msg"]).removeprefix("Value error, ")
         lines.append(f"{source}: key '{key}': {message}" if key else f"{source}: {message}")
         if first is None:
             first = (source, profile, key)

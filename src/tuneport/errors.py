@@ -228,7 +228,7 @@ class DatasetError(ValidationError):
 
 
 class JobFailed(TuneportError):
-    """A waited-on job ended in FAILED (or CANCELLED when that was not expected)."""
+    """A waited-on job ended in FAILED or EXPIRED; ``job`` holds it, error included."""
 
     def __init__(self, job: Any) -> None:
         self.job = job
@@ -287,7 +287,8 @@ class APITimeoutError(APIConnectionError):
 class APIStatusError(APIError):
     """The service answered with an error status."""
 
-    #: HTTP status this class stands for (``None`` on the generic class).
+    #: On the class: the HTTP status it stands for (``None`` for families such
+    #: as 5xx); on an instance: the status the service answered.
     status_code: int | None = None
 
     def __init__(
@@ -320,25 +321,37 @@ class APIStatusError(APIError):
 class BadRequestError(APIStatusError):
     """400 — the service rejected the request (INVALID_ARGUMENT, FAILED_PRECONDITION…)."""
 
+    status_code = 400
+
 
 class AuthenticationError(APIStatusError):
     """401 — missing or invalid credentials."""
+
+    status_code = 401
 
 
 class PermissionDeniedError(APIStatusError):
     """403 — the credentials lack permission (or the API is disabled)."""
 
+    status_code = 403
+
 
 class NotFoundError(APIStatusError):
     """404 — the job, model or endpoint does not exist."""
+
+    status_code = 404
 
 
 class AlreadyExistsError(APIStatusError):
     """409 — ALREADY_EXISTS or ABORTED (a conflict)."""
 
+    status_code = 409
+
 
 class RateLimitError(APIStatusError):
     """429 — RESOURCE_EXHAUSTED; ``retry_after`` holds the server's hint in seconds."""
+
+    status_code = 429
 
 
 class InternalServerError(APIStatusError):

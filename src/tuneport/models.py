@@ -247,7 +247,8 @@ class JobSpec(_Model):
             if not items:
                 raise ValueError("the dataset holds no examples")
             return tuple(v if isinstance(v, Example) else Example.model_validate(v) for v in items)
-        raise TypeError(f"expected a path, a gs:// URI or a list of examples, got {type(value).__name__}")
+        # ValueError (not TypeError) so pydantic reports it as a field error.
+        raise ValueError(f"expected a path, a gs:// URI or a list of examples, got {type(value).__name__}")
 
     @field_validator("training_data", "validation_data")
     @classmethod

@@ -16,6 +16,7 @@ only those load, and an empty value loads none) and
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from importlib import metadata
@@ -25,7 +26,7 @@ import pluggy
 
 from tuneport import hookspecs
 from tuneport.errors import BackendNotFound, PluginError
-from tuneport.protocol import BackendSettings
+from tuneport.protocol import BackendSettings, Maturity
 
 __all__ = [
     "BLOCK_ENV",
@@ -63,10 +64,15 @@ class PluginFailure:
     error: PluginError
 
 
+def _normalize(name: str) -> str:
+    # PEP 503: "tuneport_gemini", "Tuneport.Gemini" and "tuneport-gemini" are one name.
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
 def _names(value: str | None) -> frozenset[str] | None:
     if value is None:
         return None
-    return frozenset(part.strip() for part in value.split(",") if part.strip())
+    return frozenset(_normalize(part.strip()) for part in value.split(",") if part.strip())
 
 
 class PluginHost:
@@ -95,7 +101,7 @@ class PluginHost:
 
     def allowed(self, entry_point: metadata.EntryPoint) -> bool:
         """Whether the allow/block lists let *entry_point* load."""
-        names = {entry_point.name, _dist_name(entry_point)}
+        names = {_normalize(entry_point.name), _normalize(_dist_name(entry_point))}
         if names & self._block:
             return False
         return self._allow is None or bool(names & self._allow)
@@ -176,6 +182,11 @@ class PluginHost:
         if not (isinstance(settings_model, type) and issubclass(settings_model, BackendSettings)):
             raise PluginError(
                 f"backend '{backend_name}' must declare settings_model, a subclass of BackendSettings",
+                distribution=distribution,
+            )
+        if not isinstance(getattr(backend_class, "maturity", None), Maturity):
+            raise PluginError(
+                f"backend '{backend_name}' must declare maturity, a tuneport.protocol.Maturity",
                 distribution=distribution,
             )
         if settings_model.model_config.get("extra") != "forbid":

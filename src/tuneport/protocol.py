@@ -48,6 +48,8 @@ __all__ = [
     "ModelCapabilities",
     "Operation",
     "TuningBackend",
+    "call",
+    "request",
 ]
 
 T = TypeVar("T")

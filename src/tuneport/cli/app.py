@@ -89,7 +89,8 @@ def exit_code_for(error: BaseException) -> int:
         return EXIT_UNSUPPORTED
     if isinstance(error, errors.WaitTimeout):
         return EXIT_TIMEOUT
-    return EXIT_USAGE
+    code = getattr(error, "exit_code", None)
+    return code if isinstance(code, int) else EXIT_USAGE
 
 
 def error_payload(error: BaseException) -> dict[str, Any]:

@@ -12,11 +12,13 @@ import click
 
 from tuneport.cli._output import job_dict, job_panel, job_table
 from tuneport.cli.app import EXIT_UNSUPPORTED, State, cli
+from tuneport.errors import TuneportError
+from tuneport.protocol import Capabilities
 
 pass_state = click.make_pass_decorator(State)
 
 
-class NotYetAvailable(click.ClickException):
+class NotYetAvailable(TuneportError):
     """A verb whose work lands in a later release (exit code 5, no traceback)."""
 
     exit_code = EXIT_UNSUPPORTED
@@ -72,15 +74,16 @@ def backends(state: State) -> None:
     """List installed backends: name, distribution, version, maturity, capabilities."""
     host = state.plugin_host()
     entries = host.backends()
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "name": entry.name,
             "distribution": entry.distribution,
             "version": entry.version,
             "plugin": entry.plugin,
             "maturity": str(entry.backend_class.maturity),
-            "capabilities": entry.backend_class.declared_capabilities.summary()
-            if hasattr(entry.backend_class, "declared_capabilities")
+            # Class-level capabilities, where the backend declares them as a class attribute.
+            "capabilities": caps.summary()
+            if isinstance(caps := getattr(entry.backend_class, "declared_capabilities", None), Capabilities)
             else {},
         }
         for entry in entries.values()
@@ -97,7 +100,7 @@ def backends(state: State) -> None:
         for column in ("name", "distribution", "version", "maturity", "operations", "hyperparameters"):
             table.add_column(column)
         for row in rows:
-            caps = row["capabilities"]
+            caps: dict[str, Any] = row["capabilities"]
             operations = ", ".join(caps.get("operations", [])) or "none yet"
             table.add_row(
                 row["name"],

@@ -14,9 +14,10 @@ DEFAULT_ENDPOINT = "https://generativelanguage.googleapis.com"
 class GeminiSettings(BackendSettings):
     """How to reach and authenticate to the Gemini API.
 
-    ``api_key`` may be left unset: ``GEMINI_API_KEY`` or ``GOOGLE_API_KEY``
-    is read when the backend is built.  With ``auth = "adc"`` Application
-    Default Credentials are used instead, billed to ``quota_project``.
+    ``api_key`` comes from the profile or ``TUNEPORT_API_KEY``; reading
+    ``GEMINI_API_KEY``/``GOOGLE_API_KEY`` and Application Default Credentials
+    (``auth = "adc"``, billed to ``quota_project``) arrive with the backend's
+    operations.
     """
 
     endpoint: str | None = DEFAULT_ENDPOINT
