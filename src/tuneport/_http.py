@@ -9,8 +9,9 @@ into the :class:`~tuneport.errors.APIStatusError` tree.
 
 from __future__ import annotations
 
+import datetime
 import email.utils
-import json
+import math
 import re
 import time
 from collections.abc import Iterable, Mapping
@@ -137,21 +138,32 @@ def status_error(response: HttpResponse, req: HttpRequest, secrets: Iterable[str
 
 
 def _redact_body(body: Any, secrets: tuple[str, ...]) -> Any:
-    if body is None:
-        return None
-    return json.loads(redact(json.dumps(body), secrets))
+    # Redact each string, not the JSON text: a pattern such as "?key=..." would
+    # otherwise swallow the closing quote and leave text json.loads refuses.
+    if isinstance(body, str):
+        return redact(body, secrets)
+    if isinstance(body, list):
+        return [_redact_body(item, secrets) for item in body]
+    if isinstance(body, dict):
+        return {redact(str(k), secrets): _redact_body(v, secrets) for k, v in body.items()}
+    return body
 
 
 def _retry_after(value: str | None) -> float | None:
     if not value:
         return None
     try:
-        return max(float(value), 0.0)
+        seconds = float(value)
     except ValueError:
         pass
-    parsed = email.utils.parsedate_to_datetime(value) if value else None
-    if parsed is None:
-        return None
+    else:
+        return max(seconds, 0.0) if math.isfinite(seconds) else None
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None  # neither a delay nor an HTTP date: ignore the hint, keep the typed error
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=datetime.timezone.utc)  # "-0000": RFC 5322 says UTC
     return max(parsed.timestamp() - time.time(), 0.0)
 
 

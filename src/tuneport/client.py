@@ -308,8 +308,22 @@ class TuningClient(_ClientCore):
         retry: RetryPolicy | None = None,
         timeout: float | None = None,
     ) -> Iterator[TuningJob]:
-        """Every job, fetching pages lazily as the iterator advances."""
+        """Every job, fetching pages lazily as the iterator advances.
+
+        Capability and argument errors are raised here, not at the first ``next()``.
+        """
         self._require(Operation.LIST)
+        self._page_size(page_size)
+        return self._iterate(page_size, filter, limit, retry, timeout)
+
+    def _iterate(
+        self,
+        page_size: int | None,
+        filter: str | None,
+        limit: int | None,
+        retry: RetryPolicy | None,
+        timeout: float | None,
+    ) -> Iterator[TuningJob]:
         token: str | None = None
         seen = 0
         while limit is None or seen < limit:
@@ -467,7 +481,7 @@ class AsyncTuningClient(_ClientCore):
         result: Page[TuningJob] = await self._run(flow, retry, timeout)
         return result
 
-    async def list(
+    def list(
         self,
         *,
         page_size: int | None = None,
@@ -476,8 +490,22 @@ class AsyncTuningClient(_ClientCore):
         retry: RetryPolicy | None = None,
         timeout: float | None = None,
     ) -> AsyncIterator[TuningJob]:
-        """Every job, as an async iterator fetching pages lazily."""
+        """Every job, as an async iterator fetching pages lazily (``async for job in client.list()``).
+
+        Capability and argument errors are raised here, not at the first iteration.
+        """
         self._require(Operation.LIST)
+        self._page_size(page_size)
+        return self._iterate(page_size, filter, limit, retry, timeout)
+
+    async def _iterate(
+        self,
+        page_size: int | None,
+        filter: str | None,
+        limit: int | None,
+        retry: RetryPolicy | None,
+        timeout: float | None,
+    ) -> AsyncIterator[TuningJob]:
         token: str | None = None
         seen = 0
         while limit is None or seen < limit:

@@ -19,3 +19,8 @@ hookimpl = pluggy.HookimplMarker("tuneport")
 @hookspec
 def register_backends(register: Callable[[type[Any]], None]) -> None:
     """Register backend classes: call ``register(BackendClass)`` for each."""
+
+
+@hookspec
+def register_catalog(register: Callable[[Any], None], set_policy: Callable[[str, str, str], None]) -> None:
+    """Add model-catalog entries: ``register(CatalogEntry)``; ``set_policy(backend, "allow"|"refuse", note)``."""

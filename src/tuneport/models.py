@@ -20,6 +20,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    ValidationError,
     field_validator,
     model_validator,
 )
@@ -246,7 +247,18 @@ class JobSpec(_Model):
             items = tuple(value)
             if not items:
                 raise ValueError("the dataset holds no examples")
-            return tuple(v if isinstance(v, Example) else Example.model_validate(v) for v in items)
+            examples = []
+            for index, item in enumerate(items):
+                try:
+                    examples.append(item if isinstance(item, Example) else Example.model_validate(item))
+                except ValidationError as exc:
+                    first = exc.errors()[0]
+                    where = ".".join(str(p) for p in first["loc"])
+                    # Name the example: a bare "turns: field required" would not say which.
+                    raise ValueError(
+                        f"example [{index}]{'.' + where if where else ''}: {first['msg']}"
+                    ) from None
+            return tuple(examples)
         # ValueError (not TypeError) so pydantic reports it as a field error.
         raise ValueError(f"expected a path, a gs:// URI or a list of examples, got {type(value).__name__}")
 

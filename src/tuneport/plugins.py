@@ -20,13 +20,16 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from importlib import metadata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 from tuneport import hookspecs
 from tuneport.errors import BackendNotFound, PluginError
 from tuneport.protocol import BackendSettings, Maturity
+
+if TYPE_CHECKING:
+    from tuneport.catalog import Catalog
 
 __all__ = [
     "BLOCK_ENV",
@@ -93,6 +96,7 @@ class PluginHost:
         self._backends: dict[str, BackendEntry] = {}
         self._failures: dict[str, PluginFailure] = {}
         self._all_loaded = False
+        self._catalog: Catalog | None = None
 
     # --- discovery ----------------------------------------------------------------
 
@@ -171,8 +175,26 @@ class PluginHost:
             raise PluginError(
                 f"register_backends of '{name}' raised {type(exc).__name__}: {exc}", distribution=distribution
             ) from None
+        names = [entry.name for entry in added]
+        if len(set(names)) != len(names):
+            self.pm.unregister(plugin)
+            raise PluginError(
+                f"plugin '{name}' registered a backend name twice: {names}", distribution=distribution
+            )
         for entry in added:
+            displaced = self._backends.get(entry.name)
+            if displaced is not None and displaced.backend_class is not entry.backend_class:
+                error = PluginError(
+                    f"backend '{entry.name}' belongs to distribution '{entry.distribution}' "
+                    f"(entry point '{entry.name}'); this plugin's registration of it is ignored",
+                    distribution=displaced.distribution,
+                )
+                self._failures.setdefault(
+                    displaced.plugin,
+                    PluginFailure(displaced.plugin, displaced.distribution, displaced.version, error),
+                )
             self._backends[entry.name] = entry
+        self._catalog = None  # a new plugin may add catalog entries
 
     def _entry(self, backend_class: type[Any], plugin: str, distribution: str, version: str) -> BackendEntry:
         backend_name = getattr(backend_class, "name", None)
@@ -195,7 +217,10 @@ class PluginHost:
                 distribution=distribution,
             )
         existing = self._backends.get(backend_name)
-        if existing is not None and existing.backend_class is not backend_class:
+        # The entry point named after a backend owns that name: it is the one
+        # lazy resolution loads, so listing everything must agree with it.
+        owner = plugin == backend_name and existing is not None and existing.plugin != backend_name
+        if existing is not None and existing.backend_class is not backend_class and not owner:
             raise PluginError(
                 f"backend '{backend_name}' is already registered by distribution '{existing.distribution}'",
                 distribution=distribution,
@@ -233,6 +258,25 @@ class PluginHost:
         """Every backend of every allowed plugin (loads them all)."""
         self.load_all()
         return dict(sorted(self._backends.items()))
+
+    def catalog(self) -> Catalog:
+        """The model catalog contributed by the plugins loaded so far.
+
+        Call :meth:`load_all` first for every backend's models; resolving a
+        backend with :meth:`backend` loads the plugin that owns its entries.
+        """
+        if self._catalog is None:
+            from tuneport.catalog import Catalog
+
+            catalog = Catalog()
+            try:
+                self.pm.hook.register_catalog(register=catalog.add, set_policy=catalog.set_policy)
+            except PluginError:
+                raise
+            except Exception as exc:
+                raise PluginError(f"register_catalog raised {type(exc).__name__}: {exc}") from None
+            self._catalog = catalog
+        return self._catalog
 
     def failures(self) -> list[PluginFailure]:
         """Plugins that failed to load so far."""
