@@ -118,9 +118,8 @@ def main() -> int:
         print(
             f"-X importtime cumulative for 'import tuneport': {result['importtime_tuneport_s'] * 1000:.1f} ms"
         )
-        print(
-            f"heavy modules loaded by 'import tuneport': {result['heavy_modules_loaded_by_import_tuneport'] or 'none'}"
-        )
+        heavy = result["heavy_modules_loaded_by_import_tuneport"] or "none"
+        print(f"heavy modules loaded by 'import tuneport': {heavy}")
     return 1 if result["heavy_modules_loaded_by_import_tuneport"] else 0
 
 

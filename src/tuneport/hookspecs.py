@@ -23,4 +23,4 @@ def register_backends(register: Callable[[type[Any]], None]) -> None:
 
 @hookspec
 def register_catalog(register: Callable[[Any], None], set_policy: Callable[[str, str, str], None]) -> None:
-    """Add model-catalog entries: ``register(CatalogEntry)``; ``set_policy(backend, "allow"|"refuse", note)``."""
+    """Add model-catalog entries: ``register(entry)``; ``set_policy(backend, "allow"|"refuse", note)``."""
