@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from importlib import resources
 from typing import Any
 
+from tuneport.catalog import register_toml
 from tuneport.hookspecs import hookimpl
 from tuneport_vertex.backend import VertexBackend
 
@@ -12,3 +14,9 @@ from tuneport_vertex.backend import VertexBackend
 @hookimpl
 def register_backends(register: Callable[[type[Any]], None]) -> None:
     register(VertexBackend)
+
+
+@hookimpl
+def register_catalog(register: Callable[[Any], None], set_policy: Callable[[str, str, str], None]) -> None:
+    text = resources.files("tuneport_vertex").joinpath("catalog.toml").read_text(encoding="utf-8")
+    register_toml(text, source="tuneport_vertex/catalog.toml", register=register, set_policy=set_policy)

@@ -1,0 +1,304 @@
+"""The model catalog: per backend and base model, what tuning accepts.
+
+The catalog is data, not code paths.  Each backend plugin ships a TOML file
+(citing its sources in comments) and registers its entries through the
+:func:`~tuneport.hookspecs.register_catalog` hook; users patch or extend it
+from ``tuneport.toml`` (``[catalog.<backend>."<model>"]``) because the
+services change faster than releases.
+
+An entry says whether new tuning is accepted, which hyperparameters exist and
+in which range, which of them exclude each other, the dataset limits, the
+tuning regions and lifecycle dates.  :func:`check_spec` applies it to a
+:class:`~tuneport.models.JobSpec` before any request is sent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pydantic
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from tuneport.datasets.limits import DatasetLimits
+from tuneport.errors import ConfigError, PluginError, Problem
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+__all__ = [
+    "Catalog",
+    "CatalogEntry",
+    "ParamRule",
+    "UnknownModelPolicy",
+    "entries_from_toml",
+]
+
+#: What to do with a base model the catalog does not list.
+UnknownModelPolicy = Literal["allow", "refuse"]
+Status = Literal["available", "preview", "deprecated", "retired"]
+
+
+class ParamRule(BaseModel):
+    """The accepted values of one hyperparameter."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    min: float | None = None
+    #: The minimum itself is not allowed (a learning rate must be > 0).
+    min_exclusive: bool = False
+    max: float | None = None
+    #: Allowed values (e.g. adapter sizes); checked instead of min/max when set.
+    choices: tuple[float, ...] | None = None
+    integer: bool = False
+    #: The service's default, for display.
+    default: int | float | str | None = None
+    note: str | None = None
+
+    def problem(self, name: str, value: float) -> Problem | None:
+        """A :class:`Problem` when *value* is not accepted, else ``None``."""
+        field_name = f"hyperparameters.{name}"
+        if self.integer and float(value) != int(value):
+            return Problem(f"must be a whole number, got {value}", field=field_name, rule="not-an-integer")
+        if self.choices is not None:
+            if value not in self.choices:
+                allowed = ", ".join(f"{c:g}" for c in self.choices)
+                return Problem(
+                    f"must be one of {allowed}, got {value:g}", field=field_name, rule="not-a-choice"
+                )
+            return None
+        if self.min is not None and (value < self.min or (self.min_exclusive and value == self.min)):
+            bound = ">" if self.min_exclusive else "≥"
+            return Problem(
+                f"must be {bound} {self.min:g}, got {value:g}", field=field_name, rule="out-of-range"
+            )
+        if self.max is not None and value > self.max:
+            return Problem(f"must be ≤ {self.max:g}, got {value:g}", field=field_name, rule="out-of-range")
+        return None
+
+    def describe(self) -> str:
+        """A short human description (``1-10``, ``1, 2, 4``…)."""
+        if self.choices is not None:
+            text = ", ".join(f"{c:g}" for c in self.choices)
+        elif self.min is not None or self.max is not None:
+            low = f"{self.min:g}" if self.min is not None else ""
+            high = f"{self.max:g}" if self.max is not None else ""
+            bound = ">" if self.min_exclusive else "≥"
+            text = f"{low}-{high}" if low and high else (f"{bound} {low}" if low else f"≤ {high}")
+        else:
+            text = "any"
+        if self.default is not None:
+            text += f" (default {self.default})"
+        return text
+
+
+class CatalogEntry(BaseModel):
+    """What one base model accepts on one backend."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    backend: str
+    base_model: str
+    #: Other names of the same model (e.g. without the ``models/`` prefix).
+    aliases: tuple[str, ...] = ()
+    display_name: str | None = None
+    #: Whether the service accepts new tuning jobs on this model today.
+    tunable: bool = True
+    status: Status = "available"
+    #: The embedded emulator still accepts new tuning on it (historical models), so
+    #: pipelines can be exercised offline even when the service no longer tunes it.
+    emulated: bool = False
+    #: Why the model is not tunable, or anything a user should know.
+    reason: str | None = None
+    #: Accepted hyperparameters; one not listed is refused.
+    hyperparameters: Mapping[str, ParamRule] = Field(default_factory=dict)
+    #: Groups of hyperparameters of which at most one may be set.
+    exclusive: tuple[tuple[str, ...], ...] = ()
+    limits: DatasetLimits = DatasetLimits()
+    #: Whether a validation dataset is accepted.
+    validation_data: bool = False
+    #: Where tuning runs (empty: not region-bound).
+    regions: tuple[str, ...] = ()
+    modalities: tuple[str, ...] = ("text",)
+    released: dt.date | None = None
+    discontinued: dt.date | None = None
+    #: Where these facts come from (a URL).
+    source: str | None = None
+
+    @model_validator(mode="after")
+    def _exclusive_names_exist(self) -> CatalogEntry:
+        for group in self.exclusive:
+            unknown = [name for name in group if name not in self.hyperparameters]
+            if unknown:
+                raise ValueError(f"exclusive group names unknown hyperparameters: {', '.join(unknown)}")
+        return self
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The model's name and its aliases."""
+        return (self.base_model, *self.aliases)
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-able description (for ``tuneport models --json``)."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+@dataclass
+class Catalog:
+    """Entries by backend and model name, plus each backend's unknown-model policy."""
+
+    entries: dict[tuple[str, str], CatalogEntry] = field(default_factory=dict)
+    policies: dict[str, UnknownModelPolicy] = field(default_factory=dict)
+    #: Where each backend's policy was set, for messages.
+    policy_notes: dict[str, str] = field(default_factory=dict)
+
+    def add(self, entry: CatalogEntry) -> None:
+        """Add or replace an entry (a later registration wins)."""
+        for key in [
+            k
+            for k, v in self.entries.items()
+            if v.backend == entry.backend and v.base_model == entry.base_model
+        ]:
+            del self.entries[key]
+        for name in entry.names:
+            self.entries[(entry.backend, name)] = entry
+
+    def set_policy(self, backend: str, policy: UnknownModelPolicy, note: str = "") -> None:
+        """How *backend* treats base models the catalog does not list."""
+        self.policies[backend] = policy
+        if note:
+            self.policy_notes[backend] = note
+
+    def get(self, backend: str, base_model: str) -> CatalogEntry | None:
+        """The entry of *base_model* on *backend* (by name or alias)."""
+        return self.entries.get((backend, base_model))
+
+    def policy(self, backend: str) -> UnknownModelPolicy:
+        """``allow`` (default) or ``refuse`` for models not listed."""
+        return self.policies.get(backend, "allow")
+
+    def models(self, backend: str | None = None) -> list[CatalogEntry]:
+        """Distinct entries, optionally of one backend, sorted by backend then name."""
+        seen: dict[int, CatalogEntry] = {}
+        for entry in self.entries.values():
+            if backend is None or entry.backend == backend:
+                seen[id(entry)] = entry
+        return sorted(seen.values(), key=lambda e: (e.backend, e.base_model))
+
+    def with_overrides(self, overrides: Mapping[str, Any], *, source: str) -> Catalog:
+        """A copy patched by a ``[catalog]`` table of ``tuneport.toml``.
+
+        ``overrides[backend][model]`` is merged into the model's entry (tables
+        merge key by key); a model not in the catalog is added.  The special
+        key ``unknown_models`` sets the backend's policy.
+        """
+        result = Catalog(dict(self.entries), dict(self.policies), dict(self.policy_notes))
+        for backend, models in overrides.items():
+            if not isinstance(models, Mapping):
+                raise ConfigError("must be a table of models", source=source, key=f"catalog.{backend}")
+            for model, patch in models.items():
+                key = f"catalog.{backend}.{model}"
+                if model == "unknown_models":
+                    if patch not in ("allow", "refuse"):
+                        raise ConfigError("must be 'allow' or 'refuse'", source=source, key=key)
+                    result.set_policy(backend, patch, note=f"set in {source}")
+                    continue
+                if not isinstance(patch, Mapping):
+                    raise ConfigError("must be a table of entry fields", source=source, key=key)
+                current = result.get(backend, model)
+                base = current.model_dump() if current else {"backend": backend, "base_model": model}
+                merged = _deep_merge(base, dict(patch))
+                merged.update(backend=backend, base_model=merged.get("base_model", model))
+                try:
+                    result.add(CatalogEntry.model_validate(merged))
+                except pydantic.ValidationError as exc:
+                    first = exc.errors()[0]
+                    where = ".".join(str(p) for p in first["loc"])
+                    raise ConfigError(
+                        f"{where}: {str(first['msg']).removeprefix('Value error, ')}", source=source, key=key
+                    ) from None
+        return result
+
+
+def _deep_merge(base: dict[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in patch.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = _deep_merge(dict(out[key]), value)
+        else:
+            out[key] = value
+    return out
+
+
+def entries_from_toml(text: str, *, source: str) -> tuple[list[CatalogEntry], UnknownModelPolicy | None]:
+    """Parse a catalog TOML file: ``[backend]`` defaults, then ``[models."name"]`` tables.
+
+    Returns the entries and the file's ``unknown_models`` policy (if any).
+    """
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise PluginError(f"catalog {source}: invalid TOML: {exc}") from None
+    defaults = dict(data.get("defaults", {}))
+    policy = defaults.pop("unknown_models", None)
+    entries = []
+    for name, body in data.get("models", {}).items():
+        try:
+            entries.append(CatalogEntry.model_validate(_deep_merge(defaults, {"base_model": name, **body})))
+        except pydantic.ValidationError as exc:
+            raise PluginError(f"catalog {source}: model '{name}': {exc}") from None
+    return entries, policy
+
+
+def build_catalog(register_hook: Callable[..., Any]) -> Catalog:
+    """Collect entries from plugins: calls ``register_hook(register=..., set_policy=...)``."""
+    catalog = Catalog()
+    register_hook(register=catalog.add, set_policy=catalog.set_policy)
+    return catalog
+
+
+def register_toml(
+    text: str,
+    *,
+    source: str,
+    register: Callable[[CatalogEntry], None],
+    set_policy: Callable[..., None],
+) -> None:
+    """Register every entry of a catalog TOML file (the helper plugins use)."""
+    entries, policy = entries_from_toml(text, source=source)
+    for entry in entries:
+        register(entry)
+    backends = {entry.backend for entry in entries}
+    if policy is not None:
+        for backend in backends:
+            set_policy(backend, policy, f"catalog {source}")
+
+
+def check_hyperparameters(entry: CatalogEntry, given: Mapping[str, Any]) -> list[Problem]:
+    """Range and exclusivity problems of *given* hyperparameters (unknown names are not checked here)."""
+    problems = []
+    for name, value in given.items():
+        rule = entry.hyperparameters.get(name)
+        if rule is not None and (problem := rule.problem(name, value)) is not None:
+            problems.append(problem)
+    for group in entry.exclusive:
+        present = [name for name in group if name in given]
+        if len(present) > 1:
+            problems.append(
+                Problem(
+                    f"set at most one of {', '.join(present)} on {entry.base_model}",
+                    field=f"hyperparameters.{present[1]}",
+                    rule="mutually-exclusive",
+                )
+            )
+    return problems
+
+
+def iter_names(entries: Iterable[CatalogEntry]) -> list[str]:
+    """Every model name and alias of *entries* (for suggestions)."""
+    return [name for entry in entries for name in entry.names]

@@ -1,0 +1,95 @@
+"""Per-example limit rules: what a backend or base model accepts in one example.
+
+These run on examples that are already well-formed; they depend on a
+:class:`DatasetLimits`, and report with the field paths of the source's own
+format.  Validation and stats share them.
+"""
+
+from __future__ import annotations
+
+from tuneport.datasets.light import FileRef, LightExample, iter_file_parts
+from tuneport.datasets.limits import DatasetLimits
+from tuneport.datasets.measure import example_token_bound, example_tokens, input_output_chars
+from tuneport.datasets.problems import ProblemLog
+from tuneport.datasets.rules import Rule
+from tuneport.datasets.scanning import Scan
+
+__all__ = ["ExampleChecks"]
+
+
+class ExampleChecks:
+    """Checks one example against the per-example fields of a :class:`DatasetLimits`."""
+
+    def __init__(self, limits: DatasetLimits, scan: Scan, log: ProblemLog) -> None:
+        self.limits = limits
+        self.scan = scan
+        self.log = log
+        self._files = limits.text_only or limits.allowed_mime_types is not None
+        self._chars = limits.max_input_chars is not None or limits.max_output_chars is not None
+        #: False when no per-example limit is set (the caller can skip the call).
+        self.active = limits.pairs_only or self._files or self._chars or limits.max_example_tokens is not None
+
+    def __call__(self, line: int, example: LightExample) -> None:
+        limits, log = self.limits, self.log
+        if limits.pairs_only:
+            if example.system:
+                log.report(
+                    line,
+                    self.scan.field(example, system=True),
+                    Rule.SYSTEM_NOT_ALLOWED,
+                    "this backend takes no system instruction (single input/output pairs only)",
+                )
+            if len(example.turns) != 2:
+                log.report(
+                    line,
+                    self.scan.field(example),
+                    Rule.MULTI_TURN_NOT_ALLOWED,
+                    f"this backend takes one input and one output per example; this one has "
+                    f"{len(example.turns)} turns",
+                )
+        if self._files:
+            for turn, part, ref in iter_file_parts(example):
+                self._file(line, example, turn, part, ref)
+        if self._chars:
+            input_chars, output_chars = input_output_chars(example)
+            if limits.max_input_chars is not None and input_chars > limits.max_input_chars:
+                log.report(
+                    line,
+                    self.scan.field(example, turn=0) if len(example.turns) == 2 else self.scan.field(example),
+                    Rule.INPUT_TOO_LONG,
+                    f"the input has {input_chars:,} characters; the limit is {limits.max_input_chars:,}",
+                )
+            if limits.max_output_chars is not None and output_chars > limits.max_output_chars:
+                log.report(
+                    line,
+                    self.scan.field(example, turn=len(example.turns) - 1),
+                    Rule.OUTPUT_TOO_LONG,
+                    f"the output has {output_chars:,} characters; the limit is {limits.max_output_chars:,}",
+                )
+        if limits.max_example_tokens is not None and example_token_bound(example) > limits.max_example_tokens:
+            tokens = example_tokens(example)
+            if tokens > limits.max_example_tokens:
+                log.report(
+                    line,
+                    None,
+                    Rule.EXAMPLE_TOO_LONG_TOKENS,
+                    f"about {tokens:,} tokens (estimated); the service truncates examples over "
+                    f"{limits.max_example_tokens:,}",
+                )
+
+    def _file(self, line: int, example: LightExample, turn: int | None, part: int, ref: FileRef) -> None:
+        field = self.scan.field(example, turn=turn, part=part, system=turn is None)
+        if self.limits.text_only:
+            self.log.report(
+                line, field, Rule.FILE_PART_NOT_ALLOWED, "this backend takes text only, no file parts"
+            )
+            return
+        allowed = self.limits.allowed_mime_types
+        if allowed is not None and ref.mime_type not in allowed:
+            shown = repr(ref.mime_type) if ref.mime_type else "an unknown MIME type"
+            self.log.report(
+                line,
+                field,
+                Rule.MIME_TYPE_NOT_ALLOWED,
+                f"{ref.uri!r} has {shown}; allowed: {', '.join(sorted(allowed))}",
+            )

@@ -1,0 +1,212 @@
+"""Dataset statistics: counts, length distributions, token and cost estimates.
+
+One streaming pass.  Distributions are per example and per role (the
+characters of all system / user / model parts of one example, and of the
+whole example), reported as min / median / p95 / max / mean; medians and
+p95 are exact up to 100,000 examples and within 1% beyond (see
+:mod:`tuneport.datasets.quantiles`).  Tokens are estimates
+(:mod:`tuneport.datasets.tokens`).  Invalid records are counted, not measured.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from tuneport.datasets.formats import DatasetFormat
+from tuneport.datasets.light import FileRef
+from tuneport.datasets.limits import DatasetLimits
+from tuneport.datasets.measure import measure_example
+from tuneport.datasets.problems import ProblemLog
+from tuneport.datasets.quantiles import QuantileSketch
+from tuneport.datasets.rules import Rule
+from tuneport.datasets.scanning import Scan
+from tuneport.datasets.sources import DatasetSource, resolve_source
+from tuneport.errors import Problem
+
+__all__ = ["ROLES", "DatasetStats", "Distribution", "dataset_stats"]
+
+#: Keys of :attr:`DatasetStats.chars` and :attr:`DatasetStats.tokens`.
+ROLES = ("system", "user", "model", "example")
+#: How many over-limit examples are listed (all are counted).
+MAX_LISTED = 100
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """Summary of one per-example quantity."""
+
+    count: int
+    min: int | None
+    median: int | None
+    p95: int | None
+    max: int | None
+    mean: float | None
+    total: int
+    #: False when median/p95 come from the histogram (within 1%).
+    exact: bool
+
+    @classmethod
+    def of(cls, sketch: QuantileSketch) -> Distribution:
+        """The summary of a sketch."""
+        median, p95 = sketch.quantiles(0.5, 0.95)
+        return cls(
+            count=sketch.count,
+            min=sketch.min,
+            median=median,
+            p95=p95,
+            max=sketch.max,
+            mean=sketch.total / sketch.count if sketch.count else None,
+            total=sketch.total,
+            exact=sketch.exact,
+        )
+
+
+@dataclass(frozen=True)
+class DatasetStats:
+    """The outcome of :func:`dataset_stats`."""
+
+    source: str
+    format: DatasetFormat | None
+    #: Records read (valid or not).
+    example_count: int
+    #: Records with errors (not measured; validate to see why).
+    invalid_example_count: int
+    #: Valid examples with more than one user→model exchange.
+    multi_turn_examples: int
+    #: Valid examples with a system instruction.
+    examples_with_system: int
+    #: File parts in valid examples.
+    file_parts: int
+    #: Characters per example, by role (``system``, ``user``, ``model``) and for the whole ``example``.
+    chars: Mapping[str, Distribution]
+    #: Estimated tokens per example, same keys.
+    tokens: Mapping[str, Distribution]
+    #: Estimated tokens of the whole dataset (one epoch).
+    estimated_tokens: int
+    epochs: int | None
+    #: Estimated billable tokens: tokens (each example capped at the token limit) times epochs.
+    billable_tokens: int | None
+    #: Examples over ``max_example_tokens``, which the service would truncate.
+    truncated_count: int
+    #: Lines of the first of them (at most 100).
+    truncated_lines: tuple[int, ...]
+    #: Examples over the character limits (``input-too-long`` / ``output-too-long``), first 100.
+    over_limit: tuple[Problem, ...]
+    over_limit_count: int
+    #: Why records were invalid (first 20).
+    problems: tuple[Problem, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able form (for ``--json`` output)."""
+
+        def dist(d: Distribution) -> dict[str, Any]:
+            return {
+                k: getattr(d, k) for k in ("count", "min", "median", "p95", "max", "mean", "total", "exact")
+            }
+
+        return {
+            "source": self.source,
+            "format": self.format.value if self.format else None,
+            "example_count": self.example_count,
+            "invalid_example_count": self.invalid_example_count,
+            "multi_turn_examples": self.multi_turn_examples,
+            "examples_with_system": self.examples_with_system,
+            "file_parts": self.file_parts,
+            "chars": {k: dist(v) for k, v in self.chars.items()},
+            "tokens": {k: dist(v) for k, v in self.tokens.items()},
+            "estimated_tokens": self.estimated_tokens,
+            "epochs": self.epochs,
+            "billable_tokens": self.billable_tokens,
+            "truncated_count": self.truncated_count,
+            "truncated_lines": list(self.truncated_lines),
+            "over_limit_count": self.over_limit_count,
+            "over_limit": [{"line": p.line, "rule": p.rule, "message": p.message} for p in self.over_limit],
+        }
+
+
+def dataset_stats(
+    source: DatasetSource,
+    *,
+    format: DatasetFormat | str | None = None,
+    epochs: int | None = None,
+    limits: DatasetLimits | None = None,
+) -> DatasetStats:
+    """Counts, per-role length distributions and token estimates of a dataset.
+
+    With *limits*, examples over ``max_example_tokens`` (truncated by the
+    service) and over the character limits are listed by line, and each
+    example's billable tokens are capped at ``max_example_tokens``.  With
+    *epochs*, ``billable_tokens = estimated tokens * epochs``.
+    """
+    if epochs is not None and epochs <= 0:
+        raise ValueError("epochs must be positive")
+    resolved = resolve_source(source)
+    log = ProblemLog(resolved.name, max_problems=20)
+    scan = Scan(resolved, log, format=format)
+    limits = limits or DatasetLimits()
+    over = ProblemLog(resolved.name, max_problems=MAX_LISTED)
+    chars = {role: QuantileSketch() for role in ROLES}
+    tokens = {role: QuantileSketch() for role in ROLES}
+    valid = multi_turn = with_system = file_parts = 0
+    billable_one_epoch = 0
+    truncated: list[int] = []
+    truncated_count = 0
+    token_cap = limits.max_example_tokens
+    for line, example in scan:
+        valid += 1
+        size = measure_example(example)
+        if example.system:
+            with_system += 1
+            chars["system"].add(size.system_chars)
+            tokens["system"].add(size.system_tokens)
+        if len(example.turns) > 2:
+            multi_turn += 1
+        file_parts += sum(isinstance(p, FileRef) for p in example.system)
+        file_parts += sum(isinstance(p, FileRef) for _, parts in example.turns for p in parts)
+        chars["user"].add(size.user_chars)
+        chars["model"].add(size.model_chars)
+        chars["example"].add(size.system_chars + size.user_chars + size.model_chars)
+        tokens["user"].add(size.user_tokens)
+        tokens["model"].add(size.model_tokens)
+        tokens["example"].add(size.tokens)
+        billable_one_epoch += size.tokens if token_cap is None else min(size.tokens, token_cap)
+        if token_cap is not None and size.tokens > token_cap:
+            truncated_count += 1
+            if len(truncated) < MAX_LISTED:
+                truncated.append(line)
+        if limits.max_input_chars is not None and size.input_chars > limits.max_input_chars:
+            over.report(
+                line,
+                None,
+                Rule.INPUT_TOO_LONG,
+                f"input of {size.input_chars:,} characters (limit {limits.max_input_chars:,})",
+            )
+        if limits.max_output_chars is not None and size.output_chars > limits.max_output_chars:
+            over.report(
+                line,
+                None,
+                Rule.OUTPUT_TOO_LONG,
+                f"output of {size.output_chars:,} characters (limit {limits.max_output_chars:,})",
+            )
+    estimated = tokens["example"].total
+    return DatasetStats(
+        source=resolved.name,
+        format=scan.format,
+        example_count=scan.records,
+        invalid_example_count=scan.records - valid,
+        multi_turn_examples=multi_turn,
+        examples_with_system=with_system,
+        file_parts=file_parts,
+        chars={role: Distribution.of(sketch) for role, sketch in chars.items()},
+        tokens={role: Distribution.of(sketch) for role, sketch in tokens.items()},
+        estimated_tokens=estimated,
+        epochs=epochs,
+        billable_tokens=billable_one_epoch * epochs if epochs is not None else None,
+        truncated_count=truncated_count,
+        truncated_lines=tuple(truncated),
+        over_limit=tuple(over.problems),
+        over_limit_count=over.error_count,
+        problems=tuple(p for p in log.problems if p.severity == "error"),
+    )

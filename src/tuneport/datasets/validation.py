@@ -1,0 +1,218 @@
+"""Validation: every problem of a dataset, with its file, line, field and rule.
+
+One streaming pass: the scan reports malformed records and shape errors,
+:class:`ExampleChecks` the per-example limits, :class:`DuplicateFinder`
+repeats; dataset-level limits (example counts, file size) are checked
+around the pass.  Problems are counted without limit and kept up to
+``max_problems``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from tuneport.datasets.checks import ExampleChecks
+from tuneport.datasets.duplicates import DuplicateFinder
+from tuneport.datasets.formats import DatasetFormat, FileLayout
+from tuneport.datasets.limits import DatasetLimits, DatasetRole
+from tuneport.datasets.problems import ProblemLog
+from tuneport.datasets.rules import Rule
+from tuneport.datasets.scanning import Scan
+from tuneport.datasets.sources import DatasetSource, RemoteFile, resolve_source
+from tuneport.errors import DatasetError, Problem
+
+__all__ = ["DatasetReport", "validate_dataset"]
+
+
+@dataclass(frozen=True)
+class DatasetReport:
+    """The outcome of :func:`validate_dataset`."""
+
+    #: The file path, URI, or ``<examples>``.
+    source: str
+    #: The format read (``None`` for in-memory examples, remote or empty files).
+    format: DatasetFormat | None
+    #: ``"training"`` or ``"validation"``: which limits applied.
+    role: DatasetRole
+    #: Problems kept, in the order found (at most ``max_problems``, plus dataset-level ones).
+    problems: tuple[Problem, ...]
+    #: Every error found, kept or not.
+    error_count: int
+    #: Every warning found, kept or not.
+    warning_count: int
+    #: Records read (valid or not; blank lines are not records).
+    example_count: int
+    #: Records without errors.
+    valid_example_count: int
+    #: True when more problems were found than kept.
+    truncated: bool
+    #: False for a remote file, which only the service can check.
+    checked: bool = True
+    #: How the file is laid out (``None`` in memory).
+    layout: FileLayout | None = None
+    #: Size of the file in bytes (``None`` in memory).
+    size_bytes: int | None = None
+
+    @property
+    def errors(self) -> tuple[Problem, ...]:
+        """The kept problems of severity ``error``."""
+        return tuple(p for p in self.problems if p.severity == "error")
+
+    @property
+    def warnings(self) -> tuple[Problem, ...]:
+        """The kept problems of severity ``warning``."""
+        return tuple(p for p in self.problems if p.severity == "warning")
+
+    @property
+    def ok(self) -> bool:
+        """True when no error was found (warnings allowed)."""
+        return self.error_count == 0
+
+    def raise_for_errors(self) -> None:
+        """Raise :class:`~tuneport.errors.DatasetError` carrying the problems if any is an error."""
+        if self.ok:
+            return
+        more = self.error_count - len(self.errors)
+        summary = f"{self.source}: {self.error_count:,} error(s) in the {self.role} dataset"
+        if more > 0:
+            summary += f" (first {len(self.errors)} shown)"
+        raise DatasetError(self.problems, summary=summary)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able form (for ``--json`` output)."""
+        return {
+            "source": self.source,
+            "format": self.format.value if self.format else None,
+            "layout": self.layout.value if self.layout else None,
+            "role": self.role,
+            "ok": self.ok,
+            "checked": self.checked,
+            "example_count": self.example_count,
+            "valid_example_count": self.valid_example_count,
+            "error_count": self.error_count,
+            "warning_count": self.warning_count,
+            "truncated": self.truncated,
+            "size_bytes": self.size_bytes,
+            "problems": [
+                {
+                    "source": p.source,
+                    "line": p.line,
+                    "field": p.field,
+                    "rule": p.rule,
+                    "severity": p.severity,
+                    "message": p.message,
+                }
+                for p in self.problems
+            ],
+        }
+
+
+def validate_dataset(
+    source: DatasetSource,
+    *,
+    format: DatasetFormat | str | None = None,
+    limits: DatasetLimits | None = None,
+    max_problems: int = 100,
+    role: DatasetRole = "training",
+    check_duplicates: bool = True,
+) -> DatasetReport:
+    """Check a dataset and report every problem (up to *max_problems*), never raising for bad data.
+
+    *source* is a local path, a ``gs://`` URI (not readable here: the report
+    carries one ``remote-not-validated`` warning and the service checks the
+    file), or in-memory examples (``JobSpec.training_data``; "line" is the
+    1-based position).  *format* overrides detection; *limits* are the
+    backend's and base model's (see :class:`DatasetLimits`), applied as
+    *role* says.  Raises :class:`~tuneport.errors.DatasetError` only when the
+    file cannot be read or its format cannot be told.
+    """
+    resolved = resolve_source(source)
+    if isinstance(resolved, RemoteFile):
+        log = ProblemLog(resolved.uri, max_problems=max_problems)
+        log.report_always(
+            None,
+            None,
+            Rule.REMOTE_NOT_VALIDATED,
+            "a remote dataset cannot be read locally; the service validates it when the job starts",
+        )
+        return DatasetReport(
+            source=resolved.uri,
+            format=DatasetFormat(format) if format is not None else None,
+            role=role,
+            problems=tuple(log.problems),
+            error_count=0,
+            warning_count=1,
+            example_count=0,
+            valid_example_count=0,
+            truncated=False,
+            checked=False,
+        )
+    log = ProblemLog(resolved.name, max_problems=max_problems)
+    scan = Scan(resolved, log, format=format)
+    limits = (limits or DatasetLimits()).for_role(role)
+    if (
+        limits.max_file_bytes is not None
+        and scan.size_bytes is not None
+        and scan.size_bytes > limits.max_file_bytes
+    ):
+        log.report_always(
+            None,
+            None,
+            Rule.FILE_TOO_LARGE,
+            f"the file has {scan.size_bytes:,} bytes; the limit is {limits.max_file_bytes:,}",
+        )
+    checks = ExampleChecks(limits, scan, log)
+    check = checks if checks.active else None
+    duplicates = DuplicateFinder() if check_duplicates else None
+    is_duplicate = duplicates.add if duplicates is not None else None
+    valid = 0
+    for line, example in scan:
+        errors = log.error_count
+        if check is not None:
+            check(line, example)
+        if is_duplicate is not None and is_duplicate(line, example):
+            assert duplicates is not None
+            first = duplicates.first_line() if log.has_room else None
+            log.report(
+                line,
+                None,
+                Rule.DUPLICATE_EXAMPLE,
+                f"the same example as line {first}" if first else "the same as an earlier example",
+            )
+        if log.error_count == errors:
+            valid += 1
+    _check_counts(scan.records, limits, role, log)
+    return DatasetReport(
+        source=resolved.name,
+        format=scan.format,
+        role=role,
+        problems=tuple(log.problems),
+        error_count=log.error_count,
+        warning_count=log.warning_count,
+        example_count=scan.records,
+        valid_example_count=valid,
+        truncated=log.truncated,
+        layout=scan.layout,
+        size_bytes=scan.size_bytes,
+    )
+
+
+def _check_counts(count: int, limits: DatasetLimits, role: DatasetRole, log: ProblemLog) -> None:
+    if count == 0:
+        log.report_always(None, None, Rule.EMPTY_DATASET, f"the {role} dataset holds no examples")
+        return
+    if limits.min_examples is not None and count < limits.min_examples:
+        log.report_always(
+            None,
+            None,
+            Rule.TOO_FEW_EXAMPLES,
+            f"{count:,} examples; a {role} dataset needs at least {limits.min_examples:,}",
+        )
+    if limits.max_examples is not None and count > limits.max_examples:
+        log.report_always(
+            None,
+            None,
+            Rule.TOO_MANY_EXAMPLES,
+            f"{count:,} examples; a {role} dataset may have at most {limits.max_examples:,}",
+        )
