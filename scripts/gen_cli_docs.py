@@ -36,7 +36,7 @@ def _walk(command: click.Command, path: list[str]) -> list[tuple[list[str], clic
 
 def render() -> str:
     """The markdown page."""
-    from tuneport.cli import commands  # noqa: F401  (registers the verbs)
+    from tuneport.cli import commands, data  # noqa: F401  (registers the verbs)
     from tuneport.cli.app import cli
 
     runner = CliRunner()

@@ -27,6 +27,7 @@ from typing import Any, ClassVar, cast
 import httpx
 from pydantic import SecretStr
 
+from tuneport.catalog import CatalogEntry, ParamRule
 from tuneport.errors import NotFoundError
 from tuneport.hookspecs import hookimpl
 from tuneport.models import (
@@ -51,7 +52,6 @@ from tuneport.protocol import (
     Flow,
     HttpRequest,
     Maturity,
-    ModelCapabilities,
     Operation,
     call,
     request,
@@ -416,11 +416,29 @@ FAKE_CAPABILITIES = Capabilities(
     data_sources=frozenset({"inline", "file", "uri"}),
     validation_data=False,
     max_page_size=50,
-    models={
-        "fake-base-001": ModelCapabilities(base_model="fake-base-001"),
-        "fake-small": ModelCapabilities(base_model="fake-small", hyperparameters=frozenset({"epoch_count"})),
-        "fake-retired": ModelCapabilities(base_model="fake-retired", tunable=False, reason="retired in 2024"),
-    },
+)
+
+_ANY = ParamRule()
+#: The fake backend's model catalog (registered by :class:`FakePlugin`).
+FAKE_CATALOG = (
+    CatalogEntry(
+        backend="fake",
+        base_model="fake-base-001",
+        hyperparameters={
+            "epoch_count": ParamRule(min=1, max=100, integer=True),
+            "batch_size": _ANY,
+            "learning_rate": ParamRule(min=0, min_exclusive=True),
+        },
+    ),
+    CatalogEntry(backend="fake", base_model="fake-small", hyperparameters={"epoch_count": _ANY}),
+    CatalogEntry(
+        backend="fake",
+        base_model="fake-retired",
+        tunable=False,
+        status="retired",
+        reason="retired in 2024",
+        hyperparameters={"epoch_count": _ANY},
+    ),
 )
 
 _HYPER_NAMES = {
@@ -675,6 +693,13 @@ class SdkFakeBackend(BaseBackend):
 
 class FakePlugin:
     """A plugin object registering the fake backends (for ``PluginHost.register_plugin``)."""
+
+    @hookimpl
+    def register_catalog(
+        self, register: Callable[[Any], None], set_policy: Callable[[str, str, str], None]
+    ) -> None:
+        for entry in FAKE_CATALOG:
+            register(entry)
 
     @hookimpl
     def register_backends(self, register: Callable[[type[Any]], None]) -> None:

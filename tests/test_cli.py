@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner, Result
 from fake_service import CANARY_KEY, FakeService
 
-from tuneport.cli import commands  # noqa: F401  (registers the verbs)
+from tuneport.cli import commands, data  # noqa: F401  (registers the verbs)
 from tuneport.cli.app import State, cli
 from tuneport.plugins import PluginHost
 from tuneport.waiting import ManualClock
@@ -252,10 +252,6 @@ def test_unknown_backend_suggests(run: Any) -> None:
 @pytest.mark.parametrize(
     "args",
     [
-        ("models",),
-        ("dataset", "validate", "x.jsonl"),
-        ("dataset", "convert", "a.jsonl", "b.jsonl", "--to", "vertex"),
-        ("dataset", "stats", "x.jsonl"),
         ("emulator",),
         ("demo",),
     ],

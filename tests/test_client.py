@@ -276,6 +276,8 @@ def test_create_accepts_uri_and_file_sources(
     client: TuningClient, service: FakeService, tmp_path: Any
 ) -> None:
     client.create(base_model="fake-base-001", training_data="gs://bucket/train.jsonl")
+    # A local file is validated before the request, so it must exist and be valid.
+    (tmp_path / "train.jsonl").write_text('{"text_input": "1", "output": "2"}\n', encoding="utf-8")
     client.create(base_model="fake-base-001", training_data=tmp_path / "train.jsonl")
     uri, path = (r.body["tuningTask"]["trainingData"] for r in service.requests)
     assert uri == {"uri": "gs://bucket/train.jsonl"}
@@ -291,11 +293,12 @@ def test_create_with_both_spec_and_keywords_is_a_type_error(client: TuningClient
 @pytest.mark.parametrize(
     ("fields", "parameter", "model"),
     [
-        ({"adapter_size": 4}, "hyperparameters.adapter_size", None),
-        ({"learning_rate_multiplier": 2.0}, "hyperparameters.learning_rate_multiplier", None),
+        # With a catalog entry the error names the base model too.
+        ({"adapter_size": 4}, "hyperparameters.adapter_size", "fake-base-001"),
+        ({"learning_rate_multiplier": 2.0}, "hyperparameters.learning_rate_multiplier", "fake-base-001"),
         # fake-small declares its own, narrower set of hyperparameters.
         ({"base_model": "fake-small", "batch_size": 8}, "hyperparameters.batch_size", "fake-small"),
-        ({"validation_data": EXAMPLES}, "validation_data", None),
+        ({"validation_data": EXAMPLES}, "validation_data", "fake-base-001"),
     ],
 )
 def test_unsupported_parameter_is_raised_before_any_request(

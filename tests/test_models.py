@@ -31,7 +31,6 @@ from tuneport.protocol import (
     Capabilities,
     HttpResponse,
     Maturity,
-    ModelCapabilities,
     Operation,
 )
 from tuneport.waiting import ManualClock, PollPolicy, SystemClock
@@ -290,18 +289,14 @@ def test_capabilities_as_data() -> None:
     caps = Capabilities(
         operations=frozenset({Operation.GET, Operation.LIST}),
         hyperparameters=frozenset({"epoch_count"}),
-        models={"m": ModelCapabilities(base_model="m", tunable=False, reason="retired")},
     )
     assert caps.supports("get")
     assert caps.supports(Operation.LIST)
     assert not caps.supports(Operation.CREATE)
     with pytest.raises(ValueError, match="not a valid Operation"):
         caps.supports("fly")
-    assert caps.for_model("m").reason == "retired"
-    assert caps.for_model("other") is None
     summary = caps.summary()
     assert summary["operations"] == ["get", "list"]
-    assert summary["models"] == {"m": {"tunable": False, "reason": "retired"}}
     assert Capabilities().operations == frozenset(Operation)
     with pytest.raises(ValidationError):
         Capabilities(data_sources=frozenset({"ftp"}))

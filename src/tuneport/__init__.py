@@ -20,7 +20,7 @@ from tuneport._version import __version__
 TYPE_CHECKING = False
 
 if TYPE_CHECKING:
-    from tuneport._connect import connect, connect_async, open_backend
+    from tuneport._connect import connect, connect_async, open_backend, validate
     from tuneport.client import AsyncTuningClient, TuningClient
     from tuneport.errors import (
         AlreadyExistsError,
@@ -67,6 +67,7 @@ _LAZY: dict[str, str] = {
     "connect": "tuneport._connect",
     "connect_async": "tuneport._connect",
     "open_backend": "tuneport._connect",
+    "validate": "tuneport._connect",
     "AsyncTuningClient": "tuneport.client",
     "TuningClient": "tuneport.client",
     "RetryPolicy": "tuneport.retry",
@@ -148,6 +149,7 @@ __all__ = [
     "connect",
     "connect_async",
     "open_backend",
+    "validate",
 ]
 
 

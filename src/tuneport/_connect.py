@@ -3,22 +3,63 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import pydantic
+
 from tuneport.config import build_settings, find_config, load_config, resolve_profile
-from tuneport.errors import BackendNotFound, ConfigError
+from tuneport.errors import BackendNotFound, ConfigError, TuneportError
+from tuneport.models import JobSpec
 from tuneport.plugins import PluginHost, default_host
-from tuneport.protocol import BackendSettings, Maturity, TuningBackend
+from tuneport.protocol import BackendSettings, HttpRequest, Maturity, TuningBackend
 from tuneport.retry import DEFAULT_RETRY, RetryPolicy
 
 if TYPE_CHECKING:
     import httpx
 
+    from tuneport.catalog import Catalog
     from tuneport.client import AsyncTuningClient, TuningClient
+    from tuneport.preflight import PreflightReport
     from tuneport.waiting import Clock
 
 EMBEDDED = "embedded"
+
+
+@dataclass(frozen=True)
+class _Opened:
+    backend: TuningBackend
+    catalog: Catalog
+    on_emulator: bool
+
+
+def _open(
+    profile: str | None,
+    *,
+    config: str | os.PathLike[str] | None,
+    backend: str | None,
+    plugins: PluginHost | None,
+    environ: Mapping[str, str] | None,
+    settings: Mapping[str, Any],
+) -> _Opened:
+    host = plugins or default_host()
+    config_file = load_config(find_config(config, environ=environ))
+    resolved = resolve_profile(profile, config=config_file, backend=backend, environ=environ)
+    try:
+        entry = host.backend(resolved.backend)
+    except BackendNotFound as exc:
+        raise BackendNotFound(
+            resolved.backend, available=exc.available, source=resolved.backend_source
+        ) from None
+    backend_settings: BackendSettings = build_settings(
+        resolved, entry.backend_class.settings_model, overrides=settings, environ=environ
+    )
+    instance: TuningBackend = entry.backend_class(backend_settings)
+    catalog = host.catalog()
+    if config_file.catalog:
+        catalog = catalog.with_overrides(config_file.catalog, source=config_file.label)
+    return _Opened(instance, catalog, on_emulator=backend_settings.endpoint == EMBEDDED)
 
 
 def open_backend(
@@ -35,27 +76,15 @@ def open_backend(
     This is :func:`connect` without the client: useful to inspect settings
     and capabilities, or to build a client with custom parts.
     """
-    host = plugins or default_host()
-    config_file = load_config(find_config(config, environ=environ))
-    resolved = resolve_profile(profile, config=config_file, backend=backend, environ=environ)
-    try:
-        entry = host.backend(resolved.backend)
-    except BackendNotFound as exc:
-        raise BackendNotFound(
-            resolved.backend, available=exc.available, source=resolved.backend_source
-        ) from None
-    backend_settings: BackendSettings = build_settings(
-        resolved, entry.backend_class.settings_model, overrides=settings, environ=environ
+    opened = _open(
+        profile, config=config, backend=backend, plugins=plugins, environ=environ, settings=settings
     )
-    instance: TuningBackend = entry.backend_class(backend_settings)
-    return instance
+    return opened.backend
 
 
-def _embedded(backend: TuningBackend) -> bool:
-    if backend.settings.endpoint != EMBEDDED:
-        return False
-    if backend.maturity is Maturity.SETTINGS_ONLY:
-        return False  # nothing will be sent: every operation is refused
+def _embedded(backend: TuningBackend) -> None:
+    if backend.settings.endpoint != EMBEDDED or backend.maturity is Maturity.SETTINGS_ONLY:
+        return  # a settings-only backend sends nothing: every operation is refused
     raise ConfigError(
         'endpoint = "embedded" needs the embedded emulator, which this version of tuneport '
         "does not ship yet; set endpoint to the service URL",
@@ -85,11 +114,19 @@ def connect(
     """
     from tuneport.client import TuningClient
 
-    instance = open_backend(
-        profile, config=config, backend=backend, plugins=plugins, environ=environ, **settings
+    opened = _open(
+        profile, config=config, backend=backend, plugins=plugins, environ=environ, settings=settings
     )
-    _embedded(instance)
-    return TuningClient(instance, http_client=http_client, transport=transport, retry=retry, clock=clock)
+    _embedded(opened.backend)
+    return TuningClient(
+        opened.backend,
+        http_client=http_client,
+        transport=transport,
+        retry=retry,
+        clock=clock,
+        catalog=opened.catalog,
+        on_emulator=opened.on_emulator,
+    )
 
 
 def connect_async(
@@ -111,8 +148,68 @@ def connect_async(
     """
     from tuneport.client import AsyncTuningClient
 
-    instance = open_backend(
-        profile, config=config, backend=backend, plugins=plugins, environ=environ, **settings
+    opened = _open(
+        profile, config=config, backend=backend, plugins=plugins, environ=environ, settings=settings
     )
-    _embedded(instance)
-    return AsyncTuningClient(instance, http_client=http_client, transport=transport, retry=retry, clock=clock)
+    _embedded(opened.backend)
+    return AsyncTuningClient(
+        opened.backend,
+        http_client=http_client,
+        transport=transport,
+        retry=retry,
+        clock=clock,
+        catalog=opened.catalog,
+        on_emulator=opened.on_emulator,
+    )
+
+
+def validate(
+    spec: JobSpec | Mapping[str, Any],
+    *,
+    profile: str | None = None,
+    backend: str | None = None,
+    config: str | os.PathLike[str] | None = None,
+    plugins: PluginHost | None = None,
+    environ: Mapping[str, str] | None = None,
+    settings: Mapping[str, Any] | None = None,
+    validate_data: bool = True,
+) -> PreflightReport:
+    """Dry run: check *spec* for a backend and plan the requests, sending nothing.
+
+    Returns the full :class:`~tuneport.preflight.PreflightReport` — every
+    capability, catalog and dataset problem (errors and warnings), and in
+    ``plan`` the exact requests the backend's ``create`` would send (when the
+    backend can plan; ``plan_note`` says why not otherwise).  It never raises
+    for a bad spec; it raises for bad configuration.
+    """
+    from tuneport.client import spec_error
+    from tuneport.preflight import preflight
+
+    if not isinstance(spec, JobSpec):
+        try:
+            spec = JobSpec.model_validate(spec)
+        except pydantic.ValidationError as exc:
+            raise spec_error(exc) from None
+    opened = _open(
+        profile, config=config, backend=backend, plugins=plugins, environ=environ, settings=settings or {}
+    )
+    report = preflight(
+        spec,
+        backend=opened.backend,
+        catalog=opened.catalog,
+        on_emulator=opened.on_emulator,
+        validate_data=validate_data,
+    )
+    planner = getattr(opened.backend, "plan_create", None)
+    if planner is None:
+        report.plan_note = f"backend '{opened.backend.name}' does not describe its requests in advance"
+        return report
+    try:
+        requests: Sequence[HttpRequest] = planner(spec)
+    except TuneportError as exc:
+        report.plan_note = str(exc)
+        return report
+    report.plan = [
+        {"method": r.method, "url": r.url, "params": dict(r.params), "json": r.json} for r in requests
+    ]
+    return report

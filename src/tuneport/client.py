@@ -19,7 +19,6 @@ from tuneport.errors import (
     Problem,
     SpecError,
     UnsupportedCapability,
-    UnsupportedParameter,
     WaitTimeout,
 )
 from tuneport.models import GenerateRequest, Generation, JobSpec, JobState, Metrics, Page, TuningJob
@@ -31,6 +30,7 @@ if TYPE_CHECKING:
     import httpx
 
     from tuneport._driver import AsyncDriver, SyncDriver
+    from tuneport.catalog import Catalog
 
 __all__ = ["AsyncTuningClient", "ProgressCallback", "TuningClient"]
 
@@ -59,9 +59,20 @@ def spec_error(exc: pydantic.ValidationError, *, prefix: str = "") -> SpecError:
 class _ClientCore:
     """What both clients share: checks and decisions, no I/O."""
 
-    def __init__(self, backend: TuningBackend, *, clock: Clock | None) -> None:
+    def __init__(
+        self,
+        backend: TuningBackend,
+        *,
+        clock: Clock | None,
+        catalog: Catalog | None = None,
+        on_emulator: bool = False,
+    ) -> None:
         self.backend = backend
         self.clock: Clock = clock or SystemClock()
+        #: Per-model facts checked before a create (``None``: capabilities only).
+        self.catalog = catalog
+        #: Whether the backend talks to the embedded emulator (it still tunes retired models).
+        self.on_emulator = on_emulator
         self._closers: list[Callable[[], None]] = []
 
     def __repr__(self) -> str:
@@ -112,44 +123,13 @@ class _ClientCore:
             raise spec_error(exc) from None
 
     def _check_spec(self, spec: JobSpec) -> None:
-        """Refuse, before any request, what the backend declared it cannot do."""
-        caps = self.backend.capabilities
-        name = self.backend.name
-        model = caps.for_model(spec.base_model)
-        if model is not None and not model.tunable:
-            raise UnsupportedCapability(
-                name, "create", reason=f"base model '{spec.base_model}' cannot be tuned: {model.reason}"
-            )
-        accepted = (
-            model.hyperparameters if model and model.hyperparameters is not None else caps.hyperparameters
-        )
-        for param in spec.hyperparameters.given():
-            if param not in accepted:
-                raise UnsupportedParameter(
-                    name,
-                    f"hyperparameters.{param}",
-                    model=spec.base_model if model and model.hyperparameters is not None else None,
-                    reason=f"accepted: {', '.join(sorted(accepted)) or 'none'}",
-                )
-        if spec.validation_data is not None and not caps.validation_data:
-            raise UnsupportedParameter(name, "validation_data", reason="no validation set on this backend")
-        for field_name, source in (
-            ("training_data", spec.training_data),
-            ("validation_data", spec.validation_data),
-        ):
-            if source is None:
-                continue
-            kind = (
-                "inline"
-                if isinstance(source, tuple)
-                else ("uri" if isinstance(source, str) and "://" in source else "file")
-            )
-            if kind not in caps.data_sources:
-                raise UnsupportedParameter(
-                    name,
-                    field_name,
-                    reason=f"{kind} data is not accepted (accepted: {', '.join(sorted(caps.data_sources))})",
-                )
+        """Refuse, before any request, what the backend or the catalog rules out."""
+        from tuneport.preflight import preflight
+
+        report = preflight(spec, backend=self.backend, catalog=self.catalog, on_emulator=self.on_emulator)
+        for problem in report.warnings:
+            log.warning("%s", problem)
+        report.raise_for_errors()
 
     def _make_generate_request(
         self, prompt: str | GenerateRequest | None, fields: Mapping[str, Any]
@@ -233,8 +213,10 @@ class TuningClient(_ClientCore):
         transport: httpx.BaseTransport | None = None,
         retry: RetryPolicy = DEFAULT_RETRY,
         clock: Clock | None = None,
+        catalog: Catalog | None = None,
+        on_emulator: bool = False,
     ) -> None:
-        super().__init__(backend, clock=clock)
+        super().__init__(backend, clock=clock, catalog=catalog, on_emulator=on_emulator)
         from tuneport import _http
         from tuneport._driver import SyncDriver
 
@@ -419,8 +401,10 @@ class AsyncTuningClient(_ClientCore):
         transport: httpx.AsyncBaseTransport | None = None,
         retry: RetryPolicy = DEFAULT_RETRY,
         clock: Clock | None = None,
+        catalog: Catalog | None = None,
+        on_emulator: bool = False,
     ) -> None:
-        super().__init__(backend, clock=clock)
+        super().__init__(backend, clock=clock, catalog=catalog, on_emulator=on_emulator)
         from tuneport import _http
         from tuneport._driver import AsyncDriver
 

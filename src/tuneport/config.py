@@ -58,7 +58,7 @@ PROFILE_ENV = "TUNEPORT_PROFILE"
 BACKEND_ENV = "TUNEPORT_BACKEND"
 CONFIG_FILE_NAME = "tuneport.toml"
 _ENV_PREFIX = "TUNEPORT_"
-_TOP_LEVEL_KEYS = frozenset({"default_profile", "profiles"})
+_TOP_LEVEL_KEYS = frozenset({"default_profile", "profiles", "catalog"})
 
 #: Profiles that exist without any file.
 BUILTIN_PROFILES: Mapping[str, Mapping[str, Any]] = {
@@ -85,6 +85,8 @@ class ConfigFile:
     path: Path | None
     default_profile: str | None = None
     profiles: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: ``[catalog.<backend>."<model>"]`` patches of the model catalog.
+    catalog: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
@@ -164,7 +166,10 @@ def load_config(path: Path | None) -> ConfigFile:
         raise ConfigError(
             _unknown(default, [*profiles, *BUILTIN_PROFILES], "profile"), source=label, key="default_profile"
         )
-    return ConfigFile(path=path, default_profile=default, profiles=profiles)
+    catalog = data.get("catalog", {})
+    if not isinstance(catalog, dict):
+        raise ConfigError('must be a table ([catalog.BACKEND."MODEL"])', source=label, key="catalog")
+    return ConfigFile(path=path, default_profile=default, profiles=profiles, catalog=catalog)
 
 
 def _unknown(name: str, known: Any, what: str) -> str:

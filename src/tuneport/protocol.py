@@ -45,7 +45,6 @@ __all__ = [
     "HttpRequest",
     "HttpResponse",
     "Maturity",
-    "ModelCapabilities",
     "Operation",
     "TuningBackend",
     "call",
@@ -176,21 +175,14 @@ class Maturity(str, enum.Enum):
         return self.value
 
 
-class ModelCapabilities(BaseModel):
-    """What one base model accepts on one backend."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    base_model: str
-    tunable: bool = True
-    #: Why the model is not tunable (retired, not offered any more…).
-    reason: str | None = None
-    #: Hyperparameters this model accepts; ``None`` means the backend's set.
-    hyperparameters: frozenset[str] | None = None
-
-
 class Capabilities(BaseModel):
-    """A backend's capabilities, declared as data."""
+    """A backend's capabilities, declared as data.
+
+    These say what the backend's code supports.  What each base model accepts
+    (tunable or not, hyperparameter ranges, dataset limits, regions) is data
+    of the model catalog (:mod:`tuneport.catalog`), which plugins extend
+    through the ``register_catalog`` hook.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -201,15 +193,10 @@ class Capabilities(BaseModel):
     data_sources: frozenset[Literal["inline", "file", "uri"]] = frozenset({"inline", "file"})
     validation_data: bool = False
     max_page_size: int | None = None
-    models: Mapping[str, ModelCapabilities] = Field(default_factory=dict)
 
     def supports(self, operation: Operation | str) -> bool:
         """Whether the backend implements *operation*."""
         return Operation(operation) in self.operations
-
-    def for_model(self, base_model: str) -> ModelCapabilities | None:
-        """Per-model capabilities, when the backend declares any for *base_model*."""
-        return self.models.get(base_model)
 
     def summary(self) -> dict[str, Any]:
         """A JSON-able summary (for ``tuneport backends --json``)."""
@@ -219,7 +206,6 @@ class Capabilities(BaseModel):
             "data_sources": sorted(self.data_sources),
             "validation_data": self.validation_data,
             "max_page_size": self.max_page_size,
-            "models": {name: {"tunable": m.tunable, "reason": m.reason} for name, m in self.models.items()},
         }
 
 
@@ -333,6 +319,13 @@ class BaseBackend:
         return UnsupportedCapability(self.name, operation.value, reason=reason)
 
     def create(self, spec: JobSpec) -> Flow[TuningJob]:
+        raise self._unsupported(Operation.CREATE)
+
+    def plan_create(self, spec: JobSpec) -> list[HttpRequest]:
+        """The requests :meth:`create` would send, without sending them (``tuneport.validate``).
+
+        Optional: backends that can describe their requests in advance override it.
+        """
         raise self._unsupported(Operation.CREATE)
 
     def list(

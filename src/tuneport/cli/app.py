@@ -165,6 +165,6 @@ def cli(ctx: click.Context, profile: str | None, config: str | None, json_mode: 
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Console-script entry point."""
-    from tuneport.cli import commands  # noqa: F401  (registers the commands)
+    from tuneport.cli import commands, data  # noqa: F401  (registers the commands)
 
     cli.main(args=list(argv) if argv is not None else None, prog_name="tuneport")

@@ -123,13 +123,6 @@ def backends(state: State) -> None:
     state.output.emit({"backends": rows, "failures": failures}, human)
 
 
-@cli.command()
-@click.option("--backend", "-b", help="Only this backend.")
-def models(backend: str | None) -> None:
-    """Show the model catalog: which base models can be tuned, with what."""
-    raise NotYetAvailable("models", "the model catalog ships with the datasets and catalog release")
-
-
 # --- jobs --------------------------------------------------------------------------------
 
 
@@ -321,38 +314,7 @@ def metrics(state: State, job_id: str, csv_path: str | None, plot_path: str | No
     )
 
 
-# --- datasets, emulator, demo ----------------------------------------------------------
-
-
-@cli.group()
-def dataset() -> None:
-    """Validate, convert and describe tuning datasets."""
-
-
-@dataset.command(name="validate")
-@click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--backend", "-b", help="Check against this backend's limits.")
-@click.option("--model", "-m", help="Check against this base model's limits.")
-def dataset_validate(file: str, backend: str | None, model: str | None) -> None:
-    """Check a dataset file; report every problem with its line."""
-    raise NotYetAvailable("dataset validate", "dataset validation ships with the datasets release")
-
-
-@dataset.command(name="convert")
-@click.argument("source", type=click.Path(dir_okay=False))
-@click.argument("target", type=click.Path(dir_okay=False))
-@click.option("--to", "target_format", type=click.Choice(["gemini", "vertex", "openai"]), required=True)
-@click.option("--policy", type=click.Choice(["error", "skip", "split"]), default="error", show_default=True)
-def dataset_convert(source: str, target: str, target_format: str, policy: str) -> None:
-    """Convert a dataset between the Gemini API, Vertex and OpenAI formats."""
-    raise NotYetAvailable("dataset convert", "dataset conversion ships with the datasets release")
-
-
-@dataset.command(name="stats")
-@click.argument("file", type=click.Path(dir_okay=False))
-def dataset_stats(file: str) -> None:
-    """Example counts, lengths and token estimates of a dataset."""
-    raise NotYetAvailable("dataset stats", "dataset statistics ship with the datasets release")
+# --- emulator, demo ----------------------------------------------------------
 
 
 @cli.command()

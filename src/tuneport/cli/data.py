@@ -1,0 +1,277 @@
+"""CLI verbs about data before any job: the model catalog and datasets."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from tuneport.cli.app import EXIT_INVALID, State, cli
+from tuneport.errors import ConfigError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from tuneport.catalog import Catalog, CatalogEntry
+    from tuneport.datasets import ConversionPolicy, DatasetLimits
+
+pass_state = click.make_pass_decorator(State)
+FORMATS = click.Choice(["gemini", "vertex", "openai"])
+#: Problems shown per rule in a human report (all are in --json).
+SHOWN_PER_RULE = 10
+
+
+def load_catalog(state: State) -> Catalog:
+    """Every plugin's catalog, patched by the config file's ``[catalog]`` table."""
+    from tuneport.config import find_config, load_config
+
+    host = state.plugin_host()
+    host.load_all()
+    catalog = host.catalog()
+    config_file = load_config(find_config(state.config))
+    if config_file.catalog:
+        catalog = catalog.with_overrides(config_file.catalog, source=config_file.label)
+    return catalog
+
+
+def find_entry(state: State, backend: str | None, model: str | None) -> CatalogEntry | None:
+    """The catalog entry named by ``--backend``/``--model`` (``None`` when neither is given)."""
+    if model is None:
+        if backend is not None:
+            raise click.UsageError("--backend needs --model: limits are per base model")
+        return None
+    catalog = load_catalog(state)
+    candidates = [e for e in catalog.models(backend) if model in e.names]
+    if not candidates:
+        known = ", ".join(sorted({n for e in catalog.models(backend) for n in e.names}))
+        where = f" of backend '{backend}'" if backend else ""
+        raise ConfigError(
+            f"model '{model}' is not in the catalog{where} (known: {known or 'none'})", key="model"
+        )
+    if len(candidates) > 1:
+        backends = ", ".join(sorted(e.backend for e in candidates))
+        raise click.UsageError(f"model '{model}' exists on several backends ({backends}): add --backend")
+    return candidates[0]
+
+
+# --- models -------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--backend", "-b", help="Only this backend.")
+@pass_state
+def models(state: State, backend: str | None) -> None:
+    """Show the model catalog: which base models can be tuned, with what."""
+    entries = load_catalog(state).models(backend)
+    if backend is not None and not entries:
+        state.plugin_host().backend(backend)  # BackendNotFound with a suggestion when misspelt
+
+    def human(console: Console) -> None:
+        from rich.table import Table
+
+        table = Table(title="tuneport model catalog", show_lines=True)
+        for column in ("backend", "base model", "new tuning", "hyperparameters", "dataset limits", "regions"):
+            table.add_column(column, overflow="fold")
+        for entry in entries:
+            table.add_row(
+                entry.backend,
+                entry.base_model + (f"\n[dim]{', '.join(entry.aliases)}[/dim]" if entry.aliases else ""),
+                _tunability(entry),
+                "\n".join(f"{name}: {rule.describe()}" for name, rule in entry.hyperparameters.items()),
+                _limits_text(entry.limits),
+                f"{len(entry.regions)} regions"
+                if len(entry.regions) > 3
+                else ", ".join(entry.regions) or "any",
+            )
+        console.print(table)
+        console.print(
+            'Override or extend entries in tuneport.toml: [catalog.BACKEND."MODEL"]',
+            style="dim",
+            markup=False,
+        )
+
+    state.output.emit({"models": [e.summary() for e in entries]}, human)
+
+
+def _tunability(entry: CatalogEntry) -> str:
+    if entry.tunable:
+        text = (
+            "[green]yes[/green]" if entry.status == "available" else f"[yellow]yes ({entry.status})[/yellow]"
+        )
+    else:
+        text = f"[red]no ({entry.status})[/red]"
+        if entry.emulated:
+            text += "\n[dim]the emulator still tunes it[/dim]"
+    if entry.discontinued:
+        text += f"\n[dim]discontinued {entry.discontinued}[/dim]"
+    return text
+
+
+def _limits_text(limits: DatasetLimits) -> str:
+    parts = []
+    if limits.max_input_chars:
+        parts.append(f"input ≤ {limits.max_input_chars:,} chars")
+    if limits.max_output_chars:
+        parts.append(f"output ≤ {limits.max_output_chars:,} chars")
+    if limits.max_example_tokens:
+        parts.append(f"example ≤ {limits.max_example_tokens:,} tokens")
+    if limits.max_validation_examples:
+        parts.append(f"validation ≤ {limits.max_validation_examples:,} examples")
+    if limits.max_file_bytes:
+        parts.append(f"file ≤ {limits.max_file_bytes / 1e9:g} GB")
+    if limits.pairs_only:
+        parts.append("input/output pairs only")
+    if limits.text_only:
+        parts.append("text only")
+    return "\n".join(parts) or "none known"
+
+
+# --- datasets -------------------------------------------------------------------------------
+
+
+@cli.group()
+def dataset() -> None:
+    """Validate, convert and describe tuning datasets (locally, before any upload)."""
+
+
+@dataset.command(name="validate")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--backend", "-b", help="Check against this backend's limits (with --model).")
+@click.option("--model", "-m", help="Check against this base model's limits.")
+@click.option("--format", "-f", "format_", type=FORMATS, help="The file's format (default: detected).")
+@click.option("--role", type=click.Choice(["training", "validation"]), default="training", show_default=True)
+@click.option("--max-problems", type=click.IntRange(min=1), default=100, show_default=True)
+@pass_state
+def dataset_validate(
+    state: State,
+    file: str,
+    backend: str | None,
+    model: str | None,
+    format_: str | None,
+    role: str,
+    max_problems: int,
+) -> None:
+    """Check a dataset file and report every problem with its line (exit 4 on errors)."""
+    from tuneport.datasets import validate_dataset
+
+    entry = find_entry(state, backend, model)
+    report = validate_dataset(
+        file,
+        format=format_,
+        limits=entry.limits if entry else None,
+        role="training" if role == "training" else "validation",
+        max_problems=max_problems,
+    )
+
+    def human(console: Console) -> None:
+        against = f" against {entry.backend} / {entry.base_model}" if entry else ""
+        fmt = report.format.value if report.format else "unknown"
+        console.print(f"[bold]{file}[/bold]: {report.example_count} examples, format {fmt}{against}")
+        by_rule: dict[tuple[str, str], list[Any]] = defaultdict(list)
+        for problem in report.problems:
+            by_rule[(problem.severity, problem.rule or "problem")].append(problem)
+        for (severity, rule), problems in sorted(by_rule.items()):
+            colour = "red" if severity == "error" else "yellow"
+            console.print(f"[{colour}]{severity}[/{colour}] {rule} ({len(problems)})")
+            for problem in problems[:SHOWN_PER_RULE]:
+                where = f"line {problem.line}" if problem.line is not None else "file"
+                field = f" {problem.field}" if problem.field else ""
+                console.print(f"  {where}{field}: {problem.message}", highlight=False, markup=False)
+            if len(problems) > SHOWN_PER_RULE:
+                console.print(f"  … and {len(problems) - SHOWN_PER_RULE} more", style="dim")
+        if report.truncated:
+            console.print(f"stopped after {max_problems} problems (--max-problems)", style="dim")
+        verdict = "[green]valid[/green]" if report.ok else f"[red]{report.error_count} error(s)[/red]"
+        console.print(f"{verdict}, {report.warning_count} warning(s)")
+
+    state.output.emit(report.to_dict(), human)
+    if not report.ok:
+        raise SystemExit(EXIT_INVALID)
+
+
+@dataset.command(name="convert")
+@click.argument("source", type=click.Path(dir_okay=False))
+@click.argument("target", type=click.Path(dir_okay=False))
+@click.option("--to", "target_format", type=FORMATS, required=True, help="Format to write.")
+@click.option("--from", "source_format", type=FORMATS, help="The source's format (default: detected).")
+@click.option(
+    "--policy",
+    type=click.Choice(["error", "skip", "split"]),
+    default="error",
+    show_default=True,
+    help="What to do with an example the target cannot hold.",
+)
+@pass_state
+def dataset_convert(
+    state: State, source: str, target: str, target_format: str, source_format: str | None, policy: str
+) -> None:
+    """Convert a dataset between the Gemini API, Vertex and OpenAI formats."""
+    from tuneport.datasets import convert_dataset
+
+    chosen: ConversionPolicy = "error" if policy == "error" else ("skip" if policy == "skip" else "split")
+    report = convert_dataset(source, target, to=target_format, format=source_format, policy=chosen)
+
+    def human(console: Console) -> None:
+        fmt = report.source_format.value if report.source_format else "?"
+        console.print(
+            f"{source} ({fmt}) → {target} ({report.target_format.value}): read {report.read}, "
+            f"wrote {report.written} ({report.converted} unchanged, {report.split} split, "
+            f"{report.skipped} skipped)"
+        )
+        for problem in report.problems[:SHOWN_PER_RULE]:
+            console.print(
+                f"  line {problem.line}: {problem.message} [{problem.rule}]", highlight=False, markup=False
+            )
+        if len(report.problems) > SHOWN_PER_RULE:
+            console.print(f"  … and {len(report.problems) - SHOWN_PER_RULE} more (see --json)", style="dim")
+
+    state.output.emit(report.to_dict(), human)
+
+
+@dataset.command(name="stats")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--epochs", type=click.IntRange(min=1), help="Epochs, for the billable-token estimate.")
+@click.option("--backend", "-b", help="Use this backend's limits (with --model).")
+@click.option("--model", "-m", help="Use this base model's limits (truncation, over-limit examples).")
+@click.option("--format", "-f", "format_", type=FORMATS, help="The file's format (default: detected).")
+@pass_state
+def dataset_stats(
+    state: State, file: str, epochs: int | None, backend: str | None, model: str | None, format_: str | None
+) -> None:
+    """Example counts, per-role lengths and token estimates of a dataset."""
+    from tuneport.datasets import dataset_stats as compute_stats
+
+    entry = find_entry(state, backend, model)
+    stats = compute_stats(file, format=format_, epochs=epochs, limits=entry.limits if entry else None)
+
+    def human(console: Console) -> None:
+        from rich.table import Table
+
+        fmt = stats.format.value if stats.format else "unknown"
+        console.print(
+            f"[bold]{file}[/bold]: {stats.example_count} examples ({stats.invalid_example_count} invalid), "
+            f"format {fmt}; {stats.multi_turn_examples} multi-turn, {stats.examples_with_system} with a "
+            f"system instruction, {stats.file_parts} file parts"
+        )
+        table = Table()
+        for column in ("per example", "min", "median", "p95", "max", "mean"):
+            table.add_column(column, justify="right" if column != "per example" else "left")
+        for unit, dists in (("chars", stats.chars), ("tokens (est.)", stats.tokens)):
+            for role, dist in dists.items():
+                if dist.count:
+                    mean = f"{dist.mean:.1f}" if dist.mean is not None else ""
+                    table.add_row(
+                        f"{role} {unit}", str(dist.min), str(dist.median), str(dist.p95), str(dist.max), mean
+                    )
+        console.print(table)
+        console.print(f"estimated tokens per epoch: {stats.estimated_tokens:,}")
+        if stats.billable_tokens is not None:
+            console.print(f"estimated billable tokens ({stats.epochs} epochs): {stats.billable_tokens:,}")
+        if stats.truncated_count:
+            console.print(f"[yellow]{stats.truncated_count} example(s) would be truncated[/yellow]")
+        if stats.over_limit_count:
+            console.print(f"[red]{stats.over_limit_count} example(s) over the character limits[/red]")
+        console.print("token counts are estimates (no tokenizer): see docs/datasets.md", style="dim")
+
+    state.output.emit(stats.to_dict(), human)

@@ -1,0 +1,303 @@
+"""Pre-flight checks: everything about a job that can be refused before any request.
+
+:func:`preflight` applies the backend's capabilities and the model catalog to
+a :class:`~tuneport.models.JobSpec` and validates its datasets, collecting
+every finding.  ``client.create()`` raises the most fundamental one
+(:meth:`PreflightReport.raise_for_errors`); :func:`tuneport.validate` returns
+the whole report, with the requests the backend would send.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from tuneport.errors import (
+    DatasetError,
+    Problem,
+    SpecError,
+    UnsupportedCapability,
+    UnsupportedParameter,
+)
+from tuneport.models import JobSpec
+from tuneport.protocol import Maturity, Operation, TuningBackend
+
+if TYPE_CHECKING:
+    from tuneport.catalog import Catalog, CatalogEntry
+    from tuneport.datasets import DatasetReport, DatasetRole
+
+__all__ = ["Finding", "PreflightReport", "preflight"]
+
+log = logging.getLogger("tuneport")
+
+#: What a finding is about; decides the error class when it is raised.
+Kind = Literal["capability", "parameter", "spec", "dataset"]
+_RAISE_ORDER: tuple[Kind, ...] = ("capability", "parameter", "spec", "dataset")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One pre-flight problem and what it is about."""
+
+    kind: Kind
+    problem: Problem
+
+
+@dataclass
+class PreflightReport:
+    """All findings of a pre-flight check, the dataset reports, and the plan."""
+
+    backend: str
+    base_model: str
+    entry: CatalogEntry | None
+    findings: list[Finding] = field(default_factory=list)
+    datasets: dict[str, DatasetReport] = field(default_factory=dict)
+    #: The requests the backend would send (``method``, ``url``, ``params``, ``json``).
+    plan: list[dict[str, Any]] | None = None
+    #: Why there is no plan, when there is none.
+    plan_note: str | None = None
+
+    @property
+    def problems(self) -> tuple[Problem, ...]:
+        """Every problem, errors and warnings."""
+        return tuple(f.problem for f in self.findings)
+
+    @property
+    def errors(self) -> tuple[Problem, ...]:
+        """Problems that block the job."""
+        return tuple(p for p in self.problems if p.severity == "error")
+
+    @property
+    def warnings(self) -> tuple[Problem, ...]:
+        """Problems worth knowing that do not block the job."""
+        return tuple(p for p in self.problems if p.severity == "warning")
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing blocks the job."""
+        return not self.errors
+
+    def raise_for_errors(self) -> None:
+        """Raise the typed error of the most fundamental blocking finding."""
+        for kind in _RAISE_ORDER:
+            blocking = [f.problem for f in self.findings if f.kind == kind and f.problem.severity == "error"]
+            if not blocking:
+                continue
+            first = blocking[0]
+            if kind == "capability":
+                raise UnsupportedCapability(self.backend, "create", reason=first.message)
+            if kind == "parameter":
+                raise UnsupportedParameter(
+                    self.backend,
+                    first.field or "?",
+                    reason=first.message,
+                    model=self.base_model if self.entry else None,
+                )
+            if kind == "spec":
+                raise SpecError(blocking, summary=f"the job spec is not accepted by {self.backend}")
+            problems = [f.problem for f in self.findings if f.kind == "dataset"]
+            raise DatasetError(problems, summary=f"{len(blocking)} dataset problem(s) block the job")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form (``tuneport --json`` output)."""
+        return {
+            "backend": self.backend,
+            "base_model": self.base_model,
+            "ok": self.ok,
+            "catalog_entry": self.entry.summary() if self.entry else None,
+            "problems": [
+                {"kind": f.kind, **{k: v for k, v in vars(f.problem).items() if v is not None}}
+                for f in self.findings
+            ],
+            "datasets": {name: report.to_dict() for name, report in self.datasets.items()},
+            "plan": self.plan,
+            "plan_note": self.plan_note,
+        }
+
+
+def _data_kind(source: object) -> str:
+    if isinstance(source, tuple):
+        return "inline"
+    if isinstance(source, str) and "://" in source:
+        return "uri"
+    return "file"
+
+
+def preflight(
+    spec: JobSpec,
+    *,
+    backend: TuningBackend,
+    catalog: Catalog | None = None,
+    on_emulator: bool = False,
+    validate_data: bool = True,
+    max_problems: int = 100,
+) -> PreflightReport:
+    """Check *spec* against *backend*'s capabilities and the catalog; validate its data."""
+    name = backend.name
+    caps = backend.capabilities
+    entry = catalog.get(name, spec.base_model) if catalog else None
+    report = PreflightReport(backend=name, base_model=spec.base_model, entry=entry)
+    add = report.findings.append
+
+    if not caps.supports(Operation.CREATE):
+        why = (
+            "this version of the backend holds only its registration and settings"
+            if backend.maturity is Maturity.SETTINGS_ONLY
+            else f"backend '{name}' cannot create jobs"
+        )
+        add(Finding("capability", Problem(why, rule="unsupported-operation")))
+    _check_model(spec, name, entry, catalog, on_emulator, add)
+
+    # A hyperparameter must be supported by the backend's code and by the model.
+    accepted = set(caps.hyperparameters)
+    if entry is not None:
+        accepted &= set(entry.hyperparameters)
+    given = spec.hyperparameters.given()
+    for param in given:
+        if param not in accepted:
+            add(
+                Finding(
+                    "parameter",
+                    Problem(
+                        f"accepted: {', '.join(sorted(accepted)) or 'none'}",
+                        field=f"hyperparameters.{param}",
+                        rule="unsupported-parameter",
+                    ),
+                )
+            )
+    if entry is not None:
+        from tuneport.catalog import check_hyperparameters
+
+        known = {k: v for k, v in given.items() if k in accepted}
+        report.findings.extend(Finding("spec", p) for p in check_hyperparameters(entry, known))
+        location = getattr(backend.settings, "location", None)
+        if entry.regions and isinstance(location, str) and location not in entry.regions:
+            add(
+                Finding(
+                    "parameter",
+                    Problem(
+                        f"{spec.base_model} is not tuned in '{location}' "
+                        f"(regions: {', '.join(entry.regions)})",
+                        field="location",
+                        rule="region-not-supported",
+                    ),
+                )
+            )
+
+    validation_ok = caps.validation_data and (entry is None or entry.validation_data)
+    if spec.validation_data is not None and not validation_ok:
+        add(
+            Finding(
+                "parameter",
+                Problem(
+                    "no validation dataset is accepted here",
+                    field="validation_data",
+                    rule="unsupported-parameter",
+                ),
+            )
+        )
+    for field_name in ("training_data", "validation_data"):
+        source = getattr(spec, field_name)
+        if source is None:
+            continue
+        kind = _data_kind(source)
+        if kind not in caps.data_sources:
+            accepted_kinds = ", ".join(sorted(caps.data_sources))
+            add(
+                Finding(
+                    "parameter",
+                    Problem(
+                        f"{kind} data is not accepted (accepted: {accepted_kinds})",
+                        field=field_name,
+                        rule="unsupported-data-source",
+                    ),
+                )
+            )
+        elif validate_data and not (field_name == "validation_data" and not validation_ok):
+            _check_dataset(report, field_name, source, entry, max_problems)
+    return report
+
+
+def _check_model(
+    spec: JobSpec,
+    backend: str,
+    entry: CatalogEntry | None,
+    catalog: Catalog | None,
+    on_emulator: bool,
+    add: Any,
+) -> None:
+    model = spec.base_model
+    if entry is None:
+        if catalog is not None and catalog.policy(backend) == "refuse":
+            names = [n for e in catalog.models(backend) for n in e.names]
+            close = difflib.get_close_matches(model, names, n=2)
+            hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+            add(
+                Finding(
+                    "parameter",
+                    Problem(
+                        f"'{model}' is not in the model catalog of '{backend}', which refuses unlisted models"
+                        f'{hint} (add it under [catalog.{backend}."{model}"] in tuneport.toml)',
+                        field="base_model",
+                        rule="unknown-model",
+                    ),
+                )
+            )
+        elif catalog is not None:
+            add(
+                Finding(
+                    "parameter",
+                    Problem(
+                        f"'{model}' is not in the model catalog of '{backend}': its limits are not checked",
+                        field="base_model",
+                        rule="model-not-in-catalog",
+                        severity="warning",
+                    ),
+                )
+            )
+        return
+    if not entry.tunable and not (entry.emulated and on_emulator):
+        reason = entry.reason or f"status {entry.status}"
+        when = f", discontinued {entry.discontinued}" if entry.discontinued else ""
+        add(
+            Finding(
+                "capability",
+                Problem(
+                    f"base model '{model}' cannot be tuned: {reason}{when} (override with "
+                    f'[catalog.{backend}."{model}"] tunable = true in tuneport.toml)',
+                    field="base_model",
+                    rule="not-tunable",
+                ),
+            )
+        )
+    elif entry.status == "deprecated":
+        add(
+            Finding(
+                "parameter",
+                Problem(
+                    f"base model '{model}' is deprecated: "
+                    f"{entry.reason or 'see ' + (entry.source or 'the docs')}",
+                    field="base_model",
+                    rule="deprecated-model",
+                    severity="warning",
+                ),
+            )
+        )
+
+
+def _check_dataset(
+    report: PreflightReport, field_name: str, source: Any, entry: CatalogEntry | None, max_problems: int
+) -> None:
+    from tuneport.datasets import validate_dataset
+
+    role: DatasetRole = "training" if field_name == "training_data" else "validation"
+    limits = entry.limits if entry is not None else None
+    result = validate_dataset(source, limits=limits, role=role, max_problems=max_problems)
+    report.datasets[field_name] = result
+    for problem in result.problems:
+        # In-memory data has no file name: say which dataset the line is in.
+        named = problem if problem.source else dataclasses.replace(problem, source=field_name)
+        report.findings.append(Finding("dataset", named))
