@@ -57,6 +57,8 @@ from tuneport.protocol import (
     request,
 )
 
+#: Three tiny pairs, the data most tests tune on.
+EXAMPLES = [("1", "I"), ("2", "II"), ("3", "III")]
 #: An API key shaped like a real one (``AIza…``): it must never show up in text.
 CANARY_KEY = "AIzaSyCANARY0123456789abcdefghijk"
 #: A secret that matches no known shape: only ``Authenticator.secrets()`` can mask it.
@@ -502,7 +504,7 @@ class FakeBackend(BaseBackend):
     def _url(self, path: str) -> str:
         return f"{self.fake_settings.endpoint}/v1/{path}"
 
-    def create(self, spec: JobSpec) -> Flow[TuningJob]:
+    def _create_request(self, spec: JobSpec) -> HttpRequest:
         body: dict[str, Any] = {
             "baseModel": spec.base_model,
             "tuningTask": {
@@ -518,7 +520,13 @@ class FakeBackend(BaseBackend):
             if value:
                 body[key] = value
         # No client-chosen id: re-sending after the service saw it could duplicate the job.
-        resp = yield from request(HttpRequest("POST", self._url("tunedModels"), json=body, idempotent=False))
+        return HttpRequest("POST", self._url("tunedModels"), json=body, idempotent=False)
+
+    def plan_create(self, spec: JobSpec) -> list[HttpRequest]:
+        return [self._create_request(spec)]
+
+    def create(self, spec: JobSpec) -> Flow[TuningJob]:
+        resp = yield from request(self._create_request(spec))
         return job_from_json(resp.json(), backend=self.name)
 
     def list(
