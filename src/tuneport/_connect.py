@@ -32,6 +32,7 @@ class _Opened:
     backend: TuningBackend
     catalog: Catalog
     on_emulator: bool
+    job_defaults: Mapping[str, Any]
 
 
 def _open(
@@ -59,7 +60,12 @@ def _open(
     catalog = host.catalog()
     if config_file.catalog:
         catalog = catalog.with_overrides(config_file.catalog, source=config_file.label)
-    return _Opened(instance, catalog, on_emulator=backend_settings.endpoint == EMBEDDED)
+    return _Opened(
+        instance,
+        catalog,
+        on_emulator=backend_settings.endpoint == EMBEDDED,
+        job_defaults=resolved.job_defaults,
+    )
 
 
 def open_backend(
@@ -126,6 +132,7 @@ def connect(
         clock=clock,
         catalog=opened.catalog,
         on_emulator=opened.on_emulator,
+        job_defaults=opened.job_defaults,
     )
 
 
@@ -160,6 +167,7 @@ def connect_async(
         clock=clock,
         catalog=opened.catalog,
         on_emulator=opened.on_emulator,
+        job_defaults=opened.job_defaults,
     )
 
 

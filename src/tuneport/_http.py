@@ -178,3 +178,41 @@ def new_async_client(timeout: float, transport: httpx.AsyncBaseTransport | None 
 
 
 HTTPError = httpx.HTTPError
+
+
+class GoogleAuthRequest:
+    """google-auth's transport interface over httpx, for token refreshes.
+
+    Implements ``google.auth.transport.Request`` (a callable returning an
+    object with ``status``, ``headers`` and ``data``) so credentials refresh
+    through tuneport's HTTP layer instead of requiring ``requests``.
+    """
+
+    def __init__(self, timeout: float = 30.0) -> None:
+        self._timeout = timeout
+
+    def __call__(
+        self,
+        url: str,
+        method: str = "GET",
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        timeout: float | None = None,
+        **kwargs: object,
+    ) -> _AuthResponse:
+        import google.auth.exceptions
+
+        try:
+            with httpx.Client(timeout=timeout or self._timeout) as client:
+                response = client.request(method, url, content=body, headers=headers)
+        except httpx.HTTPError as exc:
+            # google-auth expects its own error type for transport failures.
+            raise google.auth.exceptions.TransportError(redact(str(exc))) from None  # type: ignore[no-untyped-call]
+        return _AuthResponse(response.status_code, dict(response.headers), response.content)
+
+
+class _AuthResponse:
+    def __init__(self, status: int, headers: dict[str, str], data: bytes) -> None:
+        self.status = status
+        self.headers = headers
+        self.data = data

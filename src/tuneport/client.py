@@ -66,8 +66,11 @@ class _ClientCore:
         clock: Clock | None,
         catalog: Catalog | None = None,
         on_emulator: bool = False,
+        job_defaults: Mapping[str, Any] | None = None,
     ) -> None:
         self.backend = backend
+        #: Job-spec defaults of the profile (``[profiles.NAME.job]``), under keywords.
+        self.job_defaults: Mapping[str, Any] = dict(job_defaults or {})
         self.clock: Clock = clock or SystemClock()
         #: Per-model facts checked before a create (``None``: capabilities only).
         self.catalog = catalog
@@ -98,12 +101,16 @@ class _ClientCore:
                 reason = "this version of the backend holds only its registration and settings"
             raise UnsupportedCapability(self.backend.name, operation.value, reason=reason)
 
+    def spec(self, **fields: Any) -> JobSpec:
+        """A :class:`JobSpec` from keywords and the profile's job defaults (flat hyperparameters allowed)."""
+        return self._make_spec(None, fields)
+
     def _make_spec(self, spec: JobSpec | None, fields: Mapping[str, Any]) -> JobSpec:
         if spec is not None and fields:
             raise TypeError("pass either a JobSpec or keywords, not both")
         if spec is not None:
             return spec
-        data = dict(fields)
+        data = {**self.job_defaults, **fields}
         hyper = {
             k: data.pop(k)
             for k in (
@@ -215,8 +222,11 @@ class TuningClient(_ClientCore):
         clock: Clock | None = None,
         catalog: Catalog | None = None,
         on_emulator: bool = False,
+        job_defaults: Mapping[str, Any] | None = None,
     ) -> None:
-        super().__init__(backend, clock=clock, catalog=catalog, on_emulator=on_emulator)
+        super().__init__(
+            backend, clock=clock, catalog=catalog, on_emulator=on_emulator, job_defaults=job_defaults
+        )
         from tuneport import _http
         from tuneport._driver import SyncDriver
 
@@ -403,8 +413,11 @@ class AsyncTuningClient(_ClientCore):
         clock: Clock | None = None,
         catalog: Catalog | None = None,
         on_emulator: bool = False,
+        job_defaults: Mapping[str, Any] | None = None,
     ) -> None:
-        super().__init__(backend, clock=clock, catalog=catalog, on_emulator=on_emulator)
+        super().__init__(
+            backend, clock=clock, catalog=catalog, on_emulator=on_emulator, job_defaults=job_defaults
+        )
         from tuneport import _http
         from tuneport._driver import AsyncDriver
 

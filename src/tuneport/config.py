@@ -13,7 +13,8 @@ else the file's ``default_profile``, else the built-in ``local`` profile
 
 Each setting's value, highest precedence first: keyword overrides
 (``connect(location=...)``), ``TUNEPORT_<SETTING>`` environment variables,
-the profile, then the backend's defaults.  Every value remembers where it came
+the profile, a vendor's own variables (``GEMINI_API_KEY``…), then the
+backend's defaults.  Every value remembers where it came
 from, so a bad one is reported with its file, profile and key (or variable).
 """
 
@@ -103,6 +104,9 @@ class ResolvedProfile:
     backend_source: str
     settings: Mapping[str, Setting]
     config: ConfigFile
+    #: Defaults for job specs from the profile's ``[profiles.NAME.job]`` table
+    #: (e.g. the base model), so one script runs unchanged on another backend.
+    job_defaults: Mapping[str, Any] = field(default_factory=dict)
 
 
 def user_config_path() -> Path:
@@ -220,14 +224,24 @@ def resolve_profile(
     else:
         raise ConfigError("the profile names no backend", source=where, key="backend")
     settings: dict[str, Setting] = {}
+    job_defaults: Mapping[str, Any] = {}
     # A default profile written for another backend does not leak its
     # settings into an explicitly chosen one; an explicitly chosen profile does.
     if explicit or profile_backend in (None, chosen):
         for key, value in body.items():
-            if key != "backend":
+            if key == "job":
+                if not isinstance(value, dict):
+                    raise ConfigError("must be a table of job-spec defaults", source=where, key="job")
+                job_defaults = value
+            elif key != "backend":
                 settings[key] = Setting(value, where, profile=name)
     return ResolvedProfile(
-        name=name, backend=chosen, backend_source=chosen_source, settings=settings, config=config
+        name=name,
+        backend=chosen,
+        backend_source=chosen_source,
+        settings=settings,
+        config=config,
+        job_defaults=job_defaults,
     )
 
 
@@ -243,7 +257,11 @@ def build_settings(
     A bad value raises :class:`ConfigError` naming where it came from.
     """
     env = os.environ if environ is None else environ
-    merged: dict[str, Setting] = dict(resolved.settings)
+    merged: dict[str, Setting] = {
+        key: Setting(value, f"environment variable {var}")
+        for key, (value, var) in settings_model.environment_defaults(env).items()
+    }
+    merged.update(resolved.settings)
     for field_name in settings_model.model_fields:
         var = _ENV_PREFIX + field_name.upper()
         if var in env and var not in (CONFIG_ENV, PROFILE_ENV, BACKEND_ENV):

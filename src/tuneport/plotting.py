@@ -37,3 +37,23 @@ def save_plot(metrics: Metrics, path: str | os.PathLike[str], *, title: str | No
         figure.savefig(os.fspath(path))
     finally:
         plt.close(figure)
+
+
+def terminal_chart(
+    metrics: Metrics, *, series: str | None = None, width: int = 70, height: int = 15, color: bool = True
+) -> str:
+    """The loss curve drawn for a terminal (plotext, braille dots); *series* defaults to all."""
+    import plotext as plt
+
+    chosen = {name: points for name, points in metrics.series.items() if points and (series in (None, name))}
+    if not chosen:
+        raise TuneportError(f"job {metrics.job_id} has no metric points to draw")
+    plt.clear_figure()
+    for name, points in sorted(chosen.items()):
+        plt.plot([p.step for p in points], [p.value for p in points], label=name, marker="braille")
+    plt.plotsize(width, height)
+    plt.theme("clear")
+    plt.xlabel("step")
+    text: str = plt.build()
+    plt.clear_figure()  # plotext keeps a global figure: leave it clean for the next caller
+    return text if color else str(plt.uncolorize(text))

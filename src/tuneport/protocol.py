@@ -223,6 +223,16 @@ class BackendSettings(BaseModel):
     #: Per-request timeout in seconds.
     timeout: float = Field(default=60.0, gt=0)
 
+    @classmethod
+    def environment_defaults(cls, environ: Mapping[str, str]) -> dict[str, tuple[Any, str]]:
+        """Values a vendor's own environment variables supply (lowest precedence).
+
+        Returns ``{setting: (value, variable name)}``; e.g. the gemini backend
+        reads ``GEMINI_API_KEY``.  ``TUNEPORT_<SETTING>`` variables and the
+        profile both win over these.
+        """
+        return {}
+
 
 # --- the protocol ----------------------------------------------------------------------
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from tuneport.errors import UnsupportedCapability
 from tuneport.plugins import PluginHost
 from tuneport.protocol import Maturity
 from tuneport_gemini import GeminiBackend, GeminiSettings
@@ -58,9 +57,24 @@ def test_embedded_endpoint_and_trailing_slash() -> None:
     assert GeminiSettings(endpoint="http://127.0.0.1:8765/").endpoint == "http://127.0.0.1:8765"
 
 
-def test_settings_only_backend_refuses_operations_with_a_reason() -> None:
+def test_backend_is_complete() -> None:
     backend = GeminiBackend()
-    assert backend.maturity is Maturity.SETTINGS_ONLY
-    assert backend.capabilities.operations == frozenset()
-    with pytest.raises(UnsupportedCapability, match="registration and settings"):
-        backend.get("tunedModels/x")
+    assert backend.maturity is Maturity.STABLE
+    assert {str(op) for op in backend.capabilities.operations} == {
+        "create",
+        "list",
+        "get",
+        "cancel",
+        "delete",
+        "generate",
+        "metrics",
+    }
+
+
+def test_api_key_from_google_variables() -> None:
+    assert GeminiSettings.environment_defaults({"GOOGLE_API_KEY": "g"}) == {
+        "api_key": ("g", "GOOGLE_API_KEY")
+    }
+    both = GeminiSettings.environment_defaults({"GOOGLE_API_KEY": "g", "GEMINI_API_KEY": "k"})
+    assert both == {"api_key": ("k", "GEMINI_API_KEY")}
+    assert GeminiSettings.environment_defaults({}) == {}

@@ -327,8 +327,27 @@ def emulator(host: str, port: int, allow_remote: bool) -> None:
 
 
 @cli.command()
-def demo() -> None:
-    """Run the whole tuning lifecycle on the embedded emulator."""
-    raise NotYetAvailable(
-        "demo", "it needs the embedded emulator and the gemini backend; run 'tuneport backends' meanwhile"
-    )
+@click.option(
+    "--profile",
+    "profiles",
+    multiple=True,
+    type=click.Choice(["demo-gemini", "demo-vertex"]),
+    help="Run only these demo profiles (default: all).",
+)
+@pass_state
+def demo(state: State, profiles: tuple[str, ...]) -> None:
+    """Run the whole tuning lifecycle on the embedded emulator, once per backend profile.
+
+    Validates a small dataset, creates a job, waits with a progress bar, draws
+    the loss curve, generates from the tuned model, lists jobs, cancels a
+    second job and deletes both — with the same script on each profile.
+    Nothing leaves the machine.
+    """
+    from dataclasses import asdict
+
+    from tuneport.demo import PROFILES, run_demo
+
+    console = state.output.console(stderr=state.output.json_mode)
+    results = run_demo(console, profiles=profiles or PROFILES)
+    if state.output.json_mode:
+        state.output.emit({"profiles": [asdict(r) for r in results]})

@@ -1,16 +1,50 @@
-"""The gemini backend class.
+"""The gemini backend: every operation of the port on the ``tunedModels`` REST surface.
 
-This release holds the registration, settings and declared capabilities; the
-operations on the ``tunedModels`` REST surface arrive with their own issue,
-and until then the backend reports itself as ``settings-only``.
+Each operation is a sans-IO flow (see :mod:`tuneport.protocol`); request
+bodies and response parsing live in :mod:`tuneport_gemini.wire`.
+
+Polling cost: while a model is CREATING its progress lives on the creation
+operation, so ``get`` polls the operation (one request) when it knows the
+operation's name — it remembers the names of the operations it created — and
+otherwise reads the model, then looks its operation up once.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
+from urllib.parse import quote
 
-from tuneport.protocol import BackendSettings, BaseBackend, Capabilities, Maturity
-from tuneport_gemini.settings import GeminiSettings
+from tuneport.auth import (
+    ApiKeyAuthenticator,
+    CredentialsAuthenticator,
+    application_default_credentials,
+    is_local_endpoint,
+)
+from tuneport.errors import AlreadyExistsError, Problem, SpecError, UnsupportedCapability
+from tuneport.models import Example, GenerateRequest, Generation, JobSpec, Metrics, Page, TuningJob
+from tuneport.protocol import (
+    Authenticator,
+    BackendSettings,
+    BaseBackend,
+    Capabilities,
+    Flow,
+    HttpRequest,
+    Maturity,
+    Operation,
+    request,
+)
+from tuneport_gemini import wire
+from tuneport_gemini.settings import DEFAULT_ENDPOINT, GeminiSettings
+
+#: OAuth scopes for tuning with Application Default Credentials.
+SCOPES = (
+    "https://www.googleapis.com/auth/cloud-platform",
+    "https://www.googleapis.com/auth/generative-language.tuning",
+)
+_AUTH_HINT = (
+    'set GEMINI_API_KEY (or GOOGLE_API_KEY), put api_key in the profile, or use auth = "adc" '
+    "with Application Default Credentials (gcloud auth application-default login)"
+)
 
 
 class GeminiBackend(BaseBackend):
@@ -18,11 +52,245 @@ class GeminiBackend(BaseBackend):
 
     name: ClassVar[str] = "gemini"
     settings_model: ClassVar[type[BackendSettings]] = GeminiSettings
-    maturity: ClassVar[Maturity] = Maturity.SETTINGS_ONLY
+    maturity: ClassVar[Maturity] = Maturity.STABLE
     declared_capabilities: ClassVar[Capabilities] = Capabilities(
-        operations=frozenset(),
+        operations=frozenset(Operation),
         hyperparameters=frozenset({"epoch_count", "batch_size", "learning_rate", "learning_rate_multiplier"}),
         data_sources=frozenset({"inline", "file"}),
         validation_data=False,
         max_page_size=1000,
     )
+
+    def __init__(self, settings: BackendSettings | None = None) -> None:
+        super().__init__(settings)
+        #: Creation operation of each model this backend created or looked up.
+        self._operations: dict[str, str] = {}
+
+    @property
+    def gemini_settings(self) -> GeminiSettings:
+        assert isinstance(self.settings, GeminiSettings)
+        return self.settings
+
+    # --- plumbing ------------------------------------------------------------------------
+
+    def _url(self, path: str, version: str | None = None) -> str:
+        base = self.gemini_settings.endpoint or DEFAULT_ENDPOINT
+        return f"{base}/{version or self.gemini_settings.api_version}/{path}"
+
+    def authenticator(self) -> Authenticator | None:
+        settings = self.gemini_settings
+        key = settings.api_key.get_secret_value() if settings.api_key else None
+        if settings.auth == "none":
+            return None
+        if settings.auth in ("auto", "api_key") and key:
+            return ApiKeyAuthenticator(key)
+        if is_local_endpoint(settings.endpoint):
+            return None  # the emulator takes requests without credentials
+        if settings.auth == "api_key":
+            raise _missing_credentials()
+        credentials = application_default_credentials(SCOPES, service="the Gemini API", hint=_AUTH_HINT)
+        return CredentialsAuthenticator(credentials, quota_project=settings.quota_project)
+
+    # --- create ------------------------------------------------------------------------------
+
+    def _examples(self, spec: JobSpec) -> list[Example]:
+        source = spec.training_data
+        if isinstance(source, tuple):
+            return list(source)
+        if isinstance(source, str) and "://" in source:
+            raise SpecError(
+                [
+                    Problem(
+                        "the Gemini API takes inline examples, not URIs",
+                        field="training_data",
+                        rule="uri-not-allowed",
+                    )
+                ]
+            )
+        from tuneport.datasets import read_examples
+
+        return list(read_examples(source))
+
+    def _create_request(self, spec: JobSpec, tuned_model_id: str) -> HttpRequest:
+        body = wire.create_body(spec, self._examples(spec))
+        return HttpRequest(
+            "POST",
+            self._url("tunedModels"),
+            params={"tunedModelId": tuned_model_id},
+            json=body,
+            # The id is chosen here, so a re-sent create cannot make a second model:
+            # the service answers 409 ALREADY_EXISTS instead (handled below).
+            idempotent=True,
+            expected=frozenset({409}),
+        )
+
+    def _tuned_model_id(self, spec: JobSpec) -> str:
+        chosen = spec.extras.get("tuned_model_id")
+        if chosen is None:
+            return wire.new_tuned_model_id(spec.display_name)
+        if not isinstance(chosen, str) or not wire.TUNED_MODEL_ID.match(chosen):
+            raise SpecError(
+                [
+                    Problem(
+                        "must match [a-z]([a-z0-9-]{0,38}[a-z0-9])?",
+                        field="extras.tuned_model_id",
+                        rule="bad-id",
+                    )
+                ]
+            )
+        return chosen
+
+    def plan_create(self, spec: JobSpec) -> list[HttpRequest]:
+        return [self._create_request(spec, self._tuned_model_id(spec))]
+
+    def create(self, spec: JobSpec) -> Flow[TuningJob]:
+        tuned_model_id = self._tuned_model_id(spec)
+        req = self._create_request(spec, tuned_model_id)
+        resp = yield from request(req)
+        if resp.status_code == 409:
+            # Our retry reached a service that had already accepted the first
+            # attempt: return that model if it is the one we asked for.
+            existing = yield from request(HttpRequest("GET", self._url(f"tunedModels/{tuned_model_id}")))
+            model = existing.json()
+            if not _same_model(model, req.json):
+                raise AlreadyExistsError(
+                    f"tunedModels/{tuned_model_id} already exists and is not the model this create asked for",
+                    status_code=409,
+                    status="ALREADY_EXISTS",
+                )
+            return wire.job_from_model(model)
+        operation = resp.json()
+        if operation.get("name"):
+            self._operations[tuned_model_id] = str(operation["name"])
+        return wire.job_from_operation(operation, spec)
+
+    # --- read ----------------------------------------------------------------------------------
+
+    def get(self, job_id: str) -> Flow[TuningJob]:
+        name = wire.model_name(job_id)
+        model_id = name.removeprefix("tunedModels/")
+        op_name = self._operations.get(model_id)
+        if op_name is not None:
+            resp = yield from request(HttpRequest("GET", self._url(op_name), expected=frozenset({404})))
+            if resp.status_code != 404:
+                operation = resp.json()
+                if not operation.get("done"):
+                    return wire.job_from_operation(operation)
+                # Done: the model itself holds the final state (and the response may be elided).
+                resp = yield from request(HttpRequest("GET", self._url(name)))
+                return wire.job_from_model(resp.json(), operation)
+            del self._operations[model_id]
+        resp = yield from request(HttpRequest("GET", self._url(name)))
+        model = resp.json()
+        operation = None
+        if str(model.get("state")) in ("CREATING", "1"):
+            operation = yield from self._find_operation(name)
+        return wire.job_from_model(model, operation)
+
+    def _find_operation(self, name: str) -> Flow[dict[str, Any] | None]:
+        """The creation operation of a model (remembered for the next poll)."""
+        resp = yield from request(
+            HttpRequest(
+                "GET", self._url(f"{name}/operations"), params={"pageSize": 1}, expected=frozenset({404})
+            )
+        )
+        if resp.status_code == 404:
+            return None
+        operations = resp.json().get("operations") or []
+        if not operations:
+            return None
+        operation: dict[str, Any] = operations[0]
+        self._operations[name.removeprefix("tunedModels/")] = str(operation.get("name"))
+        return operation
+
+    def list(
+        self, *, page_size: int | None, page_token: str | None, filter: str | None
+    ) -> Flow[Page[TuningJob]]:
+        params: dict[str, str | int] = {}
+        if page_size is not None:
+            params["pageSize"] = page_size
+        if page_token:
+            params["pageToken"] = page_token
+        if filter:
+            params["filter"] = filter
+        resp = yield from request(HttpRequest("GET", self._url("tunedModels"), params=params))
+        data = resp.json()
+        return Page[TuningJob](
+            items=[wire.job_from_model(m) for m in data.get("tunedModels") or []],
+            next_page_token=data.get("nextPageToken") or None,
+        )
+
+    # --- cancel and delete -----------------------------------------------------------------------
+
+    def cancel(self, job_id: str) -> Flow[TuningJob]:
+        """Best effort: cancel the creation operation (``POST /v1/{operation}:cancel``).
+
+        Google declares this method in its v1 protos but documents no effect
+        for tuning; the returned job shows whatever the service did.  A model
+        that is no longer CREATING is returned unchanged.
+        """
+        name = wire.model_name(job_id)
+        model_id = name.removeprefix("tunedModels/")
+        op_name = self._operations.get(model_id)
+        if op_name is None:
+            resp = yield from request(HttpRequest("GET", self._url(name)))
+            if str(resp.json().get("state")) not in ("CREATING", "1"):
+                return wire.job_from_model(resp.json())
+            operation = yield from self._find_operation(name)
+            if operation is None:
+                raise UnsupportedCapability(
+                    self.name, "cancel", reason=f"{name} has no creation operation to cancel"
+                )
+            op_name = str(operation["name"])
+        yield from request(HttpRequest("POST", self._url(f"{op_name}:cancel", version="v1"), json={}))
+        job = yield from self.get(job_id)
+        return job
+
+    def delete(self, job_id: str) -> Flow[None]:
+        name = wire.model_name(job_id)
+        # 404: already gone, which is what delete wants (idempotent).
+        yield from request(HttpRequest("DELETE", self._url(name), expected=frozenset({404})))
+        self._operations.pop(name.removeprefix("tunedModels/"), None)
+
+    # --- generate and metrics -----------------------------------------------------------------------
+
+    def generate(self, target: str, request_: GenerateRequest) -> Flow[Generation]:
+        name = wire.model_name(target)
+        body = wire.generate_body(request_)
+        resp = yield from request(
+            HttpRequest("POST", self._url(f"{quote(name, safe='/')}:generateContent"), json=body)
+        )
+        return wire.generation_from(resp.json())
+
+    def metrics(self, job_id: str) -> Flow[Metrics]:
+        name = wire.model_name(job_id)
+        resp = yield from request(HttpRequest("GET", self._url(name)))
+        model = resp.json()
+        snapshots = (model.get("tuningTask") or {}).get("snapshots") or []
+        raw: dict[str, Any] = {"tunedModel": model}
+        if not snapshots and str(model.get("state")) in ("CREATING", "1"):
+            operation = yield from self._find_operation(name)
+            if operation is not None:
+                snapshots = (operation.get("metadata") or {}).get("snapshots") or []
+                raw["operation"] = operation
+        return wire.metrics_from_snapshots(name.removeprefix("tunedModels/"), snapshots, raw)
+
+
+def _same_model(existing: dict[str, Any], sent: Any) -> bool:
+    """Whether an existing model is the one a create asked for (after a lost reply)."""
+    if not isinstance(sent, dict):
+        return False
+    if existing.get("baseModel") != sent.get("baseModel") or existing.get("displayName") != sent.get(
+        "displayName"
+    ):
+        return False
+    sent_hyper = (sent.get("tuningTask") or {}).get("hyperparameters") or {}
+    got_hyper = (existing.get("tuningTask") or {}).get("hyperparameters") or {}
+    # The service fills in defaults; what we sent must be there unchanged.
+    return all(got_hyper.get(key) in (value, str(value)) for key, value in sent_hyper.items())
+
+
+def _missing_credentials() -> Exception:
+    from tuneport.errors import ConfigError
+
+    return ConfigError(f"no credentials for the Gemini API: {_AUTH_HINT}", key="api_key")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Mapping
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 
@@ -14,10 +15,12 @@ DEFAULT_ENDPOINT = "https://generativelanguage.googleapis.com"
 class GeminiSettings(BackendSettings):
     """How to reach and authenticate to the Gemini API.
 
-    ``api_key`` comes from the profile or ``TUNEPORT_API_KEY``; reading
-    ``GEMINI_API_KEY``/``GOOGLE_API_KEY`` and Application Default Credentials
-    (``auth = "adc"``, billed to ``quota_project``) arrive with the backend's
-    operations.
+    ``api_key`` comes from the profile, ``TUNEPORT_API_KEY``, or Google's own
+    ``GEMINI_API_KEY`` / ``GOOGLE_API_KEY``.  ``auth = "adc"`` uses
+    Application Default Credentials with the tuning scopes, billed to
+    ``quota_project`` (``x-goog-user-project``); ``auto`` uses the key when
+    there is one and ADC otherwise; ``none`` sends no credentials.  The
+    embedded emulator and loopback endpoints need none.
     """
 
     endpoint: str | None = DEFAULT_ENDPOINT
@@ -25,6 +28,13 @@ class GeminiSettings(BackendSettings):
     auth: Literal["auto", "api_key", "adc", "none"] = "auto"
     quota_project: str | None = Field(default=None, min_length=1)
     api_version: Literal["v1beta"] = "v1beta"
+
+    @classmethod
+    def environment_defaults(cls, environ: Mapping[str, str]) -> dict[str, tuple[Any, str]]:
+        for var in ("GEMINI_API_KEY", "GOOGLE_API_KEY"):  # google-genai's order
+            if environ.get(var):
+                return {"api_key": (environ[var], var)}
+        return {}
 
     @field_validator("endpoint")
     @classmethod

@@ -1,0 +1,364 @@
+"""The Gemini API wire format: request bodies built, responses parsed (pure functions).
+
+Field names and shapes follow ``google/ai/generativelanguage/v1beta`` protos
+(``TunedModel``, ``TuningTask``, ``Hyperparameters``, ``TuningSnapshot``,
+``CreateTunedModelMetadata``, ``GenerateContentRequest/Response``) in their
+proto3 JSON form (lowerCamelCase).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import secrets
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from tuneport.errors import Problem, SpecError
+from tuneport.models import (
+    Example,
+    FilePart,
+    GenerateRequest,
+    Generation,
+    Hyperparameters,
+    JobError,
+    JobSpec,
+    JobState,
+    MetricPoint,
+    Metrics,
+    TextPart,
+    TuningJob,
+    Usage,
+)
+
+BACKEND = "gemini"
+#: ``tunedModelId``: up to 40 characters, lowercase letters, digits and hyphens.
+TUNED_MODEL_ID = re.compile(r"^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$")
+MAX_DISPLAY_NAME = 40
+#: Tuned Gemini API models take at most this many characters of input.
+MAX_INPUT_CHARS = 40_000
+#: google.rpc.Code CANCELLED: how a cancelled creation operation reports its end.
+RPC_CANCELLED = 1
+_STATES = {
+    "CREATING": JobState.RUNNING,
+    "ACTIVE": JobState.SUCCEEDED,
+    "FAILED": JobState.FAILED,
+    "STATE_UNSPECIFIED": JobState.UNKNOWN,
+    # enum-encoding=int replies
+    "0": JobState.UNKNOWN,
+    "1": JobState.RUNNING,
+    "2": JobState.SUCCEEDED,
+    "3": JobState.FAILED,
+}
+_HYPER_FIELDS = {
+    "epoch_count": "epochCount",
+    "batch_size": "batchSize",
+    "learning_rate": "learningRate",
+    "learning_rate_multiplier": "learningRateMultiplier",
+}
+
+
+# --- ids and names --------------------------------------------------------------------
+
+
+def model_name(job_id: str) -> str:
+    """``tunedModels/{id}`` for a job id given with or without the prefix."""
+    bare = job_id.removeprefix("tunedModels/")
+    if not bare or "/" in bare or not re.fullmatch(r"[A-Za-z0-9-]+", bare):
+        raise SpecError([Problem(f"not a tuned model id: {job_id!r}", field="job_id", rule="bad-id")])
+    return f"tunedModels/{bare}"
+
+
+def new_tuned_model_id(display_name: str | None) -> str:
+    """A client-chosen id, so a retried create can never make a second model.
+
+    Like the service's own derivation: a slug of the display name plus a
+    random suffix (``Sentence Translator`` → ``sentence-translator-u3b7m``).
+    """
+    slug = re.sub(r"[^a-z0-9]+", "-", (display_name or "").lower()).strip("-")
+    if not slug or not slug[0].isalpha():
+        slug = "tuneport" + (f"-{slug}" if slug else "")
+    suffix = "".join(secrets.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(8))
+    slug = slug[: 40 - len(suffix) - 1].rstrip("-")
+    return f"{slug}-{suffix}"
+
+
+# --- create ---------------------------------------------------------------------------------
+
+
+def pair_of(example: Example, index: int) -> dict[str, str]:
+    """``{textInput, output}`` of a one-question, one-answer example."""
+    where = f"training_data[{index}]"
+    if example.system:
+        raise SpecError(
+            [Problem("the Gemini API takes no system instruction", field=where, rule="system-not-allowed")]
+        )
+    if len(example.turns) != 2 or [t.role for t in example.turns] != ["user", "model"]:
+        raise SpecError(
+            [
+                Problem(
+                    "the Gemini API takes one input and one output per example",
+                    field=where,
+                    rule="pairs-only",
+                )
+            ]
+        )
+    for turn in example.turns:
+        if any(isinstance(part, FilePart) for part in turn.parts):
+            raise SpecError(
+                [Problem("the Gemini API tunes on text only", field=where, rule="file-part-not-allowed")]
+            )
+    return {"textInput": example.turns[0].text, "output": example.turns[1].text}
+
+
+def create_body(spec: JobSpec, examples: Iterable[Example]) -> dict[str, Any]:
+    """The ``TunedModel`` sent to ``POST /v1beta/tunedModels``."""
+    if spec.display_name is not None and len(spec.display_name) > MAX_DISPLAY_NAME:
+        raise SpecError(
+            [
+                Problem(
+                    f"at most {MAX_DISPLAY_NAME} characters on the Gemini API",
+                    field="display_name",
+                    rule="too-long",
+                )
+            ]
+        )
+    hyper = {
+        _HYPER_FIELDS[name]: value
+        for name, value in spec.hyperparameters.given().items()
+        if name in _HYPER_FIELDS
+    }
+    body: dict[str, Any] = {
+        "baseModel": spec.base_model
+        if spec.base_model.startswith("models/")
+        else f"models/{spec.base_model}",
+        "tuningTask": {
+            "trainingData": {"examples": {"examples": [pair_of(e, i) for i, e in enumerate(examples)]}},
+            "hyperparameters": hyper,
+        },
+    }
+    if spec.display_name:
+        body["displayName"] = spec.display_name
+    if spec.description:
+        body["description"] = spec.description
+    for key in ("temperature", "top_p", "top_k"):
+        if key in spec.extras:
+            body[_camel(key)] = spec.extras[key]
+    return body
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(word.capitalize() for word in rest)
+
+
+# --- parsing --------------------------------------------------------------------------------
+
+
+def _time(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _int(value: Any) -> int | None:
+    # int32/int64 arrive as numbers or (enum-encoding=int, int64) strings.
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def hyperparameters_of(data: Mapping[str, Any]) -> Hyperparameters:
+    """The effective hyperparameters a TunedModel reports."""
+    values = {name: data[wire] for name, wire in _HYPER_FIELDS.items() if data.get(wire) is not None}
+    try:
+        return Hyperparameters.model_validate(values)
+    except ValueError:
+        return Hyperparameters()
+
+
+def job_from_model(model: Mapping[str, Any], operation: Mapping[str, Any] | None = None) -> TuningJob:
+    """A :class:`TuningJob` from a ``TunedModel`` (and its creation operation, if known)."""
+    name = str(model.get("name", ""))
+    task = model.get("tuningTask") or {}
+    state = _STATES.get(str(model.get("state", "")), JobState.UNKNOWN)
+    error = None
+    completed = total = None
+    progress: float | None = None
+    if operation is not None:
+        meta = operation.get("metadata") or {}
+        completed, total = _int(meta.get("completedSteps")), _int(meta.get("totalSteps"))
+        percent = meta.get("completedPercent")
+        if isinstance(percent, (int, float)) and math.isfinite(percent):
+            progress = min(max(percent / 100.0, 0.0), 1.0)
+        op_error = operation.get("error")
+        if isinstance(op_error, Mapping):
+            error = JobError(message=str(op_error.get("message", "")), code=_int(op_error.get("code")))
+            if error.code == RPC_CANCELLED:
+                state = JobState.CANCELLED
+            elif state is not JobState.SUCCEEDED:
+                state = JobState.FAILED
+    if state is JobState.SUCCEEDED:
+        progress = 1.0
+    snapshots = task.get("snapshots") or []
+    if completed is None and snapshots:
+        completed = max((_int(s.get("step")) or 0) for s in snapshots)
+    return TuningJob(
+        id=name.removeprefix("tunedModels/"),
+        backend=BACKEND,
+        name=name or None,
+        display_name=model.get("displayName"),
+        description=model.get("description"),
+        base_model=model.get("baseModel") or (model.get("tunedModelSource") or {}).get("baseModel"),
+        state=state,
+        progress=progress,
+        completed_steps=completed,
+        total_steps=total,
+        create_time=_time(model.get("createTime")),
+        start_time=_time(task.get("startTime")),
+        end_time=_time(task.get("completeTime")),
+        update_time=_time(model.get("updateTime")),
+        error=error,
+        tuned_model=name or None,
+        hyperparameters=hyperparameters_of(task.get("hyperparameters") or {}),
+        raw={"tunedModel": dict(model), **({"operation": dict(operation)} if operation else {})},
+    )
+
+
+def job_from_operation(operation: Mapping[str, Any], spec: JobSpec | None = None) -> TuningJob:
+    """A job from a creation ``Operation`` alone (the reply to create, or a poll)."""
+    response = operation.get("response")
+    if operation.get("done") and isinstance(response, Mapping) and response.get("name"):
+        return job_from_model(response, operation)
+    meta = operation.get("metadata") or {}
+    name = str(meta.get("tunedModel") or str(operation.get("name", "")).split("/operations/")[0])
+    model: dict[str, Any] = {"name": name, "state": "FAILED" if operation.get("error") else "CREATING"}
+    if spec is not None:
+        model.update(
+            baseModel=spec.base_model
+            if spec.base_model.startswith("models/")
+            else f"models/{spec.base_model}",
+            displayName=spec.display_name,
+            description=spec.description,
+            tuningTask={
+                "hyperparameters": {_HYPER_FIELDS[k]: v for k, v in spec.hyperparameters.given().items()}
+            },
+        )
+    if meta.get("snapshots"):
+        model.setdefault("tuningTask", {})["snapshots"] = meta["snapshots"]
+    return job_from_model({k: v for k, v in model.items() if v is not None}, operation)
+
+
+def metrics_from_snapshots(
+    job_id: str, snapshots: Iterable[Mapping[str, Any]], raw: dict[str, Any]
+) -> Metrics:
+    """The ``mean_loss`` series of a model's tuning snapshots."""
+    points = []
+    for snap in snapshots:
+        step, loss = _int(snap.get("step")), snap.get("meanLoss")
+        if step is None or not isinstance(loss, (int, float)):
+            continue
+        points.append(
+            MetricPoint(
+                step=step,
+                value=float(loss),
+                epoch=_int(snap.get("epoch")),
+                time=_time(snap.get("computeTime")),
+            )
+        )
+    return Metrics(job_id=job_id, series={"mean_loss": tuple(points)}, raw=raw)
+
+
+# --- generate -------------------------------------------------------------------------------
+
+
+def generate_body(request: GenerateRequest) -> dict[str, Any]:
+    """The ``GenerateContentRequest`` for a tuned model, after the local checks.
+
+    Tuned Gemini API models are text-only, have no JSON mode, and take at
+    most 40,000 characters of input: violations are refused here, before any
+    request.
+    """
+    problems = []
+    chars = len(request.system_instruction or "")
+    contents = []
+    for index, turn in enumerate(request.contents):
+        parts = []
+        for part_index, part in enumerate(turn.parts):
+            if isinstance(part, TextPart):
+                parts.append({"text": part.text})
+                chars += len(part.text)
+            else:
+                problems.append(
+                    Problem(
+                        "tuned models on the Gemini API take text only",
+                        field=f"contents[{index}].parts[{part_index}]",
+                        rule="file-part-not-allowed",
+                    )
+                )
+        contents.append({"role": turn.role, "parts": parts})
+    if chars > MAX_INPUT_CHARS:
+        problems.append(
+            Problem(
+                f"{chars} characters of input; tuned models take at most {MAX_INPUT_CHARS}",
+                field="contents",
+                rule="input-too-long",
+            )
+        )
+    if request.response_mime_type not in (None, "text/plain"):
+        problems.append(
+            Problem(
+                "tuned models have no JSON mode (text/plain only)",
+                field="response_mime_type",
+                rule="no-json-mode",
+            )
+        )
+    if problems:
+        raise SpecError(problems, summary="the request is not accepted by a tuned Gemini API model")
+    config: dict[str, Any] = {}
+    for name, wire in (
+        ("temperature", "temperature"),
+        ("top_p", "topP"),
+        ("top_k", "topK"),
+        ("max_output_tokens", "maxOutputTokens"),
+        ("candidate_count", "candidateCount"),
+    ):
+        value = getattr(request, name)
+        if value is not None:
+            config[wire] = value
+    if request.stop_sequences:
+        config["stopSequences"] = list(request.stop_sequences)
+    body: dict[str, Any] = {"contents": contents}
+    if config:
+        body["generationConfig"] = config
+    if request.system_instruction:
+        body["systemInstruction"] = {"parts": [{"text": request.system_instruction}]}
+    return body
+
+
+def generation_from(data: Mapping[str, Any]) -> Generation:
+    """A :class:`Generation` from a ``GenerateContentResponse``."""
+    texts = []
+    finish = None
+    for index, candidate in enumerate(data.get("candidates") or []):
+        parts = (candidate.get("content") or {}).get("parts") or []
+        texts.append("".join(str(p.get("text", "")) for p in parts if isinstance(p, Mapping)))
+        if index == 0 and candidate.get("finishReason") is not None:
+            finish = str(candidate["finishReason"])
+    usage = data.get("usageMetadata") or {}
+    return Generation(
+        text=texts[0] if texts else "",
+        finish_reason=finish,
+        candidates=tuple(texts),
+        usage=Usage(
+            prompt_tokens=_int(usage.get("promptTokenCount")),
+            output_tokens=_int(usage.get("candidatesTokenCount")),
+            total_tokens=_int(usage.get("totalTokenCount")),
+        ),
+        raw=dict(data),
+    )

@@ -1,0 +1,188 @@
+"""``tuneport demo``: the whole tuning lifecycle on the embedded emulator.
+
+The demo writes one dataset file and one ``tuneport.toml`` with a profile per
+backend, then runs the same script once per profile — validate, create,
+wait, loss curve, generate, list, cancel a second job, delete — changing
+only the profile name.  Nothing leaves the machine.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from tuneport.client import TuningClient
+
+__all__ = ["NUMBER_SUCCESSOR", "DEMO_CONFIG", "DemoResult", "run_demo"]
+
+#: The number-successor dataset of Google's tuning tutorial, in several notations.
+NUMBER_SUCCESSOR: tuple[tuple[str, str], ...] = (
+    ("1", "2"),
+    ("3", "4"),
+    ("-3", "-2"),
+    ("twenty two", "twenty three"),
+    ("two hundred", "two hundred one"),
+    ("ninety nine", "one hundred"),
+    ("8", "9"),
+    ("-98", "-97"),
+    ("1,000", "1,001"),
+    ("10,100,000", "10,100,001"),
+    ("thirteen", "fourteen"),
+    ("eighty", "eighty one"),
+    ("one", "two"),
+    ("three", "four"),
+    ("seven", "eight"),
+    ("I", "II"),
+    ("IV", "V"),
+    ("IX", "X"),
+    ("XIX", "XX"),
+    ("LXII", "LXIII"),
+)
+
+#: One profile per backend; the demo script is the same for each.
+DEMO_CONFIG = """\
+# Written by `tuneport demo`: one profile per backend, both on the embedded emulator.
+[profiles.demo-gemini]
+backend = "gemini"
+endpoint = "embedded"
+job = { base_model = "models/gemini-1.5-flash-001-tuning" }
+
+[profiles.demo-vertex]
+backend = "vertex"
+endpoint = "embedded"
+project = "tuneport-demo"
+location = "us-central1"
+staging_bucket = "gs://tuneport-demo"
+job = { base_model = "gemini-2.5-flash" }
+"""
+PROFILES = ("demo-gemini", "demo-vertex")
+
+
+@dataclass
+class DemoResult:
+    """What one profile's run did (the ``--json`` output)."""
+
+    profile: str
+    backend: str
+    ran: bool = True
+    skipped_reason: str | None = None
+    job_id: str | None = None
+    final_state: str | None = None
+    steps: int | None = None
+    loss_first: float | None = None
+    loss_last: float | None = None
+    answer: str | None = None
+    cancelled_state: str | None = None
+    listed: int | None = None
+    seconds: float = 0.0
+    events: list[str] = field(default_factory=list)
+
+
+def run_demo(
+    console: Console, *, profiles: Sequence[str] = PROFILES, workdir: Path | None = None
+) -> list[DemoResult]:
+    """Run the lifecycle once per profile and return what happened."""
+    with tempfile.TemporaryDirectory(prefix="tuneport-demo-") as scratch:
+        folder = workdir or Path(scratch)
+        config = folder / "tuneport.toml"
+        config.write_text(DEMO_CONFIG, encoding="utf-8")
+        dataset = folder / "number_successor.jsonl"
+        dataset.write_text(
+            "".join(json.dumps({"text_input": q, "output": a}) + "\n" for q, a in NUMBER_SUCCESSOR),
+            encoding="utf-8",
+        )
+        console.print(f"[bold]tuneport demo[/bold] — the same script on {len(profiles)} profiles of {config}")
+        console.print(f"dataset: {dataset.name}, {len(NUMBER_SUCCESSOR)} examples (number → its successor)\n")
+        return [_run_profile(console, profile, config, dataset) for profile in profiles]
+
+
+def _run_profile(console: Console, profile: str, config: Path, dataset: Path) -> DemoResult:
+    import tuneport
+    from tuneport.protocol import Maturity
+
+    started = time.monotonic()
+    backend = tuneport.open_backend(profile, config=config)
+    result = DemoResult(profile=profile, backend=backend.name)
+    console.rule(f"profile [bold]{profile}[/bold] (backend {backend.name})")
+    if backend.maturity is Maturity.SETTINGS_ONLY:
+        result.ran = False
+        result.skipped_reason = f"the {backend.name} backend holds only its settings in this release"
+        console.print(f"skipped: {result.skipped_reason}\n")
+        return result
+    with tuneport.connect(profile, config=config) as client:
+        _lifecycle(console, client, profile, config, dataset, result)
+    result.seconds = round(time.monotonic() - started, 2)
+    console.print(f"[green]done[/green] in {result.seconds:.1f}s\n")
+    return result
+
+
+def _step(console: Console, result: DemoResult, text: str) -> None:
+    result.events.append(text)
+    console.print(f"[cyan]→[/cyan] {text}")
+
+
+def _lifecycle(
+    console: Console, client: TuningClient, profile: str, config: Path, dataset: Path, result: DemoResult
+) -> None:
+    import tuneport
+    from tuneport.plotting import terminal_chart
+
+    fields: dict[str, Any] = {"training_data": dataset, "display_name": "number successor", "epoch_count": 3}
+    spec = client.spec(**fields)  # the profile supplies the base model
+    report = tuneport.validate(spec, profile=profile, config=config)
+    train = report.datasets.get("training_data")
+    _step(
+        console,
+        result,
+        f"validated {dataset.name} for {report.base_model}: "
+        f"{train.example_count if train else '?'} examples, {len(report.errors)} errors, "
+        f"{len(report.warnings)} warnings",
+    )
+    report.raise_for_errors()
+
+    job = client.create(spec)
+    result.job_id = job.id
+    _step(console, result, f"created job {job.id} ({job.state})")
+    job = client.wait(job.id, poll=0.2, timeout=120, progress=True)
+    result.final_state, result.steps = job.state.value, job.completed_steps or job.total_steps
+    _step(console, result, f"job {job.id} finished: {job.state}")
+
+    metrics = client.metrics(job.id)
+    name, points = next((n, p) for n, p in sorted(metrics.series.items()) if p)
+    result.loss_first, result.loss_last = points[0].value, points[-1].value
+    _step(
+        console,
+        result,
+        f"loss curve '{name}': {len(points)} points, {points[0].value:.3f} → {points[-1].value:.3f}",
+    )
+    console.print(
+        terminal_chart(metrics, series=name, width=64, height=12, color=console.is_terminal),
+        markup=False,
+        highlight=False,
+    )
+
+    generation = client.generate(job.id, "LXIII")
+    result.answer = generation.text
+    _step(console, result, f"generate('LXIII') → {generation.text!r}")
+
+    listed = list(client.list())
+    result.listed = len(listed)
+    _step(console, result, f"list: {len(listed)} job(s): {', '.join(j.id for j in listed)}")
+
+    second = client.create(spec.model_copy(update={"display_name": "to be cancelled"}))
+    cancelled = client.cancel(second.id)
+    cancelled = client.wait(second.id, poll=0.2, timeout=60, raise_on_failure=False)
+    result.cancelled_state = cancelled.state.value
+    _step(console, result, f"started {second.id} and cancelled it: {cancelled.state}")
+
+    for job_id in (job.id, second.id):
+        client.delete(job_id)
+    _step(console, result, f"deleted {job.id} and {second.id}")
