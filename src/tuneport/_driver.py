@@ -18,7 +18,7 @@ import httpx
 
 from tuneport import _http
 from tuneport.errors import APIError, TuneportError
-from tuneport.protocol import Authenticator, BlockingCall, Flow, HttpRequest, HttpResponse
+from tuneport.protocol import Authenticator, BlockingCall, Flow, HttpRequest, HttpResponse, Sleep
 from tuneport.retry import RetryPolicy
 from tuneport.waiting import Clock
 
@@ -88,6 +88,9 @@ class SyncDriver(_DriverBase):
                     result: Any
                     if isinstance(effect, BlockingCall):
                         result = effect.run()
+                    elif isinstance(effect, Sleep):
+                        self.clock.sleep(effect.seconds)
+                        result = None
                     else:
                         result = self.send(effect, policy, timeout, started=started)
                 except TuneportError as error:
@@ -163,6 +166,9 @@ class AsyncDriver(_DriverBase):
                     result: Any
                     if isinstance(effect, BlockingCall):
                         result = await asyncio.to_thread(effect.run)
+                    elif isinstance(effect, Sleep):
+                        await self.clock.asleep(effect.seconds)
+                        result = None
                     else:
                         result = await self.send(effect, policy, timeout, started=started)
                 except TuneportError as error:

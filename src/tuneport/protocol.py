@@ -46,9 +46,11 @@ __all__ = [
     "HttpResponse",
     "Maturity",
     "Operation",
+    "Sleep",
     "TuningBackend",
     "call",
     "request",
+    "sleep",
 ]
 
 T = TypeVar("T")
@@ -118,7 +120,18 @@ class BlockingCall:
         return self.fn(*self.args, **self.kwargs)
 
 
-Effect = HttpRequest | BlockingCall
+@dataclass(frozen=True)
+class Sleep:
+    """Pause before the next effect (polling a long-running operation).
+
+    The driver sleeps on its clock, so tests with a manual clock run instantly
+    and the async client does not block its event loop.
+    """
+
+    seconds: float
+
+
+Effect = HttpRequest | BlockingCall | Sleep
 #: A backend operation: yields effects, receives their results, returns ``T``.
 Flow = Generator[Effect, Any, T]
 
@@ -373,3 +386,8 @@ def call(effect: BlockingCall) -> Generator[Effect, Any, Any]:
     """Yield a :class:`BlockingCall` and return its result."""
     result = yield effect
     return result
+
+
+def sleep(seconds: float) -> Generator[Effect, Any, None]:
+    """Pause the flow: ``yield from sleep(2.0)``."""
+    yield Sleep(seconds)

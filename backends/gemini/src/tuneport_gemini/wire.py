@@ -12,10 +12,10 @@ import math
 import re
 import secrets
 from collections.abc import Iterable, Mapping
-from datetime import datetime
 from typing import Any
 
 from tuneport.errors import Problem, SpecError
+from tuneport.google_wire import generation_config, generation_from_response, parse_int, parse_time
 from tuneport.models import (
     Example,
     FilePart,
@@ -29,7 +29,6 @@ from tuneport.models import (
     Metrics,
     TextPart,
     TuningJob,
-    Usage,
 )
 
 BACKEND = "gemini"
@@ -156,23 +155,6 @@ def _camel(name: str) -> str:
 # --- parsing --------------------------------------------------------------------------------
 
 
-def _time(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
-def _int(value: Any) -> int | None:
-    # int32/int64 arrive as numbers or (enum-encoding=int, int64) strings.
-    try:
-        return int(value) if value is not None else None
-    except (TypeError, ValueError):
-        return None
-
-
 def hyperparameters_of(data: Mapping[str, Any]) -> Hyperparameters:
     """The effective hyperparameters a TunedModel reports."""
     values = {name: data[wire] for name, wire in _HYPER_FIELDS.items() if data.get(wire) is not None}
@@ -192,13 +174,13 @@ def job_from_model(model: Mapping[str, Any], operation: Mapping[str, Any] | None
     progress: float | None = None
     if operation is not None:
         meta = operation.get("metadata") or {}
-        completed, total = _int(meta.get("completedSteps")), _int(meta.get("totalSteps"))
+        completed, total = parse_int(meta.get("completedSteps")), parse_int(meta.get("totalSteps"))
         percent = meta.get("completedPercent")
         if isinstance(percent, (int, float)) and math.isfinite(percent):
             progress = min(max(percent / 100.0, 0.0), 1.0)
         op_error = operation.get("error")
         if isinstance(op_error, Mapping):
-            error = JobError(message=str(op_error.get("message", "")), code=_int(op_error.get("code")))
+            error = JobError(message=str(op_error.get("message", "")), code=parse_int(op_error.get("code")))
             if error.code == RPC_CANCELLED:
                 state = JobState.CANCELLED
             elif state is not JobState.SUCCEEDED:
@@ -207,7 +189,7 @@ def job_from_model(model: Mapping[str, Any], operation: Mapping[str, Any] | None
         progress = 1.0
     snapshots = task.get("snapshots") or []
     if completed is None and snapshots:
-        completed = max((_int(s.get("step")) or 0) for s in snapshots)
+        completed = max((parse_int(s.get("step")) or 0) for s in snapshots)
     return TuningJob(
         id=name.removeprefix("tunedModels/"),
         backend=BACKEND,
@@ -219,10 +201,10 @@ def job_from_model(model: Mapping[str, Any], operation: Mapping[str, Any] | None
         progress=progress,
         completed_steps=completed,
         total_steps=total,
-        create_time=_time(model.get("createTime")),
-        start_time=_time(task.get("startTime")),
-        end_time=_time(task.get("completeTime")),
-        update_time=_time(model.get("updateTime")),
+        create_time=parse_time(model.get("createTime")),
+        start_time=parse_time(task.get("startTime")),
+        end_time=parse_time(task.get("completeTime")),
+        update_time=parse_time(model.get("updateTime")),
         error=error,
         tuned_model=name or None,
         hyperparameters=hyperparameters_of(task.get("hyperparameters") or {}),
@@ -260,15 +242,15 @@ def metrics_from_snapshots(
     """The ``mean_loss`` series of a model's tuning snapshots."""
     points = []
     for snap in snapshots:
-        step, loss = _int(snap.get("step")), snap.get("meanLoss")
+        step, loss = parse_int(snap.get("step")), snap.get("meanLoss")
         if step is None or not isinstance(loss, (int, float)):
             continue
         points.append(
             MetricPoint(
                 step=step,
                 value=float(loss),
-                epoch=_int(snap.get("epoch")),
-                time=_time(snap.get("computeTime")),
+                epoch=parse_int(snap.get("epoch")),
+                time=parse_time(snap.get("computeTime")),
             )
         )
     return Metrics(job_id=job_id, series={"mean_loss": tuple(points)}, raw=raw)
@@ -320,19 +302,8 @@ def generate_body(request: GenerateRequest) -> dict[str, Any]:
         )
     if problems:
         raise SpecError(problems, summary="the request is not accepted by a tuned Gemini API model")
-    config: dict[str, Any] = {}
-    for name, wire in (
-        ("temperature", "temperature"),
-        ("top_p", "topP"),
-        ("top_k", "topK"),
-        ("max_output_tokens", "maxOutputTokens"),
-        ("candidate_count", "candidateCount"),
-    ):
-        value = getattr(request, name)
-        if value is not None:
-            config[wire] = value
-    if request.stop_sequences:
-        config["stopSequences"] = list(request.stop_sequences)
+    # response_mime_type is refused above unless text/plain, which is the default.
+    config = {k: v for k, v in generation_config(request).items() if k != "responseMimeType"}
     body: dict[str, Any] = {"contents": contents}
     if config:
         body["generationConfig"] = config
@@ -343,22 +314,4 @@ def generate_body(request: GenerateRequest) -> dict[str, Any]:
 
 def generation_from(data: Mapping[str, Any]) -> Generation:
     """A :class:`Generation` from a ``GenerateContentResponse``."""
-    texts = []
-    finish = None
-    for index, candidate in enumerate(data.get("candidates") or []):
-        parts = (candidate.get("content") or {}).get("parts") or []
-        texts.append("".join(str(p.get("text", "")) for p in parts if isinstance(p, Mapping)))
-        if index == 0 and candidate.get("finishReason") is not None:
-            finish = str(candidate["finishReason"])
-    usage = data.get("usageMetadata") or {}
-    return Generation(
-        text=texts[0] if texts else "",
-        finish_reason=finish,
-        candidates=tuple(texts),
-        usage=Usage(
-            prompt_tokens=_int(usage.get("promptTokenCount")),
-            output_tokens=_int(usage.get("candidatesTokenCount")),
-            total_tokens=_int(usage.get("totalTokenCount")),
-        ),
-        raw=dict(data),
-    )
+    return generation_from_response(data)

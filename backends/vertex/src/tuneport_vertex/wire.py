@@ -1,0 +1,255 @@
+"""The Vertex AI wire format: TuningJob bodies built, responses parsed (pure functions).
+
+Shapes follow ``google.cloud.aiplatform.v1`` (and ``v1beta1``) ``TuningJob``,
+``SupervisedTuningSpec``, ``SupervisedHyperParameters`` and the
+``GenerateContentRequest`` of endpoints, in proto3 JSON (lowerCamelCase).
+Replies may carry enums as names or integers and int64 as strings.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from tuneport.errors import Problem, SpecError
+from tuneport.google_wire import generation_config, generation_from_response, parse_int, parse_time
+from tuneport.models import (
+    DetailState,
+    FilePart,
+    GenerateRequest,
+    Generation,
+    Hyperparameters,
+    JobError,
+    JobSpec,
+    JobState,
+    TextPart,
+    TuningJob,
+)
+
+BACKEND = "vertex"
+MAX_DISPLAY_NAME = 128
+#: Label holding the client's request id: how a create whose reply was lost is found again.
+REQUEST_ID_LABEL = "tuneport-request-id"
+
+# JobState in proto tag order 0-11: each value is mapped deliberately.
+_JOB_STATES: tuple[tuple[str, JobState, DetailState | None], ...] = (
+    ("JOB_STATE_UNSPECIFIED", JobState.UNKNOWN, None),
+    ("JOB_STATE_QUEUED", JobState.PENDING, DetailState.QUEUED),
+    ("JOB_STATE_PENDING", JobState.PENDING, None),
+    ("JOB_STATE_RUNNING", JobState.RUNNING, None),
+    ("JOB_STATE_SUCCEEDED", JobState.SUCCEEDED, None),
+    ("JOB_STATE_FAILED", JobState.FAILED, None),
+    ("JOB_STATE_CANCELLING", JobState.CANCELLING, None),
+    ("JOB_STATE_CANCELLED", JobState.CANCELLED, None),
+    ("JOB_STATE_PAUSED", JobState.PAUSED, None),
+    ("JOB_STATE_EXPIRED", JobState.EXPIRED, None),
+    ("JOB_STATE_UPDATING", JobState.RUNNING, DetailState.UPDATING),
+    ("JOB_STATE_PARTIALLY_SUCCEEDED", JobState.PARTIALLY_SUCCEEDED, None),
+)
+STATES: dict[str, tuple[JobState, DetailState | None]] = {}
+for _tag, (_name, _state, _detail) in enumerate(_JOB_STATES):
+    STATES[_name] = STATES[str(_tag)] = (_state, _detail)
+
+# v1beta1 TuningJobState, what a running job is doing.
+_DETAIL_STATES = (
+    ("TUNING_JOB_STATE_UNSPECIFIED", None),
+    ("TUNING_JOB_STATE_WAITING_FOR_QUOTA", DetailState.WAITING_FOR_QUOTA),
+    ("TUNING_JOB_STATE_PROCESSING_DATASET", DetailState.PROCESSING_DATASET),
+    ("TUNING_JOB_STATE_WAITING_FOR_CAPACITY", DetailState.WAITING_FOR_CAPACITY),
+    ("TUNING_JOB_STATE_TUNING", DetailState.TUNING),
+    ("TUNING_JOB_STATE_POST_PROCESSING", DetailState.POST_PROCESSING),
+)
+DETAIL_STATES: dict[str, DetailState | None] = {}
+for _tag, (_name, _value) in enumerate(_DETAIL_STATES):
+    DETAIL_STATES[_name] = DETAIL_STATES[str(_tag)] = _value
+
+#: Adapter sizes are sent as enum names: the proto tags are not the sizes
+#: (tag 4 is SIXTEEN), so a number would be misread.
+ADAPTER_SIZES = {
+    1: "ADAPTER_SIZE_ONE",
+    2: "ADAPTER_SIZE_TWO",
+    4: "ADAPTER_SIZE_FOUR",
+    8: "ADAPTER_SIZE_EIGHT",
+    16: "ADAPTER_SIZE_SIXTEEN",
+    32: "ADAPTER_SIZE_THIRTY_TWO",
+}
+_ADAPTER_TAGS = {"1": 1, "2": 4, "3": 8, "4": 16, "5": 32, "6": 2}
+_ADAPTER_BY_NAME = {name: size for size, name in ADAPTER_SIZES.items()}
+
+#: Backend-specific JobSpec extras this backend accepts.
+EXTRAS = frozenset({"export_last_checkpoint_only", "encryption_spec", "service_account", "tuning_mode"})
+_JOB_NAME = re.compile(r"^projects/[^/]+/locations/[^/]+/tuningJobs/[^/]+$")
+
+
+def job_name(job_id: str, parent: str) -> str:
+    """The full resource name for a job id given bare or in full."""
+    if _JOB_NAME.match(job_id):
+        return job_id
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", job_id):
+        raise SpecError([Problem(f"not a tuning job id: {job_id!r}", field="job_id", rule="bad-id")])
+    return f"{parent}/tuningJobs/{job_id}"
+
+
+def create_body(
+    spec: JobSpec,
+    *,
+    training_uri: str,
+    validation_uri: str | None,
+    labels: Mapping[str, str],
+) -> dict[str, Any]:
+    """The ``TuningJob`` sent to ``POST …/tuningJobs``."""
+    unknown = sorted(set(spec.extras) - EXTRAS)
+    problems = [
+        Problem(
+            f"not a vertex extra (accepted: {', '.join(sorted(EXTRAS))})",
+            field=f"extras.{k}",
+            rule="unknown-field",
+        )
+        for k in unknown
+    ]
+    if spec.display_name is not None and len(spec.display_name) > MAX_DISPLAY_NAME:
+        problems.append(
+            Problem(f"at most {MAX_DISPLAY_NAME} characters", field="display_name", rule="too-long")
+        )
+    hyper: dict[str, Any] = {}
+    given = spec.hyperparameters.given()
+    if "epoch_count" in given:
+        hyper["epochCount"] = given["epoch_count"]
+    if "learning_rate_multiplier" in given:
+        hyper["learningRateMultiplier"] = given["learning_rate_multiplier"]
+    if "adapter_size" in given:
+        name = ADAPTER_SIZES.get(given["adapter_size"])
+        if name is None:
+            problems.append(
+                Problem(
+                    "must be 1, 2, 4, 8, 16 or 32", field="hyperparameters.adapter_size", rule="not-a-choice"
+                )
+            )
+        hyper["adapterSize"] = name
+    if problems:
+        raise SpecError(problems, summary="the job spec is not accepted by vertex")
+    tuning_spec: dict[str, Any] = {"trainingDatasetUri": training_uri}
+    if validation_uri:
+        tuning_spec["validationDatasetUri"] = validation_uri
+    if hyper:
+        tuning_spec["hyperParameters"] = hyper
+    if "export_last_checkpoint_only" in spec.extras:
+        tuning_spec["exportLastCheckpointOnly"] = bool(spec.extras["export_last_checkpoint_only"])
+    if "tuning_mode" in spec.extras:
+        tuning_spec["tuningMode"] = spec.extras["tuning_mode"]
+    body: dict[str, Any] = {"baseModel": spec.base_model, "supervisedTuningSpec": tuning_spec}
+    if spec.display_name:
+        body["tunedModelDisplayName"] = spec.display_name
+    if spec.description:
+        body["description"] = spec.description
+    if labels:
+        body["labels"] = dict(labels)
+    encryption = spec.extras.get("encryption_spec")
+    if encryption:
+        body["encryptionSpec"] = (
+            {"kmsKeyName": encryption} if isinstance(encryption, str) else dict(encryption)
+        )
+    if spec.extras.get("service_account"):
+        body["serviceAccount"] = spec.extras["service_account"]
+    return body
+
+
+def _adapter_size(value: Any) -> int | None:
+    if value is None:
+        return None
+    text = str(value)
+    return _ADAPTER_BY_NAME.get(text) or _ADAPTER_TAGS.get(text)
+
+
+def job_from(data: Mapping[str, Any]) -> TuningJob:
+    """A :class:`TuningJob` from a ``TuningJob`` reply."""
+    name = str(data.get("name", ""))
+    state, detail = STATES.get(str(data.get("state", "")), (JobState.UNKNOWN, None))
+    v1beta1_detail = DETAIL_STATES.get(str(data.get("tuningJobState", "")))
+    if v1beta1_detail is not None and not state.is_terminal:
+        detail = v1beta1_detail
+    spec = data.get("supervisedTuningSpec") or {}
+    hyper = spec.get("hyperParameters") or {}
+    stats = (data.get("tuningDataStats") or {}).get("supervisedTuningDataStats") or {}
+    meta = data.get("tuningJobMetadata") or {}
+    completed = parse_int(meta.get("completedStepCount"))
+    total = parse_int(stats.get("tuningStepCount"))
+    progress = None
+    if state.is_success:
+        progress = 1.0
+    elif completed is not None and total:
+        progress = min(completed / total, 1.0)
+    error = None
+    if isinstance(data.get("error"), Mapping):
+        err = data["error"]
+        error = JobError(message=str(err.get("message", "")), code=parse_int(err.get("code")))
+    tuned = data.get("tunedModel") or {}
+    values = {
+        "epoch_count": parse_int(hyper.get("epochCount")),
+        "learning_rate_multiplier": hyper.get("learningRateMultiplier"),
+        "adapter_size": _adapter_size(hyper.get("adapterSize")),
+        "batch_size": parse_int(hyper.get("batchSize")),
+        "learning_rate": hyper.get("learningRate"),
+    }
+    try:
+        effective = Hyperparameters.model_validate({k: v for k, v in values.items() if v is not None})
+    except ValueError:
+        effective = Hyperparameters()
+    return TuningJob(
+        id=name.rsplit("/", 1)[-1] if name else "",
+        backend=BACKEND,
+        name=name or None,
+        display_name=data.get("tunedModelDisplayName"),
+        description=data.get("description"),
+        base_model=data.get("baseModel") or (data.get("preTunedModel") or {}).get("baseModel"),
+        state=state,
+        detail_state=detail,
+        progress=progress,
+        completed_steps=completed,
+        total_steps=total,
+        completed_epochs=parse_int(meta.get("completedEpochCount")),
+        create_time=parse_time(data.get("createTime")),
+        start_time=parse_time(data.get("startTime")),
+        end_time=parse_time(data.get("endTime")),
+        update_time=parse_time(data.get("updateTime")),
+        error=error,
+        tuned_model=tuned.get("model"),
+        endpoint=tuned.get("endpoint"),
+        hyperparameters=effective,
+        data_stats=dict(stats) or None,
+        labels={str(k): str(v) for k, v in (data.get("labels") or {}).items()},
+        raw=dict(data),
+    )
+
+
+def generate_body(request: GenerateRequest) -> dict[str, Any]:
+    """The ``GenerateContentRequest`` for a tuned endpoint."""
+    contents = []
+    for turn in request.contents:
+        parts: list[dict[str, Any]] = []
+        for part in turn.parts:
+            if isinstance(part, TextPart):
+                parts.append({"text": part.text})
+            elif isinstance(part, FilePart):
+                parts.append(
+                    {
+                        "fileData": {
+                            "fileUri": part.uri,
+                            "mimeType": part.mime_type or "application/octet-stream",
+                        }
+                    }
+                )
+        contents.append({"role": turn.role, "parts": parts})
+    config = generation_config(request)
+    body: dict[str, Any] = {"contents": contents}
+    if config:
+        body["generationConfig"] = config
+    if request.system_instruction:
+        body["systemInstruction"] = {"role": "user", "parts": [{"text": request.system_instruction}]}
+    return body
+
+
+def generation_from(data: Mapping[str, Any]) -> Generation:
+    """A :class:`Generation` from a ``GenerateContentResponse``."""
+    return generation_from_response(data)

@@ -1,0 +1,80 @@
+"""Proto3-JSON helpers shared by the Google backends (Gemini API and Vertex AI).
+
+Both services speak the same ``GenerateContentResponse`` and the same JSON
+mapping rules (RFC 3339 timestamps, int64 as strings or numbers), so the
+parsing lives here once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from tuneport.models import GenerateRequest, Generation, Usage
+
+__all__ = ["generation_config", "generation_from_response", "parse_int", "parse_time"]
+
+
+def parse_time(value: Any) -> datetime | None:
+    """An RFC 3339 timestamp (``…Z`` or with an offset), or ``None``."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+def parse_int(value: Any) -> int | None:
+    """An int32/int64 sent as a number or (int64, enum-encoding=int) a string."""
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def generation_from_response(data: Mapping[str, Any]) -> Generation:
+    """A :class:`Generation` from a ``GenerateContentResponse``."""
+    texts = []
+    finish = None
+    for index, candidate in enumerate(data.get("candidates") or []):
+        parts = (candidate.get("content") or {}).get("parts") or []
+        texts.append("".join(str(p.get("text", "")) for p in parts if isinstance(p, Mapping)))
+        if index == 0 and candidate.get("finishReason") is not None:
+            finish = str(candidate["finishReason"])
+    usage = data.get("usageMetadata") or {}
+    return Generation(
+        text=texts[0] if texts else "",
+        finish_reason=finish,
+        candidates=tuple(texts),
+        usage=Usage(
+            prompt_tokens=parse_int(usage.get("promptTokenCount")),
+            output_tokens=parse_int(usage.get("candidatesTokenCount")),
+            total_tokens=parse_int(usage.get("totalTokenCount")),
+        ),
+        raw=dict(data),
+    )
+
+
+_CONFIG_FIELDS = (
+    ("temperature", "temperature"),
+    ("top_p", "topP"),
+    ("top_k", "topK"),
+    ("max_output_tokens", "maxOutputTokens"),
+    ("candidate_count", "candidateCount"),
+    ("response_mime_type", "responseMimeType"),
+)
+
+
+def generation_config(request: GenerateRequest) -> dict[str, Any]:
+    """The ``generationConfig`` of a :class:`GenerateRequest` (only the fields set)."""
+    config: dict[str, Any] = {}
+    for name, wire_name in _CONFIG_FIELDS:
+        value = getattr(request, name)
+        if value is not None:
+            config[wire_name] = value
+    if request.stop_sequences:
+        config["stopSequences"] = list(request.stop_sequences)
+    return config
