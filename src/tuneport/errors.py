@@ -30,6 +30,7 @@ __all__ = [
     "DatasetError",
     "InternalServerError",
     "JobFailed",
+    "JobNotReady",
     "NotFoundError",
     "PermissionDeniedError",
     "PluginError",
@@ -235,6 +236,15 @@ class JobFailed(TuneportError):
         error = getattr(job, "error", None)
         detail = f": {error}" if error else ""
         super().__init__(redact(f"job {job.id} ended in {job.state}{detail}"))
+
+
+class JobNotReady(TuneportError):
+    """The job has no tuned model to call yet (it is still running, or failed)."""
+
+    def __init__(self, job_id: str, state: object) -> None:
+        self.job_id = job_id
+        self.state = state
+        super().__init__(f"job {job_id} has no tuned model to call yet (state {state})")
 
 
 class WaitTimeout(TuneportError):

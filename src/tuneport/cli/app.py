@@ -10,6 +10,7 @@ Exit codes (stable; scripts may rely on them):
 4     invalid input refused locally (spec, dataset, parameter)
 5     not supported (by the backend, the base model, or this version)
 6     ``wait`` timed out
+7     the job has no tuned model to call yet (``generate`` on an unfinished job)
 130   interrupted
 ====  =================================================================
 """
@@ -38,6 +39,7 @@ EXIT_API = 3
 EXIT_INVALID = 4
 EXIT_UNSUPPORTED = 5
 EXIT_TIMEOUT = 6
+EXIT_NOT_READY = 7
 EXIT_INTERRUPTED = 130
 
 
@@ -89,6 +91,8 @@ def exit_code_for(error: BaseException) -> int:
         return EXIT_UNSUPPORTED
     if isinstance(error, errors.WaitTimeout):
         return EXIT_TIMEOUT
+    if isinstance(error, errors.JobNotReady):
+        return EXIT_NOT_READY
     code = getattr(error, "exit_code", None)
     return code if isinstance(code, int) else EXIT_USAGE
 
@@ -151,7 +155,8 @@ def cli(ctx: click.Context, profile: str | None, config: str | None, json_mode: 
     """tuneport: tune Gemini models on the Gemini API or Vertex AI with one CLI.
 
     Exit codes: 0 ok, 1 job failed, 2 usage/config error, 3 API error,
-    4 invalid input, 5 not supported, 6 wait timed out, 130 interrupted.
+    4 invalid input, 5 not supported, 6 wait timed out, 7 job not ready,
+    130 interrupted.
     """
     if verbose:
         logging.basicConfig(

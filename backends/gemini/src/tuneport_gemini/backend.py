@@ -20,7 +20,14 @@ from tuneport.auth import (
     application_default_credentials,
     is_local_endpoint,
 )
-from tuneport.errors import AlreadyExistsError, Problem, SpecError, UnsupportedCapability
+from tuneport.errors import (
+    AlreadyExistsError,
+    BadRequestError,
+    JobNotReady,
+    Problem,
+    SpecError,
+    UnsupportedCapability,
+)
 from tuneport.models import Example, GenerateRequest, Generation, JobSpec, Metrics, Page, TuningJob
 from tuneport.protocol import (
     Authenticator,
@@ -257,9 +264,14 @@ class GeminiBackend(BaseBackend):
     def generate(self, target: str, request_: GenerateRequest) -> Flow[Generation]:
         name = wire.model_name(target)
         body = wire.generate_body(request_)
-        resp = yield from request(
-            HttpRequest("POST", self._url(f"{quote(name, safe='/')}:generateContent"), json=body)
-        )
+        url = self._url(f"{quote(name, safe='/')}:generateContent")
+        try:
+            resp = yield from request(HttpRequest("POST", url, json=body))
+        except BadRequestError as error:
+            if error.status == "FAILED_PRECONDITION":
+                # The model exists but is not ACTIVE: say so in the port's terms.
+                raise JobNotReady(name.removeprefix("tunedModels/"), error.message) from None
+            raise
         return wire.generation_from(resp.json())
 
     def metrics(self, job_id: str) -> Flow[Metrics]:

@@ -1,16 +1,60 @@
-"""The vertex backend class.
+"""The vertex backend: every operation of the port on Vertex AI ``tuningJobs``.
 
-This release holds the registration, settings and declared capabilities; the
-operations on the ``tuningJobs`` REST surface arrive with their own issue,
-and until then the backend reports itself as ``settings-only``.
+Each operation is a sans-IO flow; bodies and parsing are in
+:mod:`tuneport_vertex.wire`, dataset staging in :mod:`tuneport_vertex.staging`
+and the metrics chain in :mod:`tuneport_vertex.metrics`.
+
+There is no ``tuningJobs.delete``: ``delete`` removes what the job produced —
+it undeploys and deletes the tuned endpoint and deletes the tuned model,
+waiting for each long-running operation — and leaves the job record, which
+Vertex keeps.  Every step tolerates "already gone", so it is idempotent.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+import uuid
+from collections.abc import Generator
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
-from tuneport.protocol import BackendSettings, BaseBackend, Capabilities, Maturity
+from tuneport.auth import CredentialsAuthenticator, application_default_credentials, is_local_endpoint
+from tuneport.errors import (
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    InternalServerError,
+    JobNotReady,
+    Problem,
+    SpecError,
+)
+from tuneport.models import DataSource, GenerateRequest, Generation, JobSpec, Metrics, Page, TuningJob
+from tuneport.protocol import (
+    Authenticator,
+    BackendSettings,
+    BaseBackend,
+    Capabilities,
+    Effect,
+    Flow,
+    HttpRequest,
+    Maturity,
+    Operation,
+    request,
+    sleep,
+)
+from tuneport_vertex import metrics, staging, wire
 from tuneport_vertex.settings import VertexSettings
+
+SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
+_AUTH_HINT = (
+    "run `gcloud auth application-default login`, set GOOGLE_APPLICATION_CREDENTIALS, "
+    "or set credentials_file in the profile"
+)
+STORAGE_ENDPOINT = "https://storage.googleapis.com"
+#: Times a create whose reply was lost is looked up and re-sent before giving up.
+CREATE_ATTEMPTS = 3
+#: Polling of endpoint/model deletion operations.
+OPERATION_POLL = 2.0
+OPERATION_POLLS = 300
 
 
 class VertexBackend(BaseBackend):
@@ -18,10 +62,278 @@ class VertexBackend(BaseBackend):
 
     name: ClassVar[str] = "vertex"
     settings_model: ClassVar[type[BackendSettings]] = VertexSettings
-    maturity: ClassVar[Maturity] = Maturity.SETTINGS_ONLY
+    maturity: ClassVar[Maturity] = Maturity.STABLE
     declared_capabilities: ClassVar[Capabilities] = Capabilities(
-        operations=frozenset(),
+        operations=frozenset(Operation),
         hyperparameters=frozenset({"epoch_count", "learning_rate_multiplier", "adapter_size"}),
         data_sources=frozenset({"inline", "file", "uri"}),
         validation_data=True,
     )
+
+    @property
+    def vertex_settings(self) -> VertexSettings:
+        assert isinstance(self.settings, VertexSettings)
+        return self.settings
+
+    # --- addresses ----------------------------------------------------------------------
+
+    @property
+    def host(self) -> str:
+        """The service's base URL for the configured location."""
+        settings = self.vertex_settings
+        if settings.endpoint and settings.endpoint != "embedded":
+            return settings.endpoint
+        location = settings.location
+        if location == "global":
+            return "https://aiplatform.googleapis.com"
+        if location in ("us", "eu"):
+            return f"https://aiplatform.{location}.rep.googleapis.com"
+        return f"https://{location}-aiplatform.googleapis.com"
+
+    @property
+    def storage(self) -> str:
+        """Cloud Storage JSON API base (the emulator serves it on the same port)."""
+        endpoint = self.vertex_settings.endpoint
+        if endpoint and endpoint != "embedded" and is_local_endpoint(endpoint):
+            parts = urlsplit(endpoint)
+            return f"{parts.scheme}://{parts.netloc}"
+        return STORAGE_ENDPOINT
+
+    @property
+    def parent(self) -> str:
+        settings = self.vertex_settings
+        if not settings.project:
+            raise SpecError(
+                [Problem("the vertex backend needs a project", field="project", rule="missing-setting")]
+            )
+        return f"projects/{settings.project}/locations/{settings.location}"
+
+    def _url(self, path: str, version: str | None = None) -> str:
+        return f"{self.host}/{version or self.vertex_settings.api_version}/{path}"
+
+    def authenticator(self) -> Authenticator | None:
+        settings = self.vertex_settings
+        if is_local_endpoint(settings.endpoint):
+            return None
+        if settings.credentials_file is not None:
+            from google.oauth2 import service_account
+
+            credentials = service_account.Credentials.from_service_account_file(  # type: ignore[no-untyped-call]
+                str(settings.credentials_file), scopes=list(SCOPES)
+            )
+        else:
+            credentials = application_default_credentials(SCOPES, service="Vertex AI", hint=_AUTH_HINT)
+        return CredentialsAuthenticator(credentials)
+
+    # --- create -------------------------------------------------------------------------------
+
+    def _stage(self, source: DataSource, field: str) -> Generator[Effect, Any, str]:
+        if isinstance(source, str) and source.startswith("gs://"):
+            return source
+        if isinstance(source, str) and "://" in source:
+            raise SpecError(
+                [Problem("Vertex reads datasets from gs:// URIs", field=field, rule="uri-not-allowed")]
+            )
+        bucket_setting = self.vertex_settings.staging_bucket
+        if bucket_setting is None:
+            raise SpecError(
+                [
+                    Problem(
+                        "set staging_bucket to upload local datasets (or pass a gs:// URI)",
+                        field=field,
+                        rule="no-staging-bucket",
+                    )
+                ]
+            )
+        bucket, prefix = staging.split_bucket(bucket_setting)
+        prepared = staging.prepare(source, field)
+        try:
+            uri = yield from staging.upload(
+                prepared, storage=self.storage, bucket=bucket, name=staging.object_name(prepared, prefix)
+            )
+        finally:
+            prepared.path.unlink(missing_ok=True)
+        return uri
+
+    def _labels(self, spec: JobSpec, request_id: str) -> dict[str, str]:
+        return {**self.vertex_settings.labels, **spec.labels, wire.REQUEST_ID_LABEL: request_id}
+
+    def plan_create(self, spec: JobSpec) -> list[HttpRequest]:
+        """The create request, with the ``gs://`` URIs local datasets would be staged to."""
+        uris: dict[str, str | None] = {"training_data": None, "validation_data": None}
+        for field in uris:
+            source = getattr(spec, field)
+            if source is None:
+                continue
+            if isinstance(source, str) and "://" in source:
+                uris[field] = source
+                continue
+            bucket_setting = self.vertex_settings.staging_bucket
+            if bucket_setting is None:
+                raise SpecError(
+                    [
+                        Problem(
+                            "set staging_bucket to upload local datasets",
+                            field=field,
+                            rule="no-staging-bucket",
+                        )
+                    ]
+                )
+            bucket, prefix = staging.split_bucket(bucket_setting)
+            prepared = staging.prepare(source, field)
+            prepared.path.unlink(missing_ok=True)
+            uris[field] = f"gs://{bucket}/{staging.object_name(prepared, prefix)}"
+        body = wire.create_body(
+            spec,
+            training_uri=str(uris["training_data"]),
+            validation_uri=uris["validation_data"],
+            labels=self._labels(spec, "<request id>"),
+        )
+        return [HttpRequest("POST", self._url(f"{self.parent}/tuningJobs"), json=body, idempotent=False)]
+
+    def create(self, spec: JobSpec) -> Flow[TuningJob]:
+        parent = self.parent
+        # Checked before staging, so an invalid spec uploads nothing.
+        wire.create_body(spec, training_uri="gs://check/only", validation_uri=None, labels={})
+        training_uri = yield from self._stage(spec.training_data, "training_data")
+        validation_uri = None
+        if spec.validation_data is not None:
+            validation_uri = yield from self._stage(spec.validation_data, "validation_data")
+        request_id = uuid.uuid4().hex
+        body = wire.create_body(
+            spec,
+            training_uri=training_uri,
+            validation_uri=validation_uri,
+            labels=self._labels(spec, request_id),
+        )
+        create_request = HttpRequest("POST", self._url(f"{parent}/tuningJobs"), json=body, idempotent=False)
+        for attempt in range(1, CREATE_ATTEMPTS + 1):
+            try:
+                resp = yield from request(create_request)
+                return wire.job_from(resp.json())
+            except (APITimeoutError, APIConnectionError, InternalServerError) as error:
+                if isinstance(error, APIConnectionError) and not error.request_sent:
+                    raise
+                # The reply was lost after the service may have created the job:
+                # look it up by our request id before re-sending.
+                found = yield from self._find_by_request_id(parent, request_id)
+                if found is not None:
+                    return found
+                if attempt == CREATE_ATTEMPTS:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _find_by_request_id(self, parent: str, request_id: str) -> Generator[Effect, Any, TuningJob | None]:
+        flt = f'labels.{wire.REQUEST_ID_LABEL}="{request_id}"'
+        resp = yield from request(
+            HttpRequest("GET", self._url(f"{parent}/tuningJobs"), params={"filter": flt})
+        )
+        jobs = resp.json().get("tuningJobs") or []
+        return wire.job_from(jobs[0]) if jobs else None
+
+    # --- read ------------------------------------------------------------------------------------
+
+    def get(self, job_id: str) -> Flow[TuningJob]:
+        resp = yield from request(HttpRequest("GET", self._url(wire.job_name(job_id, self.parent))))
+        return wire.job_from(resp.json())
+
+    def list(
+        self, *, page_size: int | None, page_token: str | None, filter: str | None
+    ) -> Flow[Page[TuningJob]]:
+        params: dict[str, str | int] = {}
+        if page_size is not None:
+            params["pageSize"] = page_size
+        if page_token:
+            params["pageToken"] = page_token
+        if filter:
+            params["filter"] = filter
+        resp = yield from request(HttpRequest("GET", self._url(f"{self.parent}/tuningJobs"), params=params))
+        data = resp.json()
+        return Page[TuningJob](
+            items=[wire.job_from(j) for j in data.get("tuningJobs") or []],
+            next_page_token=data.get("nextPageToken") or None,
+        )
+
+    def cancel(self, job_id: str) -> Flow[TuningJob]:
+        name = wire.job_name(job_id, self.parent)
+        yield from request(HttpRequest("POST", self._url(f"{name}:cancel"), json={}))
+        resp = yield from request(HttpRequest("GET", self._url(name)))
+        return wire.job_from(resp.json())
+
+    # --- delete ------------------------------------------------------------------------------------
+
+    def delete(self, job_id: str) -> Flow[None]:
+        name = wire.job_name(job_id, self.parent)
+        resp = yield from request(HttpRequest("GET", self._url(name), expected=frozenset({404})))
+        if resp.status_code == 404:
+            return
+        tuned = resp.json().get("tunedModel") or {}
+        endpoint, model = tuned.get("endpoint"), tuned.get("model")
+        for checkpoint in tuned.get("checkpoints") or []:
+            if checkpoint.get("endpoint") and checkpoint["endpoint"] != endpoint:
+                yield from self._delete_endpoint(str(checkpoint["endpoint"]))
+        if endpoint:
+            yield from self._delete_endpoint(str(endpoint))
+        if model:
+            # "projects/…/models/123@1": the model, all versions.
+            yield from self._delete(str(model).split("@", 1)[0])
+
+    def _delete_endpoint(self, endpoint: str) -> Generator[Effect, Any, None]:
+        resp = yield from request(HttpRequest("GET", self._url(endpoint, "v1"), expected=frozenset({404})))
+        if resp.status_code == 404:
+            return
+        for deployed in resp.json().get("deployedModels") or []:
+            undeploy = yield from request(
+                HttpRequest(
+                    "POST",
+                    self._url(f"{endpoint}:undeployModel", "v1"),
+                    json={"deployedModelId": str(deployed.get("id"))},
+                    expected=frozenset({404}),
+                )
+            )
+            if undeploy.status_code != 404:
+                yield from self._wait_operation(undeploy.json())
+        yield from self._delete(endpoint)
+
+    def _delete(self, resource: str) -> Generator[Effect, Any, None]:
+        resp = yield from request(HttpRequest("DELETE", self._url(resource, "v1"), expected=frozenset({404})))
+        if resp.status_code != 404:
+            yield from self._wait_operation(resp.json())
+
+    def _wait_operation(self, operation: dict[str, Any]) -> Generator[Effect, Any, None]:
+        for _ in range(OPERATION_POLLS):
+            if operation.get("done") or not operation.get("name"):
+                error = operation.get("error")
+                if isinstance(error, dict) and error.get("code") not in (None, 0, 5):  # 5: NOT_FOUND is done
+                    raise APIError(f"{operation.get('name')}: {error.get('message', 'operation failed')}")
+                return
+            yield from sleep(OPERATION_POLL)
+            resp = yield from request(HttpRequest("GET", self._url(str(operation["name"]), "v1")))
+            operation = resp.json()
+        raise APIError(f"{operation.get('name')} did not finish after {OPERATION_POLLS} polls")
+
+    # --- generate and metrics -----------------------------------------------------------------------
+
+    def generate(self, target: str, request_: GenerateRequest) -> Flow[Generation]:
+        if "/endpoints/" in target:
+            endpoint = target  # an endpoint or a checkpoint's endpoint, given directly
+        else:
+            resp = yield from request(HttpRequest("GET", self._url(wire.job_name(target, self.parent))))
+            job = wire.job_from(resp.json())
+            if not job.endpoint:
+                raise JobNotReady(job.id, job.state)
+            endpoint = job.endpoint
+        resp = yield from request(
+            HttpRequest(
+                "POST", self._url(f"{endpoint}:generateContent", "v1"), json=wire.generate_body(request_)
+            )
+        )
+        return wire.generation_from(resp.json())
+
+    def metrics(self, job_id: str) -> Flow[Metrics]:
+        name = wire.job_name(job_id, self.parent)
+        resp = yield from request(HttpRequest("GET", self._url(name)))
+        result = yield from metrics.collect(
+            resp.json(), base=f"{self.host}/v1", job_id=name.rsplit("/", 1)[-1]
+        )
+        return result

@@ -1,0 +1,89 @@
+"""The metrics chain of a Vertex tuning job, from its experiment to every loss point.
+
+A tuning job names an ``experiment`` (a Vertex ML Metadata context); the
+context's ``backing_tensorboard_resource`` is the TensorBoard that holds the
+runs; each run's time series (``/train_total_loss``…) are exported point by
+point with ``:exportTensorboardTimeSeries`` (paged) — the step-exact path,
+unlike ``:read`` which samples 1,000 points.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Mapping
+from typing import Any
+
+from tuneport.google_wire import parse_int, parse_time
+from tuneport.models import MetricPoint, Metrics
+from tuneport.protocol import Effect, HttpRequest, request
+
+#: Series a supervised tuning job writes (Google's tuning docs), by normalized name.
+KNOWN_SERIES = (
+    "train_total_loss",
+    "train_fraction_of_correct_next_step_preds",
+    "train_num_predictions",
+    "eval_total_loss",
+    "eval_fraction_of_correct_next_step_preds",
+    "eval_num_predictions",
+)
+EXPORT_PAGE_SIZE = 10_000
+_TENSORBOARD_KEY = "backing_tensorboard_resource"
+
+
+def collect(job: Mapping[str, Any], *, base: str, job_id: str) -> Generator[Effect, Any, Metrics]:
+    """Follow the chain for *job* (a ``TuningJob`` reply); ``base`` is ``https://host/v1``."""
+    experiment = job.get("experiment")
+    raw: dict[str, Any] = {"experiment": experiment}
+    if not experiment:
+        return Metrics(job_id=job_id, series={}, raw=raw)  # no metrics written yet
+    context = (yield from request(HttpRequest("GET", f"{base}/{experiment}"))).json()
+    tensorboard = (context.get("metadata") or {}).get(_TENSORBOARD_KEY)
+    raw["tensorboard"] = tensorboard
+    if not tensorboard:
+        return Metrics(job_id=job_id, series={}, raw=raw)
+    experiment_id = str(experiment).rsplit("/", 1)[-1]
+    runs = yield from _list_all(f"{base}/{tensorboard}/experiments/{experiment_id}/runs", "tensorboardRuns")
+    series: dict[str, list[MetricPoint]] = {}
+    for run in runs:
+        time_series = yield from _list_all(f"{base}/{run['name']}/timeSeries", "tensorboardTimeSeries")
+        for ts in time_series:
+            name = str(ts.get("displayName", "")).lstrip("/")
+            if not name:
+                continue
+            points = yield from _export(f"{base}/{ts['name']}:exportTensorboardTimeSeries")
+            series.setdefault(name, []).extend(points)
+    raw["series"] = sorted(series)
+    return Metrics(job_id=job_id, series={k: tuple(v) for k, v in series.items()}, raw=raw)
+
+
+def _list_all(url: str, key: str) -> Generator[Effect, Any, list[dict[str, Any]]]:
+    items: list[dict[str, Any]] = []
+    token: str | None = None
+    while True:
+        params: dict[str, str | int] = {"pageSize": 1000}
+        if token:
+            params["pageToken"] = token
+        data = (yield from request(HttpRequest("GET", url, params=params))).json()
+        items.extend(data.get(key) or [])
+        token = data.get("nextPageToken") or None
+        if not token:
+            return items
+
+
+def _export(url: str) -> Generator[Effect, Any, list[MetricPoint]]:
+    points: list[MetricPoint] = []
+    token: str | None = None
+    while True:
+        body: dict[str, Any] = {"pageSize": EXPORT_PAGE_SIZE, "orderBy": "step"}
+        if token:
+            body["pageToken"] = token
+        # A read despite the POST: safe to retry.
+        data = (yield from request(HttpRequest("POST", url, json=body, idempotent=True))).json()
+        for point in data.get("timeSeriesDataPoints") or []:
+            step = parse_int(point.get("step"))
+            value = (point.get("scalar") or {}).get("value")
+            if step is None or not isinstance(value, (int, float)):
+                continue
+            points.append(MetricPoint(step=step, value=float(value), time=parse_time(point.get("wallTime"))))
+        token = data.get("nextPageToken") or None
+        if not token:
+            return points
