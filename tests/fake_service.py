@@ -699,6 +699,15 @@ class SdkFakeBackend(BaseBackend):
         return None
 
 
+class SettingsOnlyBackend(BaseBackend):
+    """A backend registered with its settings only (its operations come "later")."""
+
+    name: ClassVar[str] = "fake-settings-only"
+    settings_model: ClassVar[type[BackendSettings]] = FakeSettings
+    maturity: ClassVar[Maturity] = Maturity.SETTINGS_ONLY
+    declared_capabilities: ClassVar[Capabilities] = Capabilities(operations=frozenset())
+
+
 class FakePlugin:
     """A plugin object registering the fake backends (for ``PluginHost.register_plugin``)."""
 
@@ -713,4 +722,5 @@ class FakePlugin:
     def register_backends(self, register: Callable[[type[Any]], None]) -> None:
         register(FakeBackend)
         register(LimitedFakeBackend)
+        register(SettingsOnlyBackend)
         register(SdkFakeBackend)

@@ -280,11 +280,11 @@ def test_validate_reports_everything_without_raising(tmp_path: Path) -> None:
     assert not report.ok
     assert report.plan is None
     assert report.plan_note
-    assert "settings" in report.plan_note
+    assert "staging_bucket" in report.plan_note
     payload = report.to_dict()
     assert payload["ok"] is False
     assert payload["datasets"]["training_data"]["error_count"] == 2
-    with pytest.raises(UnsupportedCapability):  # the most fundamental finding wins
+    with pytest.raises(UnsupportedParameter):  # the most fundamental finding wins
         report.raise_for_errors()
 
 

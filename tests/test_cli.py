@@ -47,7 +47,8 @@ def test_backends_json_lists_installed_backends_and_maturity(run: Any) -> None:
     assert result.exit_code == 0, result.output
     rows = {row["name"]: row for row in _json(result)["backends"]}
     assert rows["gemini"]["distribution"] == "tuneport-gemini"
-    assert rows["vertex"]["maturity"] == "settings-only"
+    assert rows["vertex"]["maturity"] == "stable"
+    assert rows["fake-settings-only"]["maturity"] == "settings-only"
     assert rows["fake"]["capabilities"]["operations"]
     assert "epoch_count" in rows["fake"]["capabilities"]["hyperparameters"]
 
@@ -253,7 +254,6 @@ def test_unknown_backend_suggests(run: Any) -> None:
     "args",
     [
         ("emulator",),
-        ("demo",),
     ],
 )
 def test_later_verbs_fail_clearly(run: Any, args: tuple[str, ...]) -> None:
@@ -264,7 +264,7 @@ def test_later_verbs_fail_clearly(run: Any, args: tuple[str, ...]) -> None:
 
 
 def test_settings_only_backend_operations_exit_5(run: Any) -> None:
-    result = run("get", "x", backend="vertex", api_key=None, project="my-project")
+    result = run("get", "x", backend="fake-settings-only")
     assert result.exit_code == 5
     assert "registration and settings" in result.stderr
 

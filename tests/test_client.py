@@ -374,15 +374,13 @@ async def test_async_unsupported_operation_is_raised_before_any_request(
     assert service.requests == []
 
 
-def test_settings_only_backend_refuses_every_operation() -> None:
-    """The built-in ``local`` profile: gemini, which holds only its settings so far."""
-    with tuneport.connect(plugins=PluginHost(environ={}), environ={}) as client:
-        assert client.backend.name == "gemini"
-        assert client.backend.settings.endpoint == "embedded"
+def test_settings_only_backend_refuses_every_operation(host: PluginHost) -> None:
+    """A backend registered with only its settings refuses every operation, sending nothing."""
+    with tuneport.connect(backend="fake-settings-only", plugins=host, environ={}) as client:
         with pytest.raises(UnsupportedCapability, match="registration and settings"):
             client.get("anything")
         with pytest.raises(UnsupportedCapability):
-            client.create(base_model="gemini-1.5-flash-001-tuning", training_data=EXAMPLES)
+            client.create(base_model="fake-base-001", training_data=EXAMPLES)
         assert client.driver.request_count == 0
 
 

@@ -15,7 +15,7 @@ def test_registered_through_the_entry_point() -> None:
     entry = host.backend("vertex")
     assert entry.backend_class is VertexBackend
     assert entry.distribution == "tuneport-vertex"
-    assert VertexBackend.maturity is Maturity.SETTINGS_ONLY
+    assert VertexBackend.maturity is Maturity.STABLE
 
 
 @pytest.mark.parametrize("location", ["us-central1", "europe-west4", "us", "eu", "global", "asia-northeast1"])

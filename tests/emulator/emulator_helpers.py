@@ -1,0 +1,63 @@
+"""Request bodies and assertions shared by the emulator tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+BASE_MODEL = "models/gemini-1.5-flash-001-tuning"
+
+#: The legacy SDK tutorial's data set: 5 examples.
+NUMBERS = [
+    ("1", "2"),
+    ("3", "4"),
+    ("-3", "-2"),
+    ("twenty two", "twenty three"),
+    ("IV", "V"),
+]
+
+
+def create_body(
+    examples: list[tuple[str, str]] | None = None,
+    *,
+    display_name: str | None = "number generator",
+    **hyperparameters: Any,
+) -> dict[str, Any]:
+    """A camelCase TunedModel create body."""
+    pairs = NUMBERS if examples is None else examples
+    body: dict[str, Any] = {
+        "baseModel": BASE_MODEL,
+        "tuningTask": {
+            "trainingData": {"examples": {"examples": [{"textInput": i, "output": o} for i, o in pairs]}},
+            "hyperparameters": hyperparameters,
+        },
+    }
+    if display_name is not None:
+        body["displayName"] = display_name
+    return body
+
+
+def assert_error(response: httpx.Response, code: int, status: str, *, contains: str = "") -> dict[str, Any]:
+    """The reply is Google's error body with this code and status; returns the ``error`` object."""
+    assert response.status_code == code, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    body = response.json()
+    assert set(body) == {"error"}, body
+    error: dict[str, Any] = body["error"]
+    assert error["code"] == code
+    assert error["status"] == status
+    assert isinstance(error["message"], str)
+    assert error["message"]
+    assert contains in error["message"], error["message"]
+    return error
+
+
+def violated_fields(error: dict[str, Any]) -> list[str]:
+    """The fields named by the error's BadRequest details."""
+    return [
+        violation["field"]
+        for detail in error.get("details", [])
+        if detail.get("@type") == "type.googleapis.com/google.rpc.BadRequest"
+        for violation in detail["fieldViolations"]
+    ]
