@@ -250,19 +250,6 @@ def test_unknown_backend_suggests(run: Any) -> None:
     assert "did you mean 'gemini'" in _json(result)["error"]["message"]
 
 
-@pytest.mark.parametrize(
-    "args",
-    [
-        ("emulator",),
-    ],
-)
-def test_later_verbs_fail_clearly(run: Any, args: tuple[str, ...]) -> None:
-    result = run(*args)
-    assert result.exit_code == 5
-    assert "not available in this version" in result.stderr
-    assert result.exception is None or isinstance(result.exception, SystemExit)
-
-
 def test_settings_only_backend_operations_exit_5(run: Any) -> None:
     result = run("get", "x", backend="fake-settings-only")
     assert result.exit_code == 5

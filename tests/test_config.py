@@ -466,10 +466,16 @@ def test_several_bad_settings_are_all_reported(host: PluginHost) -> None:
     assert "key 'auth_blocking'" in message
 
 
-def test_embedded_endpoint_on_a_working_backend_is_refused(host: PluginHost) -> None:
-    with pytest.raises(ConfigError) as info:
-        tuneport.connect(backend="fake", plugins=host, environ={}, endpoint="embedded")
-    assert info.value.key == "endpoint"
+def test_embedded_endpoint_starts_an_emulator_for_the_client(host: PluginHost) -> None:
+    import httpx
+
+    with tuneport.connect(backend="fake", plugins=host, environ={}, endpoint="embedded") as client:
+        url = client.backend.settings.endpoint
+        assert url is not None
+        assert url.startswith("http://127.0.0.1:")
+        assert httpx.get(f"{url}/_emulator/clock").status_code == 200
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{url}/_emulator/clock")
 
 
 def test_config_file_label() -> None:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pydantic
 
 from tuneport.config import build_settings, find_config, load_config, resolve_profile
-from tuneport.errors import BackendNotFound, ConfigError, TuneportError
+from tuneport.errors import BackendNotFound, TuneportError
 from tuneport.models import JobSpec
 from tuneport.plugins import PluginHost, default_host
 from tuneport.protocol import BackendSettings, HttpRequest, Maturity, TuningBackend
@@ -88,14 +88,21 @@ def open_backend(
     return opened.backend
 
 
-def _embedded(backend: TuningBackend) -> None:
+def _embedded(backend: TuningBackend) -> tuple[TuningBackend, Callable[[], None] | None]:
+    """With ``endpoint = "embedded"``: start an in-process emulator and point the backend at it.
+
+    The emulator serves on an ephemeral loopback port and stops when the
+    client closes (its state goes with it).
+    """
     if backend.settings.endpoint != EMBEDDED or backend.maturity is Maturity.SETTINGS_ONLY:
-        return  # a settings-only backend sends nothing: every operation is refused
-    raise ConfigError(
-        'endpoint = "embedded" needs the embedded emulator, which this version of tuneport '
-        "does not ship yet; set endpoint to the service URL",
-        key="endpoint",
-    )
+        return backend, None  # a settings-only backend sends nothing: every operation is refused
+    from tuneport.emulator import Emulator
+
+    emulator = Emulator()  # loopback, ephemeral port, fast scaled clock
+    url = emulator.start()
+    settings = backend.settings.model_copy(update={"endpoint": url})
+    backend_class = cast("Callable[[BackendSettings], TuningBackend]", type(backend))
+    return backend_class(settings), emulator.stop
 
 
 def connect(
@@ -123,9 +130,9 @@ def connect(
     opened = _open(
         profile, config=config, backend=backend, plugins=plugins, environ=environ, settings=settings
     )
-    _embedded(opened.backend)
-    return TuningClient(
-        opened.backend,
+    tuning_backend, stop_emulator = _embedded(opened.backend)
+    client = TuningClient(
+        tuning_backend,
         http_client=http_client,
         transport=transport,
         retry=retry,
@@ -134,6 +141,9 @@ def connect(
         on_emulator=opened.on_emulator,
         job_defaults=opened.job_defaults,
     )
+    if stop_emulator is not None:
+        client.add_closer(stop_emulator)
+    return client
 
 
 def connect_async(
@@ -158,9 +168,9 @@ def connect_async(
     opened = _open(
         profile, config=config, backend=backend, plugins=plugins, environ=environ, settings=settings
     )
-    _embedded(opened.backend)
-    return AsyncTuningClient(
-        opened.backend,
+    tuning_backend, stop_emulator = _embedded(opened.backend)
+    client = AsyncTuningClient(
+        tuning_backend,
         http_client=http_client,
         transport=transport,
         retry=retry,
@@ -169,6 +179,9 @@ def connect_async(
         on_emulator=opened.on_emulator,
         job_defaults=opened.job_defaults,
     )
+    if stop_emulator is not None:
+        client.add_closer(stop_emulator)
+    return client
 
 
 def validate(

@@ -14,6 +14,13 @@ from tuneport.errors import DatasetError
 PAIRS = [{"text_input": f"q{i}", "output": f"a{i}"} for i in range(3)]
 
 
+def _own_folder(tmp_path: Path) -> Path:
+    """An empty folder for tests that list what is left behind (tmp_path may hold fixtures' folders)."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    return folder
+
+
 def test_pairs_go_round_the_matrix_losslessly(tmp_path: Path, backend: str) -> None:
     source = write_lines(tmp_path / "g.jsonl", PAIRS)
     expected = list(read_examples(source))
@@ -81,6 +88,7 @@ MIXED = [
 
 
 def test_policy_error_names_the_line_and_leaves_no_file(tmp_path: Path, backend: str) -> None:
+    tmp_path = _own_folder(tmp_path)
     source = write_lines(tmp_path / "v.jsonl", MIXED)
     target = tmp_path / "pairs.jsonl"
     with pytest.raises(DatasetError) as excinfo:
@@ -95,6 +103,7 @@ def test_policy_error_names_the_line_and_leaves_no_file(tmp_path: Path, backend:
 
 
 def test_policy_error_does_not_clobber_an_existing_target(tmp_path: Path) -> None:
+    tmp_path = _own_folder(tmp_path)
     source = write_lines(tmp_path / "v.jsonl", MIXED)
     target = tmp_path / "pairs.jsonl"
     target.write_text("keep me\n")
@@ -222,6 +231,7 @@ def test_in_memory_source_and_write_examples(tmp_path: Path) -> None:
 
 
 def test_write_examples_refuses_what_the_format_cannot_hold(tmp_path: Path) -> None:
+    tmp_path = _own_folder(tmp_path)
     multi = Example.model_validate(
         {
             "turns": [

@@ -8,11 +8,12 @@ conversions between formats are lossless on examples both formats hold.
 
 from __future__ import annotations
 
+import sys
 import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from tests.datasets.conftest import json_backend
@@ -85,6 +86,9 @@ def _round_trip(examples: list[Example], fmt: str, name: str, mode: str) -> list
 @SETTINGS
 @given(examples=st.lists(pairs, min_size=1, max_size=5))
 def test_gemini_round_trip(examples: list[Example], name: str, mode: str) -> None:
+    if name.endswith(".csv") and sys.version_info < (3, 11):
+        # Python 3.10's csv module can neither write nor read NUL characters.
+        assume(not any("\x00" in turn.text for example in examples for turn in example.turns))
     assert _round_trip(examples, "gemini", name, mode) == examples
 
 

@@ -122,6 +122,20 @@ def test_random_bytes_and_queries(http: httpx.Client, raw: bytes, query: str) ->
     _check(http.get(f"/v1beta/tunedModels/{quote(query, safe='') or 'x'}"))
 
 
+@pytest.mark.parametrize("depth", [90, 101, 900, 100_000])
+def test_deeply_nested_json_is_refused_and_harmless(http: httpx.Client, depth: int) -> None:
+    nested = "[" * depth + "]" * depth
+    body = '{"contents": [{"parts": [{"functionCall": {"args": ' + nested + "}}]}]}"
+    response = http.post("/v1beta/tunedModels/target:generateContent", content=body.encode())
+    _check(response)
+    assert response.status_code == 400
+    if depth > 100:
+        assert "Nesting is deeper than 100 levels" in response.json()["error"]["message"]
+    # The log and the state stay readable (and copyable).
+    assert http.get("/_emulator/requests").status_code == 200
+    assert http.get("/_emulator/state").status_code == 200
+
+
 def test_state_is_still_consistent(fuzz_emulator: Emulator, http: httpx.Client) -> None:
     """Runs after the fuzzing above (same module emulator): everything listed can be fetched."""
     fuzz_emulator.advance(10**6)

@@ -11,20 +11,10 @@ from typing import Any
 import click
 
 from tuneport.cli._output import job_dict, job_panel, job_table
-from tuneport.cli.app import EXIT_UNSUPPORTED, State, cli
-from tuneport.errors import TuneportError
+from tuneport.cli.app import State, cli
 from tuneport.protocol import Capabilities
 
 pass_state = click.make_pass_decorator(State)
-
-
-class NotYetAvailable(TuneportError):
-    """A verb whose work lands in a later release (exit code 5, no traceback)."""
-
-    exit_code = EXIT_UNSUPPORTED
-
-    def __init__(self, verb: str, what: str) -> None:
-        super().__init__(f"'tuneport {verb}' is not available in this version: {what}")
 
 
 def _key_values(pairs: tuple[str, ...], option: str, *, parse_json: bool = False) -> dict[str, Any]:
@@ -323,7 +313,13 @@ def metrics(state: State, job_id: str, csv_path: str | None, plot_path: str | No
 @click.option("--allow-remote", is_flag=True, help="Allow binding a non-loopback address.")
 def emulator(host: str, port: int, allow_remote: bool) -> None:
     """Serve the Gemini API and Vertex AI emulator until interrupted."""
-    raise NotYetAvailable("emulator", "the embedded emulator ships with the gemini backend release")
+    from tuneport.emulator import serve
+
+    def ready(url: str) -> None:
+        click.echo(url)  # stdout: the one thing a script needs
+        click.echo(f"tuneport emulator listening on {url}; Ctrl-C stops it", err=True)
+
+    serve(host, port, allow_remote=allow_remote, on_ready=ready)
 
 
 @cli.command()

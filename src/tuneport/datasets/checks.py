@@ -7,9 +7,16 @@ format.  Validation and stats share them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from tuneport.datasets.light import FileRef, LightExample, iter_file_parts
 from tuneport.datasets.limits import DatasetLimits
-from tuneport.datasets.measure import example_token_bound, example_tokens, input_output_chars
+from tuneport.datasets.measure import (
+    MAX_TOKENS_PER_BYTE,
+    example_token_bound,
+    example_tokens,
+    input_output_chars,
+)
 from tuneport.datasets.problems import ProblemLog
 from tuneport.datasets.rules import Rule
 from tuneport.datasets.scanning import Scan
@@ -29,7 +36,26 @@ class ExampleChecks:
         #: False when no per-example limit is set (the caller can skip the call).
         self.active = limits.pairs_only or self._files or self._chars or limits.max_example_tokens is not None
 
-    def __call__(self, line: int, example: LightExample) -> None:
+    def compiled(self) -> Callable[[int, LightExample, int | None], None] | None:
+        """The cheapest callable that makes the active checks (``None`` when none is active)."""
+        if not self.active:
+            return None
+        limits = self.limits
+        max_tokens = limits.max_example_tokens
+        if max_tokens is None or limits.pairs_only or self._files or self._chars:
+            return self.__call__
+        # Only a token limit (the common Vertex case): most records are too
+        # small to reach it, which their size alone shows.
+        check = self.__call__
+
+        def token_limit_only(line: int, example: LightExample, size: int | None) -> None:
+            if size is None or size * MAX_TOKENS_PER_BYTE > max_tokens:
+                check(line, example, size)
+
+        return token_limit_only
+
+    def __call__(self, line: int, example: LightExample, size: int | None = None) -> None:
+        """Check one example; *size* (its bytes in the file, if known) lets cheap bounds skip work."""
         limits, log = self.limits, self.log
         if limits.pairs_only:
             if example.system:
@@ -66,15 +92,20 @@ class ExampleChecks:
                     Rule.OUTPUT_TOO_LONG,
                     f"the output has {output_chars:,} characters; the limit is {limits.max_output_chars:,}",
                 )
-        if limits.max_example_tokens is not None and example_token_bound(example) > limits.max_example_tokens:
+        max_tokens = limits.max_example_tokens
+        if (
+            max_tokens is not None
+            and (size is None or size * MAX_TOKENS_PER_BYTE > max_tokens)
+            and example_token_bound(example) > max_tokens
+        ):
             tokens = example_tokens(example)
-            if tokens > limits.max_example_tokens:
+            if tokens > max_tokens:
                 log.report(
                     line,
                     None,
                     Rule.EXAMPLE_TOO_LONG_TOKENS,
-                    f"about {tokens:,} tokens (estimated); the service truncates examples over "
-                    f"{limits.max_example_tokens:,}",
+                    f"about {tokens:,} tokens (estimated); the service truncates examples "
+                    f"over {max_tokens:,}",
                 )
 
     def _file(self, line: int, example: LightExample, turn: int | None, part: int, ref: FileRef) -> None:

@@ -1,9 +1,11 @@
-"""Streaming readers of the file layouts: JSONL, a JSON array, CSV.
+"""Streaming readers of the file layouts: JSONL lines, a JSON array, CSV.
 
-Each yields ``(line, value)`` one record at a time, where *line* is the
-1-based physical line the record starts on; memory stays bounded by the
-largest record, never the file.  A record that cannot be parsed is reported
-to the log and yielded as :data:`MALFORMED` (so it is still counted).
+The JSON array and CSV readers yield ``(line, value)`` one record at a time,
+where *line* is the 1-based physical line the record starts on; JSON Lines
+are decoded line by line by the scan itself (:func:`decode_line`), which is
+the hot loop.  Memory stays bounded by the largest record, never the file.
+A record that cannot be parsed is reported to the log and yielded as
+:data:`MALFORMED` (so it is still counted).
 """
 
 from __future__ import annotations
@@ -28,7 +30,6 @@ __all__ = [
     "decode_line",
     "iter_csv",
     "iter_json_array",
-    "iter_jsonl",
     "open_lines",
     "json_error_message",
 ]
@@ -69,14 +70,18 @@ class _Blank:
 BLANK: Final = _Blank()
 
 
-def decode_line(raw: bytes, line: int, log: ProblemLog) -> Any:
-    """The JSON value of one JSONL line; :data:`BLANK`, or :data:`MALFORMED` after reporting."""
+def decode_line(raw: bytes, line: int, log: ProblemLog, *, bom_allowed: bool = True) -> Any:
+    """The JSON value of one JSONL line; :data:`BLANK`, or :data:`MALFORMED` after reporting.
+
+    A UTF-8 byte order mark is skipped on the file's first line (*bom_allowed*
+    is false when line 1 is not the file's first, in a split file).
+    """
     try:
         return _json.loads(raw)
     except ValueError as exc:
         if raw.isspace():
             return BLANK
-        if line == 1 and raw.startswith(_BOM):
+        if line == 1 and bom_allowed and raw.startswith(_BOM):
             return decode_line(raw[len(_BOM) :], line, log)
         log.report(line, None, Rule.MALFORMED_JSON, json_error_message(exc))
         return MALFORMED
@@ -85,15 +90,6 @@ def decode_line(raw: bytes, line: int, log: ProblemLog) -> Any:
 def open_lines(path: Path) -> BinaryIO:
     """Open a JSONL file for line iteration (a large buffer: lines are read in C)."""
     return open(path, "rb", buffering=_READ_CHUNK)
-
-
-def iter_jsonl(path: Path, log: ProblemLog) -> Iterator[tuple[int, Any]]:
-    """Values of a JSON Lines file; blank lines are skipped."""
-    with open_lines(path) as f:
-        for line, raw in enumerate(f, 1):
-            value = decode_line(raw, line, log)
-            if value is not BLANK:
-                yield line, value
 
 
 class JsonArrayReader:

@@ -131,7 +131,7 @@ def convert_dataset(
     scan = Scan(resolved, log, format=format)
     converted = split = written = 0
     with atomic_output(target_path, target_codec, chosen) as write:
-        for line, example in scan:
+        for line, example, _ in scan:
             gaps = target_codec.gaps(example)
             if not gaps:
                 write(example)

@@ -16,9 +16,14 @@ from array import array
 
 from tuneport.datasets.light import LightExample
 
-__all__ = ["DuplicateFinder"]
+__all__ = ["DuplicateFinder", "digest_of"]
 
 _MASK = (1 << 60) - 1  # ints below 2**60 take 32 bytes in CPython; wider ones take 36-40
+
+
+def digest_of(example: LightExample) -> int:
+    """The 60-bit digest of an example (valid within one process and its forks)."""
+    return hash(example) & _MASK
 
 
 class DuplicateFinder:
@@ -38,7 +43,22 @@ class DuplicateFinder:
 
     def add(self, line: int, example: LightExample) -> bool:
         """Remember *example*; True when an identical one came before (see :meth:`first_line`)."""
+        # The body of add_digest, repeated: this runs once per example.  One
+        # probe of the set instead of two ("in", then "add"): it is large and
+        # a probe is usually a cache miss.
         digest = hash(example) & _MASK
+        seen = self._seen
+        before = len(seen)
+        self._seen_add(digest)
+        if len(seen) == before:
+            self._last = digest
+            return True
+        self._digests_append(digest)
+        self._lines_append(line)
+        return False
+
+    def add_digest(self, line: int, digest: int) -> bool:
+        """:meth:`add` for a digest computed elsewhere (by :func:`digest_of`, in this process or a fork)."""
         if digest in self._seen:
             self._last = digest
             return True

@@ -25,6 +25,7 @@ __all__ = [
     "LightPart",
     "LightTurn",
     "from_example",
+    "has_file_parts",
     "iter_file_parts",
     "part_text",
     "to_example",
@@ -55,6 +56,20 @@ class LightExample(NamedTuple):
 def part_text(parts: tuple[LightPart, ...]) -> str:
     """The concatenated text parts (what a text-only target receives)."""
     return "".join(p for p in parts if isinstance(p, str))
+
+
+def has_file_parts(example: LightExample) -> bool:
+    """True when any part is a file (fast for the common one-text-part turn)."""
+    for part in example.system:
+        if type(part) is not str:
+            return True
+    for _, parts in example.turns:
+        if len(parts) == 1 and type(parts[0]) is str:
+            continue
+        for part in parts:
+            if type(part) is not str:
+                return True
+    return False
 
 
 def iter_file_parts(example: LightExample) -> list[tuple[int | None, int, FileRef]]:

@@ -23,8 +23,15 @@ from tuneport.datasets.tokens import (
 
 _ASCII_WEIGHT = 1.0 / ASCII_CHARS_PER_TOKEN
 _MAX_CHAR_WEIGHT = max(_ASCII_WEIGHT, 1.0 / NARROW_CHARS_PER_TOKEN, WIDE_TOKENS_PER_CHAR)
+# The smallest file part in JSON, {"fileData":{"mimeType":"a","fileUri":"b"}}, takes 44 bytes.
+_SMALLEST_FILE_PART_BYTES = 44
+#: No example's estimate exceeds this many tokens per byte of its JSON record
+#: (a character takes at least one byte), so a record of n bytes has at most
+#: n * MAX_TOKENS_PER_BYTE tokens: most records pass a token limit unmeasured.
+MAX_TOKENS_PER_BYTE = max(_MAX_CHAR_WEIGHT, FILE_PART_TOKENS / _SMALLEST_FILE_PART_BYTES)
 
 __all__ = [
+    "MAX_TOKENS_PER_BYTE",
     "ExampleSize",
     "example_token_bound",
     "example_tokens",

@@ -52,6 +52,15 @@ class ProblemLog:
         """Record a problem as a warning whatever its rule (e.g. an example a conversion skipped)."""
         self.report(line, field, rule, message, Severity.WARNING)
 
+    def absorb(self, problems: list[Problem], *, errors: int, warnings: int) -> None:
+        """Take in problems found elsewhere (in order), counted as *errors* and *warnings* in all."""
+        self.error_count += errors
+        self.warning_count += warnings
+        for problem in problems:
+            if self.max_problems is not None and len(self.problems) >= self.max_problems:
+                break
+            self.problems.append(problem)
+
     def _count(self, severity: Severity) -> None:
         if severity is Severity.ERROR:
             self.error_count += 1

@@ -44,7 +44,9 @@ def read_records(
     resolved = resolve_source(source)
     # Built eagerly, so a remote, missing or unrecognised file fails at the call, not at first next().
     scan = Scan(resolved, FailFastLog(resolved.name), format=format)
-    return (ExampleRecord(line=line, example=to_example(light), source=resolved.name) for line, light in scan)
+    return (
+        ExampleRecord(line=line, example=to_example(light), source=resolved.name) for line, light, _ in scan
+    )
 
 
 def read_examples(source: DatasetSource, *, format: DatasetFormat | str | None = None) -> Iterator[Example]:

@@ -154,7 +154,7 @@ def dataset_stats(
     truncated: list[int] = []
     truncated_count = 0
     token_cap = limits.max_example_tokens
-    for line, example in scan:
+    for line, example, _ in scan:
         valid += 1
         size = measure_example(example)
         if example.system:

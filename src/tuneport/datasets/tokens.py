@@ -3,8 +3,8 @@
 Gemini's tokenizer is not public and the exact count needs a network call
 (``countTokens``), which validation must not make.  tuneport estimates from
 the text instead, by UTF-8 width class, with constants chosen from Google's
-published rule of thumb and the shape of the Gemma tokenizer (a 256k-entry
-SentencePiece vocabulary, which Google says Gemini shares):
+published rule of thumb and the shape of the Gemma 3 tokenizer (SentencePiece,
+about 262k entries, which Google describes as Gemini 2.0's):
 
 * ASCII characters: 4 per token (Google: "a token is about 4 characters");
 * 2-byte UTF-8 characters (accented Latin, Greek, Cyrillic, Arabic, Hebrew…):

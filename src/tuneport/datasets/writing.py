@@ -107,7 +107,11 @@ def _csv_writer(text: IO[str], codec: Codec) -> Callable[[LightExample], None]:
 
     def write_row(example: LightExample) -> None:
         row: dict[str, Any] = dump(example)
-        writer.writerow([row["text_input"], row["output"]])
+        try:
+            writer.writerow([row["text_input"], row["output"]])
+        except csv.Error as exc:
+            # Python 3.10's csv module cannot write NUL characters (3.11 can).
+            raise ValueError(f"this example cannot be written as CSV ({exc}); use JSON Lines") from exc
 
     return write_row
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from tuneport.datasets.formats.base import Codec, DatasetFormat, Gap, check_role_order, check_text, kind_of
-from tuneport.datasets.light import MODEL, USER, FileRef, LightExample, LightPart, LightTurn
+from tuneport.datasets.light import MODEL, USER, FileRef, LightExample, LightPart, LightTurn, has_file_parts
 from tuneport.datasets.problems import ProblemLog
 from tuneport.datasets.rules import Rule
 
@@ -294,6 +294,8 @@ class VertexCodec(Codec):
         return out
 
     def gaps(self, example: LightExample) -> list[Gap]:
+        if not has_file_parts(example):
+            return []  # text of any shape fits; only file parts can be a problem
         found: list[Gap] = []
         for j, part in enumerate(example.system):
             if isinstance(part, FileRef):

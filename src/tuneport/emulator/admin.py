@@ -1,0 +1,75 @@
+"""The test-only admin surface under ``/_emulator/``: inspect and reset state, move the clock.
+
+These routes need no credentials and are not in the request log, so that
+tests and the contract kit can look at what clients sent without changing
+it.  They exist only on the emulator; never expose it beyond loopback with
+them (``tuneport emulator`` refuses a non-loopback host unless told).
+Surfaces add their own seeding routes under ``/_emulator/<surface>/``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from tuneport.emulator.routing import Request, Response, Router
+from tuneport.emulator.surface import EmulatorContext
+from tuneport.emulator.wire import bad_request
+
+__all__ = ["register"]
+
+
+def register(router: Router, context: EmulatorContext) -> None:
+    """Add the generic admin routes to ``router``."""
+    store, clock = context.store, context.clock
+
+    def reset(request: Request) -> Response:
+        request.json()  # a body, if any, must still be JSON
+        store.reset()
+        return Response({})
+
+    def state(request: Request) -> Response:
+        body: dict[str, Any] = {
+            "clock": clock.describe(),
+            "state": store.snapshot(),
+            "requestCount": len(store.requests()),
+            "internalErrors": store.internal_errors,
+        }
+        return Response(body)
+
+    def list_requests(request: Request) -> Response:
+        return Response({"requests": store.requests()})
+
+    def clear_requests(request: Request) -> Response:
+        store.clear_requests()
+        return Response({})
+
+    def get_clock(request: Request) -> Response:
+        return Response(clock.describe())
+
+    def advance_clock(request: Request) -> Response:
+        body = request.json()
+        unknown = set(body) - {"seconds"}
+        if unknown:
+            raise bad_request(f'Unknown name "{sorted(unknown)[0]}": Cannot find field.')
+        seconds = body.get("seconds")
+        if (
+            isinstance(seconds, bool)
+            or not isinstance(seconds, (int, float))
+            or not math.isfinite(seconds)
+            or seconds < 0
+        ):
+            raise bad_request("seconds must be a finite number >= 0.", field="seconds")
+        clock.advance(float(seconds))
+        return Response(clock.describe())
+
+    routes = [
+        ("POST", "/_emulator/reset", reset, "admin.reset"),
+        ("GET", "/_emulator/state", state, "admin.state"),
+        ("GET", "/_emulator/requests", list_requests, "admin.requests.list"),
+        ("DELETE", "/_emulator/requests", clear_requests, "admin.requests.clear"),
+        ("GET", "/_emulator/clock", get_clock, "admin.clock.get"),
+        ("POST", "/_emulator/clock:advance", advance_clock, "admin.clock.advance"),
+    ]
+    for method, path, handler, name in routes:
+        router.add(method, path, handler, name=name, log=False)

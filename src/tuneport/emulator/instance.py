@@ -1,0 +1,274 @@
+"""The :class:`Emulator`: one server, one port, every surface; and :func:`serve` for the CLI."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import ipaddress
+import signal
+import socket
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from types import FrameType, TracebackType
+from typing import Any
+
+from tuneport.emulator.auth import ApiKeyAuth
+from tuneport.emulator.clock import EmulatorClock
+from tuneport.emulator.ids import IdSource
+from tuneport.emulator.routing import Router
+from tuneport.emulator.schema import render
+from tuneport.emulator.server import EmulatorHTTPServer
+from tuneport.emulator.store import DEFAULT_REQUEST_LOG_SIZE, Store
+from tuneport.emulator.surface import EmulatorContext, Surface
+from tuneport.emulator.wire import ApiError
+from tuneport.errors import ConfigError, TuneportError
+
+__all__ = ["DEFAULT_SURFACES", "Emulator", "EmulatorError", "is_loopback", "serve"]
+
+#: The surfaces every emulator serves, as ``module:function`` (imported on start-up).
+DEFAULT_SURFACES: tuple[str, ...] = (
+    "tuneport.emulator.admin:register",
+    "tuneport.emulator.gemini:register",
+)
+#: How often the serving loop checks for a stop request (seconds); bounds stop() latency.
+_POLL_INTERVAL = 0.05
+
+
+class EmulatorError(TuneportError):
+    """The emulator could not start, or a backdoor call was refused."""
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is a loopback address (``localhost``, ``127.0.0.0/8``, ``::1``)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name other than localhost: could be anything
+
+
+def _poke(server: EmulatorHTTPServer) -> None:
+    host, port = server.server_address[:2]
+    with contextlib.suppress(OSError), socket.create_connection((str(host), int(port)), timeout=0.1):
+        pass
+
+
+def _load_surface(spec: str) -> Surface:
+    module_name, _, function = spec.partition(":")
+    surface: Surface = getattr(importlib.import_module(module_name), function)
+    return surface
+
+
+class Emulator:
+    """The Gemini API (and, later, Vertex AI) on a local HTTP port.
+
+        >>> with Emulator(clock=EmulatorClock.manual()) as emulator:   # doctest: +SKIP
+        ...     url = emulator.url          # http://127.0.0.1:PORT
+        ...     emulator.advance(3600)      # an hour of emulator time passes
+
+    ``start()`` runs the server in a background thread on ``host:port``
+    (port 0 picks a free one) and returns the base URL.  ``require_key``
+    makes the Gemini routes demand that API key.  A non-loopback ``host``
+    is refused unless ``allow_remote``: the admin routes have no
+    authentication.  ``seed`` makes generated ids reproducible.
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        clock: EmulatorClock | None = None,
+        require_key: str | None = None,
+        allow_remote: bool = False,
+        seed: str = "tuneport",
+        request_log_size: int = DEFAULT_REQUEST_LOG_SIZE,
+        surfaces: Sequence[Surface | str] = DEFAULT_SURFACES,
+    ) -> None:
+        if not allow_remote and not is_loopback(host):
+            raise ConfigError(
+                f"refusing to serve on non-loopback host '{host}': the emulator's admin routes are "
+                "unauthenticated; allow it with allow_remote=True (tuneport emulator --allow-remote)",
+                key="host",
+            )
+        if not 0 <= port <= 65535:
+            raise ConfigError(f"port {port} is out of range 0-65535", key="port")
+        self.host = host
+        self.port = port
+        #: All state: records, counters, the request log, internal errors.
+        self.store = Store(request_log_size=request_log_size)
+        #: Emulator time (scaled by default; pass ``EmulatorClock.manual()`` for tests).
+        self.clock = clock or EmulatorClock()
+        self.router = Router()
+        self.context = EmulatorContext(
+            store=self.store,
+            clock=self.clock,
+            ids=IdSource(self.store, seed),
+            api_key_auth=ApiKeyAuth(require_key),
+        )
+        for surface in surfaces:
+            (_load_surface(surface) if isinstance(surface, str) else surface)(self.router, self.context)
+        self._server: EmulatorHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._lifecycle = threading.Lock()
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    def start(self) -> str:
+        """Start serving in a background thread (idempotent); the base URL."""
+        with self._lifecycle:
+            if self._server is None:
+                try:
+                    server = EmulatorHTTPServer((self.host, self.port), self.router, self.store, self.clock)
+                except OSError as exc:
+                    raise EmulatorError(
+                        f"cannot listen on {self.host}:{self.port}: {exc.strerror or exc}"
+                    ) from None
+                thread = threading.Thread(
+                    target=server.serve_forever,
+                    kwargs={"poll_interval": _POLL_INTERVAL},
+                    name=f"tuneport-emulator:{server.server_address[1]}",
+                    daemon=True,
+                )
+                thread.start()
+                self._server, self._thread = server, thread
+            return self.url
+
+    def stop(self) -> None:
+        """Stop serving and close every connection (idempotent)."""
+        with self._lifecycle:
+            server, thread = self._server, self._thread
+            self._server = self._thread = None
+        if server is None:
+            return
+        # shutdown() waits for the serving loop to notice, which polls every
+        # _POLL_INTERVAL; poking the listening socket wakes it at once.
+        stopper = threading.Thread(target=server.shutdown, daemon=True)
+        stopper.start()
+        while stopper.is_alive():
+            _poke(server)
+            stopper.join(0.005)
+        server.close_connections()
+        server.server_close()
+        if thread is not None:
+            thread.join(timeout=5)
+
+    @property
+    def running(self) -> bool:
+        """Whether the server is serving."""
+        return self._server is not None
+
+    @property
+    def url(self) -> str:
+        """The base URL, e.g. ``http://127.0.0.1:8765`` (the emulator must be started)."""
+        server = self._server
+        if server is None:
+            raise EmulatorError("the emulator is not running; call start() first")
+        port = server.server_address[1]
+        host = self.host if self.host != "localhost" else "127.0.0.1"
+        if ":" in host and not host.startswith("["):
+            host = f"[{host}]"
+        return f"http://{host}:{port}"
+
+    def __enter__(self) -> Emulator:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # --- backdoor (mirrors /_emulator/) ------------------------------------------------------
+
+    def reset(self) -> None:
+        """Forget all state (models, operations, counters, the request log)."""
+        self.store.reset()
+
+    def advance(self, seconds: float) -> float:
+        """Move emulator time forward; the new emulator time (seconds since the epoch)."""
+        return self.clock.advance(seconds)
+
+    def requests(self) -> list[dict[str, Any]]:
+        """The request log, oldest first (admin requests are not logged)."""
+        return self.store.requests()
+
+    @property
+    def internal_errors(self) -> list[dict[str, Any]]:
+        """Unexpected handler exceptions (each answered 500 INTERNAL); should stay empty."""
+        return self.store.internal_errors
+
+    def seed_gemini_model(
+        self,
+        tuned_model: Mapping[str, Any] | None = None,
+        *,
+        state: str = "ACTIVE",
+        progress: float | None = None,
+        error: Mapping[str, Any] | None = None,
+        tuned_model_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Create a Gemini tuned model directly in ``state``; its TunedModel JSON.
+
+        ``tuned_model`` is a TunedModel body as a client would send it
+        (training data optional); ``progress`` (0 to 1) places a CREATING or
+        FAILED job part-way; ``error`` is the FAILED operation's
+        ``{"code", "message"}``.  Same as ``POST /_emulator/gemini/tunedModels:seed``.
+        """
+        from tuneport.emulator.gemini.schema import TUNED_MODEL
+        from tuneport.emulator.gemini.tuning import TunedModels
+
+        body: dict[str, Any] = {"tunedModel": dict(tuned_model or {}), "state": state}
+        if progress is not None:
+            body["progress"] = progress
+        if error is not None:
+            body["error"] = dict(error)
+        if tuned_model_id is not None:
+            body["tunedModelId"] = tuned_model_id
+        try:
+            return render(TunedModels(self.context).seed(body), TUNED_MODEL)
+        except ApiError as exc:
+            raise EmulatorError(f"{exc.status}: {exc.message}") from None
+
+
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    *,
+    allow_remote: bool = False,
+    require_key: str | None = None,
+    clock: EmulatorClock | None = None,
+    on_ready: Callable[[str], None] | None = None,
+    stop: threading.Event | None = None,
+) -> None:
+    """Serve until interrupted (Ctrl-C or SIGTERM), or until ``stop`` is set; for ``tuneport emulator``.
+
+    ``on_ready`` receives the base URL once the port is open.  Raises
+    :class:`~tuneport.errors.ConfigError` for a non-loopback host without
+    ``allow_remote``, and :class:`EmulatorError` if the port cannot be bound.
+    """
+    emulator = Emulator(host=host, port=port, allow_remote=allow_remote, require_key=require_key, clock=clock)
+    stop_event = stop or threading.Event()
+    previous: Any = None
+    in_main = threading.current_thread() is threading.main_thread()
+
+    def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+        stop_event.set()
+
+    url = emulator.start()
+    try:
+        if in_main:
+            previous = signal.signal(signal.SIGTERM, _on_sigterm)
+        if on_ready is not None:
+            on_ready(url)
+        while not stop_event.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass  # Ctrl-C: a normal way to stop
+    finally:
+        if in_main and previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+        emulator.stop()

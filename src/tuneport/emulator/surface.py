@@ -1,0 +1,34 @@
+"""What a surface (the Gemini API, Vertex AI, the admin routes) gets to register its routes.
+
+A surface is a function ``register(router, context)``.  It adds its routes
+to the shared :class:`~tuneport.emulator.routing.Router` and keeps its
+records in its own section of the shared store, so one server on one port
+serves every surface.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tuneport.emulator.auth import ApiKeyAuth
+from tuneport.emulator.clock import EmulatorClock
+from tuneport.emulator.ids import IdSource
+from tuneport.emulator.routing import Router
+from tuneport.emulator.store import Store
+
+__all__ = ["EmulatorContext", "Surface"]
+
+
+@dataclass(frozen=True)
+class EmulatorContext:
+    """The shared machinery a surface works with."""
+
+    store: Store
+    clock: EmulatorClock
+    ids: IdSource
+    #: The Gemini-API-style key check (no-op unless a key is required).
+    api_key_auth: ApiKeyAuth
+
+
+Surface = Callable[[Router, EmulatorContext], None]
