@@ -20,6 +20,8 @@ pass_state = click.make_pass_decorator(State)
 FORMATS = click.Choice(["gemini", "vertex", "openai"])
 #: Problems shown per rule in a human report (all are in --json).
 SHOWN_PER_RULE = 10
+#: From this size on, `dataset validate` uses one process per CPU.
+PARALLEL_FROM_BYTES = 16 * 1024 * 1024
 
 
 def load_catalog(state: State) -> Catalog:
@@ -142,6 +144,11 @@ def dataset() -> None:
 @click.option("--format", "-f", "format_", type=FORMATS, help="The file's format (default: detected).")
 @click.option("--role", type=click.Choice(["training", "validation"]), default="training", show_default=True)
 @click.option("--max-problems", type=click.IntRange(min=1), default=100, show_default=True)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    help="Processes for large local files (default: one per CPU from 16 MB on, else 1).",
+)
 @pass_state
 def dataset_validate(
     state: State,
@@ -151,6 +158,7 @@ def dataset_validate(
     format_: str | None,
     role: str,
     max_problems: int,
+    workers: int | None,
 ) -> None:
     """Check a dataset file and report every problem with its line (exit 4 on errors)."""
     from tuneport.datasets import validate_dataset
@@ -162,6 +170,7 @@ def dataset_validate(
         limits=entry.limits if entry else None,
         role="training" if role == "training" else "validation",
         max_problems=max_problems,
+        workers=workers or _auto_workers(file),
     )
 
     def human(console: Console) -> None:
@@ -188,6 +197,17 @@ def dataset_validate(
     state.output.emit(report.to_dict(), human)
     if not report.ok:
         raise SystemExit(EXIT_INVALID)
+
+
+def _auto_workers(file: str) -> int:
+    # A CLI process owns its machine: fork for big files (the library never does unasked).
+    import os
+
+    try:
+        big = os.path.getsize(file) >= PARALLEL_FROM_BYTES
+    except OSError:
+        return 1
+    return (os.cpu_count() or 1) if big else 1
 
 
 @dataset.command(name="convert")
