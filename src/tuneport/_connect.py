@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import pydantic
 
+from tuneport.auth import is_local_endpoint
 from tuneport.config import build_settings, find_config, load_config, resolve_profile
 from tuneport.errors import BackendNotFound, TuneportError
 from tuneport.models import JobSpec
@@ -63,7 +64,8 @@ def _open(
     return _Opened(
         instance,
         catalog,
-        on_emulator=backend_settings.endpoint == EMBEDDED,
+        # A loopback endpoint is taken to be the emulator (`tuneport emulator`), like "embedded".
+        on_emulator=is_local_endpoint(backend_settings.endpoint),
         job_defaults=resolved.job_defaults,
     )
 

@@ -1,0 +1,303 @@
+"""The gemini backend against the embedded emulator: every operation and error path, sync and async."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import tuneport
+from tuneport.client import AsyncTuningClient, TuningClient
+from tuneport.emulator import Emulator, EmulatorClock
+from tuneport.errors import (
+    AlreadyExistsError,
+    BadRequestError,
+    JobNotReady,
+    NotFoundError,
+    PermissionDeniedError,
+    SpecError,
+    UnsupportedCapability,
+)
+from tuneport.models import JobState
+from tuneport.waiting import ManualClock
+
+PAIRS = [("1", "2"), ("3", "4"), ("IV", "V"), ("twenty two", "twenty three"), ("-3", "-2")]
+BASE = "models/gemini-1.5-flash-001-tuning"
+KEY = "AIzaSyEMULATORTESTKEY00000000000000000"
+
+
+@pytest.fixture
+def emulator() -> Iterator[Emulator]:
+    with Emulator(clock=EmulatorClock.manual()) as running:
+        yield running
+
+
+class Sync:
+    """Runs client calls directly."""
+
+    def __init__(self, client: TuningClient) -> None:
+        self.client = client
+
+    def __call__(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        result = getattr(self.client, method)(*args, **kwargs)
+        return list(result) if method == "list" else result
+
+
+class Async:
+    """Runs the same calls through the async client, one event loop per call."""
+
+    def __init__(self, client: AsyncTuningClient) -> None:
+        self.client = client
+        self.loop = asyncio.new_event_loop()
+
+    def __call__(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        async def run() -> Any:
+            result = getattr(self.client, method)(*args, **kwargs)
+            if method == "list":
+                return [job async for job in result]
+            return await result
+
+        return self.loop.run_until_complete(run())
+
+    def close(self) -> None:
+        self.loop.run_until_complete(self.client.aclose())
+        self.loop.close()
+
+
+@pytest.fixture(params=["sync", "async"])
+def call(request: pytest.FixtureRequest, emulator: Emulator) -> Iterator[Any]:
+    options: dict[str, Any] = {
+        "backend": "gemini",
+        "endpoint": emulator.url,
+        "environ": {},
+        "clock": ManualClock(),
+    }
+    if request.param == "sync":
+        with tuneport.connect(**options) as client:
+            yield Sync(client)
+    else:
+        runner = Async(tuneport.connect_async(**options))
+        yield runner
+        runner.close()
+
+
+def _finish(emulator: Emulator) -> None:
+    emulator.advance(24 * 3600)
+
+
+def test_create_get_wait_metrics_generate(call: Any, emulator: Emulator, tmp_path: Path) -> None:
+    job = call(
+        "create", base_model=BASE, training_data=PAIRS, display_name="successor", epoch_count=2, batch_size=2
+    )
+    assert job.state is JobState.RUNNING
+    assert job.name == f"tunedModels/{job.id}"
+    assert job.tuned_model == job.name
+    assert job.total_steps == 6  # ceil(5 / 2) steps per epoch, 2 epochs
+    emulator.advance(60)
+    running = call("get", job.id)
+    assert running.state is JobState.RUNNING
+    assert running.total_steps == 6
+    assert running.progress is not None
+    assert 0 <= running.progress < 1
+    done = call("wait", job.id, poll=1.0, progress=lambda _job: emulator.advance(120))
+    assert done.state is JobState.SUCCEEDED
+    assert done.progress == 1.0
+    assert done.hyperparameters.epoch_count == 2
+    assert done.end_time is not None
+    assert done.end_time.tzinfo is not None
+    metrics = call("metrics", job.id)
+    steps = [p.step for p in metrics.series["mean_loss"]]
+    assert steps == sorted(steps)
+    assert steps[-1] == 6
+    assert call("generate", job.id, "IV").text == "V"
+    assert call("generate", f"tunedModels/{job.id}", "twenty two").text == "twenty three"
+
+
+def test_create_from_a_local_file(call: Any, emulator: Emulator, tmp_path: Path) -> None:
+    train = tmp_path / "train.jsonl"
+    train.write_text("".join(json.dumps({"text_input": q, "output": a}) + "\n" for q, a in PAIRS))
+    job = call("create", base_model=BASE, training_data=train, epoch_count=1, batch_size=5)
+    assert job.total_steps == 1
+    (body,) = [r["body"] for r in emulator.requests() if r["method"] == "POST"]
+    assert len(body["tuningTask"]["trainingData"]["examples"]["examples"]) == len(PAIRS)
+
+
+def test_generate_on_an_unfinished_model_is_not_ready(call: Any) -> None:
+    job = call("create", base_model=BASE, training_data=PAIRS)
+    with pytest.raises(JobNotReady):
+        call("generate", job.id, "1")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"response_mime_type": "application/json"}, "response_mime_type"),
+        ({"contents": "x" * 40_001}, "contents"),
+    ],
+)
+def test_generate_is_checked_locally(
+    call: Any, emulator: Emulator, kwargs: dict[str, Any], field: str
+) -> None:
+    model = emulator.seed_gemini_model(state="ACTIVE")
+    before = len(emulator.requests())
+    kwargs = dict(kwargs)  # parametrized values are shared between runs
+    prompt = kwargs.pop("contents", "1")
+    with pytest.raises(SpecError) as info:
+        call("generate", model["name"], prompt, **kwargs)
+    assert info.value.field == field
+    assert len(emulator.requests()) == before
+
+
+def test_generate_refuses_file_parts(call: Any, emulator: Emulator) -> None:
+    model = emulator.seed_gemini_model(state="ACTIVE")
+    request = tuneport.GenerateRequest(
+        contents=[
+            {"role": "user", "parts": [{"kind": "file", "uri": "gs://b/x.png", "mime_type": "image/png"}]}
+        ]
+    )
+    with pytest.raises(SpecError, match="text only"):
+        call("generate", model["name"], request)
+
+
+def test_list_pages_cover_everything_once(call: Any) -> None:
+    ids = {call("create", base_model=BASE, training_data=PAIRS, display_name=f"m{i}").id for i in range(5)}
+    listed = [job.id for job in call("list", page_size=2)]
+    assert len(listed) == len(set(listed))
+    assert set(listed) == ids
+    assert len(call("list", page_size=2, limit=3)) == 3
+
+
+def test_cancel_then_wait_returns_cancelled(call: Any) -> None:
+    job = call("create", base_model=BASE, training_data=PAIRS)
+    cancelled = call("cancel", job.id)
+    assert cancelled.state is JobState.CANCELLED
+    assert call("wait", job.id, poll=1.0).state is JobState.CANCELLED
+
+
+def test_cancel_of_a_finished_model_changes_nothing(call: Any, emulator: Emulator) -> None:
+    job = call("create", base_model=BASE, training_data=PAIRS)
+    _finish(emulator)
+    assert call("cancel", job.id).state is JobState.SUCCEEDED
+
+
+def test_delete_is_idempotent(call: Any, emulator: Emulator) -> None:
+    job = call("create", base_model=BASE, training_data=PAIRS)
+    _finish(emulator)
+    call("delete", job.id)
+    with pytest.raises(NotFoundError):
+        call("get", job.id)
+    call("delete", job.id)  # already gone: no error
+
+
+def test_unknown_ids(call: Any) -> None:
+    with pytest.raises(NotFoundError) as info:
+        call("get", "no-such-model")
+    assert info.value.status == "NOT_FOUND"
+    with pytest.raises(NotFoundError):
+        call("metrics", "no-such-model")
+    with pytest.raises(SpecError):
+        call("get", "bad/id")
+
+
+def test_client_chosen_id_makes_retries_safe(call: Any, emulator: Emulator) -> None:
+    first = call(
+        "create",
+        base_model=BASE,
+        training_data=PAIRS,
+        display_name="same",
+        extras={"tuned_model_id": "fixed-id"},
+    )
+    # The same create again (as a retry after a lost reply would be): the existing model is ours.
+    again = call(
+        "create",
+        base_model=BASE,
+        training_data=PAIRS,
+        display_name="same",
+        extras={"tuned_model_id": "fixed-id"},
+    )
+    assert again.id == first.id == "fixed-id"
+    assert sum(1 for m in emulator.store.section("gemini").get("models", {}) if "fixed-id" in m) <= 1
+    with pytest.raises(AlreadyExistsError):
+        call(
+            "create",
+            base_model=BASE,
+            training_data=PAIRS,
+            display_name="other",
+            extras={"tuned_model_id": "fixed-id"},
+        )
+
+
+def test_bad_tuned_model_id_is_refused_before_any_request(call: Any, emulator: Emulator) -> None:
+    with pytest.raises(SpecError) as info:
+        call("create", base_model=BASE, training_data=PAIRS, extras={"tuned_model_id": "Bad_Id"})
+    assert info.value.field == "extras.tuned_model_id"
+    assert emulator.requests() == []
+
+
+def test_display_name_over_40_characters_is_refused(call: Any, emulator: Emulator) -> None:
+    with pytest.raises(SpecError) as info:
+        call("create", base_model=BASE, training_data=PAIRS, display_name="x" * 41)
+    assert info.value.field == "display_name"
+    assert emulator.requests() == []
+
+
+def test_multi_turn_data_is_refused_before_any_request(call: Any, emulator: Emulator) -> None:
+    chat = [
+        {
+            "turns": [
+                {"role": "user", "parts": "a"},
+                {"role": "model", "parts": "b"},
+                {"role": "user", "parts": "c"},
+                {"role": "model", "parts": "d"},
+            ]
+        }
+    ]
+    with pytest.raises(tuneport.DatasetError) as info:
+        call("create", base_model=BASE, training_data=chat)
+    assert info.value.first.rule == "multi-turn-not-allowed"
+    assert emulator.requests() == []
+
+
+def test_real_service_refuses_retired_models_before_sending() -> None:
+    client = tuneport.connect(
+        backend="gemini", endpoint="https://generativelanguage.example.invalid", api_key=KEY, environ={}
+    )
+    with client, pytest.raises(UnsupportedCapability, match=r"retired|tunable") as info:
+        client.create(base_model=BASE, training_data=PAIRS)
+    assert client.driver.request_count == 0
+    assert KEY not in str(info.value)
+
+
+def test_keys_travel_in_the_header_and_never_show() -> None:
+    wrong = "AIzaSyWRONGKEY000000000000000000000000"
+    with Emulator(clock=EmulatorClock.manual(), require_key=KEY) as emulator:
+        with tuneport.connect(backend="gemini", endpoint=emulator.url, api_key=KEY, environ={}) as client:
+            job = client.create(base_model=BASE, training_data=PAIRS)
+            assert client.get(job.id).id == job.id
+            assert KEY not in repr(client)
+            assert KEY not in repr(client.backend)
+        for logged in emulator.requests():
+            assert KEY not in json.dumps(logged)
+        with (
+            tuneport.connect(backend="gemini", endpoint=emulator.url, api_key=wrong, environ={}) as wrong_key,
+            pytest.raises(BadRequestError) as bad,
+        ):
+            wrong_key.get(job.id)
+        assert wrong not in str(bad.value)
+        with (
+            tuneport.connect(backend="gemini", endpoint=emulator.url, auth="none", environ={}) as no_key,
+            pytest.raises(PermissionDeniedError),
+        ):
+            no_key.get(job.id)
+
+
+def test_api_key_from_gemini_api_key_variable(emulator: Emulator) -> None:
+    with tuneport.connect(backend="gemini", endpoint=emulator.url, environ={"GEMINI_API_KEY": KEY}) as client:
+        assert client.backend.settings.api_key is not None
+        client.list_page()
+    (logged,) = emulator.requests()
+    assert KEY not in json.dumps(logged)

@@ -1,0 +1,55 @@
+"""`tuneport demo`: the README's main job, on the embedded emulator."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from tuneport.demo import NUMBER_SUCCESSOR, run_demo
+
+
+def test_demo_runs_the_gemini_lifecycle(tmp_path: Path) -> None:
+    console = Console(record=True, width=100)
+    (result,) = run_demo(console, profiles=["demo-gemini"], workdir=tmp_path)
+    assert result.ran
+    assert result.final_state == "SUCCEEDED"
+    assert result.steps == 15  # 20 examples, batch 4 (the emulator's default), 3 epochs
+    assert result.loss_first is not None
+    assert result.loss_last is not None
+    assert result.loss_last < result.loss_first
+    assert result.answer in {q for q, _ in NUMBER_SUCCESSOR} | {a for _, a in NUMBER_SUCCESSOR}
+    assert result.cancelled_state == "CANCELLED"
+    assert result.listed == 1
+    text = console.export_text()
+    for word in (
+        "validated",
+        "created",
+        "finished",
+        "loss curve",
+        "generate",
+        "list",
+        "cancelled",
+        "deleted",
+    ):
+        assert word in text
+
+
+@pytest.mark.parametrize("profile", ["demo-gemini"])
+def test_demo_command_exits_0_with_json(tmp_path: Path, profile: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "tuneport.cli", "--json", "demo", "--profile", profile],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+    )
+    assert done.returncode == 0, done.stderr
+    (result,) = json.loads(done.stdout)["profiles"]
+    assert result["final_state"] == "SUCCEEDED"
