@@ -12,7 +12,6 @@ import click
 
 from tuneport.cli._output import job_dict, job_panel, job_table
 from tuneport.cli.app import State, cli
-from tuneport.protocol import Capabilities
 
 pass_state = click.make_pass_decorator(State)
 
@@ -62,6 +61,8 @@ def _load_spec_file(path: str) -> dict[str, Any]:
 @pass_state
 def backends(state: State) -> None:
     """List installed backends: name, distribution, version, maturity, capabilities."""
+    from tuneport.protocol import Capabilities
+
     host = state.plugin_host()
     entries = host.backends()
     rows: list[dict[str, Any]] = [
