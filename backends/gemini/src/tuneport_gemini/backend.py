@@ -190,7 +190,8 @@ class GeminiBackend(BaseBackend):
         resp = yield from request(HttpRequest("GET", self._url(name)))
         model = resp.json()
         operation = None
-        if str(model.get("state")) in ("CREATING", "1"):
+        # Progress (CREATING) and the reason for a failure (FAILED) live on the operation.
+        if str(model.get("state")) in ("CREATING", "1", "FAILED", "3"):
             operation = yield from self._find_operation(name)
         return wire.job_from_model(model, operation)
 

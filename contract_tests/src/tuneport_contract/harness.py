@@ -1,0 +1,105 @@
+"""What a backend's test module supplies to the contract kit.
+
+A :class:`Harness` says how to connect to the service under test, what a
+valid (and fast) job looks like, and — unless the run is live — a backdoor
+into the service: seed a job in a given state and move its clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from tuneport.client import AsyncTuningClient, TuningClient
+from tuneport.models import JobState
+
+__all__ = ["AsyncRunner", "Backdoor", "Harness", "Runner", "SyncRunner"]
+
+
+class Backdoor(Protocol):
+    """Reaches into the service without the API under test (zarr's ``set``/``get``)."""
+
+    def seed(self, state: JobState) -> str:
+        """Create a job directly in *state* (SUCCEEDED, FAILED, RUNNING…); return its id."""
+        ...
+
+    def advance(self, seconds: float) -> None:
+        """Move the service's clock forward."""
+        ...
+
+
+@dataclass
+class Harness:
+    """Everything the kit needs to run the behaviours against one backend."""
+
+    #: Keyword arguments for :func:`tuneport.connect` / ``connect_async``.
+    connect: Mapping[str, Any]
+    #: Fields of a valid job spec that finishes quickly (``client.create(**spec)``).
+    spec: Mapping[str, Any]
+    #: The service's backdoor; ``None`` against a real service (live runs).
+    backdoor: Backdoor | None = None
+    #: Credentials planted in the settings: they must never show anywhere.
+    secrets: Sequence[str] = ()
+    #: A prompt the tuned model answers (the first training input is a good one).
+    prompt: str = "1"
+    #: Seconds of service time that certainly finish a job of ``spec``.
+    finish_after: float = 24 * 3600.0
+    #: Hyperparameter values the backend must refuse before sending (name → value).
+    bad_values: Mapping[str, Any] = field(default_factory=lambda: {"epoch_count": 0})
+    #: Whether cancel ends in CANCELLED (some services only honour it best-effort).
+    cancel_reaches_cancelled: bool = True
+
+
+class Runner(Protocol):
+    """Calls a client method the same way for the sync and the async client."""
+
+    @property
+    def client(self) -> TuningClient | AsyncTuningClient: ...
+
+    def __call__(self, method: str, *args: Any, **kwargs: Any) -> Any: ...
+
+    def close(self) -> None: ...
+
+
+class SyncRunner:
+    """Runs calls on a :class:`TuningClient`."""
+
+    def __init__(self, client: TuningClient) -> None:
+        self.client = client
+
+    def __call__(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        result = getattr(self.client, method)(*args, **kwargs)
+        return list(result) if method == "list" else result
+
+    def close(self) -> None:
+        self.client.close()
+
+
+class AsyncRunner:
+    """Runs the same calls on an :class:`AsyncTuningClient`, in its own event loop."""
+
+    def __init__(self, client: AsyncTuningClient) -> None:
+        self.client = client
+        self._loop = asyncio.new_event_loop()
+
+    def __call__(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        async def run() -> Any:
+            result = getattr(self.client, method)(*args, **kwargs)
+            if method == "list":
+                return [job async for job in result]
+            return await result
+
+        return self._loop.run_until_complete(run())
+
+    def close(self) -> None:
+        self._loop.run_until_complete(self.client.aclose())
+        self._loop.close()
+
+
+def progress_advancing(backdoor: Backdoor | None, seconds: float) -> Callable[[Any], None] | None:
+    """A ``wait(progress=...)`` callback that moves the service clock at every poll."""
+    if backdoor is None:
+        return None
+    return lambda _job: backdoor.advance(seconds)

@@ -1,0 +1,468 @@
+"""The contract: numbered behaviours every tuneport backend must show.
+
+Subclass :class:`BackendContract` in a test module whose name pytest
+collects (``class TestMyBackend(BackendContract)``) and override the
+``contract_harness`` fixture.  Every behaviour runs through the sync and the
+async client.  Behaviours are numbered as in ``docs/contract.md``; each test
+name and docstring cites its number.
+
+Operations a backend declares unsupported are skipped, and behaviour 34
+checks they raise :class:`~tuneport.errors.UnsupportedCapability` — and
+reports an "unexpected success" when one in fact works.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+import tuneport
+from tuneport.errors import (
+    ConfigError,
+    JobFailed,
+    JobNotReady,
+    NotFoundError,
+    SpecError,
+    TuneportError,
+    UnsupportedCapability,
+    UnsupportedParameter,
+    WaitTimeout,
+)
+from tuneport.models import Hyperparameters, JobState, Page, TuningJob
+from tuneport.protocol import Operation
+from tuneport.waiting import ManualClock
+from tuneport_contract.harness import AsyncRunner, Harness, Runner, SyncRunner, progress_advancing
+
+__all__ = ["UNKNOWN_ID", "BackendContract"]
+
+#: An id no service has: well-formed for every backend, never created.
+UNKNOWN_ID = "tuneport-contract-no-such-job"
+_POLL = 1.0
+
+
+class BackendContract:
+    """The behaviours (named without ``Test`` so pytest does not collect the base)."""
+
+    # --- fixtures the subclass provides or the kit derives -------------------------------
+
+    @pytest.fixture
+    def contract_harness(self) -> Harness:
+        """Override: how to reach the backend under test."""
+        raise NotImplementedError("override the contract_harness fixture in your BackendContract subclass")
+
+    @pytest.fixture(params=["sync", "async"])
+    def run(self, request: pytest.FixtureRequest, contract_harness: Harness) -> Iterator[Runner]:
+        """A runner over a fresh client; the parameter picks the sync or the async client."""
+        options = {"clock": ManualClock(), **contract_harness.connect}
+        runner: Runner
+        if request.param == "sync":
+            runner = SyncRunner(tuneport.connect(**options))
+        else:
+            runner = AsyncRunner(tuneport.connect_async(**options))
+        try:
+            yield runner
+        finally:
+            runner.close()
+
+    @pytest.fixture
+    def live(self, request: pytest.FixtureRequest) -> bool:
+        return bool(request.config.getoption("--tuneport-live", default=False))
+
+    # --- helpers ---------------------------------------------------------------------------------
+
+    @staticmethod
+    def _require(run: Runner, *operations: Operation) -> None:
+        caps = run.client.capabilities
+        for operation in operations:
+            if not caps.supports(operation):
+                pytest.skip(f"declared unsupported: {operation}")
+
+    @staticmethod
+    def _backdoor(harness: Harness) -> Any:
+        if harness.backdoor is None:
+            pytest.skip("needs the service's backdoor (not available on a live service)")
+        return harness.backdoor
+
+    def _create(self, run: Runner, harness: Harness, **changes: Any) -> TuningJob:
+        self._require(run, Operation.CREATE)
+        job: TuningJob = run("create", **{**harness.spec, **changes})
+        return job
+
+    def _finished(self, run: Runner, harness: Harness) -> TuningJob:
+        """A job that succeeded: seeded through the backdoor, or created and waited for."""
+        if harness.backdoor is not None:
+            job_id = harness.backdoor.seed(JobState.SUCCEEDED)
+            job: TuningJob = run("get", job_id)
+            return job
+        job = self._create(run, harness)
+        done: TuningJob = run("wait", job.id, poll=_POLL)
+        return done
+
+    # --- create ----------------------------------------------------------------------------------
+
+    def test_b01_create_returns_a_job_with_an_id(self, run: Runner, contract_harness: Harness) -> None:
+        """Behaviour 1: create returns a job with an id, the backend's name and a state."""
+        job = self._create(run, contract_harness)
+        assert job.id
+        assert job.backend == run.client.backend.name
+        assert isinstance(job.state, JobState)
+        assert job.state is not JobState.UNKNOWN
+
+    def test_b02_create_keeps_what_was_asked(self, run: Runner, contract_harness: Harness) -> None:
+        """Behaviour 2: the created job reports the display name asked for."""
+        job = self._create(run, contract_harness, display_name="contract b02")
+        assert job.display_name == "contract b02"
+
+    def test_b03_get_after_create(self, run: Runner, contract_harness: Harness) -> None:
+        """Behaviour 3: get after create returns the same job."""
+        job = self._create(run, contract_harness)
+        self._require(run, Operation.GET)
+        again: TuningJob = run("get", job.id)
+        assert again.id == job.id
+        assert again.backend == job.backend
+
+    def test_b04_unknown_ids_are_not_found(self, run: Runner, contract_harness: Harness) -> None:
+        """Behaviour 4: get of an unknown id raises NotFoundError."""
+        self._require(run, Operation.GET)
+        with pytest.raises(NotFoundError):
+            run("get", UNKNOWN_ID)
+
+    # --- list --------------------------------------------------------------------------------------
+
+    def test_b05_list_finds_a_created_job(self, run: Runner, contract_harness: Harness) -> None:
+        """Behaviour 5: list finds a job just created."""
+        job = self._create(run, contract_harness)
+        self._require(run, Operation.LIST)
+        assert job.id in {j.id for j in run("list")}
+
+    def test_b06_paging_covers_all_without_repeats(self, run: Runner, contract_harness: Harness) -> None:
+        """Behaviour 6: listing one job per page covers every job exactly once."""
+        created = {self._create(run, contract_harness, display_name=f"contract b06 {i}").id for i in range(3)}
+        self._require(run, Operation.LIST)
+        listed = [j.id for j in run("list", page_size=1)]
+        assert len(listed) == len(set(listed)), "a job was listed twice"
+        assert created <= set(listed)
+
+    def test_b07_list_limit(self, run: Runner, contract_harness: Harness) -> None:
+        """Behaviour 7: list(limit=n) yields at most n jobs."""
+        for i in range(3):
+            self._create(run, contract_harness, display_name=f"contract b07 {i}")
+        self._require(run, Operation.LIST)
+        assert len(run("list", limit=2)) == 2
+
+    def test_b08_last_page_has_no_token(self, run: Runner, contract_harness: Harness) -> None:
+        """Behaviour 8: list_page returns a Page, and following tokens ends with None."""
+        self._create(run, contract_harness)
+        self._require(run, Operation.LIST)
+        page: Page[TuningJob] = run("list_page", page_size=1)
+        pages = 1
+        while page.next_page_token:
+            page = run("list_page", page_size=1, page_token=page.next_page_token)
+            pages += 1
+            assert pages < 10_000, "paging does not end"
+        assert page.next_page_token is None
+
+    # --- wait --------------------------------------------------------------------------------------
+
+    def test_b09_wait_reaches_success(self, run: Runner, contract_harness: Harness) -> None:
+        """Behaviour 9: wait on a running job returns it SUCCEEDED."""
+        job = self._create(run, contract_harness)
+        self._require(run, Operation.GET)
+        step = contract_harness.finish_after / 10
+        done: TuningJob = run(
+            "wait", job.id, poll=_POLL, progress=progress_advancing(contract_harness.backdoor, step)
+        )
+        assert done.state is JobState.SUCCEEDED
+
+    def test_b10_wait_raises_job_failed_with_the_error(self, run: Runner, contract_harness: Harness) -> None:
+        """Behaviour 10: wait on a failed job raises JobFailed carrying the job and its error."""
+        job_id = self._backdoor(contract_harness).seed(JobState.FAILED)
+        with pytest.raises(JobFailed) as info:
+            run("wait", job_id, poll=_POLL)
+        assert info.value.job.state is JobState.FAILED
+        assert info.value.job.error is not None
+        assert info.value.job.error.message
+
+    def test_b11_wait_can_return_failures(self, run: Runner, contract_harness: Harness) -> None:
+        """Behaviour 11: wait(raise_on_failure=False) returns the failed job."""
+        job_id = self._backdoor(contract_harness).seed(JobState.FAILED)
+        job: TuningJob = run("wait", job_id, poll=_POLL, raise_on_failure=False)
+        assert job.state is JobState.FAILED
+
+    def test_b12_wait_times_out(self, run: Runner, contract_harness: Harness) -> None:
+        """Behaviour 12: wait raises WaitTimeout with the last job seen when time runs out."""
+        job_id = self._backdoor(contract_harness).seed(JobState.RUNNING)
+        with pytest.raises(WaitTimeout) as info:
+            run("wait", job_id, poll=_POLL, timeout=5)
+        assert info.value.last is not None
+        assert info.value.last.id == job_id
+
+    def test_b13_terminal_states_are_stable(self, run: Runner, contract_harness: Harness) -> None:
+        """Behaviour 13: a finished job stays finished on every read."""
+        job = self._finished(run, contract_harness)
+        assert job.state.is_terminal
+        assert run("get", job.id).state is job.state
+
+    # --- cancel ------------------------------------------------------------------------------------
+
+    def test_b14_cancel_moves_to_cancelling_or_cancelled(
+        self, run: Runner, contract_harness: Harness
+    ) -> None:
+        """Behaviour 14: cancel of a running job returns it CANCELLING or CANCELLED."""
+        job = self._create(run, contract_harness)
+        self._require(run, Operation.CANCEL)
+        cancelled: TuningJob = run("cancel", job.id)
+        if contract_harness.cancel_reaches_cancelled:
+            assert cancelled.state in (JobState.CANCELLING, JobState.CANCELLED)
+
+    def test_b15_wait_returns_a_cancelled_job(self, run: Runner, contract_harness: Harness) -> None:
+        """Behaviour 15: wait after cancel returns the job CANCELLED (cancelling is not a failure)."""
+        if not contract_harness.cancel_reaches_cancelled:
+            pytest.skip("this backend's cancel is best-effort")
+        job = self._create(run, contract_harness)
+        self._require(run, Operation.CANCEL)
+        run("cancel", job.id)
+        step = contract_harness.finish_after / 10
+        done: TuningJob = run(
+            "wait", job.id, poll=_POLL, progress=progress_advancing(contract_harness.backdoor, step)
+        )
+        assert done.state is JobState.CANCELLED
+
+    def test_b16_cancel_unknown_id(self, run: Runner, contract_harness: Harness) -> None:
+        """Behaviour 16: cancel of an unknown id raises NotFoundError."""
+        self._require(run, Operation.CANCEL)
+        with pytest.raises(NotFoundError):
+            run("cancel", UNKNOWN_ID)
+
+    # --- delete ------------------------------------------------------------------------------------
+
+    def test_b17_delete_is_idempotent(self, run: Runner, contract_harness: Harness) -> None:
+        """Behaviour 17: delete of a finished job succeeds, and succeeds again."""
+        self._require(run, Operation.DELETE)
+        job = self._finished(run, contract_harness)
+        assert run("delete", job.id) is None
+        assert run("delete", job.id) is None
+
+    def test_b18_delete_of_unknown_id_is_not_an_error(self, run: Runner, contract_harness: Harness) -> None:
+        """Behaviour 18: delete of an id that does not exist is a no-op."""
+        self._require(run, Operation.DELETE)
+        run("delete", UNKNOWN_ID)
+
+    def test_b19_deleted_model_answers_no_more(self, run: Runner, contract_harness: Harness) -> None:
+        """Behaviour 19: after delete, the tuned model can no longer be called."""
+        self._require(run, Operation.DELETE, Operation.GENERATE)
+        job = self._finished(run, contract_harness)
+        run("delete", job.id)
+        with pytest.raises((NotFoundError, JobNotReady)):
+            run("generate", job.id, contract_harness.prompt)
+
+    # --- generate ----------------------------------------------------------------------------------
+
+    def test_b20_generate_answers_from_a_succeeded_job(self, run: Runner, contract_harness: Harness) -> None:
+        """Behaviour 20: generate on a succeeded job returns text."""
+        self._require(run, Operation.GENERATE)
+        job = self._finished(run, contract_harness)
+        generation = run("generate", job.id, contract_harness.prompt)
+        assert isinstance(generation.text, str)
+        assert generation.text
+
+    def test_b21_generate_refuses_an_unfinished_job(self, run: Runner, contract_harness: Harness) -> None:
+        """Behaviour 21: generate on an unfinished job raises JobNotReady."""
+        self._require(run, Operation.GENERATE)
+        job = self._create(run, contract_harness)
+        if run("get", job.id).state.is_terminal:
+            pytest.skip("the job finished at once")
+        with pytest.raises(JobNotReady):
+            run("generate", job.id, contract_harness.prompt)
+
+    def test_b22_generate_unknown_id(self, run: Runner, contract_harness: Harness) -> None:
+        """Behaviour 22: generate on an unknown id raises NotFoundError."""
+        self._require(run, Operation.GENERATE)
+        with pytest.raises(NotFoundError):
+            run("generate", UNKNOWN_ID, contract_harness.prompt)
+
+    def test_b23_generation_keeps_usage_and_raw(self, run: Runner, contract_harness: Harness) -> None:
+        """Behaviour 23: a generation keeps the provider's reply and non-negative token counts."""
+        self._require(run, Operation.GENERATE)
+        job = self._finished(run, contract_harness)
+        generation = run("generate", job.id, contract_harness.prompt)
+        assert generation.raw
+        for count in (
+            generation.usage.prompt_tokens,
+            generation.usage.output_tokens,
+            generation.usage.total_tokens,
+        ):
+            assert count is None or count >= 0
+
+    # --- metrics -----------------------------------------------------------------------------------
+
+    def test_b24_metrics_after_success_are_not_empty(self, run: Runner, contract_harness: Harness) -> None:
+        """Behaviour 24: metrics of a succeeded job hold at least one non-empty series."""
+        self._require(run, Operation.METRICS)
+        job = self._finished(run, contract_harness)
+        metrics = run("metrics", job.id)
+        assert any(points for points in metrics.series.values())
+
+    def test_b25_metrics_are_monotonic_in_step(self, run: Runner, contract_harness: Harness) -> None:
+        """Behaviour 25: within each series, steps strictly increase."""
+        self._require(run, Operation.METRICS)
+        job = self._finished(run, contract_harness)
+        for name, points in run("metrics", job.id).series.items():
+            steps = [p.step for p in points]
+            assert steps == sorted(set(steps)), f"series {name} is not strictly increasing in step"
+
+    def test_b26_metrics_unknown_id(self, run: Runner, contract_harness: Harness) -> None:
+        """Behaviour 26: metrics of an unknown id raise NotFoundError."""
+        self._require(run, Operation.METRICS)
+        with pytest.raises(NotFoundError):
+            run("metrics", UNKNOWN_ID)
+
+    # --- refusals before any request -----------------------------------------------------------------
+
+    def test_b27_unsupported_parameters_are_refused_before_any_request(
+        self, run: Runner, contract_harness: Harness
+    ) -> None:
+        """Behaviour 27: a hyperparameter the backend does not declare is refused, nothing sent."""
+        self._require(run, Operation.CREATE)
+        declared = run.client.capabilities.hyperparameters
+        undeclared = [name for name in Hyperparameters.model_fields if name not in declared]
+        if not undeclared:
+            pytest.skip("the backend accepts every hyperparameter")
+        before = run.client.driver.request_count
+        value = 4 if undeclared[0] in ("epoch_count", "batch_size", "adapter_size") else 0.5
+        with pytest.raises(UnsupportedParameter) as info:
+            run("create", **{**contract_harness.spec, undeclared[0]: value})
+        assert info.value.parameter == f"hyperparameters.{undeclared[0]}"
+        assert run.client.driver.request_count == before
+
+    def test_b28_bad_values_are_refused_before_any_request(
+        self, run: Runner, contract_harness: Harness
+    ) -> None:
+        """Behaviour 28: invalid hyperparameter values raise SpecError naming the field, nothing sent."""
+        self._require(run, Operation.CREATE)
+        before = run.client.driver.request_count
+        for name, value in contract_harness.bad_values.items():
+            with pytest.raises(SpecError) as info:
+                run("create", **{**contract_harness.spec, name: value})
+            assert info.value.field == f"hyperparameters.{name}"
+        assert run.client.driver.request_count == before
+
+    def test_b29_invalid_specs_name_the_field(self, run: Runner, contract_harness: Harness) -> None:
+        """Behaviour 29: an empty base model raises SpecError on base_model, nothing sent."""
+        self._require(run, Operation.CREATE)
+        before = run.client.driver.request_count
+        with pytest.raises(SpecError) as info:
+            run("create", **{**contract_harness.spec, "base_model": ""})
+        assert info.value.field == "base_model"
+        assert run.client.driver.request_count == before
+
+    # --- what every job carries ------------------------------------------------------------------------
+
+    def test_b30_jobs_keep_the_provider_json(self, run: Runner, contract_harness: Harness) -> None:
+        """Behaviour 30: every job keeps the provider's JSON in raw."""
+        job = self._create(run, contract_harness)
+        assert job.raw
+        assert run("get", job.id).raw
+
+    def test_b31_times_are_timezone_aware(self, run: Runner, contract_harness: Harness) -> None:
+        """Behaviour 31: every time a job reports is timezone-aware."""
+        job = self._finished(run, contract_harness)
+        for moment in (job.create_time, job.start_time, job.end_time, job.update_time):
+            assert moment is None or moment.tzinfo is not None
+
+    def test_b32_progress_is_a_fraction(self, run: Runner, contract_harness: Harness) -> None:
+        """Behaviour 32: progress, when reported, is within 0..1, and 1 after success."""
+        job = self._create(run, contract_harness)
+        assert job.progress is None or 0 <= job.progress <= 1
+        done = self._finished(run, contract_harness)
+        assert done.progress in (None, 1.0)
+
+    # --- secrets, capabilities, settings -------------------------------------------------------------
+
+    def test_b33_credentials_never_leak(
+        self, run: Runner, contract_harness: Harness, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """Behaviour 33: credentials never appear in reprs, errors or logs (debug included)."""
+        if not contract_harness.secrets:
+            pytest.skip("the harness plants no credentials")
+        texts = [repr(run.client), repr(run.client.backend), repr(run.client.backend.settings)]
+        with caplog.at_level(logging.DEBUG):
+            try:
+                run("get", UNKNOWN_ID)
+            except TuneportError as error:
+                texts += [str(error), repr(error)]
+            if run.client.capabilities.supports(Operation.CREATE):
+                job = self._create(run, contract_harness)
+                texts.append(repr(job))
+        texts.append(caplog.text)
+        for secret in contract_harness.secrets:
+            for text in texts:
+                assert secret not in text
+
+    def test_b34_unsupported_operations_raise_and_really_are_unsupported(
+        self, run: Runner, contract_harness: Harness
+    ) -> None:
+        """Behaviour 34: declared-unsupported operations raise UnsupportedCapability (and truly fail)."""
+        unsupported = [op for op in Operation if not run.client.capabilities.supports(op)]
+        if not unsupported:
+            pytest.skip("every operation is declared supported")
+        arguments: dict[Operation, tuple[Any, ...]] = {
+            Operation.CREATE: (),
+            Operation.LIST: (),
+            Operation.GET: (UNKNOWN_ID,),
+            Operation.CANCEL: (UNKNOWN_ID,),
+            Operation.DELETE: (UNKNOWN_ID,),
+            Operation.GENERATE: (UNKNOWN_ID, contract_harness.prompt),
+            Operation.METRICS: (UNKNOWN_ID,),
+        }
+        for operation in unsupported:
+            method = "list_page" if operation is Operation.LIST else operation.value
+            kwargs = dict(contract_harness.spec) if operation is Operation.CREATE else {}
+            with pytest.raises(UnsupportedCapability):
+                run(method, *arguments[operation], **kwargs)
+            _check_really_unsupported(run, operation, contract_harness)
+
+    def test_b35_capabilities_are_data(self, run: Runner, contract_harness: Harness) -> None:
+        """Behaviour 35: capabilities name known operations and hyperparameters only."""
+        caps = run.client.capabilities
+        assert caps.operations <= frozenset(Operation)
+        assert caps.hyperparameters <= frozenset(Hyperparameters.model_fields)
+        assert caps.summary()["operations"] == sorted(op.value for op in caps.operations)
+
+    def test_b36_settings_refuse_unknown_keys(self, contract_harness: Harness) -> None:
+        """Behaviour 36: a misspelt setting is a ConfigError naming the key."""
+        options = {**contract_harness.connect, "no_such_setting_b36": 1}
+        with pytest.raises(ConfigError) as info:
+            tuneport.connect(**options)
+        assert info.value.key == "no_such_setting_b36"
+
+
+def _check_really_unsupported(run: Runner, operation: Operation, harness: Harness) -> None:
+    """SQLAlchemy's "unexpected success": a declared-unsupported operation that works is reported."""
+    from tuneport.models import GenerateRequest, JobSpec
+
+    backend = run.client.backend
+    flows: dict[Operation, Callable[[], Any]] = {
+        Operation.CREATE: lambda: backend.create(JobSpec.model_validate(dict(harness.spec))),
+        Operation.LIST: lambda: backend.list(page_size=None, page_token=None, filter=None),
+        Operation.GET: lambda: backend.get(UNKNOWN_ID),
+        Operation.CANCEL: lambda: backend.cancel(UNKNOWN_ID),
+        Operation.DELETE: lambda: backend.delete(UNKNOWN_ID),
+        Operation.GENERATE: lambda: backend.generate(UNKNOWN_ID, GenerateRequest(contents=harness.prompt)),
+        Operation.METRICS: lambda: backend.metrics(UNKNOWN_ID),
+    }
+    # Build the flow and take one step, sending nothing: a backend that does not
+    # implement the operation refuses here; one that yields an effect implements it.
+    try:
+        flow = flows[operation]()
+        next(flow)
+    except UnsupportedCapability:
+        return
+    except (StopIteration, TuneportError):
+        pass
+    else:
+        flow.close()
+    pytest.fail(f"unexpected success: '{operation}' is declared unsupported but the backend implements it")
