@@ -17,6 +17,7 @@ PACKAGES = [
     ("tuneport-gemini", ROOT / "backends" / "gemini" / "tests"),
     ("tuneport-vertex", ROOT / "backends" / "vertex" / "tests"),
     ("tuneport-contract", ROOT / "contract_tests" / "tests"),
+    ("tuneport-inmemory (example plugin)", ROOT / "examples" / "tuneport-inmemory" / "tests"),
 ]
 NO_TESTS_COLLECTED = 5
 

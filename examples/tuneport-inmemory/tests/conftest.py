@@ -1,0 +1,2 @@
+# Opt in to the contract kit.
+pytest_plugins = ["tuneport_contract.plugin"]
