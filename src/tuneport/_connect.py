@@ -7,11 +7,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
-import pydantic
-
 from tuneport.auth import is_local_endpoint
 from tuneport.config import build_settings, find_config, load_config, resolve_profile
-from tuneport.errors import BackendNotFound, TuneportError
+from tuneport.errors import BackendNotFound, TuneportError, UnsupportedCapability, ValidationError
 from tuneport.models import JobSpec
 from tuneport.plugins import PluginHost, default_host
 from tuneport.protocol import BackendSettings, HttpRequest, Maturity, TuningBackend
@@ -205,17 +203,14 @@ def validate(
     backend can plan; ``plan_note`` says why not otherwise).  It never raises
     for a bad spec; it raises for bad configuration.
     """
-    from tuneport.client import spec_error
-    from tuneport.preflight import preflight
+    from tuneport.client import build_spec
+    from tuneport.preflight import Finding, preflight
 
-    if not isinstance(spec, JobSpec):
-        try:
-            spec = JobSpec.model_validate(spec)
-        except pydantic.ValidationError as exc:
-            raise spec_error(exc) from None
     opened = _open(
         profile, config=config, backend=backend, plugins=plugins, environ=environ, settings=settings or {}
     )
+    if not isinstance(spec, JobSpec):
+        spec = build_spec(opened.job_defaults, spec)
     report = preflight(
         spec,
         backend=opened.backend,
@@ -229,6 +224,14 @@ def validate(
         return report
     try:
         requests: Sequence[HttpRequest] = planner(spec)
+    except UnsupportedCapability as exc:
+        report.plan_note = str(exc)
+        return report
+    except ValidationError as exc:
+        # What stops the plan stops the job: report it like every other finding.
+        report.findings.extend(Finding("spec", problem) for problem in exc.problems)
+        report.plan_note = "no plan: the spec has problems (see problems)"
+        return report
     except TuneportError as exc:
         report.plan_note = str(exc)
         return report

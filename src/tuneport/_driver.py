@@ -90,6 +90,7 @@ class SyncDriver(_DriverBase):
                         result = effect.run()
                     elif isinstance(effect, Sleep):
                         self.clock.sleep(effect.seconds)
+                        started += effect.seconds  # polling pauses are not retry time
                         result = None
                     else:
                         result = self.send(effect, policy, timeout, started=started)
@@ -168,6 +169,7 @@ class AsyncDriver(_DriverBase):
                         result = await asyncio.to_thread(effect.run)
                     elif isinstance(effect, Sleep):
                         await self.clock.asleep(effect.seconds)
+                        started += effect.seconds  # polling pauses are not retry time
                         result = None
                     else:
                         result = await self.send(effect, policy, timeout, started=started)

@@ -75,7 +75,9 @@ class CredentialsAuthenticator:
         return (token,) if token else ()
 
 
-def application_default_credentials(scopes: Sequence[str], *, service: str, hint: str) -> Any:
+def application_default_credentials(
+    scopes: Sequence[str], *, service: str, hint: str, key: str = "auth"
+) -> Any:
     """ADC with *scopes*, or a :class:`ConfigError` saying how to provide credentials."""
     import google.auth
     import google.auth.exceptions
@@ -83,7 +85,7 @@ def application_default_credentials(scopes: Sequence[str], *, service: str, hint
     try:
         credentials, _project = google.auth.default(scopes=list(scopes))
     except google.auth.exceptions.DefaultCredentialsError as exc:
-        raise ConfigError(f"no credentials for {service}: {hint} ({exc})", key="auth") from None
+        raise ConfigError(f"no credentials for {service}: {hint} ({exc})", key=key) from None
     return credentials
 
 

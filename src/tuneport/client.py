@@ -39,6 +39,9 @@ ProgressCallback = Callable[[TuningJob], None]
 log = logging.getLogger("tuneport")
 
 _FAILED_STATES = (JobState.FAILED, JobState.EXPIRED)
+_HYPERPARAMETERS = frozenset(
+    {"epoch_count", "batch_size", "learning_rate", "learning_rate_multiplier", "adapter_size"}
+)
 
 
 def spec_error(exc: pydantic.ValidationError, *, prefix: str = "") -> SpecError:
@@ -54,6 +57,25 @@ def spec_error(exc: pydantic.ValidationError, *, prefix: str = "") -> SpecError:
             )
         )
     return SpecError(problems, summary=f"invalid {exc.title}")
+
+
+def build_spec(defaults: Mapping[str, Any], fields: Mapping[str, Any]) -> JobSpec:
+    """A :class:`JobSpec` from a profile's job defaults and keywords (keywords win).
+
+    Hyperparameters may be given flat (``epoch_count=3``) or as a
+    ``hyperparameters`` table; in each layer a flat one beats the table.
+    """
+    hyper: dict[str, Any] = {}
+    for layer in (defaults, fields):
+        hyper.update(dict(layer.get("hyperparameters") or {}))
+        hyper.update({k: v for k, v in layer.items() if k in _HYPERPARAMETERS})
+    data = {k: v for k, v in {**defaults, **fields}.items() if k not in _HYPERPARAMETERS}
+    if hyper:
+        data["hyperparameters"] = hyper
+    try:
+        return JobSpec.model_validate(data)
+    except pydantic.ValidationError as exc:
+        raise spec_error(exc) from None
 
 
 class _ClientCore:
@@ -110,24 +132,7 @@ class _ClientCore:
             raise TypeError("pass either a JobSpec or keywords, not both")
         if spec is not None:
             return spec
-        data = {**self.job_defaults, **fields}
-        hyper = {
-            k: data.pop(k)
-            for k in (
-                "epoch_count",
-                "batch_size",
-                "learning_rate",
-                "learning_rate_multiplier",
-                "adapter_size",
-            )
-            if k in data
-        }
-        if hyper:
-            data["hyperparameters"] = {**dict(data.get("hyperparameters") or {}), **hyper}
-        try:
-            return JobSpec.model_validate(data)
-        except pydantic.ValidationError as exc:
-            raise spec_error(exc) from None
+        return build_spec(self.job_defaults, fields)
 
     def _check_spec(self, spec: JobSpec) -> None:
         """Refuse, before any request, what the backend or the catalog rules out."""

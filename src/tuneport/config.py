@@ -299,9 +299,9 @@ def _settings_error(
         source = setting.source if setting else f"backend '{resolved.backend}' settings"
         profile = setting.profile if setting else resolved.name
         if err["type"] == "extra_forbidden" and key:
-            message = (
-                _unknown(key, settings_model.model_fields, "setting") + f" for backend '{resolved.backend}'"
-            )
+            close = difflib.get_close_matches(key, list(settings_model.model_fields), n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            message = f"unknown setting '{key}' for backend '{resolved.backend}'{hint}"
         elif err["type"] == "missing":
             message = f"required setting for backend '{resolved.backend}' is missing"
         else:

@@ -299,5 +299,6 @@ def _check_dataset(
     report.datasets[field_name] = result
     for problem in result.problems:
         # In-memory data has no file name: say which dataset the line is in.
-        named = problem if problem.source else dataclasses.replace(problem, source=field_name)
+        unnamed = problem.source in (None, "", "<examples>")
+        named = dataclasses.replace(problem, source=field_name) if unnamed else problem
         report.findings.append(Finding("dataset", named))

@@ -349,7 +349,9 @@ class BaseBackend:
 
         Optional: backends that can describe their requests in advance override it.
         """
-        raise self._unsupported(Operation.CREATE)
+        raise UnsupportedCapability(
+            self.name, "plan_create", reason="this backend does not describe its requests in advance"
+        )
 
     def list(
         self, *, page_size: int | None, page_token: str | None, filter: str | None

@@ -29,8 +29,7 @@ from tuneport.emulator.schema import _ENUMS, _MESSAGES
 assert tuneport.emulator.gemini.schema
 assert tuneport.emulator.operations
 
-pytest.importorskip("google.ai.generativelanguage_v1beta")
-
+import google.ai.generativelanguage_v1beta  # noqa: E402,F401  (a test dependency: fail, never skip)
 from google.ai.generativelanguage_v1beta import types as glm  # noqa: E402
 from google.longrunning import operations_pb2  # noqa: E402
 from google.protobuf import descriptor_pool, json_format  # noqa: E402

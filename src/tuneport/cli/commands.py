@@ -155,9 +155,13 @@ def create(
         fields["labels"] = {**fields.get("labels", {}), **_key_values(labels, "--label")}
     if extras:
         fields["extras"] = {**fields.get("extras", {}), **_key_values(extras, "--extra", parse_json=True)}
-    if "base_model" not in fields or "training_data" not in fields:
-        raise click.UsageError("--base-model and --training-data are required (or give them in --spec)")
     client = state.client()
+    given = {**client.job_defaults, **fields}
+    if "base_model" not in given or "training_data" not in given:
+        raise click.UsageError(
+            "--base-model and --training-data are required (or give them in --spec, "
+            "or in the profile's job table)"
+        )
     job = client.create(**fields)
     if wait_:
         state.output.note(f"created {job.id}; waiting…")

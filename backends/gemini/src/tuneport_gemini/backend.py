@@ -269,10 +269,11 @@ class GeminiBackend(BaseBackend):
         try:
             resp = yield from request(HttpRequest("POST", url, json=body))
         except BadRequestError as error:
-            if error.status == "FAILED_PRECONDITION":
-                # The model exists but is not ACTIVE: say so in the port's terms.
-                raise JobNotReady(name.removeprefix("tunedModels/"), error.message) from None
-            raise
+            if error.status != "FAILED_PRECONDITION":
+                raise
+            # The model exists but is not ACTIVE: say so in the port's terms, with its state.
+            job = yield from self.get(target)
+            raise JobNotReady(job.id, job.state) from None
         return wire.generation_from(resp.json())
 
     def metrics(self, job_id: str) -> Flow[Metrics]:

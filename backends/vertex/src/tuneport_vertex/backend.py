@@ -22,6 +22,7 @@ from tuneport.errors import (
     APIConnectionError,
     APIError,
     APITimeoutError,
+    ConfigError,
     InternalServerError,
     JobNotReady,
     Problem,
@@ -103,8 +104,8 @@ class VertexBackend(BaseBackend):
     def parent(self) -> str:
         settings = self.vertex_settings
         if not settings.project:
-            raise SpecError(
-                [Problem("the vertex backend needs a project", field="project", rule="missing-setting")]
+            raise ConfigError(
+                "the vertex backend needs a project (set project in the profile)", key="project"
             )
         return f"projects/{settings.project}/locations/{settings.location}"
 
@@ -118,11 +119,19 @@ class VertexBackend(BaseBackend):
         if settings.credentials_file is not None:
             from google.oauth2 import service_account
 
-            credentials = service_account.Credentials.from_service_account_file(  # type: ignore[no-untyped-call]
-                str(settings.credentials_file), scopes=list(SCOPES)
-            )
+            try:
+                credentials = service_account.Credentials.from_service_account_file(  # type: ignore[no-untyped-call]
+                    str(settings.credentials_file), scopes=list(SCOPES)
+                )
+            except (OSError, ValueError) as exc:
+                raise ConfigError(
+                    f"cannot use {settings.credentials_file} as a service-account key: {exc}",
+                    key="credentials_file",
+                ) from None
         else:
-            credentials = application_default_credentials(SCOPES, service="Vertex AI", hint=_AUTH_HINT)
+            credentials = application_default_credentials(
+                SCOPES, service="Vertex AI", hint=_AUTH_HINT, key="credentials_file"
+            )
         return CredentialsAuthenticator(credentials)
 
     # --- create -------------------------------------------------------------------------------
