@@ -18,18 +18,67 @@ See docs/datasets.md for every rule, the conversion matrix and the token estimat
 
 from __future__ import annotations
 
-from tuneport.datasets.conversion import ConversionPolicy, ConversionReport, convert_dataset
-from tuneport.datasets.detect import detect_format
-from tuneport.datasets.formats import DatasetFormat, FileLayout
-from tuneport.datasets.limits import DatasetLimits, DatasetRole
-from tuneport.datasets.reading import ExampleRecord, read_examples, read_records
-from tuneport.datasets.rules import Rule, Severity
-from tuneport.datasets.sources import DatasetSource
-from tuneport.datasets.stats import DatasetStats, Distribution, dataset_stats
-from tuneport.datasets.tokens import estimate_tokens
-from tuneport.datasets.validation import DatasetReport, validate_dataset
-from tuneport.datasets.writing import write_examples
-from tuneport.models import Example, FilePart, Part, TextPart, Turn
+import importlib
+
+# Names load on first access (PEP 562): the catalog needs only DatasetLimits,
+# and `import tuneport.datasets` should not pay for every reader and writer.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from tuneport.datasets.conversion import ConversionPolicy, ConversionReport, convert_dataset
+    from tuneport.datasets.detect import detect_format
+    from tuneport.datasets.formats import DatasetFormat, FileLayout
+    from tuneport.datasets.limits import DatasetLimits, DatasetRole
+    from tuneport.datasets.reading import ExampleRecord, read_examples, read_records
+    from tuneport.datasets.rules import Rule, Severity
+    from tuneport.datasets.sources import DatasetSource
+    from tuneport.datasets.stats import DatasetStats, Distribution, dataset_stats
+    from tuneport.datasets.tokens import estimate_tokens
+    from tuneport.datasets.validation import DatasetReport, validate_dataset
+    from tuneport.datasets.writing import write_examples
+    from tuneport.models import Example, FilePart, Part, TextPart, Turn
+
+_LAZY: dict[str, str] = {
+    "ConversionPolicy": "tuneport.datasets.conversion",
+    "ConversionReport": "tuneport.datasets.conversion",
+    "DatasetFormat": "tuneport.datasets.formats",
+    "DatasetLimits": "tuneport.datasets.limits",
+    "DatasetReport": "tuneport.datasets.validation",
+    "DatasetRole": "tuneport.datasets.limits",
+    "DatasetSource": "tuneport.datasets.sources",
+    "DatasetStats": "tuneport.datasets.stats",
+    "Distribution": "tuneport.datasets.stats",
+    "Example": "tuneport.models",
+    "ExampleRecord": "tuneport.datasets.reading",
+    "FileLayout": "tuneport.datasets.formats",
+    "FilePart": "tuneport.models",
+    "Part": "tuneport.models",
+    "Rule": "tuneport.datasets.rules",
+    "Severity": "tuneport.datasets.rules",
+    "TextPart": "tuneport.models",
+    "Turn": "tuneport.models",
+    "convert_dataset": "tuneport.datasets.conversion",
+    "dataset_stats": "tuneport.datasets.stats",
+    "detect_format": "tuneport.datasets.detect",
+    "estimate_tokens": "tuneport.datasets.tokens",
+    "read_examples": "tuneport.datasets.reading",
+    "read_records": "tuneport.datasets.reading",
+    "validate_dataset": "tuneport.datasets.validation",
+    "write_examples": "tuneport.datasets.writing",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'tuneport.datasets' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
     "ConversionPolicy",
