@@ -39,7 +39,18 @@ def test_demo_runs_the_gemini_lifecycle(tmp_path: Path) -> None:
         assert word in text
 
 
-@pytest.mark.parametrize("profile", ["demo-gemini"])
+def test_demo_runs_both_profiles_changing_only_the_profile(tmp_path: Path) -> None:
+    console = Console(record=True, width=100)
+    results = run_demo(console, workdir=tmp_path)
+    assert [(r.profile, r.backend) for r in results] == [("demo-gemini", "gemini"), ("demo-vertex", "vertex")]
+    for result in results:
+        assert result.final_state == "SUCCEEDED"
+        assert result.cancelled_state == "CANCELLED"
+        assert result.answer == "XX"
+    assert "only the profile changed" in console.export_text()
+
+
+@pytest.mark.parametrize("profile", ["demo-gemini", "demo-vertex"])
 def test_demo_command_exits_0_with_json(tmp_path: Path, profile: str) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "tuneport.cli", "--json", "demo", "--profile", profile],

@@ -39,7 +39,9 @@ def build_request(
     """The httpx request for *req*, with auth headers merged in."""
     headers = {"user-agent": USER_AGENT, **req.headers, **auth}
     timeout = httpx.USE_CLIENT_DEFAULT if req.timeout is None else httpx.Timeout(req.timeout)
-    params = {k: _param(v) for k, v in req.params.items()}
+    # httpx replaces a URL's query with `params`: merge instead, so a URL that
+    # carries its own query (a resumable upload session) keeps it.
+    params = httpx.URL(req.url).params.merge({k: _param(v) for k, v in req.params.items()})
     if req.content is not None:
         return client.build_request(
             req.method, req.url, params=params, headers=headers, content=req.content, timeout=timeout

@@ -99,9 +99,16 @@ def run_demo(
             "".join(json.dumps({"text_input": q, "output": a}) + "\n" for q, a in NUMBER_SUCCESSOR),
             encoding="utf-8",
         )
-        console.print(f"[bold]tuneport demo[/bold] — the same script on {len(profiles)} profiles of {config}")
+        console.print(f"[bold]tuneport demo[/bold] — one script, {len(profiles)} profile(s) of {config}")
         console.print(f"dataset: {dataset.name}, {len(NUMBER_SUCCESSOR)} examples (number → its successor)\n")
-        return [_run_profile(console, profile, config, dataset) for profile in profiles]
+        results = [_run_profile(console, profile, config, dataset) for profile in profiles]
+        ran = [r.profile for r in results if r.ran]
+        if len(ran) > 1:
+            console.print(
+                f"The same script ran on {' and '.join(ran)}: only the profile changed "
+                "(backend, endpoint and base model come from tuneport.toml)."
+            )
+        return results
 
 
 def _run_profile(console: Console, profile: str, config: Path, dataset: Path) -> DemoResult:
@@ -156,7 +163,9 @@ def _lifecycle(
     _step(console, result, f"job {job.id} finished: {job.state}")
 
     metrics = client.metrics(job.id)
-    name, points = next((n, p) for n, p in sorted(metrics.series.items()) if p)
+    # The loss curve first (mean_loss, train_total_loss), whatever else the backend reports.
+    ranked = sorted(metrics.series.items(), key=lambda item: ("loss" not in item[0], item[0]))
+    name, points = next((n, p) for n, p in ranked if p)
     result.loss_first, result.loss_last = points[0].value, points[-1].value
     _step(
         console,
@@ -169,9 +178,9 @@ def _lifecycle(
         highlight=False,
     )
 
-    generation = client.generate(job.id, "LXIII")
+    generation = client.generate(job.id, "XIX")
     result.answer = generation.text
-    _step(console, result, f"generate('LXIII') → {generation.text!r}")
+    _step(console, result, f"generate('XIX') → {generation.text!r}")
 
     listed = list(client.list())
     result.listed = len(listed)

@@ -116,6 +116,8 @@ def parse_strictly(body: dict[str, Any], message_class: Any) -> Any:
 def test_schemas_know_every_field_of_the_published_protos() -> None:
     checked = 0
     for name, message in _MESSAGES.items():
+        if not name.startswith((_V1BETA, "google.longrunning.", "google.rpc.")):
+            continue  # another surface's messages (Vertex) have their own test
         descriptor = _descriptor(name)
         if descriptor is None:
             continue
@@ -141,6 +143,8 @@ def test_schemas_know_every_field_of_the_published_protos() -> None:
 
 def test_enum_numbers_match_the_published_protos() -> None:
     for name, enum in _ENUMS.items():
+        if not name.startswith(_V1BETA):
+            continue  # another surface's enums (Vertex) have their own test
         try:
             descriptor = POOL.FindEnumTypeByName(name)
         except KeyError:

@@ -29,6 +29,8 @@ __all__ = ["DEFAULT_SURFACES", "Emulator", "EmulatorError", "is_loopback", "serv
 DEFAULT_SURFACES: tuple[str, ...] = (
     "tuneport.emulator.admin:register",
     "tuneport.emulator.gemini:register",
+    "tuneport.emulator.storage:register",
+    "tuneport.emulator.vertex:register",
 )
 #: How often the serving loop checks for a stop request (seconds); bounds stop() latency.
 _POLL_INTERVAL = 0.05
@@ -61,7 +63,7 @@ def _load_surface(spec: str) -> Surface:
 
 
 class Emulator:
-    """The Gemini API (and, later, Vertex AI) on a local HTTP port.
+    """The Gemini API, Vertex AI and Cloud Storage on one local HTTP port.
 
         >>> with Emulator(clock=EmulatorClock.manual()) as emulator:   # doctest: +SKIP
         ...     url = emulator.url          # http://127.0.0.1:PORT
@@ -71,7 +73,8 @@ class Emulator:
     (port 0 picks a free one) and returns the base URL.  ``require_key``
     makes the Gemini routes demand that API key.  A non-loopback ``host``
     is refused unless ``allow_remote``: the admin routes have no
-    authentication.  ``seed`` makes generated ids reproducible.
+    authentication.  ``seed`` makes generated ids reproducible.  The Vertex
+    and Cloud Storage routes accept any bearer token (or none).
     """
 
     def __init__(
@@ -232,6 +235,71 @@ class Emulator:
             return render(TunedModels(self.context).seed(body), TUNED_MODEL)
         except ApiError as exc:
             raise EmulatorError(f"{exc.status}: {exc.message}") from None
+
+    def seed_vertex_job(
+        self,
+        tuning_job: Mapping[str, Any] | None = None,
+        *,
+        parent: str = "projects/tuneport-emulator/locations/us-central1",
+        state: str = "JOB_STATE_SUCCEEDED",
+        progress: float | None = None,
+        error: Mapping[str, Any] | None = None,
+        examples: Sequence[tuple[str, str]] | None = None,
+    ) -> dict[str, Any]:
+        """Create a Vertex tuning job directly in ``state``; its TuningJob JSON (v1beta1).
+
+        ``tuning_job`` is a TuningJob body as a client would send it (its
+        dataset need not exist); ``examples`` are the ``(input, output)``
+        pairs its tuned model answers from (default: the dataset's, if the
+        object exists in the emulated storage, else ``ping`` → ``pong``).
+        ``progress`` (0 to 1) places a running, failed or cancelled job
+        part-way.  Same as ``POST /_emulator/vertex/tuningJobs:seed``.
+        """
+        from tuneport.emulator.vertex.jobs import TuningJobs
+        from tuneport.emulator.vertex.schema import messages
+
+        body: dict[str, Any] = {"tuningJob": dict(tuning_job or {}), "parent": parent, "state": state}
+        if progress is not None:
+            body["progress"] = progress
+        if error is not None:
+            body["error"] = dict(error)
+        if examples is not None:
+            body["examples"] = [{"input": i, "output": o} for i, o in examples]
+        try:
+            return render(TuningJobs(self.context).seed(body), messages("v1beta1").tuning_job)
+        except ApiError as exc:
+            raise EmulatorError(f"{exc.status}: {exc.message}") from None
+
+    def configure_vertex(self, *, max_page_size: int | None = None) -> None:
+        """Cap every Vertex list and export page at ``max_page_size`` (None: the service's caps).
+
+        For tests of paging; same as ``POST /_emulator/vertex:configure``.
+        """
+        from tuneport.emulator.vertex.jobs import TuningJobs
+
+        try:
+            TuningJobs(self.context).configure({"maxPageSize": max_page_size})
+        except ApiError as exc:
+            raise EmulatorError(f"{exc.status}: {exc.message}") from None
+
+    def put_storage_object(
+        self, bucket: str, name: str, data: bytes, *, content_type: str = "application/jsonl"
+    ) -> dict[str, Any]:
+        """Write an object into the emulated Cloud Storage (the bucket is created); its metadata."""
+        from tuneport.emulator.storage import Objects
+        from tuneport.emulator.storage.objects import object_resource
+
+        try:
+            record = Objects(self.context).insert(bucket, name, data, content_type=content_type)
+        except ApiError as exc:
+            raise EmulatorError(f"{exc.status}: {exc.message}") from None
+        return object_resource(record, self.url if self.running else "http://127.0.0.1")
+
+    def storage_object(self, bucket: str, name: str) -> bytes | None:
+        """The bytes of an object in the emulated Cloud Storage, or None if there is none."""
+        from tuneport.emulator.storage import Objects
+
+        return Objects(self.context).read_uri(f"gs://{bucket}/{name}")
 
 
 def serve(

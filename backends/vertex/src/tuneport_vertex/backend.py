@@ -54,7 +54,9 @@ STORAGE_ENDPOINT = "https://storage.googleapis.com"
 #: Times a create whose reply was lost is looked up and re-sent before giving up.
 CREATE_ATTEMPTS = 3
 #: Polling of endpoint/model deletion operations.
+#: Polls of a long-running operation start fast and back off to this interval.
 OPERATION_POLL = 2.0
+OPERATION_FIRST_POLL = 0.1
 OPERATION_POLLS = 300
 
 
@@ -197,13 +199,20 @@ class VertexBackend(BaseBackend):
             training_uri=str(uris["training_data"]),
             validation_uri=uris["validation_data"],
             labels=self._labels(spec, "<request id>"),
+            api_version=self.vertex_settings.api_version,
         )
         return [HttpRequest("POST", self._url(f"{self.parent}/tuningJobs"), json=body, idempotent=False)]
 
     def create(self, spec: JobSpec) -> Flow[TuningJob]:
         parent = self.parent
         # Checked before staging, so an invalid spec uploads nothing.
-        wire.create_body(spec, training_uri="gs://check/only", validation_uri=None, labels={})
+        wire.create_body(
+            spec,
+            training_uri="gs://check/only",
+            validation_uri=None,
+            labels={},
+            api_version=self.vertex_settings.api_version,
+        )
         training_uri = yield from self._stage(spec.training_data, "training_data")
         validation_uri = None
         if spec.validation_data is not None:
@@ -214,6 +223,7 @@ class VertexBackend(BaseBackend):
             training_uri=training_uri,
             validation_uri=validation_uri,
             labels=self._labels(spec, request_id),
+            api_version=self.vertex_settings.api_version,
         )
         create_request = HttpRequest("POST", self._url(f"{parent}/tuningJobs"), json=body, idempotent=False)
         for attempt in range(1, CREATE_ATTEMPTS + 1):
@@ -310,13 +320,13 @@ class VertexBackend(BaseBackend):
             yield from self._wait_operation(resp.json())
 
     def _wait_operation(self, operation: dict[str, Any]) -> Generator[Effect, Any, None]:
-        for _ in range(OPERATION_POLLS):
+        for poll in range(OPERATION_POLLS):
             if operation.get("done") or not operation.get("name"):
                 error = operation.get("error")
                 if isinstance(error, dict) and error.get("code") not in (None, 0, 5):  # 5: NOT_FOUND is done
                     raise APIError(f"{operation.get('name')}: {error.get('message', 'operation failed')}")
                 return
-            yield from sleep(OPERATION_POLL)
+            yield from sleep(min(OPERATION_POLL, OPERATION_FIRST_POLL * 2**poll))
             resp = yield from request(HttpRequest("GET", self._url(str(operation["name"]), "v1")))
             operation = resp.json()
         raise APIError(f"{operation.get('name')} did not finish after {OPERATION_POLLS} polls")

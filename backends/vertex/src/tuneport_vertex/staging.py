@@ -17,7 +17,7 @@ from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
 from tuneport.errors import APIError, Problem, SpecError
 from tuneport.models import DataSource
@@ -109,6 +109,11 @@ def upload(staged: StagedFile, *, storage: str, bucket: str, name: str) -> Gener
     location = session.headers.get("location")
     if not location:
         raise APIError("Cloud Storage opened no resumable upload session (no Location header)")
+    # The session URI carries its id in the query (…?uploadType=resumable&upload_id=…); the
+    # HTTP layer replaces a URL's query with the request's params, so pass it as params.
+    parts = urlsplit(location)
+    session_url = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+    session_params = dict(parse_qsl(parts.query, keep_blank_values=True))
     with staged.path.open("rb") as stream:
         offset = 0
         while offset < staged.size:
@@ -117,7 +122,8 @@ def upload(staged: StagedFile, *, storage: str, bucket: str, name: str) -> Gener
             yield from request(
                 HttpRequest(
                     "PUT",
-                    location,
+                    session_url,
+                    params=session_params,
                     headers={"content-range": f"bytes {offset}-{end}/{staged.size}", "content-type": JSONL},
                     content=chunk,
                     # 308 Resume Incomplete: the chunk is stored, send the next one.

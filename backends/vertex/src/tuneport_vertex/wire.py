@@ -97,8 +97,9 @@ def create_body(
     training_uri: str,
     validation_uri: str | None,
     labels: Mapping[str, str],
+    api_version: str = "v1",
 ) -> dict[str, Any]:
-    """The ``TuningJob`` sent to ``POST …/tuningJobs``."""
+    """The ``TuningJob`` sent to ``POST …/tuningJobs`` of ``api_version``."""
     unknown = sorted(set(spec.extras) - EXTRAS)
     problems = [
         Problem(
@@ -108,6 +109,14 @@ def create_body(
         )
         for k in unknown
     ]
+    if "tuning_mode" in spec.extras and api_version != "v1beta1":
+        problems.append(
+            Problem(
+                'tuningMode exists only in the v1beta1 API: set api_version = "v1beta1"',
+                field="extras.tuning_mode",
+                rule="needs-v1beta1",
+            )
+        )
     if spec.display_name is not None and len(spec.display_name) > MAX_DISPLAY_NAME:
         problems.append(
             Problem(f"at most {MAX_DISPLAY_NAME} characters", field="display_name", rule="too-long")
