@@ -21,6 +21,9 @@ import tuneport
 from tuneport.emulator import Emulator, EmulatorClock
 from tuneport.waiting import ManualClock
 
+# The contract kit is opt-in: this is how a backend's suite turns it on.
+pytest_plugins = ["tuneport_contract.plugin"]
+
 PROJECT = "tuneport-test"
 LOCATION = "us-central1"
 PARENT = f"projects/{PROJECT}/locations/{LOCATION}"

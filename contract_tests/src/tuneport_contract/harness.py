@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from tuneport.client import AsyncTuningClient, TuningClient
 from tuneport.models import JobState
+from tuneport.waiting import ManualClock
 
 __all__ = ["AsyncRunner", "Backdoor", "Harness", "Runner", "SyncRunner"]
 
@@ -96,6 +97,22 @@ class AsyncRunner:
     def close(self) -> None:
         self._loop.run_until_complete(self.client.aclose())
         self._loop.close()
+
+
+class ServiceLinkedClock(ManualClock):
+    """The client's clock, linked to the service's: every client sleep moves the service on.
+
+    With it, waits and long-running-operation polls take no wall time, and
+    the service still sees time pass.
+    """
+
+    def __init__(self, backdoor: Backdoor) -> None:
+        super().__init__()
+        self.backdoor = backdoor
+
+    def sleep(self, seconds: float) -> None:
+        super().sleep(seconds)
+        self.backdoor.advance(max(seconds, 0.0))
 
 
 def progress_advancing(backdoor: Backdoor | None, seconds: float) -> Callable[[Any], None] | None:

@@ -34,7 +34,14 @@ from tuneport.errors import (
 from tuneport.models import Hyperparameters, JobState, Page, TuningJob
 from tuneport.protocol import Operation
 from tuneport.waiting import ManualClock
-from tuneport_contract.harness import AsyncRunner, Harness, Runner, SyncRunner, progress_advancing
+from tuneport_contract.harness import (
+    AsyncRunner,
+    Harness,
+    Runner,
+    ServiceLinkedClock,
+    SyncRunner,
+    progress_advancing,
+)
 
 __all__ = ["UNKNOWN_ID", "BackendContract"]
 
@@ -56,7 +63,9 @@ class BackendContract:
     @pytest.fixture(params=["sync", "async"])
     def run(self, request: pytest.FixtureRequest, contract_harness: Harness) -> Iterator[Runner]:
         """A runner over a fresh client; the parameter picks the sync or the async client."""
-        options = {"clock": ManualClock(), **contract_harness.connect}
+        backdoor = contract_harness.backdoor
+        clock = ServiceLinkedClock(backdoor) if backdoor is not None else ManualClock()
+        options = {"clock": clock, **contract_harness.connect}
         runner: Runner
         if request.param == "sync":
             runner = SyncRunner(tuneport.connect(**options))
