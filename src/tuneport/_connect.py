@@ -33,6 +33,10 @@ class _Opened:
     on_emulator: bool
     job_defaults: Mapping[str, Any]
 
+    def client_options(self) -> dict[str, Any]:
+        """What a client takes from the resolved profile."""
+        return {"catalog": self.catalog, "on_emulator": self.on_emulator, "job_defaults": self.job_defaults}
+
 
 def _open(
     profile: str | None,
@@ -137,9 +141,7 @@ def connect(
         transport=transport,
         retry=retry,
         clock=clock,
-        catalog=opened.catalog,
-        on_emulator=opened.on_emulator,
-        job_defaults=opened.job_defaults,
+        **opened.client_options(),
     )
     if stop_emulator is not None:
         client.add_closer(stop_emulator)
@@ -175,9 +177,7 @@ def connect_async(
         transport=transport,
         retry=retry,
         clock=clock,
-        catalog=opened.catalog,
-        on_emulator=opened.on_emulator,
-        job_defaults=opened.job_defaults,
+        **opened.client_options(),
     )
     if stop_emulator is not None:
         client.add_closer(stop_emulator)

@@ -11,9 +11,15 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from tuneport.models import GenerateRequest, Generation, Usage
+from tuneport.models import FilePart, GenerateRequest, Generation, TextPart, Usage
 
-__all__ = ["generation_config", "generation_from_response", "parse_int", "parse_time"]
+__all__ = [
+    "generate_content_body",
+    "generation_config",
+    "generation_from_response",
+    "parse_int",
+    "parse_time",
+]
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -78,3 +84,28 @@ def generation_config(request: GenerateRequest) -> dict[str, Any]:
     if request.stop_sequences:
         config["stopSequences"] = list(request.stop_sequences)
     return config
+
+
+def generate_content_body(request: GenerateRequest) -> dict[str, Any]:
+    """The ``GenerateContentRequest`` body: contents, generationConfig, systemInstruction.
+
+    Text parts travel as ``text``, file parts as ``fileData``; a backend that
+    cannot take files refuses them before calling this.
+    """
+    contents = []
+    for turn in request.contents:
+        parts: list[dict[str, Any]] = []
+        for part in turn.parts:
+            if isinstance(part, TextPart):
+                parts.append({"text": part.text})
+            elif isinstance(part, FilePart):
+                mime = part.mime_type or "application/octet-stream"
+                parts.append({"fileData": {"fileUri": part.uri, "mimeType": mime}})
+        contents.append({"role": turn.role, "parts": parts})
+    body: dict[str, Any] = {"contents": contents}
+    config = generation_config(request)
+    if config:
+        body["generationConfig"] = config
+    if request.system_instruction:
+        body["systemInstruction"] = {"parts": [{"text": request.system_instruction}]}
+    return body

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +10,6 @@ from typing import Any
 import pytest
 
 import tuneport
-from tuneport.client import AsyncTuningClient, TuningClient
 from tuneport.emulator import Emulator, EmulatorClock
 from tuneport.errors import (
     AlreadyExistsError,
@@ -24,6 +22,7 @@ from tuneport.errors import (
 )
 from tuneport.models import JobState
 from tuneport.waiting import ManualClock
+from tuneport_contract import AsyncRunner, SyncRunner
 
 PAIRS = [("1", "2"), ("3", "4"), ("IV", "V"), ("twenty two", "twenty three"), ("-3", "-2")]
 BASE = "models/gemini-1.5-flash-001-tuning"
@@ -36,38 +35,6 @@ def emulator() -> Iterator[Emulator]:
         yield running
 
 
-class Sync:
-    """Runs client calls directly."""
-
-    def __init__(self, client: TuningClient) -> None:
-        self.client = client
-
-    def __call__(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        result = getattr(self.client, method)(*args, **kwargs)
-        return list(result) if method == "list" else result
-
-
-class Async:
-    """Runs the same calls through the async client, one event loop per call."""
-
-    def __init__(self, client: AsyncTuningClient) -> None:
-        self.client = client
-        self.loop = asyncio.new_event_loop()
-
-    def __call__(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        async def run() -> Any:
-            result = getattr(self.client, method)(*args, **kwargs)
-            if method == "list":
-                return [job async for job in result]
-            return await result
-
-        return self.loop.run_until_complete(run())
-
-    def close(self) -> None:
-        self.loop.run_until_complete(self.client.aclose())
-        self.loop.close()
-
-
 @pytest.fixture(params=["sync", "async"])
 def call(request: pytest.FixtureRequest, emulator: Emulator) -> Iterator[Any]:
     options: dict[str, Any] = {
@@ -76,13 +43,14 @@ def call(request: pytest.FixtureRequest, emulator: Emulator) -> Iterator[Any]:
         "environ": {},
         "clock": ManualClock(),
     }
+    # The contract kit's runners: the same call on the sync or the async client.
+    runner: SyncRunner | AsyncRunner
     if request.param == "sync":
-        with tuneport.connect(**options) as client:
-            yield Sync(client)
+        runner = SyncRunner(tuneport.connect(**options))
     else:
-        runner = Async(tuneport.connect_async(**options))
-        yield runner
-        runner.close()
+        runner = AsyncRunner(tuneport.connect_async(**options))
+    yield runner
+    runner.close()
 
 
 def _finish(emulator: Emulator) -> None:

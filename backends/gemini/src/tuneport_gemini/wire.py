@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from tuneport.errors import Problem, SpecError
-from tuneport.google_wire import generation_config, generation_from_response, parse_int, parse_time
+from tuneport.google_wire import generate_content_body, generation_from_response, parse_int, parse_time
 from tuneport.models import (
     Example,
     FilePart,
@@ -268,12 +268,9 @@ def generate_body(request: GenerateRequest) -> dict[str, Any]:
     """
     problems = []
     chars = len(request.system_instruction or "")
-    contents = []
     for index, turn in enumerate(request.contents):
-        parts = []
         for part_index, part in enumerate(turn.parts):
             if isinstance(part, TextPart):
-                parts.append({"text": part.text})
                 chars += len(part.text)
             else:
                 problems.append(
@@ -283,7 +280,6 @@ def generate_body(request: GenerateRequest) -> dict[str, Any]:
                         rule="file-part-not-allowed",
                     )
                 )
-        contents.append({"role": turn.role, "parts": parts})
     if chars > MAX_INPUT_CHARS:
         problems.append(
             Problem(
@@ -302,14 +298,7 @@ def generate_body(request: GenerateRequest) -> dict[str, Any]:
         )
     if problems:
         raise SpecError(problems, summary="the request is not accepted by a tuned Gemini API model")
-    # response_mime_type is refused above unless text/plain, which is the default.
-    config = {k: v for k, v in generation_config(request).items() if k != "responseMimeType"}
-    body: dict[str, Any] = {"contents": contents}
-    if config:
-        body["generationConfig"] = config
-    if request.system_instruction:
-        body["systemInstruction"] = {"parts": [{"text": request.system_instruction}]}
-    return body
+    return generate_content_body(request)
 
 
 def generation_from(data: Mapping[str, Any]) -> Generation:

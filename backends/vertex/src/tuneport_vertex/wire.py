@@ -13,17 +13,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from tuneport.errors import Problem, SpecError
-from tuneport.google_wire import generation_config, generation_from_response, parse_int, parse_time
+from tuneport.google_wire import generate_content_body, generation_from_response, parse_int, parse_time
 from tuneport.models import (
     DetailState,
-    FilePart,
     GenerateRequest,
     Generation,
     Hyperparameters,
     JobError,
     JobSpec,
     JobState,
-    TextPart,
     TuningJob,
 )
 
@@ -233,30 +231,8 @@ def job_from(data: Mapping[str, Any]) -> TuningJob:
 
 
 def generate_body(request: GenerateRequest) -> dict[str, Any]:
-    """The ``GenerateContentRequest`` for a tuned endpoint."""
-    contents = []
-    for turn in request.contents:
-        parts: list[dict[str, Any]] = []
-        for part in turn.parts:
-            if isinstance(part, TextPart):
-                parts.append({"text": part.text})
-            elif isinstance(part, FilePart):
-                parts.append(
-                    {
-                        "fileData": {
-                            "fileUri": part.uri,
-                            "mimeType": part.mime_type or "application/octet-stream",
-                        }
-                    }
-                )
-        contents.append({"role": turn.role, "parts": parts})
-    config = generation_config(request)
-    body: dict[str, Any] = {"contents": contents}
-    if config:
-        body["generationConfig"] = config
-    if request.system_instruction:
-        body["systemInstruction"] = {"role": "user", "parts": [{"text": request.system_instruction}]}
-    return body
+    """The ``GenerateContentRequest`` for a tuned endpoint (file parts as ``fileData``)."""
+    return generate_content_body(request)
 
 
 def generation_from(data: Mapping[str, Any]) -> Generation:
