@@ -15,6 +15,7 @@ from tuneport.models import FilePart, GenerateRequest, Generation, TextPart, Usa
 
 __all__ = [
     "generate_content_body",
+    "list_params",
     "generation_config",
     "generation_from_response",
     "parse_int",
@@ -109,3 +110,15 @@ def generate_content_body(request: GenerateRequest) -> dict[str, Any]:
     if request.system_instruction:
         body["systemInstruction"] = {"parts": [{"text": request.system_instruction}]}
     return body
+
+
+def list_params(page_size: int | None, page_token: str | None, filter: str | None) -> dict[str, str | int]:
+    """The standard ``pageSize`` / ``pageToken`` / ``filter`` query of a Google list method."""
+    params: dict[str, str | int] = {}
+    if page_size is not None:
+        params["pageSize"] = page_size
+    if page_token:
+        params["pageToken"] = page_token
+    if filter:
+        params["filter"] = filter
+    return params

@@ -28,6 +28,7 @@ from tuneport.errors import (
     SpecError,
     UnsupportedCapability,
 )
+from tuneport.google_wire import list_params
 from tuneport.models import Example, GenerateRequest, Generation, JobSpec, Metrics, Page, TuningJob
 from tuneport.protocol import (
     Authenticator,
@@ -214,13 +215,7 @@ class GeminiBackend(BaseBackend):
     def list(
         self, *, page_size: int | None, page_token: str | None, filter: str | None
     ) -> Flow[Page[TuningJob]]:
-        params: dict[str, str | int] = {}
-        if page_size is not None:
-            params["pageSize"] = page_size
-        if page_token:
-            params["pageToken"] = page_token
-        if filter:
-            params["filter"] = filter
+        params = list_params(page_size, page_token, filter)
         resp = yield from request(HttpRequest("GET", self._url("tunedModels"), params=params))
         data = resp.json()
         return Page[TuningJob](

@@ -28,6 +28,7 @@ from tuneport.errors import (
     Problem,
     SpecError,
 )
+from tuneport.google_wire import list_params
 from tuneport.models import DataSource, GenerateRequest, Generation, JobSpec, Metrics, Page, TuningJob
 from tuneport.protocol import (
     Authenticator,
@@ -259,13 +260,7 @@ class VertexBackend(BaseBackend):
     def list(
         self, *, page_size: int | None, page_token: str | None, filter: str | None
     ) -> Flow[Page[TuningJob]]:
-        params: dict[str, str | int] = {}
-        if page_size is not None:
-            params["pageSize"] = page_size
-        if page_token:
-            params["pageToken"] = page_token
-        if filter:
-            params["filter"] = filter
+        params = list_params(page_size, page_token, filter)
         resp = yield from request(HttpRequest("GET", self._url(f"{self.parent}/tuningJobs"), params=params))
         data = resp.json()
         return Page[TuningJob](
