@@ -184,7 +184,11 @@ class GeminiBackend(BaseBackend):
                 operation = resp.json()
                 if not operation.get("done"):
                     return wire.job_from_operation(operation)
-                # Done: the model itself holds the final state (and the response may be elided).
+                response = operation.get("response")
+                if not operation.get("error") and isinstance(response, dict) and response.get("name"):
+                    # Done, and the reply carries the final TunedModel: no second request.
+                    return wire.job_from_operation(operation)
+                # Done without the model (the response may be elided): the model holds the final state.
                 resp = yield from request(HttpRequest("GET", self._url(name)))
                 return wire.job_from_model(resp.json(), operation)
             del self._operations[model_id]
