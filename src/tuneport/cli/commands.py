@@ -316,15 +316,49 @@ def metrics(state: State, job_id: str, csv_path: str | None, plot_path: str | No
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8765, show_default=True, type=int)
 @click.option("--allow-remote", is_flag=True, help="Allow binding a non-loopback address.")
-def emulator(host: str, port: int, allow_remote: bool) -> None:
+@click.option(
+    "--require-key",
+    metavar="KEY",
+    envvar="TUNEPORT_EMULATOR_KEY",
+    help="Make the Gemini routes demand this API key (401/403 paths); "
+    "prefer the environment variable, which stays out of process listings.",
+)
+@click.option(
+    "--faults",
+    metavar="SPEC",
+    envvar="TUNEPORT_EMULATOR_FAULTS",
+    help="Inject faults, e.g. 'seed=1; *: 503=0.1, reset-after=0.05' or 'chaos' (see docs/reliability.md).",
+)
+@click.option(
+    "--state",
+    metavar="FILE",
+    envvar="TUNEPORT_EMULATOR_STATE",
+    type=click.Path(dir_okay=False),
+    help="Keep every job, model, operation and object in this SQLite file across restarts.",
+)
+def emulator(
+    host: str, port: int, allow_remote: bool, require_key: str | None, faults: str | None, state: str | None
+) -> None:
     """Serve the Gemini API and Vertex AI emulator until interrupted."""
     from tuneport.emulator import serve
 
     def ready(url: str) -> None:
         click.echo(url)  # stdout: the one thing a script needs
-        click.echo(f"tuneport emulator listening on {url}; Ctrl-C stops it", err=True)
+        extras = [f"faults: {faults}"] if faults else []
+        extras += [f"state: {state}"] if state else []
+        extras += ["an API key is required"] if require_key else []
+        detail = f" ({'; '.join(extras)})" if extras else ""
+        click.echo(f"tuneport emulator listening on {url}{detail}; Ctrl-C stops it", err=True)
 
-    serve(host, port, allow_remote=allow_remote, on_ready=ready)
+    serve(
+        host,
+        port,
+        allow_remote=allow_remote,
+        require_key=require_key or None,
+        faults=faults or None,
+        state=state or None,
+        on_ready=ready,
+    )
 
 
 @cli.command()

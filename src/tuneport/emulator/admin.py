@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from tuneport.emulator.faults import FaultSpecError
 from tuneport.emulator.routing import Request, Response, Router
 from tuneport.emulator.surface import EmulatorContext
 from tuneport.emulator.wire import bad_request
@@ -21,7 +22,7 @@ __all__ = ["register"]
 
 def register(router: Router, context: EmulatorContext) -> None:
     """Add the generic admin routes to ``router``."""
-    store, clock = context.store, context.clock
+    store, clock, faults = context.store, context.clock, context.faults
 
     def reset(request: Request) -> Response:
         request.json()  # a body, if any, must still be JSON
@@ -63,6 +64,23 @@ def register(router: Router, context: EmulatorContext) -> None:
         clock.advance(float(seconds))
         return Response(clock.describe())
 
+    def get_faults(request: Request) -> Response:
+        return Response(faults.stats())
+
+    def set_faults(request: Request) -> Response:
+        body = request.json()
+        unknown = set(body) - {"spec"}
+        if unknown:
+            raise bad_request(f'Unknown name "{sorted(unknown)[0]}": Cannot find field.')
+        spec = body.get("spec")
+        if spec is not None and not isinstance(spec, str):
+            raise bad_request("spec must be a fault spec string, or null to turn faults off.", field="spec")
+        try:
+            faults.configure(spec)
+        except FaultSpecError as exc:
+            raise bad_request(str(exc), field="spec") from None
+        return Response(faults.stats())
+
     routes = [
         ("POST", "/_emulator/reset", reset, "admin.reset"),
         ("GET", "/_emulator/state", state, "admin.state"),
@@ -70,6 +88,8 @@ def register(router: Router, context: EmulatorContext) -> None:
         ("DELETE", "/_emulator/requests", clear_requests, "admin.requests.clear"),
         ("GET", "/_emulator/clock", get_clock, "admin.clock.get"),
         ("POST", "/_emulator/clock:advance", advance_clock, "admin.clock.advance"),
+        ("GET", "/_emulator/faults", get_faults, "admin.faults.get"),
+        ("PUT", "/_emulator/faults", set_faults, "admin.faults.set"),
     ]
     for method, path, handler, name in routes:
         router.add(method, path, handler, name=name, log=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import ipaddress
+import os
 import signal
 import socket
 import threading
@@ -14,7 +15,9 @@ from typing import Any
 
 from tuneport.emulator.auth import ApiKeyAuth
 from tuneport.emulator.clock import EmulatorClock
+from tuneport.emulator.faults import FaultInjector, FaultSpec, FaultSpecError
 from tuneport.emulator.ids import IdSource
+from tuneport.emulator.persistence import StateFile
 from tuneport.emulator.routing import Router
 from tuneport.emulator.schema import render
 from tuneport.emulator.server import EmulatorHTTPServer
@@ -75,6 +78,12 @@ class Emulator:
     is refused unless ``allow_remote``: the admin routes have no
     authentication.  ``seed`` makes generated ids reproducible.  The Vertex
     and Cloud Storage routes accept any bearer token (or none).
+
+    ``faults`` injects failures (a spec string such as ``"seed=1; chaos"``,
+    see :mod:`tuneport.emulator.faults`; change it later with
+    :meth:`configure_faults`).  ``state`` keeps every record in a SQLite file
+    that survives restarts (see :mod:`tuneport.emulator.persistence`): an
+    emulator built on an existing file starts where the last one stopped.
     """
 
     def __init__(
@@ -88,6 +97,8 @@ class Emulator:
         seed: str = "tuneport",
         request_log_size: int = DEFAULT_REQUEST_LOG_SIZE,
         surfaces: Sequence[Surface | str] = DEFAULT_SURFACES,
+        faults: FaultSpec | str | None = None,
+        state: str | os.PathLike[str] | None = None,
     ) -> None:
         if not allow_remote and not is_loopback(host):
             raise ConfigError(
@@ -104,12 +115,23 @@ class Emulator:
         #: Emulator time (scaled by default; pass ``EmulatorClock.manual()`` for tests).
         self.clock = clock or EmulatorClock()
         self.router = Router()
+        try:
+            #: Decides which requests fail on purpose (see :meth:`configure_faults`).
+            self.faults = FaultInjector(faults)
+        except FaultSpecError as exc:
+            raise ConfigError(str(exc), key="faults") from None
         self.context = EmulatorContext(
             store=self.store,
             clock=self.clock,
             ids=IdSource(self.store, seed),
             api_key_auth=ApiKeyAuth(require_key),
+            faults=self.faults,
         )
+        #: The state file's path (None: state lives in memory only).
+        self.state_path = None if state is None else os.fspath(state)
+        self._state: StateFile | None = None
+        if self.state_path is not None:
+            self._load_state(self.state_path)
         for surface in surfaces:
             (_load_surface(surface) if isinstance(surface, str) else surface)(self.router, self.context)
         self._server: EmulatorHTTPServer | None = None
@@ -123,7 +145,9 @@ class Emulator:
         with self._lifecycle:
             if self._server is None:
                 try:
-                    server = EmulatorHTTPServer((self.host, self.port), self.router, self.store, self.clock)
+                    server = EmulatorHTTPServer(
+                        (self.host, self.port), self.router, self.store, self.clock, self.faults
+                    )
                 except OSError as exc:
                     raise EmulatorError(
                         f"cannot listen on {self.host}:{self.port}: {exc.strerror or exc}"
@@ -156,6 +180,39 @@ class Emulator:
         server.server_close()
         if thread is not None:
             thread.join(timeout=5)
+        if self._state is not None:
+            # Saved, then released: another emulator (or this one's next start) may open it.
+            self.store.commit()
+            self._state.close()
+            self._state = None
+
+    # --- persistence ---------------------------------------------------------------------
+
+    def _load_state(self, path: str) -> None:
+        state_file = StateFile(path)
+        data, resume = state_file.load()
+        self.store.restore(data)
+        if resume is not None and resume > self.clock.now():
+            self.clock.advance(resume - self.clock.now())  # time never goes backwards
+        self._state = state_file
+        self.store.attach_saver(self._save_state)
+        self.store.commit()
+
+    def _save_state(self, data: dict[str, Any]) -> None:
+        if self._state is None:
+            assert self.state_path is not None
+            # Re-opened after stop(): the store in memory is the newer copy, so the file's
+            # content only seeds the change tracking.
+            self._state = StateFile(self.state_path)
+            self._state.load()
+        self._state.save(data, self.clock)
+
+    def configure_faults(self, spec: FaultSpec | str | None) -> None:
+        """Inject faults from now on per ``spec`` (None: stop); same as ``PUT /_emulator/faults``."""
+        try:
+            self.faults.configure(spec)
+        except FaultSpecError as exc:
+            raise ConfigError(str(exc), key="faults") from None
 
     @property
     def running(self) -> bool:
@@ -191,10 +248,13 @@ class Emulator:
     def reset(self) -> None:
         """Forget all state (models, operations, counters, the request log)."""
         self.store.reset()
+        self.store.commit()
 
     def advance(self, seconds: float) -> float:
         """Move emulator time forward; the new emulator time (seconds since the epoch)."""
-        return self.clock.advance(seconds)
+        now = self.clock.advance(seconds)
+        self.store.commit()
+        return now
 
     def requests(self) -> list[dict[str, Any]]:
         """The request log, oldest first (admin requests are not logged)."""
@@ -235,6 +295,8 @@ class Emulator:
             return render(TunedModels(self.context).seed(body), TUNED_MODEL)
         except ApiError as exc:
             raise EmulatorError(f"{exc.status}: {exc.message}") from None
+        finally:
+            self.store.commit()
 
     def seed_vertex_job(
         self,
@@ -269,6 +331,8 @@ class Emulator:
             return render(TuningJobs(self.context).seed(body), messages("v1beta1").tuning_job)
         except ApiError as exc:
             raise EmulatorError(f"{exc.status}: {exc.message}") from None
+        finally:
+            self.store.commit()
 
     def configure_vertex(self, *, max_page_size: int | None = None) -> None:
         """Cap every Vertex list and export page at ``max_page_size`` (None: the service's caps).
@@ -281,6 +345,8 @@ class Emulator:
             TuningJobs(self.context).configure({"maxPageSize": max_page_size})
         except ApiError as exc:
             raise EmulatorError(f"{exc.status}: {exc.message}") from None
+        finally:
+            self.store.commit()
 
     def put_storage_object(
         self, bucket: str, name: str, data: bytes, *, content_type: str = "application/jsonl"
@@ -293,6 +359,8 @@ class Emulator:
             record = Objects(self.context).insert(bucket, name, data, content_type=content_type)
         except ApiError as exc:
             raise EmulatorError(f"{exc.status}: {exc.message}") from None
+        finally:
+            self.store.commit()
         return object_resource(record, self.url if self.running else "http://127.0.0.1")
 
     def storage_object(self, bucket: str, name: str) -> bytes | None:
@@ -311,14 +379,26 @@ def serve(
     clock: EmulatorClock | None = None,
     on_ready: Callable[[str], None] | None = None,
     stop: threading.Event | None = None,
+    faults: FaultSpec | str | None = None,
+    state: str | os.PathLike[str] | None = None,
 ) -> None:
     """Serve until interrupted (Ctrl-C or SIGTERM), or until ``stop`` is set; for ``tuneport emulator``.
 
     ``on_ready`` receives the base URL once the port is open.  Raises
     :class:`~tuneport.errors.ConfigError` for a non-loopback host without
-    ``allow_remote``, and :class:`EmulatorError` if the port cannot be bound.
+    ``allow_remote`` or a bad fault spec, :class:`EmulatorError` if the port
+    cannot be bound, and :class:`~tuneport.emulator.persistence.StateFileError`
+    if the state file cannot be used.
     """
-    emulator = Emulator(host=host, port=port, allow_remote=allow_remote, require_key=require_key, clock=clock)
+    emulator = Emulator(
+        host=host,
+        port=port,
+        allow_remote=allow_remote,
+        require_key=require_key,
+        clock=clock,
+        faults=faults,
+        state=state,
+    )
     stop_event = stop or threading.Event()
     previous: Any = None
     in_main = threading.current_thread() is threading.main_thread()

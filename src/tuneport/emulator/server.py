@@ -4,16 +4,23 @@ Every answer is JSON in Google's shape, whatever goes wrong: a bad request
 line, a body that cannot be read, an unknown route, a handler's
 :class:`~tuneport.emulator.wire.ApiError`.  An unexpected exception in a
 handler becomes 500 INTERNAL and is recorded in the store, where tests look
-for it.  Connections stay open between requests (keep-alive); :meth:`close`
-shuts the open ones so that stopping never waits on an idle client.
+for it.  After each request the store is committed (durable with
+``--state``) before the answer is written, and injected faults
+(:mod:`tuneport.emulator.faults`) are applied before the handler runs or,
+for the post-commit kinds, after the commit.  Connections stay open between
+requests (keep-alive); :meth:`close` shuts the open ones so that stopping
+never waits on an idle client.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import math
 import socket
+import struct
 import threading
+import time
 import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -21,6 +28,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from tuneport.emulator.auth import SECRET_QUERY_PARAMETERS, credential_kind
 from tuneport.emulator.clock import EmulatorClock
+from tuneport.emulator.faults import Fault, FaultInjector
 from tuneport.emulator.routing import Request, Response, Route, Router, check_query
 from tuneport.emulator.store import Store
 from tuneport.emulator.wire import ApiError, error_body, format_timestamp, parse_json_body
@@ -56,12 +64,20 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], router: Router, store: Store, clock: EmulatorClock) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        router: Router,
+        store: Store,
+        clock: EmulatorClock,
+        faults: FaultInjector | None = None,
+    ) -> None:
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         self.router = router
         self.store = store
         self.clock = clock
+        self.faults = faults or FaultInjector()
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
         super().__init__(address, _Handler)
@@ -127,13 +143,21 @@ class _Handler(BaseHTTPRequestHandler):
             headers=self.headers,  # type: ignore[arg-type]
         )
         route: Route | None = None
+        fault: Fault | None = None
         try:
             request.body = self._read_body()
             route, request.params = self.server.router.resolve(request.method, request.path)
-            check_query(route, request)
-            if route.auth is not None:
-                route.auth(request)
-            response = route.handler(request)
+            if route.log:  # admin routes (not logged) are never faulted
+                fault = self.server.faults.decide(request.method, request.path, route.name)
+                if fault.delay:
+                    time.sleep(fault.delay)
+            if fault is not None and fault.before_commit:
+                response = _fault_response(fault)
+            else:
+                check_query(route, request)
+                if route.auth is not None:
+                    route.auth(request)
+                response = route.handler(request)
         except _BodyError as exc:
             self.close_connection = True
             response = _error_response(exc.error)
@@ -141,12 +165,30 @@ class _Handler(BaseHTTPRequestHandler):
             response = _error_response(exc)
         except Exception as exc:  # the emulator's own bug: answer 500, keep a record
             response = self._internal_error(request, exc)
+        try:
+            # Durable before it is reported: an answer never gets ahead of the state file.
+            self.server.store.commit()
+        except Exception as exc:
+            response = self._internal_error(request, exc)
+        if fault is not None and fault.after_commit:
+            response = _fault_response(fault)  # the change stays committed; the answer is lost
         if route is None or route.log:
             try:
-                self._log(request, route, response)
+                self._log(request, route, response, fault)
             except Exception as exc:  # never lose the answer over the log
                 response = self._internal_error(request, exc)
+        if response.status == _RESET:
+            self._reset_connection()
+            return
         self._write(response, pretty=request.pretty)
+
+    def _reset_connection(self) -> None:
+        """Drop the connection with a TCP reset and no answer, as a failing network would."""
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            # Linger 0: close() sends RST instead of FIN, so the client sees ECONNRESET.
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
 
     def _read_body(self) -> bytes:
         length_header = self.headers.get("Content-Length")
@@ -198,7 +240,7 @@ class _Handler(BaseHTTPRequestHandler):
         )
         return Response(error_body(500, "INTERNAL", "Internal error encountered."), status=500)
 
-    def _log(self, request: Request, route: Route | None, response: Response) -> None:
+    def _log(self, request: Request, route: Route | None, response: Response, fault: Fault | None) -> None:
         # Logged before the reply is written, so a client that has its answer
         # always finds its request in the log.
         body: Any = request.log_body
@@ -209,18 +251,19 @@ class _Handler(BaseHTTPRequestHandler):
                 body = parse_json_body(request.body)  # bounded depth: safe to keep and copy
             except ApiError:
                 body = {"unparsed": f"{len(request.body)} bytes"}
-        self.server.store.log_request(
-            {
-                "time": format_timestamp(self.server.clock.now()),
-                "method": request.method,
-                "path": request.path,
-                "query": {k: v for k, v in request.query.items() if k not in SECRET_QUERY_PARAMETERS},
-                "route": route.name if route is not None else None,
-                "credentials": credential_kind(request),
-                "body": body,
-                "status": response.status,
-            }
-        )
+        entry = {
+            "time": format_timestamp(self.server.clock.now()),
+            "method": request.method,
+            "path": request.path,
+            "query": {k: v for k, v in request.query.items() if k not in SECRET_QUERY_PARAMETERS},
+            "route": route.name if route is not None else None,
+            "credentials": credential_kind(request),
+            "body": body,
+            "status": None if response.status == _RESET else response.status,
+        }
+        if fault is not None and (fault.kind or fault.delay):
+            entry["fault"] = fault.kind or "latency"
+        self.server.store.log_request(entry)
 
     def _write(self, response: Response, *, pretty: bool = True) -> None:
         if isinstance(response.body, bytes):
@@ -247,6 +290,25 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.write(payload)
         except OSError:
             self.close_connection = True  # the client went away
+
+
+#: Response.status meaning "reset the connection instead of answering".
+_RESET = -1
+_FAULT_ERRORS = {
+    "503": ("UNAVAILABLE", "The service is currently unavailable."),
+    "500": ("INTERNAL", "Internal error encountered."),
+    "429": ("RESOURCE_EXHAUSTED", "Resource has been exhausted (e.g. check quota)."),
+}
+
+
+def _fault_response(fault: Fault) -> Response:
+    """The answer an injected fault gives (``_RESET``: none, the connection is reset)."""
+    kind = (fault.kind or "").removesuffix("-after")
+    if kind == "reset":
+        return Response(status=_RESET)
+    status, message = _FAULT_ERRORS[kind]
+    headers = {"Retry-After": str(math.ceil(fault.retry_after))} if kind == "429" else {}
+    return _error_response(ApiError(status, message, headers=headers))
 
 
 def _error_response(error: ApiError) -> Response:

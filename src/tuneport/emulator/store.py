@@ -2,7 +2,9 @@
 
 Every record is plain JSON (dicts, lists, strings, numbers, booleans, None):
 times are emulator seconds, enums are names.  That keeps a snapshot a
-``json.dumps`` away, which is what a later ``--state FILE`` persistence needs.
+``json.dumps`` away, and lets ``--state FILE`` keep it in SQLite
+(:mod:`tuneport.emulator.persistence`): after each request the server calls
+:meth:`Store.commit`, which hands the state to the attached saver.
 
 Each surface keeps its records in its own *section* (``store.section("gemini")``).
 Handlers take :attr:`Store.lock` around a whole read-check-write, so a request
@@ -14,6 +16,7 @@ from __future__ import annotations
 import copy
 import threading
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 __all__ = ["DEFAULT_REQUEST_LOG_SIZE", "Store"]
@@ -34,6 +37,28 @@ class Store:
         self._requests: deque[dict[str, Any]] = deque(maxlen=request_log_size)
         self._internal_errors: deque[dict[str, Any]] = deque(maxlen=_INTERNAL_ERROR_LOG_SIZE)
         self._request_seq = 0
+        self._saver: Callable[[dict[str, Any]], object] | None = None
+
+    # --- persistence ---------------------------------------------------------------------
+
+    def attach_saver(self, saver: Callable[[dict[str, Any]], object] | None) -> None:
+        """Have :meth:`commit` pass the state (records and counters) to ``saver``."""
+        with self.lock:
+            self._saver = saver
+
+    def commit(self) -> None:
+        """Make the current state durable (a no-op without a saver); called after each request."""
+        with self.lock:
+            if self._saver is not None:
+                self._saver(self._data)
+
+    def restore(self, data: dict[str, Any]) -> None:
+        """Replace the records and counters (with a loaded state)."""
+        with self.lock:
+            self._data = {
+                "sections": dict(data.get("sections", {})),
+                "counters": dict(data.get("counters", {})),
+            }
 
     # --- records -------------------------------------------------------------------------
 

@@ -9,10 +9,11 @@ serves every surface.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from tuneport.emulator.auth import ApiKeyAuth
 from tuneport.emulator.clock import EmulatorClock
+from tuneport.emulator.faults import FaultInjector
 from tuneport.emulator.ids import IdSource
 from tuneport.emulator.routing import Router
 from tuneport.emulator.store import Store
@@ -29,6 +30,8 @@ class EmulatorContext:
     ids: IdSource
     #: The Gemini-API-style key check (no-op unless a key is required).
     api_key_auth: ApiKeyAuth
+    #: Which requests fail on purpose (off unless a fault spec is configured).
+    faults: FaultInjector = field(default_factory=FaultInjector)
 
 
 Surface = Callable[[Router, EmulatorContext], None]
