@@ -96,13 +96,18 @@ def _embedded(backend: TuningBackend) -> tuple[TuningBackend, Callable[[], None]
     """With ``endpoint = "embedded"``: start an in-process emulator and point the backend at it.
 
     The emulator serves on an ephemeral loopback port and stops when the
-    client closes (its state goes with it).
+    client closes (its state goes with it, unless ``TUNEPORT_EMULATOR_STATE``
+    names a state file).  ``TUNEPORT_EMULATOR_FAULTS`` gives it a fault spec,
+    as ``tuneport emulator --faults`` does.
     """
     if backend.settings.endpoint != EMBEDDED or backend.maturity is Maturity.SETTINGS_ONLY:
         return backend, None  # a settings-only backend sends nothing: every operation is refused
     from tuneport.emulator import Emulator
 
-    emulator = Emulator()  # loopback, ephemeral port, fast scaled clock
+    emulator = Emulator(  # loopback, ephemeral port, fast scaled clock
+        faults=os.environ.get("TUNEPORT_EMULATOR_FAULTS") or None,
+        state=os.environ.get("TUNEPORT_EMULATOR_STATE") or None,
+    )
     url = emulator.start()
     settings = backend.settings.model_copy(update={"endpoint": url})
     backend_class = cast("Callable[[BackendSettings], TuningBackend]", type(backend))
