@@ -134,3 +134,39 @@ def test_request_ids_are_label_values() -> None:
     assert len(rid) == 32
     assert rid == rid.lower()
     assert APITimeoutError  # the timeout case above is an APIConnectionError subclass
+
+
+def test_the_client_retry_policy_paces_and_bounds_the_lookups(caplog: pytest.LogCaptureFixture) -> None:
+    class Forgetful(Service):
+        def handle(self, req: httpx.Request) -> httpx.Response:
+            if req.method == "GET":
+                return httpx.Response(200, json={"jobs": []})
+            return super().handle(req)
+
+    service = Forgetful(lose=10)
+    clock = ManualClock()
+    client = TuningClient(
+        Backend(),
+        transport=httpx.MockTransport(service.handle),
+        clock=clock,
+        retry=RetryPolicy(max_attempts=6, initial_backoff=1.0, multiplier=1.0, max_backoff=1.0),
+    )
+    with caplog.at_level("WARNING", logger="tuneport.http"), pytest.raises(InternalServerError):
+        client.create(base_model="m", training_data=[("1", "2")])
+    assert service.creates == 6  # one policy: the client's max_attempts
+    assert len(clock.sleeps) == 5 and all(0 <= s <= 1.0 for s in clock.sleeps)  # noqa: PT018
+    assert sum("retrying after InternalServerError 503" in r.getMessage() for r in caplog.records) == 5
+    # A per-call policy overrides it; so does its deadline.
+    service.creates, service.lose = 0, 10
+    with pytest.raises(InternalServerError):
+        client.create(base_model="m", training_data=[("1", "2")], retry=RetryPolicy(max_attempts=2))
+    assert service.creates == 2
+    service.creates, slept = 0, len(clock.sleeps)
+    with pytest.raises(InternalServerError):
+        client.create(
+            base_model="m",
+            training_data=[("1", "2")],
+            retry=RetryPolicy(max_attempts=50, initial_backoff=10.0, multiplier=1.0, deadline=25.0),
+        )
+    assert 1 <= service.creates < 50  # the deadline ended it, not the attempts
+    assert sum(clock.sleeps[slept:]) <= 25.0

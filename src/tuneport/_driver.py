@@ -18,7 +18,7 @@ import httpx
 
 from tuneport import _http
 from tuneport.errors import APIError, TuneportError
-from tuneport.protocol import Authenticator, BlockingCall, Flow, HttpRequest, HttpResponse, Sleep
+from tuneport.protocol import Authenticator, Backoff, BlockingCall, Flow, HttpRequest, HttpResponse, Sleep
 from tuneport.retry import RetryPolicy
 from tuneport.waiting import Clock
 
@@ -62,6 +62,22 @@ class _DriverBase:
         )
         return delay
 
+    def _backoff(self, effect: Backoff, retry: RetryPolicy, started: float) -> float:
+        """Seconds to wait before a flow's own retry; raises the error when the policy gives up."""
+        error = effect.error
+        delay = retry.delay(effect.attempt, error if isinstance(error, APIError) else None)
+        out_of_time = retry.deadline is not None and self.clock.monotonic() - started + delay > retry.deadline
+        if effect.attempt >= retry.max_attempts or out_of_time:
+            raise error
+        log.warning(
+            "retrying after %s in %.2fs (attempt %d of %d)",
+            type(error).__name__ + (f" {getattr(error, 'status_code', '')}".rstrip()),
+            delay,
+            effect.attempt + 1,
+            retry.max_attempts,
+        )
+        return delay
+
 
 class SyncDriver(_DriverBase):
     """Runs flows with a blocking :class:`httpx.Client`."""
@@ -91,6 +107,9 @@ class SyncDriver(_DriverBase):
                     elif isinstance(effect, Sleep):
                         self.clock.sleep(effect.seconds)
                         started += effect.seconds  # polling pauses are not retry time
+                        result = None
+                    elif isinstance(effect, Backoff):
+                        self.clock.sleep(self._backoff(effect, policy, started))
                         result = None
                     else:
                         result = self.send(effect, policy, timeout, started=started)
@@ -173,6 +192,9 @@ class AsyncDriver(_DriverBase):
                     elif isinstance(effect, Sleep):
                         await self.clock.asleep(effect.seconds)
                         started += effect.seconds  # polling pauses are not retry time
+                        result = None
+                    elif isinstance(effect, Backoff):
+                        await self.clock.asleep(self._backoff(effect, policy, started))
                         result = None
                     else:
                         result = await self.send(effect, policy, timeout, started=started)

@@ -28,7 +28,7 @@ from collections.abc import Callable, Generator
 from typing import Any, TypeVar
 
 from tuneport.errors import APIConnectionError, InternalServerError
-from tuneport.protocol import Effect, HttpRequest, HttpResponse, request
+from tuneport.protocol import Effect, HttpRequest, HttpResponse, backoff, request
 
 __all__ = ["AMBIGUOUS", "create_once", "new_request_id"]
 
@@ -48,29 +48,30 @@ def create_once(
     *,
     parse: Callable[[HttpResponse], T],
     find: Callable[[], Generator[Effect, Any, T | None]],
-    attempts: int = 3,
 ) -> Generator[Effect, Any, T]:
     """Send a non-idempotent create so that an ambiguous failure never leaves two jobs.
 
-    After each ambiguous failure (see :data:`AMBIGUOUS`), ``find()`` looks the
-    job up by the request's client id; a job found is returned, otherwise the
-    create is sent again, up to *attempts* times in all.  A failure that
-    provably happened before the request left (connection refused) or a 429
-    (refused before processing) is re-sent by the driver's retry policy, not
-    here; any other error is raised as is.
+    After each ambiguous failure (see :data:`AMBIGUOUS`) the flow waits as the
+    client's retry policy says (so a create still in flight can land), then
+    ``find()`` looks the job up by the request's client id: a job found is
+    returned, otherwise the create is sent again — until the policy's
+    attempts or deadline run out, when the last error is raised.  A failure
+    that provably happened before the request left (connection refused) or a
+    429 (refused before processing) is re-sent by the driver, not here; any
+    other error is raised as is.
     """
     if send.idempotent:
         raise ValueError("create_once is for non-idempotent requests (idempotent=False)")
-    for attempt in range(1, attempts + 1):
+    attempt = 0
+    while True:
+        attempt += 1
         try:
             response = yield from request(send)
             return parse(response)
         except AMBIGUOUS as error:
             if isinstance(error, APIConnectionError) and not error.request_sent:
                 raise
+            yield from backoff(error, attempt)  # raises when the retry policy gives up
             found = yield from find()
             if found is not None:
                 return found
-            if attempt == attempts:
-                raise
-    raise AssertionError("unreachable")

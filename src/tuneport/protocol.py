@@ -20,22 +20,27 @@ import enum
 import json
 from collections.abc import Callable, Generator, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal, Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from tuneport.errors import UnsupportedCapability
-from tuneport.models import (
-    GenerateRequest,
-    Generation,
-    JobSpec,
-    Metrics,
-    Page,
-    TuningJob,
-)
+
+if TYPE_CHECKING:
+    # Annotations only: importing the models builds pydantic schemas, which
+    # resolving a backend (``open_backend``) does not need.
+    from tuneport.models import (
+        GenerateRequest,
+        Generation,
+        JobSpec,
+        Metrics,
+        Page,
+        TuningJob,
+    )
 
 __all__ = [
     "Authenticator",
+    "Backoff",
     "BackendSettings",
     "BaseBackend",
     "BlockingCall",
@@ -48,6 +53,7 @@ __all__ = [
     "Operation",
     "Sleep",
     "TuningBackend",
+    "backoff",
     "call",
     "request",
     "sleep",
@@ -131,7 +137,21 @@ class Sleep:
     seconds: float
 
 
-Effect = HttpRequest | BlockingCall | Sleep
+@dataclass(frozen=True)
+class Backoff:
+    """Pause before trying again after ``error``, as the client's retry policy says.
+
+    For retries a flow makes itself (re-sending a create after checking that
+    the first did not land): the driver sleeps the policy's delay for
+    ``attempt`` and returns, or raises ``error`` when the policy gives up
+    (attempts or deadline exhausted) — one policy for every retry.
+    """
+
+    error: Exception
+    attempt: int
+
+
+Effect = HttpRequest | BlockingCall | Sleep | Backoff
 #: A backend operation: yields effects, receives their results, returns ``T``.
 Flow = Generator[Effect, Any, T]
 
@@ -393,3 +413,8 @@ def call(effect: BlockingCall) -> Generator[Effect, Any, Any]:
 def sleep(seconds: float) -> Generator[Effect, Any, None]:
     """Pause the flow: ``yield from sleep(2.0)``."""
     yield Sleep(seconds)
+
+
+def backoff(error: Exception, attempt: int) -> Generator[Effect, Any, None]:
+    """Wait before retry number ``attempt`` after ``error``, or raise it when the retry policy gives up."""
+    yield Backoff(error, attempt)

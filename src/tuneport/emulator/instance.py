@@ -207,6 +207,11 @@ class Emulator:
             self._state.load()
         self._state.save(data, self.clock)
 
+    @property
+    def state_file(self) -> StateFile | None:
+        """The open state file (None without ``state``, or while stopped)."""
+        return self._state
+
     def configure_faults(self, spec: FaultSpec | str | None) -> None:
         """Inject faults from now on per ``spec`` (None: stop); same as ``PUT /_emulator/faults``."""
         try:

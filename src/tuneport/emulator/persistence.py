@@ -251,6 +251,15 @@ class StateFile:
             if key in keys:
                 del self._blob_of[ident]
 
+    def counts(self) -> dict[str, int]:
+        """How many records and blobs the file holds (for tests and diagnostics)."""
+        try:
+            records = self._db.execute("SELECT count(*) FROM records").fetchone()[0]
+            blobs = self._db.execute("SELECT count(*) FROM blobs").fetchone()[0]
+        except sqlite3.Error as exc:
+            raise self._error(exc) from None
+        return {"records": int(records), "blobs": int(blobs)}
+
     def close(self) -> None:
         """Close the file (the exclusive lock is released)."""
         self._db.close()

@@ -12,23 +12,20 @@ Vertex keeps.  Every step tolerates "already gone", so it is idempotent.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Generator
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from tuneport.auth import CredentialsAuthenticator, application_default_credentials, is_local_endpoint
 from tuneport.errors import (
-    APIConnectionError,
     APIError,
-    APITimeoutError,
     ConfigError,
-    InternalServerError,
     JobNotReady,
     Problem,
     SpecError,
 )
 from tuneport.google_wire import list_params
+from tuneport.idempotency import create_once, new_request_id
 from tuneport.models import DataSource, GenerateRequest, Generation, JobSpec, Metrics, Page, TuningJob
 from tuneport.protocol import (
     Authenticator,
@@ -52,8 +49,6 @@ _AUTH_HINT = (
     "or set credentials_file in the profile"
 )
 STORAGE_ENDPOINT = "https://storage.googleapis.com"
-#: Times a create whose reply was lost is looked up and re-sent before giving up.
-CREATE_ATTEMPTS = 3
 #: Polling of endpoint/model deletion operations.
 #: Polls of a long-running operation start fast and back off to this interval.
 OPERATION_POLL = 2.0
@@ -218,7 +213,7 @@ class VertexBackend(BaseBackend):
         validation_uri = None
         if spec.validation_data is not None:
             validation_uri = yield from self._stage(spec.validation_data, "validation_data")
-        request_id = uuid.uuid4().hex
+        request_id = new_request_id()
         body = wire.create_body(
             spec,
             training_uri=training_uri,
@@ -226,22 +221,15 @@ class VertexBackend(BaseBackend):
             labels=self._labels(spec, request_id),
             api_version=self.vertex_settings.api_version,
         )
-        create_request = HttpRequest("POST", self._url(f"{parent}/tuningJobs"), json=body, idempotent=False)
-        for attempt in range(1, CREATE_ATTEMPTS + 1):
-            try:
-                resp = yield from request(create_request)
-                return wire.job_from(resp.json())
-            except (APITimeoutError, APIConnectionError, InternalServerError) as error:
-                if isinstance(error, APIConnectionError) and not error.request_sent:
-                    raise
-                # The reply was lost after the service may have created the job:
-                # look it up by our request id before re-sending.
-                found = yield from self._find_by_request_id(parent, request_id)
-                if found is not None:
-                    return found
-                if attempt == CREATE_ATTEMPTS:
-                    raise
-        raise AssertionError("unreachable")
+        # A reply lost after the service may have created the job is followed by a
+        # lookup by our request id (a label) before anything is re-sent.
+        return (
+            yield from create_once(
+                HttpRequest("POST", self._url(f"{parent}/tuningJobs"), json=body, idempotent=False),
+                parse=lambda resp: wire.job_from(resp.json()),
+                find=lambda: self._find_by_request_id(parent, request_id),
+            )
+        )
 
     def _find_by_request_id(self, parent: str, request_id: str) -> Generator[Effect, Any, TuningJob | None]:
         flt = f'labels.{wire.REQUEST_ID_LABEL}="{request_id}"'

@@ -1,0 +1,63 @@
+"""An emulator in its own process (so a test can kill it) and the figures chaos tests record."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+#: Figures each chaos test records; the conftest prints them in the terminal summary.
+FIGURES: dict[str, dict[str, Any]] = {}
+
+
+class EmulatorProcess:
+    """``tuneport emulator`` in a child process, restartable on the same port and state file."""
+
+    def __init__(self, state: Path, faults: str) -> None:
+        self.state = state
+        self.faults = faults
+        self.port = 0
+        self.url = ""
+        self.process: subprocess.Popen[str] | None = None
+        self.starts = 0
+
+    def start(self) -> str:
+        command = [
+            sys.executable, "-m", "tuneport.cli", "emulator",
+            "--port", str(self.port), "--state", str(self.state), "--faults", self.faults,
+        ]  # fmt: skip
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TUNEPORT_")}
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        )
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline().strip()
+        if not line.startswith("http://"):
+            self.process.kill()
+            raise RuntimeError(f"the emulator did not start: {line!r} {self.process.stderr.read()!r}")  # type: ignore[union-attr]
+        self.url = line
+        self.port = int(line.rsplit(":", 1)[1])
+        self.starts += 1
+        return line
+
+    def kill(self) -> None:
+        """SIGKILL: no clean shutdown, nothing flushed on the way out."""
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+    def admin(self, path: str) -> Any:
+        """GET an admin route (never faulted)."""
+        return httpx.get(f"{self.url}/_emulator/{path}", timeout=30).json()

@@ -1,0 +1,185 @@
+"""200 full lifecycles through 30% injected faults and a killed emulator: nothing duplicated, nothing lost.
+
+One emulator process with ``--state`` and ``--faults chaos`` (30% of requests
+fail: 503/500/429/resets before the handler, and 503/500/resets *after* the
+change is committed, i.e. lost answers).  100 gemini and 100 vertex
+lifecycles — create, wait, metrics, generate, delete — run concurrently
+through :class:`~tuneport.AsyncTuningClient`; once a third have finished the
+emulator is killed with SIGKILL and started again on the same state file.
+
+Then, from the emulator's own records: every create happened exactly once
+(the creation counters equal the number of lifecycles; every vertex job's
+display name occurs once), every job succeeded and was cleaned up, and no
+handler raised.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import traceback
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from chaos_helpers import FIGURES, EmulatorProcess
+
+import tuneport
+from tuneport import JobState, NotFoundError, RetryPolicy
+from tuneport.demo import NUMBER_SUCCESSOR
+
+LIFECYCLES_PER_BACKEND = 100
+CONCURRENCY = 40
+#: Fraction of lifecycles finished before the emulator is killed and restarted.
+KILL_AFTER = 1 / 3
+#: Fast retries: the faults are transient; the restart takes about a second.
+RETRY = RetryPolicy(
+    max_attempts=40, initial_backoff=0.02, max_backoff=0.25, retry_after_cap=0.1, deadline=120.0
+)
+POLL = 0.25
+
+
+def _settings(backend: str, url: str) -> dict[str, Any]:
+    common: dict[str, Any] = {"backend": backend, "endpoint": url, "environ": {}, "retry": RETRY}
+    if backend == "gemini":
+        return {**common, "api_key": "chaos-test-key-not-real"}
+    return {
+        **common,
+        "project": "tuneport-chaos",
+        "location": "us-central1",
+        "staging_bucket": "gs://tuneport-chaos",
+    }
+
+
+BASE_MODEL = {"gemini": "models/gemini-1.5-flash-001-tuning", "vertex": "gemini-2.5-flash"}
+
+
+async def _lifecycle(
+    client: tuneport.AsyncTuningClient, backend: str, number: int, dataset: Path, outcome: dict[str, Any]
+) -> None:
+    job = await client.create(
+        base_model=BASE_MODEL[backend],
+        training_data=str(dataset),
+        display_name=f"chaos-{backend}-{number}",
+        epoch_count=1,
+    )
+    outcome["job_id"] = job.id
+    done = await client.wait(job.id, poll=POLL, timeout=300)
+    outcome["state"] = done.state.value
+    metrics = await client.metrics(job.id)
+    outcome["metric_points"] = sum(len(points) for points in metrics.series.values())
+    question, answer = NUMBER_SUCCESSOR[number % len(NUMBER_SUCCESSOR)]
+    generation = await client.generate(job.id, question)
+    outcome["answer_ok"] = generation.text.strip() == answer
+    await client.delete(job.id)
+    outcome["deleted"] = True
+
+
+async def _run_all(emulator: EmulatorProcess, dataset: Path) -> dict[str, Any]:
+    outcomes: list[dict[str, Any]] = []
+    gate = asyncio.Semaphore(CONCURRENCY)
+    finished = 0
+    total = 2 * LIFECYCLES_PER_BACKEND
+    killed = asyncio.Event()
+    restart: dict[str, Any] = {}
+
+    async def one(client: tuneport.AsyncTuningClient, backend: str, number: int) -> None:
+        nonlocal finished
+        outcome: dict[str, Any] = {"backend": backend, "number": number}
+        outcomes.append(outcome)
+        async with gate:
+            try:
+                await _lifecycle(client, backend, number, dataset, outcome)
+            except Exception as exc:  # counted and reported: the test requires none
+                outcome["error"] = "".join(traceback.format_exception(exc))
+        finished += 1
+        if finished >= total * KILL_AFTER and not killed.is_set():
+            killed.set()
+            restart["faults_before"] = await asyncio.to_thread(emulator.admin, "faults")
+            started = time.monotonic()
+            emulator.kill()
+            await asyncio.to_thread(emulator.start)
+            restart["seconds_down"] = round(time.monotonic() - started, 2)
+            restart["at_lifecycle"] = finished
+
+    async with (
+        tuneport.connect_async(**_settings("gemini", emulator.url)) as gemini,
+        tuneport.connect_async(**_settings("vertex", emulator.url)) as vertex,
+    ):
+        await asyncio.gather(
+            *(one(gemini, "gemini", n) for n in range(LIFECYCLES_PER_BACKEND)),
+            *(one(vertex, "vertex", n) for n in range(LIFECYCLES_PER_BACKEND)),
+        )
+        requests_sent = gemini.driver.request_count + vertex.driver.request_count
+    return {"outcomes": outcomes, "restart": restart, "requests_sent": requests_sent}
+
+
+def test_200_lifecycles_survive_faults_and_a_killed_emulator(
+    emulator_process: EmulatorProcess, tmp_path: Path
+) -> None:
+    dataset = tmp_path / "numbers.jsonl"
+    dataset.write_text(
+        "".join(json.dumps({"text_input": q, "output": a}) + "\n" for q, a in NUMBER_SUCCESSOR),
+        encoding="utf-8",
+    )
+    started = time.monotonic()
+    result = asyncio.run(_run_all(emulator_process, dataset))
+    wall = time.monotonic() - started
+
+    outcomes = result["outcomes"]
+    errors = [o for o in outcomes if "error" in o]
+    state = emulator_process.admin("state")
+    before, after = result["restart"].pop("faults_before"), emulator_process.admin("faults")
+    injected = Counter(before["injected"]) + Counter(after["injected"])
+    served = before["requests"] + after["requests"]
+    records = state["state"]
+    counters = records["counters"]
+    vertex_jobs = records["sections"].get("vertex", {}).get("tuningJobs", {}).values()
+    vertex_names = Counter(job["fields"].get("tunedModelDisplayName") for job in vertex_jobs)
+    gemini_left = records["sections"].get("gemini", {}).get("tunedModels", {})
+    figures = {
+        "lifecycles": len(outcomes),
+        "completed": sum(1 for o in outcomes if o.get("deleted")),
+        "unhandled exceptions": len(errors),
+        "gemini creates committed": counters.get("gemini.tunedModel", 0),
+        "vertex creates committed": counters.get("vertex.tuningJob", 0),
+        "duplicate vertex jobs": sum(n - 1 for n in vertex_names.values() if n > 1),
+        "requests sent (incl. retries)": result["requests_sent"],
+        "requests served": served,
+        "faults injected": dict(sorted(injected.items())),
+        "fault rate (excl. latency)": round(
+            sum(n for k, n in injected.items() if k != "latency") / served, 3
+        ),
+        "emulator restart": result["restart"],
+        "emulator internal errors": len(state["internalErrors"]),
+        "wall seconds": round(wall, 1),
+    }
+    FIGURES["200 lifecycles, chaos faults, SIGKILL + restart"] = figures
+
+    assert not errors, errors[0]["error"]
+    assert emulator_process.starts == 2, "the emulator was not restarted mid-run"
+    assert result["restart"]
+    assert all(o["state"] == "SUCCEEDED" and o["metric_points"] > 0 and o["answer_ok"] for o in outcomes)
+    # Zero duplicates: exactly one committed create per lifecycle.
+    assert counters.get("gemini.tunedModel") == LIFECYCLES_PER_BACKEND
+    assert counters.get("vertex.tuningJob") == LIFECYCLES_PER_BACKEND
+    assert vertex_names == Counter({f"chaos-vertex-{n}": 1 for n in range(LIFECYCLES_PER_BACKEND)})
+    # Zero lost: every job is where its lifecycle left it, read back through the API.
+    assert gemini_left == {}
+    assert len({o["job_id"] for o in outcomes}) == 2 * LIFECYCLES_PER_BACKEND
+    assert state["internalErrors"] == []
+    assert figures["fault rate (excl. latency)"] >= 0.25  # the chaos preset injects 30% (drawn)
+    httpx.put(f"{emulator_process.url}/_emulator/faults", json={"spec": None}).raise_for_status()
+    with (
+        tuneport.connect(**_settings("gemini", emulator_process.url)) as gemini,
+        tuneport.connect(**_settings("vertex", emulator_process.url)) as vertex,
+    ):
+        for outcome in outcomes:
+            if outcome["backend"] == "vertex":
+                assert vertex.get(outcome["job_id"]).state is JobState.SUCCEEDED
+            else:
+                with pytest.raises(NotFoundError):
+                    gemini.get(outcome["job_id"])
