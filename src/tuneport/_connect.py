@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any, cast
 from tuneport.auth import is_local_endpoint
 from tuneport.config import build_settings, find_config, load_config, resolve_profile
 from tuneport.errors import BackendNotFound, TuneportError, UnsupportedCapability, ValidationError
-from tuneport.models import JobSpec
 from tuneport.plugins import PluginHost, default_host
 from tuneport.protocol import BackendSettings, HttpRequest, Maturity, TuningBackend
 from tuneport.retry import DEFAULT_RETRY, RetryPolicy
@@ -20,6 +19,8 @@ if TYPE_CHECKING:
 
     from tuneport.catalog import Catalog
     from tuneport.client import AsyncTuningClient, TuningClient
+    from tuneport.config import ConfigFile
+    from tuneport.models import JobSpec
     from tuneport.preflight import PreflightReport
     from tuneport.waiting import Clock
 
@@ -29,13 +30,28 @@ EMBEDDED = "embedded"
 @dataclass(frozen=True)
 class _Opened:
     backend: TuningBackend
-    catalog: Catalog
+    host: PluginHost
+    config_file: ConfigFile
     on_emulator: bool
     job_defaults: Mapping[str, Any]
 
+    def catalog(self) -> Catalog:
+        """The model catalog, with the config file's ``[catalog]`` patches.
+
+        Built on demand: only pre-flight checks (clients, :func:`validate`)
+        need it, so :func:`open_backend` neither parses the plugins' catalog
+        files nor builds their entries.
+        """
+        catalog = self.host.catalog()
+        if self.config_file.catalog:
+            catalog = catalog.with_overrides(
+                self.config_file.catalog, source=self.config_file.label, backends=self.host.available_names()
+            )
+        return catalog
+
     def client_options(self) -> dict[str, Any]:
         """What a client takes from the resolved profile."""
-        return {"catalog": self.catalog, "on_emulator": self.on_emulator, "job_defaults": self.job_defaults}
+        return {"catalog": self.catalog(), "on_emulator": self.on_emulator, "job_defaults": self.job_defaults}
 
 
 def _open(
@@ -60,12 +76,10 @@ def _open(
         resolved, entry.backend_class.settings_model, overrides=settings, environ=environ
     )
     instance: TuningBackend = entry.backend_class(backend_settings)
-    catalog = host.catalog()
-    if config_file.catalog:
-        catalog = catalog.with_overrides(config_file.catalog, source=config_file.label)
     return _Opened(
         instance,
-        catalog,
+        host,
+        config_file,
         # A loopback endpoint is taken to be the emulator (`tuneport emulator`), like "embedded".
         on_emulator=is_local_endpoint(backend_settings.endpoint),
         job_defaults=resolved.job_defaults,
@@ -84,7 +98,9 @@ def open_backend(
     """Resolve config, load the backend's plugin and build the backend.
 
     This is :func:`connect` without the client: useful to inspect settings
-    and capabilities, or to build a client with custom parts.
+    and capabilities, or to build a client with custom parts.  It does not
+    build the model catalog (a client or :func:`validate` does, for its
+    pre-flight checks), so it loads only the backend's own plugin.
     """
     opened = _open(
         profile, config=config, backend=backend, plugins=plugins, environ=environ, settings=settings
@@ -139,6 +155,7 @@ def connect(
     opened = _open(
         profile, config=config, backend=backend, plugins=plugins, environ=environ, settings=settings
     )
+    options = opened.client_options()  # before the emulator starts: a bad catalog raises here
     tuning_backend, stop_emulator = _embedded(opened.backend)
     client = TuningClient(
         tuning_backend,
@@ -146,7 +163,7 @@ def connect(
         transport=transport,
         retry=retry,
         clock=clock,
-        **opened.client_options(),
+        **options,
     )
     if stop_emulator is not None:
         client.add_closer(stop_emulator)
@@ -175,6 +192,7 @@ def connect_async(
     opened = _open(
         profile, config=config, backend=backend, plugins=plugins, environ=environ, settings=settings
     )
+    options = opened.client_options()  # before the emulator starts: a bad catalog raises here
     tuning_backend, stop_emulator = _embedded(opened.backend)
     client = AsyncTuningClient(
         tuning_backend,
@@ -182,7 +200,7 @@ def connect_async(
         transport=transport,
         retry=retry,
         clock=clock,
-        **opened.client_options(),
+        **options,
     )
     if stop_emulator is not None:
         client.add_closer(stop_emulator)
@@ -209,17 +227,19 @@ def validate(
     for a bad spec; it raises for bad configuration.
     """
     from tuneport.client import build_spec
+    from tuneport.models import JobSpec
     from tuneport.preflight import Finding, preflight
 
     opened = _open(
         profile, config=config, backend=backend, plugins=plugins, environ=environ, settings=settings or {}
     )
+    catalog = opened.catalog()
     if not isinstance(spec, JobSpec):
         spec = build_spec(opened.job_defaults, spec)
     report = preflight(
         spec,
         backend=opened.backend,
-        catalog=opened.catalog,
+        catalog=catalog,
         on_emulator=opened.on_emulator,
         validate_data=validate_data,
     )

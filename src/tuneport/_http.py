@@ -135,8 +135,9 @@ def status_error(response: HttpResponse, req: HttpRequest, secrets: Iterable[str
     return cls(
         redact(message, secrets),
         status_code=response.status_code,
-        status=status,
-        request_id=request_id,
+        # Header and body values are the server's: a careless one echoes the credentials.
+        status=redact(status, secrets) if status is not None else None,
+        request_id=redact(request_id, secrets) if request_id is not None else None,
         body=_redact_body(body, secrets),
         method=req.method,
         url=url,

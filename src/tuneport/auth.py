@@ -3,6 +3,7 @@
 An API key travels only in the ``x-goog-api-key`` header, never in a URL.
 OAuth credentials (ADC, service accounts) come from google-auth, imported
 only when used; their token refresh runs over tuneport's HTTP layer.
+:func:`warn_if_shared` warns when a key file is open to other users.
 """
 
 from __future__ import annotations
@@ -13,13 +14,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from tuneport.errors import ConfigError
+from tuneport._file_permissions import warn_if_shared
+from tuneport.errors import APIConnectionError, APIError, ConfigError, redact
 
 __all__ = [
     "ApiKeyAuthenticator",
     "CredentialsAuthenticator",
     "application_default_credentials",
     "is_local_endpoint",
+    "warn_if_shared",
 ]
 
 
@@ -61,18 +64,43 @@ class CredentialsAuthenticator:
     def headers(self) -> Mapping[str, str]:
         with self._lock:
             if not self._credentials.valid:
-                from tuneport._http import GoogleAuthRequest
-
-                self._credentials.refresh(GoogleAuthRequest())
+                self._refresh()
             token = self._credentials.token
         headers = {"authorization": f"Bearer {token}"}
         if self._quota_project:
             headers["x-goog-user-project"] = self._quota_project
         return headers
 
+    def _refresh(self) -> None:
+        """Get a new token; a failure is an :class:`APIError` that quotes none of the secrets."""
+        import google.auth.exceptions
+
+        from tuneport._http import GoogleAuthRequest
+
+        url = getattr(self._credentials, "token_uri", None)
+        error: APIError
+        try:
+            self._credentials.refresh(GoogleAuthRequest())
+        except google.auth.exceptions.TransportError as exc:
+            # The API request itself never left: safe to send again.
+            error = APIConnectionError(self._refresh_failed(exc), method="POST", url=url, request_sent=False)
+        except google.auth.exceptions.GoogleAuthError as exc:  # RefreshError: revoked, expired…
+            error = APIError(self._refresh_failed(exc), method="POST", url=url)
+        else:
+            return
+        # Raised outside the except block, so google-auth's error is not kept as __context__:
+        # it quotes the token endpoint's answer, which may echo the refresh token.
+        raise error
+
+    def _refresh_failed(self, exc: Exception) -> str:
+        detail = str(exc.args[0]) if exc.args else type(exc).__name__
+        return f"could not refresh the OAuth credentials: {redact(detail, self.secrets())}"
+
     def secrets(self) -> Iterable[str]:
-        token = getattr(self._credentials, "token", None)
-        return (token,) if token else ()
+        # The token, and what refreshes it: a token endpoint's error may echo them.
+        names = ("token", "refresh_token", "client_secret")
+        values = (getattr(self._credentials, name, None) for name in names)
+        return tuple(value for value in values if isinstance(value, str) and value)
 
 
 def application_default_credentials(

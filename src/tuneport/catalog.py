@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -63,7 +63,7 @@ class ParamRule(BaseModel):
     def problem(self, name: str, value: float) -> Problem | None:
         """A :class:`Problem` when *value* is not accepted, else ``None``."""
         field_name = f"hyperparameters.{name}"
-        if self.integer and float(value) != int(value):
+        if self.integer and not (isinstance(value, int) or float(value).is_integer()):
             return Problem(f"must be a whole number, got {value}", field=field_name, rule="not-an-integer")
         if self.choices is not None:
             if value not in self.choices:
@@ -190,15 +190,27 @@ class Catalog:
                 seen[id(entry)] = entry
         return sorted(seen.values(), key=lambda e: (e.backend, e.base_model))
 
-    def with_overrides(self, overrides: Mapping[str, Any], *, source: str) -> Catalog:
+    def with_overrides(
+        self, overrides: Mapping[str, Any], *, source: str, backends: Collection[str] | None = None
+    ) -> Catalog:
         """A copy patched by a ``[catalog]`` table of ``tuneport.toml``.
 
         ``overrides[backend][model]`` is merged into the model's entry (tables
         merge key by key); a model not in the catalog is added.  The special
-        key ``unknown_models`` sets the backend's policy.
+        key ``unknown_models`` sets the backend's policy.  With ``backends``
+        (the installed ones), a table for any other backend is refused: a
+        misspelt name would otherwise be ignored.
         """
         result = Catalog(dict(self.entries), dict(self.policies), dict(self.policy_notes))
         for backend, models in overrides.items():
+            if backends is not None and backend not in backends:
+                from difflib import get_close_matches
+
+                close = get_close_matches(backend, list(backends), n=1)
+                hint = f"did you mean '{close[0]}'?" if close else f"installed: {', '.join(sorted(backends))}"
+                raise ConfigError(
+                    f"no installed backend '{backend}'; {hint}", source=source, key=f"catalog.{backend}"
+                )
             if not isinstance(models, Mapping):
                 raise ConfigError("must be a table of models", source=source, key=f"catalog.{backend}")
             for model, patch in models.items():

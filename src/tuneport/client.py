@@ -21,7 +21,16 @@ from tuneport.errors import (
     UnsupportedCapability,
     WaitTimeout,
 )
-from tuneport.models import GenerateRequest, Generation, JobSpec, JobState, Metrics, Page, TuningJob
+from tuneport.models import (
+    GenerateRequest,
+    Generation,
+    Hyperparameters,
+    JobSpec,
+    JobState,
+    Metrics,
+    Page,
+    TuningJob,
+)
 from tuneport.protocol import Maturity, Operation, TuningBackend
 from tuneport.retry import DEFAULT_RETRY, RetryPolicy
 from tuneport.waiting import Clock, PollPolicy, SystemClock
@@ -67,7 +76,17 @@ def build_spec(defaults: Mapping[str, Any], fields: Mapping[str, Any]) -> JobSpe
     """
     hyper: dict[str, Any] = {}
     for layer in (defaults, fields):
-        hyper.update(dict(layer.get("hyperparameters") or {}))
+        table = layer.get("hyperparameters") or {}
+        if isinstance(table, Hyperparameters):
+            table = table.given()
+        if not isinstance(table, Mapping):
+            problem = Problem(
+                f"must be a table of hyperparameters, got {type(table).__name__}",
+                field="hyperparameters",
+                rule="dict_type",
+            )
+            raise SpecError([problem], summary="invalid JobSpec")
+        hyper.update(table)
         hyper.update({k: v for k, v in layer.items() if k in _HYPERPARAMETERS})
     data = {k: v for k, v in {**defaults, **fields}.items() if k not in _HYPERPARAMETERS}
     if hyper:

@@ -16,28 +16,28 @@ Each setting's value, highest precedence first: keyword overrides
 the profile, a vendor's own variables (``GEMINI_API_KEY``…), then the
 backend's defaults.  Every value remembers where it came
 from, so a bad one is reported with its file, profile and key (or variable).
+
+A file that holds a secret (an ``api_key``, a ``*_token``, a ``SecretStr``
+setting…) and that other users can access gives an
+:class:`~tuneport.errors.InsecureConfigWarning`; no repr here shows a value.
 """
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
+import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_args, get_origin
 
 import pydantic
 
+from tuneport._file_permissions import warn_if_shared
 from tuneport.errors import ConfigError
 from tuneport.protocol import BackendSettings
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
 
 __all__ = [
     "BACKEND_ENV",
@@ -60,6 +60,8 @@ BACKEND_ENV = "TUNEPORT_BACKEND"
 CONFIG_FILE_NAME = "tuneport.toml"
 _ENV_PREFIX = "TUNEPORT_"
 _TOP_LEVEL_KEYS = frozenset({"default_profile", "profiles", "catalog"})
+#: Profile keys that hold a secret whatever the backend: api_key, access_token, client_secret…
+_SECRET_KEY_NAME = re.compile(r"(?:^|_)(?:api_?key|key|token|secret|password|passphrase)$", re.IGNORECASE)
 
 #: Profiles that exist without any file.
 BUILTIN_PROFILES: Mapping[str, Mapping[str, Any]] = {
@@ -74,7 +76,8 @@ S = TypeVar("S", bound=BackendSettings)
 class Setting:
     """A configured value and a human description of where it came from."""
 
-    value: Any
+    #: Left out of the repr: it may be an API key.
+    value: Any = field(repr=False)
     source: str
     profile: str | None = None
 
@@ -93,6 +96,13 @@ class ConfigFile:
     def label(self) -> str:
         """How to name the file in messages."""
         return str(self.path) if self.path else "built-in defaults"
+
+    def __repr__(self) -> str:
+        # The profiles hold raw values, API keys among them: name them, never show them.
+        return (
+            f"ConfigFile(path={self.path!r}, default_profile={self.default_profile!r}, "
+            f"profiles={sorted(self.profiles)!r}, catalog={sorted(self.catalog)!r})"
+        )
 
 
 @dataclass(frozen=True)
@@ -146,9 +156,10 @@ def load_config(path: Path | None) -> ConfigFile:
     if path is None:
         return ConfigFile(path=None)
     label = str(path)
+    toml = _toml()
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
+        data = toml.loads(path.read_text(encoding="utf-8"))
+    except toml.TOMLDecodeError as exc:
         raise ConfigError(f"invalid TOML: {exc}", source=label) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read the file: {exc}", source=label) from None
@@ -173,13 +184,38 @@ def load_config(path: Path | None) -> ConfigFile:
     catalog = data.get("catalog", {})
     if not isinstance(catalog, dict):
         raise ConfigError('must be a table ([catalog.BACKEND."MODEL"])', source=label, key="catalog")
+    secret_keys = {key for body in profiles.values() for key in body if _SECRET_KEY_NAME.search(key)}
+    if secret_keys:
+        warn_if_shared(path, holding=_secrets_named(secret_keys))
     return ConfigFile(path=path, default_profile=default, profiles=profiles, catalog=catalog)
 
 
+def _secrets_named(keys: Iterable[str]) -> str:
+    return f"secrets ({', '.join(sorted(keys))})"
+
+
+def _toml() -> Any:
+    """The TOML parser, imported only when there is a file to read."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on 3.10 only
+        import tomli as tomllib
+    return tomllib
+
+
 def _unknown(name: str, known: Any, what: str) -> str:
+    import difflib  # only for a message: not on the path of a valid config
+
     close = difflib.get_close_matches(name, list(known), n=1)
     hint = f"; did you mean '{close[0]}'?" if close else ""
     return f"unknown {what} '{name}'{hint}"
+
+
+def _profile_error(message: str, where: str, profile: str, *, key: str) -> ConfigError:
+    """An error in a profile; ``where`` already names it, so ``profile`` is set but not repeated."""
+    error = ConfigError(message, source=where, key=key)
+    error.profile = profile
+    return error
 
 
 def resolve_profile(
@@ -222,7 +258,7 @@ def resolve_profile(
     elif profile_backend:
         chosen, chosen_source = str(profile_backend), where
     else:
-        raise ConfigError("the profile names no backend", source=where, key="backend")
+        raise _profile_error("the profile names no backend", where, name, key="backend")
     settings: dict[str, Setting] = {}
     job_defaults: Mapping[str, Any] = {}
     # A default profile written for another backend does not leak its
@@ -231,7 +267,7 @@ def resolve_profile(
         for key, value in body.items():
             if key == "job":
                 if not isinstance(value, dict):
-                    raise ConfigError("must be a table of job-spec defaults", source=where, key="job")
+                    raise _profile_error("must be a table of job-spec defaults", where, name, key="job")
                 job_defaults = value
             elif key != "backend":
                 settings[key] = Setting(value, where, profile=name)
@@ -270,9 +306,41 @@ def build_settings(
         if value is not None:
             merged[key] = Setting(value, "keyword argument")
     try:
-        return settings_model.model_validate({k: s.value for k, s in merged.items()})
+        settings = settings_model.model_validate({k: s.value for k, s in merged.items()})
     except pydantic.ValidationError as exc:
-        raise _settings_error(exc, merged, resolved, settings_model) from None
+        error = _settings_error(exc, merged, resolved, settings_model)
+    else:
+        _warn_if_typed_secrets_shared(resolved, settings_model)
+        return settings
+    # Raised outside the except block, so the error keeps no __context__: pydantic's
+    # error quotes every input value, API keys included.
+    raise error
+
+
+def _warn_if_typed_secrets_shared(resolved: ResolvedProfile, settings_model: type[BackendSettings]) -> None:
+    """Warn for secret-typed settings of the file whose names :func:`load_config` did not recognise."""
+    path = resolved.config.path
+    if path is None or resolved.name not in resolved.config.profiles:
+        return  # the settings came from a built-in profile
+    fields = settings_model.model_fields
+    unnamed = {
+        key
+        for key in resolved.settings
+        if key in fields and _is_secret_type(fields[key].annotation) and not _SECRET_KEY_NAME.search(key)
+    }
+    if unnamed:
+        warn_if_shared(path, holding=_secrets_named(unnamed))
+
+
+def _is_secret_type(annotation: Any) -> bool:
+    """Whether a field's type is, or holds, pydantic's ``SecretStr``, ``SecretBytes`` or ``Secret[...]``."""
+    secret_types = (pydantic.SecretStr, pydantic.SecretBytes, pydantic.Secret)
+    if isinstance(annotation, type) and issubclass(annotation, secret_types):
+        return True
+    origin = get_origin(annotation)
+    if isinstance(origin, type) and issubclass(origin, secret_types):
+        return True
+    return any(_is_secret_type(arg) for arg in get_args(annotation))
 
 
 def _env_value(text: str) -> Any:
@@ -299,6 +367,8 @@ def _settings_error(
         source = setting.source if setting else f"backend '{resolved.backend}' settings"
         profile = setting.profile if setting else resolved.name
         if err["type"] == "extra_forbidden" and key:
+            import difflib
+
             close = difflib.get_close_matches(key, list(settings_model.model_fields), n=1)
             hint = f"; did you mean '{close[0]}'?" if close else ""
             message = f"unknown setting '{key}' for backend '{resolved.backend}'{hint}"

@@ -28,6 +28,7 @@ __all__ = [
     "BadRequestError",
     "ConfigError",
     "DatasetError",
+    "InsecureConfigWarning",
     "InternalServerError",
     "JobFailed",
     "JobNotReady",
@@ -46,12 +47,12 @@ __all__ = [
 ]
 
 # Shapes of credentials that must never be echoed: Google API keys, OAuth
-# access tokens, bearer headers and key=... query parameters.
+# access tokens, bearer headers and key=... query (or form) parameters.
 _SECRET_SHAPES = (
     r"AIza[0-9A-Za-z_\-]{20,}",
     r"ya29\.[0-9A-Za-z_\-.]+",
     r"(?i)(bearer\s+)[0-9A-Za-z_\-.~+/=]+",
-    r"(?i)([?&](?:key|access_token|api_key)=)[^&\s]+",
+    r"(?i)([?&](?:key|access_token|api_key|refresh_token|client_secret)=)[^&\s]+",
 )
 
 
@@ -62,10 +63,17 @@ def _secret_patterns() -> tuple[re.Pattern[str], ...]:
 
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
-    """Return *text* with known secret shapes and the given *secrets* masked."""
+    """Return *text* with known secret shapes and the given *secrets* masked.
+
+    Each secret is masked as it is and URL-encoded, as a server may echo it from
+    a query string or a form body.
+    """
+    from urllib.parse import quote, quote_plus
+
     for secret in secrets:
         if secret and len(secret) >= 4:
-            text = text.replace(secret, "***")
+            for form in dict.fromkeys((secret, quote(secret, safe=""), quote_plus(secret))):
+                text = text.replace(form, "***")
     for pattern in _secret_patterns():
         text = pattern.sub(lambda m: (m.group(1) if m.groups() else "") + "***", text)
     return text
@@ -258,6 +266,22 @@ class WaitTimeout(TuneportError):
         super().__init__(f"job {job_id} did not finish within {timeout:g}s{state}")
 
 
+# --- warnings ------------------------------------------------------------------------
+
+
+class InsecureConfigWarning(UserWarning):
+    """A file that holds a secret can be read by other users (``chmod 600`` it).
+
+    ``path`` is the file and ``mode`` its permission bits.  The message names
+    the file, never the secret.
+    """
+
+    def __init__(self, message: str, *, path: str | None = None, mode: int | None = None) -> None:
+        self.path = path
+        self.mode = mode
+        super().__init__(message)
+
+
 # --- the API error tree -----------------------------------------------------------
 
 
@@ -314,16 +338,16 @@ class APIStatusError(APIError):
         retry_after: float | None = None,
     ) -> None:
         self.status_code = status_code
-        self.status = status
-        self.request_id = request_id
+        self.status = redact(status) if status is not None else None
+        self.request_id = redact(request_id) if request_id is not None else None
         self.body = body
         self.retry_after = retry_after
         parts = [f"{status_code}"]
-        if status:
-            parts.append(status)
+        if self.status:
+            parts.append(self.status)
         text = f"{' '.join(parts)}: {message}"
-        if request_id:
-            text += f" (request id {request_id})"
+        if self.request_id:
+            text += f" (request id {self.request_id})"
         super().__init__(text, method=method, url=url)
         self.message = redact(message)
 

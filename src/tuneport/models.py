@@ -47,6 +47,17 @@ __all__ = [
 ]
 
 
+#: The largest 32-bit signed integer: Google's APIs carry counts and sizes as int32.
+MAX_INT32 = 2**31 - 1
+
+
+def _refuse_booleans(value: Any) -> Any:
+    """A number field must not take ``True``/``False`` (pydantic's lax mode would read 1/0)."""
+    if isinstance(value, bool):
+        raise ValueError("expected a number, got a boolean")
+    return value
+
+
 class _Model(BaseModel):
     # defer_build: schemas are built on first use, not at import (start-up time).
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
@@ -211,11 +222,13 @@ class Hyperparameters(_Model):
     :class:`~tuneport.errors.UnsupportedParameter` before any request.
     """
 
-    epoch_count: int | None = Field(default=None, gt=0)
-    batch_size: int | None = Field(default=None, gt=0)
-    learning_rate: float | None = Field(default=None, gt=0)
-    learning_rate_multiplier: float | None = Field(default=None, gt=0)
-    adapter_size: int | None = Field(default=None, gt=0)
+    epoch_count: int | None = Field(default=None, gt=0, le=MAX_INT32)
+    batch_size: int | None = Field(default=None, gt=0, le=MAX_INT32)
+    learning_rate: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    learning_rate_multiplier: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    adapter_size: int | None = Field(default=None, gt=0, le=MAX_INT32)
+
+    _no_booleans = field_validator("*", mode="before")(_refuse_booleans)
 
     def given(self) -> dict[str, Any]:
         """The hyperparameters that were set explicitly (name → value)."""
@@ -225,7 +238,8 @@ class Hyperparameters(_Model):
 class JobSpec(_Model):
     """Everything needed to start a supervised tuning job, provider-neutral."""
 
-    base_model: str = Field(min_length=1)
+    #: A model name never holds spaces or control characters.
+    base_model: str = Field(min_length=1, pattern=r"^\S+$")
     training_data: DataSource
     validation_data: DataSource | None = None
     hyperparameters: Hyperparameters = Hyperparameters()
@@ -275,14 +289,18 @@ class GenerateRequest(_Model):
 
     contents: tuple[Turn, ...]
     system_instruction: str | None = None
-    temperature: float | None = Field(default=None, ge=0)
-    top_p: float | None = Field(default=None, ge=0, le=1)
-    top_k: int | None = Field(default=None, gt=0)
-    max_output_tokens: int | None = Field(default=None, gt=0)
+    temperature: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    top_p: float | None = Field(default=None, ge=0, le=1, allow_inf_nan=False)
+    top_k: int | None = Field(default=None, gt=0, le=MAX_INT32)
+    max_output_tokens: int | None = Field(default=None, gt=0, le=MAX_INT32)
     stop_sequences: tuple[str, ...] = ()
-    candidate_count: int | None = Field(default=None, gt=0)
+    candidate_count: int | None = Field(default=None, gt=0, le=MAX_INT32)
     response_mime_type: str | None = None
     extras: dict[str, Any] = Field(default_factory=dict)
+
+    _no_booleans = field_validator(
+        "temperature", "top_p", "top_k", "max_output_tokens", "candidate_count", mode="before"
+    )(_refuse_booleans)
 
     @field_validator("contents", mode="before")
     @classmethod

@@ -22,7 +22,7 @@ from collections.abc import Callable, Generator, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, TypeVar, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from tuneport.errors import UnsupportedCapability
 
@@ -253,8 +253,16 @@ class BackendSettings(BaseModel):
 
     #: Base URL of the service, or ``"embedded"`` for the in-process emulator.
     endpoint: str | None = None
-    #: Per-request timeout in seconds.
-    timeout: float = Field(default=60.0, gt=0)
+    #: Per-request timeout in seconds (finite: an infinite one would overflow the socket's).
+    timeout: float = Field(default=60.0, gt=0, allow_inf_nan=False)
+
+    @field_validator("timeout", mode="before")
+    @classmethod
+    def _timeout_is_a_number(cls, value: Any) -> Any:
+        # Lax float parsing would read `timeout = true` as one second.
+        if isinstance(value, bool):
+            raise ValueError("must be a number of seconds, not a boolean")
+        return value
 
     @classmethod
     def environment_defaults(cls, environ: Mapping[str, str]) -> dict[str, tuple[Any, str]]:

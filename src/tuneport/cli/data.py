@@ -33,7 +33,9 @@ def load_catalog(state: State) -> Catalog:
     catalog = host.catalog()
     config_file = load_config(find_config(state.config))
     if config_file.catalog:
-        catalog = catalog.with_overrides(config_file.catalog, source=config_file.label)
+        catalog = catalog.with_overrides(
+            config_file.catalog, source=config_file.label, backends=host.available_names()
+        )
     return catalog
 
 

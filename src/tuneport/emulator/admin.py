@@ -54,14 +54,17 @@ def register(router: Router, context: EmulatorContext) -> None:
         if unknown:
             raise bad_request(f'Unknown name "{sorted(unknown)[0]}": Cannot find field.')
         seconds = body.get("seconds")
-        if (
-            isinstance(seconds, bool)
-            or not isinstance(seconds, (int, float))
-            or not math.isfinite(seconds)
-            or seconds < 0
-        ):
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
             raise bad_request("seconds must be a finite number >= 0.", field="seconds")
-        clock.advance(float(seconds))
+        try:
+            if not math.isfinite(seconds) or seconds < 0:
+                raise ValueError(seconds)
+            clock.advance(float(seconds))  # ValueError past year 9999
+        except (ValueError, OverflowError):  # OverflowError: an integer too large for a float
+            raise bad_request(
+                "seconds must be a finite number >= 0 that keeps the clock before year 10000.",
+                field="seconds",
+            ) from None
         return Response(clock.describe())
 
     def get_faults(request: Request) -> Response:

@@ -22,7 +22,7 @@ from typing import Any
 
 from tuneport.emulator.wire import format_timestamp
 
-__all__ = ["DEFAULT_SPEED", "MANUAL_START", "EmulatorClock"]
+__all__ = ["DEFAULT_SPEED", "MANUAL_START", "MAX_TIME", "EmulatorClock"]
 
 #: Emulator seconds per wall-clock second in scaled mode.  A 10-step job
 #: (5 examples, batch 4, 5 epochs) takes 30 s of set-up plus 10 x 6 s of
@@ -32,6 +32,9 @@ DEFAULT_SPEED = 60.0
 #: Where a manual clock starts by default: 2024-06-01T00:00:00Z, when
 #: gemini-1.5-flash-001-tuning was the current tunable model.
 MANUAL_START = 1717200000.0
+
+#: The last instant a timestamp can show, 9999-12-31T23:59:59Z: the clock never passes it.
+MAX_TIME = 253402300799.0
 
 
 class EmulatorClock:
@@ -73,14 +76,23 @@ class EmulatorClock:
     def now(self) -> float:
         """The current emulator time (seconds since the epoch)."""
         with self._lock:
-            elapsed = 0.0 if self._manual else (time.monotonic() - self._wall_origin) * self.speed
-            return self._start + elapsed + self._offset
+            return self._now()
+
+    def _now(self) -> float:
+        elapsed = 0.0 if self._manual else (time.monotonic() - self._wall_origin) * self.speed
+        return self._start + elapsed + self._offset
 
     def advance(self, seconds: float) -> float:
-        """Move emulator time forward by ``seconds``; return the new time."""
+        """Move emulator time forward by ``seconds``; return the new time.
+
+        ``ValueError`` for a negative or NaN step, or one that would take the
+        clock past :data:`MAX_TIME` (timestamps could no longer be written).
+        """
         if not seconds >= 0:  # also refuses NaN
             raise ValueError("the clock only moves forward: seconds must be >= 0")
         with self._lock:
+            if self._now() + float(seconds) > MAX_TIME:
+                raise ValueError("the clock cannot move past 9999-12-31T23:59:59Z")
             self._offset += float(seconds)
         return self.now()
 

@@ -19,6 +19,8 @@ from tuneport.emulator.wire import bad_request
 
 __all__ = ["decode_page_token", "encode_page_token", "page_size"]
 
+_MAX_INT32 = 2**31 - 1
+
 
 def page_size(raw: str | None, *, default: int, maximum: int) -> int:
     """The effective page size: ``default`` when unset or 0, at most ``maximum``; 400 if invalid."""
@@ -26,6 +28,8 @@ def page_size(raw: str | None, *, default: int, maximum: int) -> int:
         return default
     try:
         size = int(raw)
+        if size > _MAX_INT32:
+            raise ValueError(raw)  # does not fit the int32 field
     except ValueError:
         raise bad_request(
             f"Invalid value at 'page_size' (TYPE_INT32), \"{raw}\"", field="page_size"

@@ -17,11 +17,13 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import re
 import socket
 import struct
 import threading
 import time
 import traceback
+from email.errors import MissingHeaderBodySeparatorDefect
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -46,7 +48,11 @@ _HTTP_STATUS_NAMES = {
     404: "NOT_FOUND",
     408: "DEADLINE_EXCEEDED",
     413: "INVALID_ARGUMENT",
+    501: "UNIMPLEMENTED",
+    505: "UNIMPLEMENTED",
 }
+#: A chunk-size line: hex digits only (``int(x, 16)`` would also take ``-2``, ``0x10``, ``1_0``).
+_CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}")
 
 
 class _BodyError(Exception):
@@ -135,6 +141,10 @@ class _Handler(BaseHTTPRequestHandler):
     # --- one request --------------------------------------------------------------------
 
     def _dispatch(self) -> None:
+        framing = self._framing_error()
+        if framing is not None:
+            self.send_error(400, framing)
+            return
         split = urlsplit(self.path)
         request = Request(
             method=self.command,
@@ -190,18 +200,32 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.connection.close()
 
+    def _framing_error(self) -> str | None:
+        """Why the request's head cannot be trusted to frame it (RFC 9112), or None.
+
+        Ambiguous framing is what request smuggling exploits, so it is refused
+        rather than guessed at, as Google's front end does.
+        """
+        if self.request_version == "HTTP/0.9":
+            return "HTTP/0.9 requests are not supported."
+        if any(isinstance(d, MissingHeaderBodySeparatorDefect) for d in self.headers.defects):
+            return "Malformed request header line."  # a line without a colon
+        lengths = self.headers.get_all("Content-Length") or []
+        if len(set(lengths)) > 1:
+            return "Conflicting Content-Length headers."
+        if lengths and self.headers.get("Transfer-Encoding"):
+            return "A request cannot have both Content-Length and Transfer-Encoding."
+        return None
+
     def _read_body(self) -> bytes:
         length_header = self.headers.get("Content-Length")
         if length_header is None:
             if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
                 return self._read_chunked()
             return b""
-        try:
-            length = int(length_header)
-            if length < 0:
-                raise ValueError(length)
-        except ValueError:
-            raise _BodyError(ApiError("INVALID_ARGUMENT", "Invalid Content-Length header.")) from None
+        if not length_header.strip().isdigit() or not length_header.strip().isascii():
+            raise _BodyError(ApiError("INVALID_ARGUMENT", "Invalid Content-Length header."))
+        length = int(length_header)
         if length > MAX_BODY_BYTES:
             raise _BodyError(_too_large())
         body = self.rfile.read(length)
@@ -214,10 +238,10 @@ class _Handler(BaseHTTPRequestHandler):
         total = 0
         while True:
             line = self.rfile.readline(1024)
-            try:
-                size = int(line.split(b";", 1)[0].strip(), 16)
-            except ValueError:
-                raise _BodyError(ApiError("INVALID_ARGUMENT", "Malformed chunked request body.")) from None
+            digits = line.split(b";", 1)[0].strip()
+            if not _CHUNK_SIZE.fullmatch(digits):
+                raise _BodyError(ApiError("INVALID_ARGUMENT", "Malformed chunked request body."))
+            size = int(digits, 16)
             if size == 0:
                 while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
                     pass  # trailers

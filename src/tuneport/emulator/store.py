@@ -83,9 +83,22 @@ class Store:
             self._request_seq = 0
 
     def snapshot(self) -> dict[str, Any]:
-        """A deep copy of the records and counters (plain JSON)."""
+        """A deep copy of the records and counters (plain JSON).
+
+        Sections and collections with nothing in them are left out: readers
+        create them on first access, which changes no record.
+        """
         with self.lock:
-            return copy.deepcopy(self._data)
+            sections = {
+                name: {key: value for key, value in section.items() if value != {}}
+                for name, section in self._data["sections"].items()
+            }
+            return copy.deepcopy(
+                {
+                    "sections": {name: section for name, section in sections.items() if section},
+                    "counters": self._data["counters"],
+                }
+            )
 
     # --- request log --------------------------------------------------------------------
 

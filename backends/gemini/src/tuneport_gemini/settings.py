@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 
+from tuneport._endpoint import check_base_url
 from tuneport.protocol import BackendSettings
 
 DEFAULT_ENDPOINT = "https://generativelanguage.googleapis.com"
+#: What an HTTP header value may hold here: printable ASCII, no spaces.
+_HEADER_VALUE = re.compile(r"[!-~]+")
 
 
 class GeminiSettings(BackendSettings):
@@ -45,4 +49,19 @@ class GeminiSettings(BackendSettings):
             raise ValueError("must be an http(s) URL or 'embedded'")
         if "?" in value:
             raise ValueError("must not carry a query string (never put a key in a URL)")
-        return value.rstrip("/")
+        return check_base_url(value).rstrip("/")
+
+    @field_validator("api_key")
+    @classmethod
+    def _key_fits_a_header(cls, value: SecretStr | None) -> SecretStr | None:
+        # Sent in the x-goog-api-key header: the message must not echo the key.
+        if value is not None and not _HEADER_VALUE.fullmatch(value.get_secret_value() or "x"):
+            raise ValueError("must be printable ASCII without spaces (it is sent in an HTTP header)")
+        return value
+
+    @field_validator("quota_project")
+    @classmethod
+    def _project_fits_a_header(cls, value: str | None) -> str | None:
+        if value is not None and not _HEADER_VALUE.fullmatch(value):
+            raise ValueError("must be printable ASCII without spaces (it is sent in an HTTP header)")
+        return value

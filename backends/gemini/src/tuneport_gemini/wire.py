@@ -35,6 +35,20 @@ BACKEND = "gemini"
 #: ``tunedModelId``: up to 40 characters, lowercase letters, digits and hyphens.
 TUNED_MODEL_ID = re.compile(r"^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$")
 MAX_DISPLAY_NAME = 40
+#: The learning rate and its multiplier are proto ``float``: 32 bits.
+FLOAT32_MAX = 3.4028234663852886e38
+#: A tuned model id has at most 40 characters (``tunedModelId``).
+MAX_ID_LENGTH = 40
+#: What ``get`` & co. accept as an id (the service's own ids are lowercase; read leniently).
+_MODEL_ID = re.compile(rf"[A-Za-z0-9-]{{1,{MAX_ID_LENGTH}}}")
+#: ``JobSpec.extras`` this backend accepts: the model's id and its sampling defaults.
+EXTRAS = frozenset({"tuned_model_id", "temperature", "top_p", "top_k"})
+#: Ranges of the sampling defaults a TunedModel takes (``temperature``, ``topP``, ``topK``).
+_SAMPLING_RANGES: dict[str, tuple[float, float | None]] = {
+    "temperature": (0.0, 2.0),
+    "top_p": (0.0, 1.0),
+    "top_k": (0.0, None),
+}
 #: Tuned Gemini API models take at most this many characters of input.
 MAX_INPUT_CHARS = 40_000
 #: google.rpc.Code CANCELLED: how a cancelled creation operation reports its end.
@@ -64,8 +78,17 @@ _HYPER_FIELDS = {
 def model_name(job_id: str) -> str:
     """``tunedModels/{id}`` for a job id given with or without the prefix."""
     bare = job_id.removeprefix("tunedModels/")
-    if not bare or "/" in bare or not re.fullmatch(r"[A-Za-z0-9-]+", bare):
-        raise SpecError([Problem(f"not a tuned model id: {job_id!r}", field="job_id", rule="bad-id")])
+    if not _MODEL_ID.fullmatch(bare):
+        shown = job_id if len(job_id) <= 80 else job_id[:80] + "…"
+        raise SpecError(
+            [
+                Problem(
+                    f"not a tuned model id ({MAX_ID_LENGTH} letters, digits or hyphens at most): {shown!r}",
+                    field="job_id",
+                    rule="bad-id",
+                )
+            ]
+        )
     return f"tunedModels/{bare}"
 
 
@@ -111,8 +134,35 @@ def pair_of(example: Example, index: int) -> dict[str, str]:
     return {"textInput": example.turns[0].text, "output": example.turns[1].text}
 
 
+def _extras_problems(extras: Mapping[str, Any]) -> list[Problem]:
+    """Unknown extras, and sampling defaults that are not numbers in their range."""
+    problems = [
+        Problem(
+            f"not a gemini extra (accepted: {', '.join(sorted(EXTRAS))})",
+            field=f"extras.{key}",
+            rule="unknown-field",
+        )
+        for key in sorted(set(extras) - EXTRAS)
+    ]
+    for key, (low, high) in _SAMPLING_RANGES.items():
+        value = extras.get(key)
+        if value is None:
+            continue
+        whole = key != "top_k" or (isinstance(value, int) and not isinstance(value, bool))
+        number = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        if not (number and whole and value >= low and (high is None or value <= high)):
+            wanted = f"a number from {low:g} to {high:g}" if high is not None else f"a whole number ≥ {low:g}"
+            problems.append(
+                Problem(f"must be {wanted}, got {value!r}", field=f"extras.{key}", rule="out-of-range")
+            )
+    return problems
+
+
 def create_body(spec: JobSpec, examples: Iterable[Example]) -> dict[str, Any]:
     """The ``TunedModel`` sent to ``POST /v1beta/tunedModels``."""
+    extras_problems = _extras_problems(spec.extras)
+    if extras_problems:
+        raise SpecError(extras_problems, summary="the job spec is not accepted by gemini")
     if spec.display_name is not None and len(spec.display_name) > MAX_DISPLAY_NAME:
         raise SpecError(
             [
@@ -128,6 +178,17 @@ def create_body(spec: JobSpec, examples: Iterable[Example]) -> dict[str, Any]:
         for name, value in spec.hyperparameters.given().items()
         if name in _HYPER_FIELDS
     }
+    too_large = [
+        Problem(
+            f"must be at most {FLOAT32_MAX:g} (a 32-bit float on the Gemini API), got {value:g}",
+            field=f"hyperparameters.{name}",
+            rule="out-of-range",
+        )
+        for name, value in spec.hyperparameters.given().items()
+        if isinstance(value, float) and abs(value) > FLOAT32_MAX
+    ]
+    if too_large:
+        raise SpecError(too_large, summary="the job spec is not accepted by gemini")
     body: dict[str, Any] = {
         "baseModel": spec.base_model
         if spec.base_model.startswith("models/")

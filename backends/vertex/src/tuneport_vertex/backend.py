@@ -16,7 +16,12 @@ from collections.abc import Generator
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-from tuneport.auth import CredentialsAuthenticator, application_default_credentials, is_local_endpoint
+from tuneport.auth import (
+    CredentialsAuthenticator,
+    application_default_credentials,
+    is_local_endpoint,
+    warn_if_shared,
+)
 from tuneport.errors import (
     APIError,
     ConfigError,
@@ -49,7 +54,6 @@ _AUTH_HINT = (
     "or set credentials_file in the profile"
 )
 STORAGE_ENDPOINT = "https://storage.googleapis.com"
-#: Polling of endpoint/model deletion operations.
 #: Polls of a long-running operation start fast and back off to this interval.
 OPERATION_POLL = 2.0
 OPERATION_FIRST_POLL = 0.1
@@ -117,6 +121,7 @@ class VertexBackend(BaseBackend):
         if settings.credentials_file is not None:
             from google.oauth2 import service_account
 
+            warn_if_shared(settings.credentials_file, holding="a service-account key")
             try:
                 credentials = service_account.Credentials.from_service_account_file(  # type: ignore[no-untyped-call]
                     str(settings.credentials_file), scopes=list(SCOPES)
@@ -318,7 +323,7 @@ class VertexBackend(BaseBackend):
 
     def generate(self, target: str, request_: GenerateRequest) -> Flow[Generation]:
         if "/endpoints/" in target:
-            endpoint = target  # an endpoint or a checkpoint's endpoint, given directly
+            endpoint = wire.endpoint_name(target)  # an endpoint or a checkpoint's endpoint, given directly
         else:
             resp = yield from request(HttpRequest("GET", self._url(wire.job_name(target, self.parent))))
             job = wire.job_from(resp.json())

@@ -8,14 +8,16 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
+from tuneport._endpoint import check_base_url
 from tuneport.protocol import BackendSettings
 
 # Google Cloud project ids: 6-30 chars, lowercase letters, digits, hyphens;
-# a project number is accepted too.
-_PROJECT = re.compile(r"^(?:[a-z][a-z0-9-]{4,28}[a-z0-9]|\d{6,20})$")
-_LOCATION = re.compile(r"^[a-z]+(?:-[a-z]+\d+)?$")
-_BUCKET = re.compile(r"^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9](?:/[^\s]*)?$")
-_LABEL = re.compile(r"^[a-z0-9_-]{0,63}$")
+# a project number is accepted too.  Every pattern is matched whole (fullmatch):
+# ``$`` would let a trailing newline through into URLs.
+_PROJECT = re.compile(r"(?:[a-z][a-z0-9-]{4,28}[a-z0-9]|\d{6,20})")
+_LOCATION = re.compile(r"[a-z]+(?:-[a-z]+\d+)?")
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9._-]{1,220}[a-z0-9](?:/[^\s]*)?")
+_LABEL = re.compile(r"[a-z0-9_-]{0,63}")
 
 
 class VertexSettings(BackendSettings):
@@ -38,14 +40,14 @@ class VertexSettings(BackendSettings):
     @field_validator("project")
     @classmethod
     def _project_shape(cls, value: str | None) -> str | None:
-        if value is not None and not _PROJECT.match(value):
+        if value is not None and not _PROJECT.fullmatch(value):
             raise ValueError("not a Google Cloud project id (6-30 lowercase letters, digits, hyphens)")
         return value
 
     @field_validator("location")
     @classmethod
     def _location_shape(cls, value: str) -> str:
-        if not _LOCATION.match(value):
+        if not _LOCATION.fullmatch(value):
             raise ValueError("not a Google Cloud location (e.g. 'us-central1', 'europe-west4', 'us', 'eu')")
         return value
 
@@ -55,7 +57,7 @@ class VertexSettings(BackendSettings):
         if value is None:
             return None
         bare = value.removeprefix("gs://").rstrip("/")
-        if not _BUCKET.match(bare):
+        if not _BUCKET.fullmatch(bare):
             raise ValueError("not a Cloud Storage bucket (gs://bucket[/prefix])")
         return f"gs://{bare}"
 
@@ -63,7 +65,7 @@ class VertexSettings(BackendSettings):
     @classmethod
     def _label_shape(cls, value: dict[str, str]) -> dict[str, str]:
         for key, item in value.items():
-            if not key or not key[0].islower() or not _LABEL.match(key) or not _LABEL.match(item):
+            if not key or not key[0].islower() or not _LABEL.fullmatch(key) or not _LABEL.fullmatch(item):
                 raise ValueError(
                     f"label {key!r}={item!r}: keys start with a lowercase letter; keys and values use "
                     "lowercase letters, digits, '_' and '-', at most 63 characters"
@@ -77,4 +79,4 @@ class VertexSettings(BackendSettings):
             return value
         if not value.startswith(("http://", "https://")) or "?" in value:
             raise ValueError("must be an http(s) URL without a query string, or 'embedded'")
-        return value.rstrip("/")
+        return check_base_url(value).rstrip("/")

@@ -77,16 +77,65 @@ _ADAPTER_BY_NAME = {name: size for size, name in ADAPTER_SIZES.items()}
 
 #: Backend-specific JobSpec extras this backend accepts.
 EXTRAS = frozenset({"export_last_checkpoint_only", "encryption_spec", "service_account", "tuning_mode"})
-_JOB_NAME = re.compile(r"^projects/[^/]+/locations/[^/]+/tuningJobs/[^/]+$")
+#: One segment of a resource name (a project, a location, an id): nothing that could
+#: change the URL it is put into (no ``/``, ``..``, ``?``, ``#``, spaces or control characters).
+_SEGMENT = r"[A-Za-z0-9_-]{1,128}"
+_JOB_ID = re.compile(_SEGMENT)
+_JOB_NAME = re.compile(rf"projects/{_SEGMENT}/locations/{_SEGMENT}/tuningJobs/{_SEGMENT}")
+_ENDPOINT_NAME = re.compile(rf"projects/{_SEGMENT}/locations/{_SEGMENT}/endpoints/{_SEGMENT}")
+#: ``gs://bucket/object``: a bucket name as Cloud Storage allows it, and a non-empty object name.
+_GCS_URI = re.compile(r"gs://[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]/[^\r\n]+")
+
+
+def _shown(text: str) -> str:
+    return repr(text if len(text) <= 80 else text[:80] + "…")
 
 
 def job_name(job_id: str, parent: str) -> str:
     """The full resource name for a job id given bare or in full."""
-    if _JOB_NAME.match(job_id):
+    if _JOB_NAME.fullmatch(job_id):
         return job_id
-    if not re.fullmatch(r"[A-Za-z0-9_-]+", job_id):
-        raise SpecError([Problem(f"not a tuning job id: {job_id!r}", field="job_id", rule="bad-id")])
+    if not _JOB_ID.fullmatch(job_id):
+        raise SpecError(
+            [
+                Problem(
+                    f"not a tuning job id or name (projects/P/locations/L/tuningJobs/ID): {_shown(job_id)}",
+                    field="job_id",
+                    rule="bad-id",
+                )
+            ]
+        )
     return f"{parent}/tuningJobs/{job_id}"
+
+
+def endpoint_name(target: str) -> str:
+    """An endpoint given in full (``projects/P/locations/L/endpoints/ID``), checked."""
+    if not _ENDPOINT_NAME.fullmatch(target):
+        raise SpecError(
+            [
+                Problem(
+                    f"not an endpoint name (projects/P/locations/L/endpoints/ID): {_shown(target)}",
+                    field="target",
+                    rule="bad-id",
+                )
+            ]
+        )
+    return target
+
+
+def _dataset_uri_problems(spec: JobSpec) -> list[Problem]:
+    """``gs://`` URIs that do not name a bucket and an object."""
+    return [
+        Problem(
+            f"not a Cloud Storage URI of a file (gs://bucket/object): {_shown(source)}",
+            field=field,
+            rule="bad-uri",
+        )
+        for field in ("training_data", "validation_data")
+        if isinstance(source := getattr(spec, field), str)
+        and source.startswith("gs://")
+        and not _GCS_URI.fullmatch(source)
+    ]
 
 
 def create_body(
@@ -119,6 +168,7 @@ def create_body(
         problems.append(
             Problem(f"at most {MAX_DISPLAY_NAME} characters", field="display_name", rule="too-long")
         )
+    problems.extend(_dataset_uri_problems(spec))
     hyper: dict[str, Any] = {}
     given = spec.hyperparameters.given()
     if "epoch_count" in given:

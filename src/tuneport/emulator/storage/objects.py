@@ -134,16 +134,19 @@ class Objects:
 
     # --- records -----------------------------------------------------------------------
 
-    def _buckets(self) -> dict[str, dict[str, Any]]:
-        return self._store.section(SECTION).setdefault("buckets", {})  # type: ignore[no-any-return]
+    # Reads go through ``create=False`` so that a request refused on a read creates nothing.
+    def _buckets(self, *, create: bool = True) -> dict[str, dict[str, Any]]:
+        section = self._store.section(SECTION)
+        return section.setdefault("buckets", {}) if create else section.get("buckets", {})  # type: ignore[no-any-return]
 
-    def _uploads(self) -> dict[str, dict[str, Any]]:
-        return self._store.section(SECTION).setdefault("uploads", {})  # type: ignore[no-any-return]
+    def _uploads(self, *, create: bool = True) -> dict[str, dict[str, Any]]:
+        section = self._store.section(SECTION)
+        return section.setdefault("uploads", {}) if create else section.get("uploads", {})  # type: ignore[no-any-return]
 
     def find(self, bucket: str, name: str) -> dict[str, Any] | None:
         """The object's record, or None.  Hold the lock to use it."""
         with self._store.lock:
-            return self._buckets().get(bucket, {}).get("objects", {}).get(name)  # type: ignore[no-any-return]
+            return self._buckets(create=False).get(bucket, {}).get("objects", {}).get(name)  # type: ignore[no-any-return]
 
     def record(self, bucket: str, name: str, generation: str | None = None) -> dict[str, Any]:
         """The object's record; 404 if absent (or not at ``generation``)."""
@@ -192,11 +195,11 @@ class Objects:
         md5 = base64.b64encode(hashlib.md5(data).digest()).decode("ascii")
         with self._store.lock:
             now = self._clock.now()
-            buckets = self._buckets()
-            holder = buckets.setdefault(bucket, {"name": bucket, "timeCreated": now, "objects": {}})
-            objects: dict[str, dict[str, Any]] = holder["objects"]
-            previous = objects.get(name)
+            previous = self.find(bucket, name)
             _check_precondition(previous, if_generation_match)
+            # The first write that succeeds creates the bucket, not one refused by its precondition.
+            holder = self._buckets().setdefault(bucket, {"name": bucket, "timeCreated": now, "objects": {}})
+            objects: dict[str, dict[str, Any]] = holder["objects"]
             generation = int(now * 1_000_000)
             if previous is not None:
                 generation = max(generation, int(previous["generation"]) + 1)
@@ -231,7 +234,7 @@ class Objects:
         context = f"objects:{bucket}:{prefix or ''}"
         after = decode_page_token(token, context=context)
         with self._store.lock:
-            holder = self._buckets().get(bucket)
+            holder = self._buckets(create=False).get(bucket)
             if holder is None:
                 raise ApiError("NOT_FOUND", "The specified bucket does not exist.")
             names = sorted(n for n in holder["objects"] if n.startswith(prefix or ""))
@@ -275,30 +278,29 @@ class Objects:
         """Apply one ``PUT`` of a resumable session (``Content-Range: bytes a-b/total``)."""
         first, last, total = _parse_range(content_range, len(data))
         with self._store.lock:
-            session = self._uploads().get(upload_id)
+            session = self._uploads(create=False).get(upload_id)
             if session is None:
                 raise ApiError("NOT_FOUND", f"No such upload session: {upload_id}")
             received = int(session["received"])
+            # Checked in full before the session changes: a refused chunk leaves it as it was.
+            known_total = session["total"]
             if total is not None:
-                if session["total"] is not None and session["total"] != total:
-                    raise bad_request(
-                        f"The total size {total} does not match the session's {session['total']}."
-                    )
+                if known_total is not None and known_total != total:
+                    raise bad_request(f"The total size {total} does not match the session's {known_total}.")
                 if total > MAX_OBJECT_BYTES:
                     raise _too_large(total)
-                session["total"] = total
+                known_total = total
+            fresh = b""
             if first is not None and last is not None:
                 if first > received:
                     raise bad_request(
                         f"Invalid request. The chunk starts at byte {first} but {received} bytes were "
                         "received so far."
                     )
-                if session["total"] is not None and last >= session["total"]:
-                    raise bad_request(
-                        f"The chunk ends at byte {last}, past the total size {session['total']}."
-                    )
+                if known_total is not None and last >= known_total:
+                    raise bad_request(f"The chunk ends at byte {last}, past the total size {known_total}.")
                 fresh = data[received - first :]  # a re-sent overlap is skipped
-                final = session["total"] is not None and last + 1 == session["total"]
+                final = known_total is not None and last + 1 == known_total
                 if fresh and not final and len(data) % CHUNK_GRANULARITY:
                     raise bad_request(
                         "Invalid request. The number of bytes uploaded is required to be a multiple of "
@@ -306,10 +308,11 @@ class Objects:
                     )
                 if received + len(fresh) > MAX_OBJECT_BYTES:
                     raise _too_large(received + len(fresh))
-                if fresh:
-                    session["chunks"].append(_pack(fresh))
-                    session["received"] = received = received + len(fresh)
-            if session["total"] is None or received < session["total"]:
+            session["total"] = known_total
+            if fresh:
+                session["chunks"].append(_pack(fresh))
+                session["received"] = received = received + len(fresh)
+            if known_total is None or received < known_total:
                 return UploadProgress(received)
             content = "".join(session["chunks"])
             del self._uploads()[upload_id]
@@ -326,7 +329,7 @@ class Objects:
     def cancel_upload(self, upload_id: str) -> None:
         """Forget a resumable session; 404 if unknown."""
         with self._store.lock:
-            if self._uploads().pop(upload_id, None) is None:
+            if self._uploads(create=False).pop(upload_id, None) is None:
                 raise ApiError("NOT_FOUND", f"No such upload session: {upload_id}")
 
 

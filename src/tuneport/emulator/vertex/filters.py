@@ -3,7 +3,8 @@
 Supported: comparisons ``field = value``, ``!=``, ``<``, ``<=``, ``>``,
 ``>=``, the has-operator ``:`` (``labels.team:*``, ``labels:team``,
 ``parent_contexts:"…"``), ``AND``, ``OR`` (which binds tighter than AND, as
-AIP-160 says), juxtaposition as AND, ``NOT`` / ``-`` and parentheses.
+AIP-160 says), juxtaposition as AND, ``NOT`` / ``-`` and parentheses (at most
+:data:`MAX_NESTING` deep).
 Values are quoted strings or bare words; a string value ending in ``*`` is a
 prefix match.  Enums compare by name or number, timestamps as RFC 3339
 strings.  Anything else (unknown fields, functions, bare words) is a 400
@@ -30,6 +31,8 @@ Predicate = Callable[[Mapping[str, Any]], bool]
 _OPERATORS = ("<=", ">=", "!=", "=", "<", ">", ":")
 _STOP = set(" \t\r\n()<>=!:\"'")
 _KEYWORDS = ("AND", "OR", "NOT")
+#: Parentheses nest at most this deep (deeper would exhaust the parser's recursion).
+MAX_NESTING = 100
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,7 @@ class _Parser:
         self.fields = fields
         self.tokens = _tokens(text)
         self.index = 0
+        self.depth = 0
 
     def peek(self) -> _Token:
         return self.tokens[self.index]
@@ -154,9 +158,13 @@ class _Parser:
     def simple(self) -> Predicate:
         token = self.take()
         if token.kind == "(":
+            self.depth += 1
+            if self.depth > MAX_NESTING:
+                raise self.fail(f"parentheses nest deeper than {MAX_NESTING} levels")
             inner = self.expression()
             if self.take().kind != ")":
                 raise self.fail(f"missing ')' for the '(' at position {token.position}")
+            self.depth -= 1
             return inner
         if token.kind != "word" or token.text in _KEYWORDS:
             raise self.fail(f"expected a field name at position {token.position}, got '{token.text}'")
