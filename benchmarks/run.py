@@ -258,7 +258,7 @@ def _md_fanout(r: dict[str, Any]) -> list[str]:
         "",
         "Targets: " + "; ".join(f"{k}: {_yes(v)}" for k, v in r["met"].items()) + ".",
     ]
-    if not r.get("kept_up", True):
+    if not bench_fanout.kept_up(r):
         lines += [
             "",
             f"**The client fell behind its poll interval** (polls {r['polls_ratio']:.2f}x the minimum, "

@@ -49,10 +49,7 @@ def register(router: Router, context: EmulatorContext) -> None:
         return Response(clock.describe())
 
     def advance_clock(request: Request) -> Response:
-        body = request.json()
-        unknown = set(body) - {"seconds"}
-        if unknown:
-            raise bad_request(f'Unknown name "{sorted(unknown)[0]}": Cannot find field.')
+        body = _body_with(request, {"seconds"})
         seconds = body.get("seconds")
         if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
             raise bad_request("seconds must be a finite number >= 0.", field="seconds")
@@ -71,10 +68,7 @@ def register(router: Router, context: EmulatorContext) -> None:
         return Response(faults.stats())
 
     def set_faults(request: Request) -> Response:
-        body = request.json()
-        unknown = set(body) - {"spec"}
-        if unknown:
-            raise bad_request(f'Unknown name "{sorted(unknown)[0]}": Cannot find field.')
+        body = _body_with(request, {"spec"})
         spec = body.get("spec")
         if spec is not None and not isinstance(spec, str):
             raise bad_request("spec must be a fault spec string, or null to turn faults off.", field="spec")
@@ -96,3 +90,12 @@ def register(router: Router, context: EmulatorContext) -> None:
     ]
     for method, path, handler, name in routes:
         router.add(method, path, handler, name=name, log=False)
+
+
+def _body_with(request: Request, fields: set[str]) -> dict[str, Any]:
+    """The JSON body; 400 naming the first field that is not one of ``fields``."""
+    body = request.json()
+    unknown = set(body) - fields
+    if unknown:
+        raise bad_request(f'Unknown name "{sorted(unknown)[0]}": Cannot find field.')
+    return body

@@ -96,31 +96,19 @@ def job_name(job_id: str, parent: str) -> str:
     if _JOB_NAME.fullmatch(job_id):
         return job_id
     if not _JOB_ID.fullmatch(job_id):
-        raise SpecError(
-            [
-                Problem(
-                    f"not a tuning job id or name (projects/P/locations/L/tuningJobs/ID): {_shown(job_id)}",
-                    field="job_id",
-                    rule="bad-id",
-                )
-            ]
-        )
+        raise _bad_id("a tuning job id or name (projects/P/locations/L/tuningJobs/ID)", job_id, "job_id")
     return f"{parent}/tuningJobs/{job_id}"
 
 
 def endpoint_name(target: str) -> str:
     """An endpoint given in full (``projects/P/locations/L/endpoints/ID``), checked."""
     if not _ENDPOINT_NAME.fullmatch(target):
-        raise SpecError(
-            [
-                Problem(
-                    f"not an endpoint name (projects/P/locations/L/endpoints/ID): {_shown(target)}",
-                    field="target",
-                    rule="bad-id",
-                )
-            ]
-        )
+        raise _bad_id("an endpoint name (projects/P/locations/L/endpoints/ID)", target, "target")
     return target
+
+
+def _bad_id(expected: str, value: str, field: str) -> SpecError:
+    return SpecError([Problem(f"not {expected}: {_shown(value)}", field=field, rule="bad-id")])
 
 
 def _dataset_uri_problems(spec: JobSpec) -> list[Problem]:
