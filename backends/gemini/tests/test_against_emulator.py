@@ -19,6 +19,7 @@ from tuneport.errors import (
     PermissionDeniedError,
     SpecError,
     UnsupportedCapability,
+    UnsupportedParameter,
 )
 from tuneport.models import JobState
 from tuneport.waiting import ManualClock
@@ -269,3 +270,10 @@ def test_api_key_from_gemini_api_key_variable(emulator: Emulator) -> None:
         client.list_page()
     (logged,) = emulator.requests()
     assert KEY not in json.dumps(logged)
+
+
+def test_labels_are_refused_not_dropped(call: Any, emulator: Emulator) -> None:
+    with pytest.raises(UnsupportedParameter) as info:
+        call("create", base_model=BASE, training_data=PAIRS, labels={"team": "ml"})
+    assert info.value.parameter == "labels"
+    assert emulator.requests() == []

@@ -14,7 +14,7 @@ import secrets
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from tuneport.errors import Problem, SpecError
+from tuneport.errors import Problem, SpecError, UnsupportedParameter
 from tuneport.google_wire import generate_content_body, generation_from_response, parse_int, parse_time
 from tuneport.models import (
     Example,
@@ -163,6 +163,13 @@ def create_body(spec: JobSpec, examples: Iterable[Example]) -> dict[str, Any]:
     extras_problems = _extras_problems(spec.extras)
     if extras_problems:
         raise SpecError(extras_problems, summary="the job spec is not accepted by gemini")
+    if spec.labels:
+        # Dropping them silently would lose what the caller tags jobs by.
+        raise UnsupportedParameter(
+            "gemini",
+            "labels",
+            reason="a TunedModel has no labels on the Gemini API (the vertex backend has them)",
+        )
     if spec.display_name is not None and len(spec.display_name) > MAX_DISPLAY_NAME:
         raise SpecError(
             [
