@@ -231,6 +231,9 @@ def resolve_profile(
     :func:`build_settings`, once the backend's settings model is known.
     """
     env = os.environ if environ is None else environ
+    if profile is not None and not profile.strip():
+        # An empty name is a mistake (an unset shell variable), not a request for the default.
+        raise ConfigError("the profile name is empty", source="profile argument", key="profile")
     explicit = profile is not None or bool(env.get(PROFILE_ENV))
     name = profile or env.get(PROFILE_ENV) or config.default_profile or DEFAULT_PROFILE
     profile_source = (

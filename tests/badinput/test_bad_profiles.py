@@ -145,3 +145,11 @@ def test_bad_job_default_is_a_spec_error_and_sends_nothing(
         client.create(training_data=PAIRS)
     assert_names(info.value, field)
     assert_nothing_sent(emulator)
+
+
+@pytest.mark.parametrize("name", ["", "   "])
+def test_an_empty_profile_name_is_refused_not_defaulted(name: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        tuneport.open_backend(name, environ={})
+    assert_names(info.value, "profile")
+    assert "empty" in str(info.value)
