@@ -165,3 +165,23 @@ def test_a_failed_save_is_an_error_answer_and_the_file_keeps_the_last_good_state
     with _emulator(path) as again:
         names = set(again.store.snapshot()["sections"]["storage"]["buckets"]["bucket-one"]["objects"])
         assert names == {"kept"}
+
+
+def test_stop_releases_the_file_and_start_takes_it_back(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    emulator = _emulator(path)
+    emulator.start()
+    emulator.put_storage_object("bucket-one", "before", b"1")
+    emulator.stop()
+    assert emulator.state_file is None
+    emulator.put_storage_object("bucket-one", "while-stopped", b"2")  # saved by the next start
+    other = _emulator(path)  # the file is free while stopped
+    assert set(other.store.snapshot()["sections"]["storage"]["buckets"]["bucket-one"]["objects"]) == {
+        "before"
+    }
+    other.stop()
+    emulator.start()
+    emulator.stop()
+    with _emulator(path) as again:
+        objects = again.store.snapshot()["sections"]["storage"]["buckets"]["bucket-one"]["objects"]
+        assert set(objects) == {"before", "while-stopped"}

@@ -144,6 +144,8 @@ class Emulator:
         """Start serving in a background thread (idempotent); the base URL."""
         with self._lifecycle:
             if self._server is None:
+                if self.state_path is not None and self._state is None:
+                    self._reopen_state()
                 try:
                     server = EmulatorHTTPServer(
                         (self.host, self.port), self.router, self.store, self.clock, self.faults
@@ -163,12 +165,24 @@ class Emulator:
             return self.url
 
     def stop(self) -> None:
-        """Stop serving and close every connection (idempotent)."""
+        """Stop serving, close every connection and release the state file (idempotent)."""
         with self._lifecycle:
             server, thread = self._server, self._thread
             self._server = self._thread = None
-        if server is None:
-            return
+        if server is not None:
+            self._shut(server, thread)
+        if self._state is not None:
+            # Saved, then released: another emulator (or this one's next start) may open it.
+            # A handler thread still finishing commits nothing after this (as if the
+            # process had stopped); changes made while stopped are saved by the next start().
+            with self.store.lock:
+                self.store.commit()
+                self.store.attach_saver(None)
+                self._state.close()
+                self._state = None
+
+    @staticmethod
+    def _shut(server: EmulatorHTTPServer, thread: threading.Thread | None) -> None:
         # shutdown() waits for the serving loop to notice, which polls every
         # _POLL_INTERVAL; poking the listening socket wakes it at once.
         stopper = threading.Thread(target=server.shutdown, daemon=True)
@@ -180,11 +194,6 @@ class Emulator:
         server.server_close()
         if thread is not None:
             thread.join(timeout=5)
-        if self._state is not None:
-            # Saved, then released: another emulator (or this one's next start) may open it.
-            self.store.commit()
-            self._state.close()
-            self._state = None
 
     # --- persistence ---------------------------------------------------------------------
 
@@ -198,14 +207,18 @@ class Emulator:
         self.store.attach_saver(self._save_state)
         self.store.commit()
 
+    def _reopen_state(self) -> None:
+        """After stop(): open the file again; the store in memory is the newer copy."""
+        assert self.state_path is not None
+        state_file = StateFile(self.state_path)
+        state_file.load()  # only seeds the change tracking
+        self._state = state_file
+        self.store.attach_saver(self._save_state)
+        self.store.commit()
+
     def _save_state(self, data: dict[str, Any]) -> None:
-        if self._state is None:
-            assert self.state_path is not None
-            # Re-opened after stop(): the store in memory is the newer copy, so the file's
-            # content only seeds the change tracking.
-            self._state = StateFile(self.state_path)
-            self._state.load()
-        self._state.save(data, self.clock)
+        if self._state is not None:
+            self._state.save(data, self.clock)
 
     @property
     def state_file(self) -> StateFile | None:
