@@ -14,10 +14,10 @@ from typing import Any, ClassVar
 
 import pluggy
 import pytest
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, SecretStr
 
 import tuneport
-from tuneport.errors import BackendNotFound, PluginError
+from tuneport.errors import BackendNotFound, InsecureSettingWarning, PluginError
 from tuneport.hookspecs import hookimpl
 from tuneport.plugins import PluginHost
 from tuneport.protocol import BackendSettings, BaseBackend, Maturity
@@ -528,3 +528,39 @@ def test_plugin_is_visible_to_the_default_host_of_a_fresh_interpreter(
     assert report["backends"]["gemini"] == ["tuneport-gemini", "0.1.0"]
     assert report["flavour"] == "mint"
     assert report["module"] == "tp_testplugin"
+
+
+class _PlainSecretSettings(BackendSettings):
+    api_key: str | None = None
+    refresh_token: str = ""
+    region: str = "eu"  # not a secret: no warning for it
+
+
+class _MaskedSecretSettings(BackendSettings):
+    api_key: SecretStr | None = None
+
+
+def test_a_secret_setting_declared_as_plain_text_is_warned_about() -> None:
+    class _Plain(_Good):
+        name: ClassVar[str] = "plain-secrets"
+        settings_model: ClassVar[type[BackendSettings]] = _PlainSecretSettings
+
+    host = PluginHost(environ={"TUNEPORT_LOAD_PLUGINS": ""})
+    with pytest.warns(InsecureSettingWarning) as caught:
+        host.register_plugin(_Plugin(_Plain), name="plain")
+    assert sorted(w.message.setting for w in caught.list) == ["api_key", "refresh_token"]  # type: ignore[union-attr]
+    assert all("SecretStr" in str(w.message) for w in caught.list)
+    assert host.backend("plain-secrets").backend_class is _Plain  # still usable
+
+
+def test_secrets_declared_as_secretstr_and_the_shipped_backends_give_no_warning(
+    recwarn: pytest.WarningsRecorder,
+) -> None:
+    class _Masked(_Good):
+        name: ClassVar[str] = "masked-secrets"
+        settings_model: ClassVar[type[BackendSettings]] = _MaskedSecretSettings
+
+    host = PluginHost(environ={"TUNEPORT_LOAD_PLUGINS": ""})
+    host.register_plugin(_Plugin(_Masked), name="masked")
+    PluginHost(environ={}).backends()  # gemini, vertex, the example plugin
+    assert [w for w in recwarn.list if issubclass(w.category, InsecureSettingWarning)] == []

@@ -26,16 +26,16 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar, get_args, get_origin
+from typing import Any, TypeVar
 
 import pydantic
 
 from tuneport._file_permissions import warn_if_shared
+from tuneport._secrets import is_secret_name, is_secret_type
 from tuneport.errors import ConfigError
 from tuneport.protocol import BackendSettings
 
@@ -60,8 +60,6 @@ BACKEND_ENV = "TUNEPORT_BACKEND"
 CONFIG_FILE_NAME = "tuneport.toml"
 _ENV_PREFIX = "TUNEPORT_"
 _TOP_LEVEL_KEYS = frozenset({"default_profile", "profiles", "catalog"})
-#: Profile keys that hold a secret whatever the backend: api_key, access_token, client_secret…
-_SECRET_KEY_NAME = re.compile(r"(?:^|_)(?:api_?key|key|token|secret|password|passphrase)$", re.IGNORECASE)
 
 #: Profiles that exist without any file.
 BUILTIN_PROFILES: Mapping[str, Mapping[str, Any]] = {
@@ -184,7 +182,7 @@ def load_config(path: Path | None) -> ConfigFile:
     catalog = data.get("catalog", {})
     if not isinstance(catalog, dict):
         raise ConfigError('must be a table ([catalog.BACKEND."MODEL"])', source=label, key="catalog")
-    secret_keys = {key for body in profiles.values() for key in body if _SECRET_KEY_NAME.search(key)}
+    secret_keys = {key for body in profiles.values() for key in body if is_secret_name(key)}
     if secret_keys:
         warn_if_shared(path, holding=_secrets_named(secret_keys))
     return ConfigFile(path=path, default_profile=default, profiles=profiles, catalog=catalog)
@@ -329,21 +327,10 @@ def _warn_if_typed_secrets_shared(resolved: ResolvedProfile, settings_model: typ
     unnamed = {
         key
         for key in resolved.settings
-        if key in fields and _is_secret_type(fields[key].annotation) and not _SECRET_KEY_NAME.search(key)
+        if key in fields and is_secret_type(fields[key].annotation) and not is_secret_name(key)
     }
     if unnamed:
         warn_if_shared(path, holding=_secrets_named(unnamed))
-
-
-def _is_secret_type(annotation: Any) -> bool:
-    """Whether a field's type is, or holds, pydantic's ``SecretStr``, ``SecretBytes`` or ``Secret[...]``."""
-    secret_types = (pydantic.SecretStr, pydantic.SecretBytes, pydantic.Secret)
-    if isinstance(annotation, type) and issubclass(annotation, secret_types):
-        return True
-    origin = get_origin(annotation)
-    if isinstance(origin, type) and issubclass(origin, secret_types):
-        return True
-    return any(_is_secret_type(arg) for arg in get_args(annotation))
 
 
 def _env_value(text: str) -> Any:

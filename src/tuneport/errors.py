@@ -29,6 +29,7 @@ __all__ = [
     "ConfigError",
     "DatasetError",
     "InsecureConfigWarning",
+    "InsecureSettingWarning",
     "InternalServerError",
     "JobFailed",
     "JobNotReady",
@@ -267,6 +268,20 @@ class WaitTimeout(TuneportError):
 
 
 # --- warnings ------------------------------------------------------------------------
+
+
+class InsecureSettingWarning(UserWarning):
+    """A backend declares a secret setting (``api_key``, ``*_token``…) as plain text.
+
+    Declared as ``pydantic.SecretStr`` it would stay masked in reprs, logs and
+    ``model_dump``; as ``str`` it is printed wherever the settings are.
+    ``backend`` and ``setting`` name the offender.
+    """
+
+    def __init__(self, message: str, *, backend: str, setting: str) -> None:
+        self.backend = backend
+        self.setting = setting
+        super().__init__(message)
 
 
 class InsecureConfigWarning(UserWarning):

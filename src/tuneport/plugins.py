@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from importlib import metadata
@@ -25,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 from tuneport import hookspecs
-from tuneport.errors import BackendNotFound, PluginError
+from tuneport.errors import BackendNotFound, InsecureSettingWarning, PluginError
 from tuneport.protocol import BackendSettings, Maturity
 
 if TYPE_CHECKING:
@@ -216,6 +217,7 @@ class PluginHost:
                 f"backend '{backend_name}': settings_model must forbid unknown keys (extra='forbid')",
                 distribution=distribution,
             )
+        _warn_of_plain_secrets(backend_name, settings_model)
         existing = self._backends.get(backend_name)
         # The entry point named after a backend owns that name: it is the one
         # lazy resolution loads, so listing everything must agree with it.
@@ -343,3 +345,20 @@ def default_host() -> PluginHost:
     if _default is None:
         _default = PluginHost()
     return _default
+
+
+def _warn_of_plain_secrets(backend_name: str, settings_model: type[BackendSettings]) -> None:
+    """Warn when a setting named like a secret is not a ``SecretStr`` (it would be printed)."""
+    from tuneport._secrets import is_secret_name, is_secret_type
+
+    for name, field in settings_model.model_fields.items():
+        if is_secret_name(name) and not is_secret_type(field.annotation):
+            warnings.warn(
+                InsecureSettingWarning(
+                    f"backend '{backend_name}' declares the setting '{name}' as plain text; declare it "
+                    "as pydantic.SecretStr so that reprs, logs and model_dump mask it",
+                    backend=backend_name,
+                    setting=name,
+                ),
+                stacklevel=3,
+            )
