@@ -4,7 +4,8 @@ One emulator process with ``--state`` and ``--faults chaos`` (30% of requests
 fail: 503/500/429/resets before the handler, and 503/500/resets *after* the
 change is committed, i.e. lost answers).  100 gemini and 100 vertex
 lifecycles — create, wait, metrics, generate, delete — run concurrently
-through :class:`~tuneport.AsyncTuningClient`; once a third have finished the
+through :class:`~tuneport.AsyncTuningClient` (every fifth through the blocking
+:class:`~tuneport.TuningClient`, in worker threads); once a third have finished the
 emulator is killed with SIGKILL and started again on the same state file.
 
 Then, from the emulator's own records: every create happened exactly once
@@ -16,10 +17,13 @@ handler raised.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import time
 import traceback
 from collections import Counter
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +37,8 @@ from tuneport.demo import NUMBER_SUCCESSOR
 
 LIFECYCLES_PER_BACKEND = 100
 CONCURRENCY = 40
+#: Every fifth lifecycle goes through the blocking TuningClient (in worker threads).
+SYNC_EVERY = 5
 #: Fraction of lifecycles finished before the emulator is killed and restarted.
 KILL_AFTER = 1 / 3
 #: Fast retries: the faults are transient; the restart takes about a second.
@@ -57,24 +63,40 @@ def _settings(backend: str, url: str) -> dict[str, Any]:
 BASE_MODEL = {"gemini": "models/gemini-1.5-flash-001-tuning", "vertex": "gemini-2.5-flash"}
 
 
-async def _lifecycle(
-    client: tuneport.AsyncTuningClient, backend: str, number: int, dataset: Path, outcome: dict[str, Any]
-) -> None:
-    job = await client.create(
+#: An operation of a client, awaited: ``await call("create", ...)``.
+Call = Callable[..., Awaitable[Any]]
+
+
+def _async_calls(client: tuneport.AsyncTuningClient) -> Call:
+    return lambda operation, *args, **kwargs: getattr(client, operation)(*args, **kwargs)
+
+
+def _sync_calls(client: tuneport.TuningClient, threads: ThreadPoolExecutor) -> Call:
+    # The blocking client, in worker threads: its driver and retries are exercised too.
+    def call(operation: str, *args: Any, **kwargs: Any) -> Awaitable[Any]:
+        method = functools.partial(getattr(client, operation), *args, **kwargs)
+        return asyncio.get_running_loop().run_in_executor(threads, method)
+
+    return call
+
+
+async def _lifecycle(call: Call, backend: str, number: int, dataset: Path, outcome: dict[str, Any]) -> None:
+    job = await call(
+        "create",
         base_model=BASE_MODEL[backend],
         training_data=str(dataset),
         display_name=f"chaos-{backend}-{number}",
         epoch_count=1,
     )
     outcome["job_id"] = job.id
-    done = await client.wait(job.id, poll=POLL, timeout=300)
+    done = await call("wait", job.id, poll=POLL, timeout=300)
     outcome["state"] = done.state.value
-    metrics = await client.metrics(job.id)
+    metrics = await call("metrics", job.id)
     outcome["metric_points"] = sum(len(points) for points in metrics.series.values())
     question, answer = NUMBER_SUCCESSOR[number % len(NUMBER_SUCCESSOR)]
-    generation = await client.generate(job.id, question)
+    generation = await call("generate", job.id, question)
     outcome["answer_ok"] = generation.text.strip() == answer
-    await client.delete(job.id)
+    await call("delete", job.id)
     outcome["deleted"] = True
 
 
@@ -86,22 +108,25 @@ async def _run_all(emulator: EmulatorProcess, dataset: Path) -> dict[str, Any]:
     killed = asyncio.Event()
     restart: dict[str, Any] = {}
 
-    async def one(client: tuneport.AsyncTuningClient, backend: str, number: int) -> None:
+    async def one(calls: dict[str, Call], backend: str, number: int) -> None:
         nonlocal finished
-        outcome: dict[str, Any] = {"backend": backend, "number": number}
+        kind = "sync" if number % SYNC_EVERY == 0 else "async"
+        outcome: dict[str, Any] = {"backend": backend, "number": number, "client": kind}
         outcomes.append(outcome)
         async with gate:
             try:
-                await _lifecycle(client, backend, number, dataset, outcome)
+                await _lifecycle(calls[kind], backend, number, dataset, outcome)
             except Exception as exc:  # counted and reported: the test requires none
                 outcome["error"] = "".join(traceback.format_exception(exc))
         finished += 1
         if finished >= total * KILL_AFTER and not killed.is_set():
             killed.set()
-            restart["faults_before"] = await asyncio.to_thread(emulator.admin, "faults")
+            # Blocking, on purpose: nothing else runs while the emulator restarts, and the
+            # restart does not queue behind the blocking clients' threads.
+            restart["faults_before"] = emulator.admin("faults")
             started = time.monotonic()
             emulator.kill()
-            await asyncio.to_thread(emulator.start)
+            emulator.start()
             restart["seconds_down"] = round(time.monotonic() - started, 2)
             restart["at_lifecycle"] = finished
 
@@ -109,11 +134,20 @@ async def _run_all(emulator: EmulatorProcess, dataset: Path) -> dict[str, Any]:
         tuneport.connect_async(**_settings("gemini", emulator.url)) as gemini,
         tuneport.connect_async(**_settings("vertex", emulator.url)) as vertex,
     ):
-        await asyncio.gather(
-            *(one(gemini, "gemini", n) for n in range(LIFECYCLES_PER_BACKEND)),
-            *(one(vertex, "vertex", n) for n in range(LIFECYCLES_PER_BACKEND)),
-        )
-        requests_sent = gemini.driver.request_count + vertex.driver.request_count
+        with (
+            tuneport.connect(**_settings("gemini", emulator.url)) as gemini_sync,
+            tuneport.connect(**_settings("vertex", emulator.url)) as vertex_sync,
+            ThreadPoolExecutor(max_workers=CONCURRENCY, thread_name_prefix="sync-client") as threads,
+        ):
+            calls = {
+                "gemini": {"async": _async_calls(gemini), "sync": _sync_calls(gemini_sync, threads)},
+                "vertex": {"async": _async_calls(vertex), "sync": _sync_calls(vertex_sync, threads)},
+            }
+            await asyncio.gather(
+                *(one(calls[b], b, n) for b in ("gemini", "vertex") for n in range(LIFECYCLES_PER_BACKEND))
+            )
+            clients = (gemini, vertex, gemini_sync, vertex_sync)
+            requests_sent = sum(client.driver.request_count for client in clients)
     return {"outcomes": outcomes, "restart": restart, "requests_sent": requests_sent}
 
 
@@ -141,7 +175,7 @@ def test_200_lifecycles_survive_faults_and_a_killed_emulator(
     vertex_names = Counter(job["fields"].get("tunedModelDisplayName") for job in vertex_jobs)
     gemini_left = records["sections"].get("gemini", {}).get("tunedModels", {})
     figures = {
-        "lifecycles": len(outcomes),
+        "lifecycles (sync client)": f"{len(outcomes)} ({sum(o['client'] == 'sync' for o in outcomes)})",
         "completed": sum(1 for o in outcomes if o.get("deleted")),
         "unhandled exceptions": len(errors),
         "gemini creates committed": counters.get("gemini.tunedModel", 0),
