@@ -19,8 +19,24 @@ The behaviours are numbered in ``docs/contract.md``; each test cites its number.
 The kit's version is pinned to tuneport's: the contract is the port's.
 """
 
-from tuneport_contract.harness import AsyncRunner, Backdoor, Harness, SyncRunner
+from tuneport_contract.harness import (
+    AnswerLosingTransport,
+    AsyncAnswerLosingTransport,
+    AsyncRunner,
+    Backdoor,
+    Harness,
+    SyncRunner,
+)
 from tuneport_contract.suite import UNKNOWN_ID, BackendContract
 
-__all__ = ["UNKNOWN_ID", "AsyncRunner", "Backdoor", "BackendContract", "Harness", "SyncRunner"]
+__all__ = [
+    "UNKNOWN_ID",
+    "AnswerLosingTransport",
+    "AsyncAnswerLosingTransport",
+    "AsyncRunner",
+    "Backdoor",
+    "BackendContract",
+    "Harness",
+    "SyncRunner",
+]
 __version__ = "0.1.0"

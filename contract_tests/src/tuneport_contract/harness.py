@@ -12,11 +12,21 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import httpx
+
 from tuneport.client import AsyncTuningClient, TuningClient
 from tuneport.models import JobState
 from tuneport.waiting import ManualClock
 
-__all__ = ["AsyncRunner", "Backdoor", "Harness", "Runner", "SyncRunner"]
+__all__ = [
+    "AnswerLosingTransport",
+    "AsyncAnswerLosingTransport",
+    "AsyncRunner",
+    "Backdoor",
+    "Harness",
+    "Runner",
+    "SyncRunner",
+]
 
 
 class Backdoor(Protocol):
@@ -120,3 +130,59 @@ def progress_advancing(backdoor: Backdoor | None, seconds: float) -> Callable[[A
     if backdoor is None:
         return None
     return lambda _job: backdoor.advance(seconds)
+
+
+class _AnswerLoss:
+    """Which answers to lose: the first one to each write (method and URL), after the service handled it."""
+
+    def __init__(self) -> None:
+        self.seen: set[tuple[str, str]] = set()
+        self.requests = 0
+        self.lost = 0
+
+    def lose(self, request: httpx.Request) -> bool:
+        self.requests += 1
+        key = (request.method, str(request.url))
+        if request.method in ("GET", "HEAD") or key in self.seen:
+            return False
+        self.seen.add(key)
+        self.lost += 1
+        return True
+
+
+class AnswerLosingTransport(httpx.BaseTransport):
+    """Sends every request, then drops the answer to the first of each write: a reset after commit."""
+
+    def __init__(self, transport: httpx.BaseTransport | None = None) -> None:
+        self.transport = transport or httpx.HTTPTransport()
+        self.loss = _AnswerLoss()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.transport.handle_request(request)
+        if self.loss.lose(request):
+            response.read()  # the service finished the request; only its answer is lost
+            response.close()
+            raise httpx.ReadError("connection reset after the request was handled", request=request)
+        return response
+
+    def close(self) -> None:
+        self.transport.close()
+
+
+class AsyncAnswerLosingTransport(httpx.AsyncBaseTransport):
+    """The async twin of :class:`AnswerLosingTransport`."""
+
+    def __init__(self, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.transport = transport or httpx.AsyncHTTPTransport()
+        self.loss = _AnswerLoss()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.transport.handle_async_request(request)
+        if self.loss.lose(request):
+            await response.aread()
+            await response.aclose()
+            raise httpx.ReadError("connection reset after the request was handled", request=request)
+        return response
+
+    async def aclose(self) -> None:
+        await self.transport.aclose()

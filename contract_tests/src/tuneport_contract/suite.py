@@ -14,6 +14,7 @@ reports an "unexpected success" when one in fact works.
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -35,6 +36,8 @@ from tuneport.models import Hyperparameters, JobState, Page, TuningJob
 from tuneport.protocol import Operation
 from tuneport.waiting import ManualClock
 from tuneport_contract.harness import (
+    AnswerLosingTransport,
+    AsyncAnswerLosingTransport,
     AsyncRunner,
     Harness,
     Runner,
@@ -447,6 +450,41 @@ class BackendContract:
         with pytest.raises(ConfigError) as info:
             tuneport.connect(**options)
         assert info.value.key == "no_such_setting_b36"
+
+    # --- reliability ---------------------------------------------------------------------------------
+
+    @pytest.mark.parametrize("kind", ["sync", "async"])
+    def test_b37_a_create_whose_answers_are_lost_leaves_one_job(
+        self, kind: str, contract_harness: Harness
+    ) -> None:
+        """Behaviour 37: a create whose answers are lost after the service acted leaves exactly one job."""
+        backdoor = contract_harness.backdoor
+        options: dict[str, Any] = {
+            "clock": ServiceLinkedClock(backdoor) if backdoor is not None else ManualClock(),
+            **contract_harness.connect,
+        }
+        if "http_client" in options:
+            pytest.skip("the harness passes its own http_client: there is no transport to wrap")
+        inner = options.pop("transport", None)  # the harness's own (e.g. a fake service's)
+        runner: Runner
+        transport: AnswerLosingTransport | AsyncAnswerLosingTransport
+        if kind == "sync":
+            transport = AnswerLosingTransport(inner)
+            runner = SyncRunner(tuneport.connect(transport=transport, **options))
+        else:
+            transport = AsyncAnswerLosingTransport(inner)
+            runner = AsyncRunner(tuneport.connect_async(transport=transport, **options))
+        try:
+            self._require(runner, Operation.CREATE, Operation.LIST)
+            name = f"b37-{uuid.uuid4().hex[:8]}"
+            job = self._create(runner, contract_harness, display_name=name)
+            if transport.loss.requests == 0:
+                pytest.skip("the backend sends no HTTP requests through the client (an SDK-based backend)")
+            assert transport.loss.lost >= 1  # the create's own answer, at least, was lost
+            same = [j for j in runner("list") if j.display_name == name]
+            assert [j.id for j in same] == [job.id], "a lost answer made the backend create the job twice"
+        finally:
+            runner.close()
 
 
 def _check_really_unsupported(run: Runner, operation: Operation, harness: Harness) -> None:
