@@ -81,3 +81,15 @@ def test_a_state_file_in_use_is_refused(tmp_path: Path) -> None:
     assert result.returncode != 0
     assert "in use by another emulator" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_speed_sets_the_scaled_clock() -> None:
+    with _emulator("--speed", "6000") as url:
+        clock = httpx.get(url + "/_emulator/clock").json()
+    assert (clock["mode"], clock["speed"]) == ("scaled", 6000.0)
+
+
+def test_a_speed_that_is_not_positive_is_a_usage_error() -> None:
+    result = _run("--speed", "0")
+    assert result.returncode == 2
+    assert "--speed" in result.stderr

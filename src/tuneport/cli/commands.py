@@ -330,6 +330,13 @@ def metrics(state: State, job_id: str, csv_path: str | None, plot_path: str | No
     help="Inject faults, e.g. 'seed=1; *: 503=0.1, reset-after=0.05' or 'chaos' (see docs/reliability.md).",
 )
 @click.option(
+    "--speed",
+    type=click.FloatRange(min=0, min_open=True),
+    default=60.0,
+    show_default=True,
+    help="Emulator seconds per wall-clock second: how fast jobs run (a 10-step job takes 90 emulator s).",
+)
+@click.option(
     "--state",
     metavar="FILE",
     envvar="TUNEPORT_EMULATOR_STATE",
@@ -337,10 +344,16 @@ def metrics(state: State, job_id: str, csv_path: str | None, plot_path: str | No
     help="Keep every job, model, operation and object in this SQLite file across restarts.",
 )
 def emulator(
-    host: str, port: int, allow_remote: bool, require_key: str | None, faults: str | None, state: str | None
+    host: str,
+    port: int,
+    allow_remote: bool,
+    require_key: str | None,
+    faults: str | None,
+    speed: float,
+    state: str | None,
 ) -> None:
     """Serve the Gemini API and Vertex AI emulator until interrupted."""
-    from tuneport.emulator import serve
+    from tuneport.emulator import EmulatorClock, serve
 
     def ready(url: str) -> None:
         click.echo(url)  # stdout: the one thing a script needs
@@ -357,6 +370,7 @@ def emulator(
         require_key=require_key or None,
         faults=faults or None,
         state=state or None,
+        clock=EmulatorClock.scaled(speed),
         on_ready=ready,
     )
 
