@@ -14,7 +14,7 @@ import enum
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, NamedTuple
 
-from tuneport.datasets.light import MODEL, USER, LightExample, LightTurn
+from tuneport.datasets.light import MODEL, USER, FileRef, LightExample, LightTurn, has_file_parts
 from tuneport.datasets.problems import ProblemLog
 from tuneport.datasets.rules import Rule
 
@@ -65,6 +65,33 @@ class Gap(NamedTuple):
     turn: int | None = None
     part: int | None = None
     system: bool = False
+
+
+def file_part_gaps(
+    example: LightExample,
+    *,
+    in_system: str | None,
+    in_turn: Callable[[str, FileRef], str | None],
+) -> list[Gap]:
+    """:attr:`Rule.FILE_PART_NOT_ALLOWED` gaps for the file parts a target format cannot hold.
+
+    ``in_system`` is the reason for any file part of the system instruction
+    (``None``: they fit); ``in_turn(role, file)`` the reason for one in a turn,
+    or ``None`` when it fits.
+    """
+    if not has_file_parts(example):
+        return []  # the common case: text only
+    found: list[Gap] = []
+    if in_system is not None:
+        for j, part in enumerate(example.system):
+            if isinstance(part, FileRef):
+                found.append(Gap(Rule.FILE_PART_NOT_ALLOWED, in_system, part=j, system=True))
+    for i, (role, parts) in enumerate(example.turns):
+        for j, part in enumerate(parts):
+            reason = in_turn(role, part) if isinstance(part, FileRef) else None
+            if reason is not None:
+                found.append(Gap(Rule.FILE_PART_NOT_ALLOWED, reason, turn=i, part=j))
+    return found
 
 
 _ALTERNATION = (USER, MODEL)

@@ -10,8 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from tuneport.datasets.formats.base import Codec, DatasetFormat, FileLayout, Gap, check_text, kind_of
-from tuneport.datasets.light import MODEL, USER, FileRef, LightExample, part_text
+from tuneport.datasets.formats.base import (
+    Codec,
+    DatasetFormat,
+    FileLayout,
+    Gap,
+    check_text,
+    file_part_gaps,
+    kind_of,
+)
+from tuneport.datasets.light import MODEL, USER, LightExample, part_text
 from tuneport.datasets.problems import ProblemLog
 from tuneport.datasets.rules import Rule
 
@@ -83,12 +91,9 @@ class GeminiCodec(Codec):
                     f"this one has {len(example.turns)} turns",
                 )
             )
-        for i, (_, parts) in enumerate(example.turns):
-            for j, part in enumerate(parts):
-                if isinstance(part, FileRef):
-                    found.append(
-                        Gap(Rule.FILE_PART_NOT_ALLOWED, "Gemini API examples hold text only", turn=i, part=j)
-                    )
+        found += file_part_gaps(
+            example, in_system=None, in_turn=lambda role, file: "Gemini API examples hold text only"
+        )
         return found
 
     def split(self, example: LightExample) -> list[LightExample] | None:

@@ -12,9 +12,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from tuneport.datasets.formats.base import Codec, DatasetFormat, Gap, check_role_order, check_text, kind_of
+from tuneport.datasets.formats.base import (
+    Codec,
+    DatasetFormat,
+    Gap,
+    check_role_order,
+    check_text,
+    file_part_gaps,
+    kind_of,
+)
 from tuneport.datasets.formats.mime import guess_mime_type
-from tuneport.datasets.light import MODEL, USER, FileRef, LightExample, LightPart, LightTurn, has_file_parts
+from tuneport.datasets.light import MODEL, USER, FileRef, LightExample, LightPart, LightTurn
 from tuneport.datasets.problems import ProblemLog
 from tuneport.datasets.rules import Rule
 
@@ -264,44 +272,7 @@ class OpenAICodec(Codec):
         return {"messages": messages}
 
     def gaps(self, example: LightExample) -> list[Gap]:
-        if not has_file_parts(example):
-            return []  # text of any shape fits; only file parts can be a problem
-        found: list[Gap] = []
-        for j, part in enumerate(example.system):
-            if type(part) is not str:
-                found.append(
-                    Gap(
-                        Rule.FILE_PART_NOT_ALLOWED,
-                        "OpenAI system messages hold text only",
-                        part=j,
-                        system=True,
-                    )
-                )
-        for i, (role, parts) in enumerate(example.turns):
-            for j, part in enumerate(parts):
-                if type(part) is str:
-                    continue
-                assert isinstance(part, FileRef)
-                if role is not USER:
-                    found.append(
-                        Gap(
-                            Rule.FILE_PART_NOT_ALLOWED,
-                            "OpenAI holds images in user messages only",
-                            turn=i,
-                            part=j,
-                        )
-                    )
-                elif guess_mime_type(part.uri) != part.mime_type:
-                    found.append(
-                        Gap(
-                            Rule.FILE_PART_NOT_ALLOWED,
-                            f"OpenAI image_url parts carry no MIME type, and {part.mime_type!r} is not what "
-                            f"the URL {part.uri!r} implies (OpenAI takes images only)",
-                            turn=i,
-                            part=j,
-                        )
-                    )
-        return found
+        return file_part_gaps(example, in_system="OpenAI system messages hold text only", in_turn=_image_gap)
 
     def field(
         self, example: LightExample, *, turn: int | None = None, part: int | None = None, system: bool = False
@@ -318,6 +289,18 @@ class OpenAICodec(Codec):
         if part is None or (len(parts) == 1 and isinstance(parts[0], str)):
             return base
         return f"{base}[{part}]"
+
+
+def _image_gap(role: str, file: FileRef) -> str | None:
+    """Why OpenAI cannot hold this file part in a turn, or None."""
+    if role is not USER:
+        return "OpenAI holds images in user messages only"
+    if guess_mime_type(file.uri) != file.mime_type:
+        return (
+            f"OpenAI image_url parts carry no MIME type, and {file.mime_type!r} is not what "
+            f"the URL {file.uri!r} implies (OpenAI takes images only)"
+        )
+    return None
 
 
 def _content(parts: tuple[LightPart, ...]) -> str | list[dict[str, Any]]:

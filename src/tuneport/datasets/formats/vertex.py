@@ -11,8 +11,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from tuneport.datasets.formats.base import Codec, DatasetFormat, Gap, check_role_order, check_text, kind_of
-from tuneport.datasets.light import MODEL, USER, FileRef, LightExample, LightPart, LightTurn, has_file_parts
+from tuneport.datasets.formats.base import (
+    Codec,
+    DatasetFormat,
+    Gap,
+    check_role_order,
+    check_text,
+    file_part_gaps,
+    kind_of,
+)
+from tuneport.datasets.light import MODEL, USER, FileRef, LightExample, LightPart, LightTurn
 from tuneport.datasets.problems import ProblemLog
 from tuneport.datasets.rules import Rule
 
@@ -294,31 +302,13 @@ class VertexCodec(Codec):
         return out
 
     def gaps(self, example: LightExample) -> list[Gap]:
-        if not has_file_parts(example):
-            return []  # text of any shape fits; only file parts can be a problem
-        found: list[Gap] = []
-        for j, part in enumerate(example.system):
-            if isinstance(part, FileRef):
-                found.append(
-                    Gap(
-                        Rule.FILE_PART_NOT_ALLOWED,
-                        "a Vertex systemInstruction holds text only",
-                        part=j,
-                        system=True,
-                    )
-                )
-        for i, (_, parts) in enumerate(example.turns):
-            for j, part in enumerate(parts):
-                if isinstance(part, FileRef) and not part.mime_type:
-                    found.append(
-                        Gap(
-                            Rule.FILE_PART_NOT_ALLOWED,
-                            f"Vertex fileData needs a MIME type and {part.uri!r} has none",
-                            turn=i,
-                            part=j,
-                        )
-                    )
-        return found
+        return file_part_gaps(
+            example,
+            in_system="a Vertex systemInstruction holds text only",
+            in_turn=lambda role, file: (
+                None if file.mime_type else f"Vertex fileData needs a MIME type and {file.uri!r} has none"
+            ),
+        )
 
     def field(
         self, example: LightExample, *, turn: int | None = None, part: int | None = None, system: bool = False
