@@ -17,6 +17,8 @@ project and location.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from tuneport.emulator import training
@@ -165,16 +167,29 @@ class Metrics:
                         return context
             raise ApiError("NOT_FOUND", f"Context {name} is not found.")
 
+    def _query(
+        self,
+        scope: str,
+        size: str | None,
+        token: str | None,
+        filter_text: str | None,
+        fields: Mapping[str, FilterField],
+        *,
+        default: int = DEFAULT_PAGE_SIZE,
+        maximum: int = MAX_PAGE_SIZE,
+    ) -> _ListQuery:
+        """A list request's page size, filter and position, checked before any record is read."""
+        limit = page_size(size, default=self._jobs.page_cap(default), maximum=self._jobs.page_cap(maximum))
+        key = f"{scope}|{filter_text or ''}"
+        return _ListQuery(
+            compile_filter(filter_text, fields), decode_page_token(token, context=key), limit, key
+        )
+
     def list_contexts(
         self, store: str, *, size: str | None, token: str | None, filter_text: str | None
     ) -> dict[str, Any]:
         """ListContextsResponse of a metadata store: the contexts of every job that ran."""
-        limit = page_size(
-            size, default=self._jobs.page_cap(DEFAULT_PAGE_SIZE), maximum=self._jobs.page_cap(MAX_PAGE_SIZE)
-        )
-        predicate = compile_filter(filter_text, _CONTEXT_FIELDS)
-        context_key = f"{store}|{filter_text or ''}"
-        after = decode_page_token(token, context=context_key)
+        query = self._query(store, size, token, filter_text, _CONTEXT_FIELDS)
         with self._store.lock:
             now = self._clock.now()
             found: list[dict[str, Any]] = []
@@ -193,9 +208,9 @@ class Metrics:
                         "create_time": training.step_time(record["plan"], 0),
                         "update_time": status.changed,
                     }
-                    if predicate(fields):
+                    if query.matches(fields):
                         found.append(context)
-        return _page(found, after, limit, context_key, "contexts")
+        return query.page(found, "contexts")
 
     # --- TensorBoard ---------------------------------------------------------------------------
 
@@ -216,17 +231,11 @@ class Metrics:
         self, tb_experiment: str, *, size: str | None, token: str | None, filter_text: str | None
     ) -> dict[str, Any]:
         """ListTensorboardRunsResponse: the job's one run."""
-        limit = page_size(
-            size, default=self._jobs.page_cap(DEFAULT_PAGE_SIZE), maximum=self._jobs.page_cap(MAX_PAGE_SIZE)
-        )
-        predicate = compile_filter(filter_text, _NAMED)
-        key = f"{tb_experiment}|{filter_text or ''}"
-        after = decode_page_token(token, context=key)
+        query = self._query(tb_experiment, size, token, filter_text, _NAMED)
         with self._store.lock:
             record, status = self._by_tensorboard_experiment(tb_experiment, self._clock.now())
             runs = [self._run_view(record, status)]
-        runs = [r for r in runs if predicate({"display_name": r["displayName"]})]
-        return _page(runs, after, limit, key, "tensorboardRuns")
+        return query.page(query.named(runs), "tensorboardRuns")
 
     def get_run(self, run: str) -> dict[str, Any]:
         """A TensorboardRun."""
@@ -279,20 +288,14 @@ class Metrics:
         self, run: str, *, size: str | None, token: str | None, filter_text: str | None
     ) -> dict[str, Any]:
         """ListTensorboardTimeSeriesResponse: the run's series."""
-        limit = page_size(
-            size, default=self._jobs.page_cap(DEFAULT_PAGE_SIZE), maximum=self._jobs.page_cap(MAX_PAGE_SIZE)
-        )
-        predicate = compile_filter(filter_text, _NAMED)
-        key = f"{run}|{filter_text or ''}"
-        after = decode_page_token(token, context=key)
+        query = self._query(run, size, token, filter_text, _NAMED)
         with self._store.lock:
             record, status = self._by_run(run, self._clock.now())
             views = [
                 self._series_view(record, status, name)
                 for name in series.series_names(record["validation"] is not None)
             ]
-        views = [v for v in views if predicate({"display_name": v["displayName"]})]
-        return _page(views, after, limit, key, "tensorboardTimeSeries")
+        return query.page(query.named(views), "tensorboardTimeSeries")
 
     def get_time_series(self, time_series: str) -> dict[str, Any]:
         """A TensorboardTimeSeries."""
@@ -309,34 +312,47 @@ class Metrics:
                 field="order_by",
             )
         raw_size = body.get("pageSize")
-        limit = page_size(
+        query = self._query(
+            f"{time_series}|{order}",
             None if raw_size is None else str(raw_size),
-            default=self._jobs.page_cap(DEFAULT_EXPORT_PAGE_SIZE),
-            maximum=self._jobs.page_cap(MAX_EXPORT_PAGE_SIZE),
+            body.get("pageToken"),
+            body.get("filter"),
+            _POINT_FIELDS,
+            default=DEFAULT_EXPORT_PAGE_SIZE,
+            maximum=MAX_EXPORT_PAGE_SIZE,
         )
-        filter_text = body.get("filter")
-        predicate = compile_filter(filter_text, _POINT_FIELDS)
-        key = f"{time_series}|{order}|{filter_text or ''}"
-        after = decode_page_token(body.get("pageToken"), context=key)
         with self._store.lock:
             record, status, name = self._by_series(time_series, self._clock.now())
             points = self._points(record, status, name)
-        points = [p for p in points if predicate({"step": p[0], "wall_time": p[1]})]
+        points = [p for p in points if query.matches({"step": p[0], "wall_time": p[1]})]
         if _ORDERS[order]:
             points.reverse()
         views = [
             {"scalar": {"value": value}, "wallTime": format_timestamp(when), "step": step}
             for step, when, value in points
         ]
-        return _page(views, after, limit, key, "timeSeriesDataPoints")
+        return query.page(views, "timeSeriesDataPoints")
 
 
-def _page(items: list[dict[str, Any]], after: int, limit: int, key: str, field: str) -> dict[str, Any]:
-    """One page of ``items`` from offset ``after``, with the next token if more remain."""
-    page = items[after : after + limit]
-    result: dict[str, Any] = {}
-    if page:
-        result[field] = page
-    if len(items) > after + limit:
-        result["nextPageToken"] = encode_page_token(after + limit, context=key)
-    return result
+@dataclass(frozen=True)
+class _ListQuery:
+    """A list request's filter and page: which items match, and which page of them to answer."""
+
+    matches: Callable[[dict[str, Any]], bool]
+    after: int
+    limit: int
+    key: str
+
+    def named(self, views: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The views whose ``displayName`` the filter accepts."""
+        return [v for v in views if self.matches({"display_name": v["displayName"]})]
+
+    def page(self, items: list[dict[str, Any]], field: str) -> dict[str, Any]:
+        """One page of ``items``, with the next token if more remain."""
+        page = items[self.after : self.after + self.limit]
+        result: dict[str, Any] = {}
+        if page:
+            result[field] = page
+        if len(items) > self.after + self.limit:
+            result["nextPageToken"] = encode_page_token(self.after + self.limit, context=self.key)
+        return result
