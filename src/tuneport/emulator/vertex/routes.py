@@ -177,17 +177,19 @@ def register(router: Router, context: EmulatorContext) -> None:
             )
         return f"{_parent(request)}/metadataStores/{store}"
 
+    def _list_args(request: Request) -> dict[str, str | None]:
+        return {
+            "size": request.param("pageSize"),
+            "token": request.param("pageToken"),
+            "filter_text": request.param("filter"),
+        }
+
     def get_context(request: Request) -> Response:
         name = f"{_store_name(request)}/contexts/{request.params['context']}"
         return _reply(request, metrics.get_context(name), messages(_version(request)).context)
 
     def list_contexts(request: Request) -> Response:
-        page = metrics.list_contexts(
-            _store_name(request),
-            size=request.param("pageSize"),
-            token=request.param("pageToken"),
-            filter_text=request.param("filter"),
-        )
+        page = metrics.list_contexts(_store_name(request), **_list_args(request))
         return _reply(request, page, messages(_version(request)).list_contexts_response)
 
     def _tb_experiment(request: Request) -> str:
@@ -201,24 +203,14 @@ def register(router: Router, context: EmulatorContext) -> None:
         return f"{_run(request)}/timeSeries/{request.params['series']}"
 
     def list_runs(request: Request) -> Response:
-        page = metrics.list_runs(
-            _tb_experiment(request),
-            size=request.param("pageSize"),
-            token=request.param("pageToken"),
-            filter_text=request.param("filter"),
-        )
+        page = metrics.list_runs(_tb_experiment(request), **_list_args(request))
         return _reply(request, page, messages(_version(request)).list_tensorboard_runs_response)
 
     def get_run(request: Request) -> Response:
         return _reply(request, metrics.get_run(_run(request)), messages(_version(request)).tensorboard_run)
 
     def list_time_series(request: Request) -> Response:
-        page = metrics.list_time_series(
-            _run(request),
-            size=request.param("pageSize"),
-            token=request.param("pageToken"),
-            filter_text=request.param("filter"),
-        )
+        page = metrics.list_time_series(_run(request), **_list_args(request))
         return _reply(request, page, messages(_version(request)).list_tensorboard_time_series_response)
 
     def get_time_series(request: Request) -> Response:
