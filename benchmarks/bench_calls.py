@@ -93,10 +93,11 @@ def _contenders(
     import tuneport
 
     raw = httpx.Client(transport=transport)
-    gemini = tuneport.connect(backend="gemini", endpoint=url, environ={}, transport=transport)
+    gemini = tuneport.connect(backend="gemini", endpoint=url, emulator=True, environ={}, transport=transport)
     vertex = tuneport.connect(
         backend="vertex",
         endpoint=url,
+        emulator=True,
         project="bench-project",
         location="us-central1",
         environ={},

@@ -99,9 +99,9 @@ async def _fan_out(url: str, jobs: list[dict[str, str]], interval: float, speed:
     from tuneport import PollPolicy
 
     clients = {
-        "gemini": tuneport.connect_async(backend="gemini", endpoint=url, environ={}),
+        "gemini": tuneport.connect_async(backend="gemini", endpoint=url, emulator=True, environ={}),
         "vertex": tuneport.connect_async(
-            backend="vertex", endpoint=url, project=PROJECT, location="us-central1", environ={}
+            backend="vertex", endpoint=url, emulator=True, project=PROJECT, location="us-central1", environ={}
         ),
     }
     polls = [0] * len(jobs)

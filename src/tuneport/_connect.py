@@ -7,7 +7,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
-from tuneport.auth import is_local_endpoint
 from tuneport.config import build_settings, find_config, load_config, resolve_profile
 from tuneport.errors import BackendNotFound, TuneportError, UnsupportedCapability, ValidationError
 from tuneport.plugins import PluginHost, default_host
@@ -25,6 +24,9 @@ if TYPE_CHECKING:
     from tuneport.waiting import Clock
 
 EMBEDDED = "embedded"
+#: ``host:port`` of a running emulator, in the style of Google's ``PUBSUB_EMULATOR_HOST``:
+#: when set, clients talk to it (no credentials) unless an endpoint is passed explicitly.
+EMULATOR_HOST_VARIABLE = "TUNEPORT_EMULATOR_HOST"
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,6 @@ class _Opened:
     backend: TuningBackend
     host: PluginHost
     config_file: ConfigFile
-    on_emulator: bool
     job_defaults: Mapping[str, Any]
 
     def catalog(self) -> Catalog:
@@ -47,11 +48,13 @@ class _Opened:
             catalog = catalog.with_overrides(
                 self.config_file.catalog, source=self.config_file.label, backends=self.host.available_names()
             )
+        if self.backend.settings.emulator:
+            catalog = catalog.for_emulator()  # it still tunes the historical models it emulates
         return catalog
 
     def client_options(self) -> dict[str, Any]:
         """What a client takes from the resolved profile."""
-        return {"catalog": self.catalog(), "on_emulator": self.on_emulator, "job_defaults": self.job_defaults}
+        return {"catalog": self.catalog(), "job_defaults": self.job_defaults}
 
 
 def _open(
@@ -64,6 +67,7 @@ def _open(
     settings: Mapping[str, Any],
 ) -> _Opened:
     host = plugins or default_host()
+    settings = _declared_emulator(settings, os.environ if environ is None else environ)
     config_file = load_config(find_config(config, environ=environ))
     resolved = resolve_profile(profile, config=config_file, backend=backend, environ=environ)
     try:
@@ -76,14 +80,21 @@ def _open(
         resolved, entry.backend_class.settings_model, overrides=settings, environ=environ
     )
     instance: TuningBackend = entry.backend_class(backend_settings)
-    return _Opened(
-        instance,
-        host,
-        config_file,
-        # A loopback endpoint is taken to be the emulator (`tuneport emulator`), like "embedded".
-        on_emulator=is_local_endpoint(backend_settings.endpoint),
-        job_defaults=resolved.job_defaults,
-    )
+    return _Opened(instance, host, config_file, job_defaults=resolved.job_defaults)
+
+
+def _declared_emulator(settings: Mapping[str, Any], environ: Mapping[str, str]) -> Mapping[str, Any]:
+    """Point at ``$TUNEPORT_EMULATOR_HOST`` when it is set and no endpoint is passed explicitly.
+
+    An emulator is always declared — ``endpoint = "embedded"``, ``emulator = true``
+    or this variable — never inferred from a loopback address, which may just as
+    well be an authenticating proxy that needs the credentials.
+    """
+    host = environ.get(EMULATOR_HOST_VARIABLE, "").strip()
+    if not host or "endpoint" in settings:
+        return settings
+    url = host if "://" in host else f"http://{host}"
+    return {**settings, "endpoint": url.rstrip("/"), "emulator": True}
 
 
 def open_backend(
@@ -125,7 +136,7 @@ def _embedded(backend: TuningBackend) -> tuple[TuningBackend, Callable[[], None]
         state=os.environ.get("TUNEPORT_EMULATOR_STATE") or None,
     )
     url = emulator.start()
-    settings = backend.settings.model_copy(update={"endpoint": url})
+    settings = backend.settings.model_copy(update={"endpoint": url, "emulator": True})
     backend_class = cast("Callable[[BackendSettings], TuningBackend]", type(backend))
     return backend_class(settings), emulator.stop
 
@@ -236,19 +247,9 @@ def validate(
     catalog = opened.catalog()
     if not isinstance(spec, JobSpec):
         spec = build_spec(opened.job_defaults, spec)
-    report = preflight(
-        spec,
-        backend=opened.backend,
-        catalog=catalog,
-        on_emulator=opened.on_emulator,
-        validate_data=validate_data,
-    )
-    planner = getattr(opened.backend, "plan_create", None)
-    if planner is None:
-        report.plan_note = f"backend '{opened.backend.name}' does not describe its requests in advance"
-        return report
+    report = preflight(spec, backend=opened.backend, catalog=catalog, validate_data=validate_data)
     try:
-        requests: Sequence[HttpRequest] = planner(spec)
+        requests: Sequence[HttpRequest] = opened.backend.plan_create(spec)
     except UnsupportedCapability as exc:
         report.plan_note = str(exc)
         return report

@@ -1,15 +1,20 @@
 """Drivers: run a backend's flow, doing the I/O the flow asks for.
 
 :class:`SyncDriver` and :class:`AsyncDriver` are the only places that send
-requests.  They add auth headers, apply the retry policy, turn error statuses
-into typed errors (unless the flow said it expects them), and log one line
-per retry with no secret in it.
+requests or run blocking work.  They resolve the backend's authenticator on
+first use, add auth headers, apply the retry policy, turn error statuses into
+typed errors through the backend's :meth:`~tuneport.protocol.TuningBackend.read_error`
+(unless the flow said it expects them), and log one line per retry with no
+secret in it.  Whatever escapes a flow is a :class:`~tuneport.errors.TuneportError`:
+an untyped exception (a bug in a backend) arrives wrapped in
+:class:`~tuneport.errors.BackendError`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any, TypeVar
@@ -17,8 +22,18 @@ from typing import Any, TypeVar
 import httpx
 
 from tuneport import _http
-from tuneport.errors import APIError, TuneportError
-from tuneport.protocol import Authenticator, Backoff, BlockingCall, Flow, HttpRequest, HttpResponse, Sleep
+from tuneport.errors import APIError, BackendError, TuneportError
+from tuneport.protocol import (
+    Authenticator,
+    Backoff,
+    BlockingCall,
+    Effect,
+    Flow,
+    HttpRequest,
+    HttpResponse,
+    Sleep,
+    TuningBackend,
+)
 from tuneport.retry import RetryPolicy
 from tuneport.waiting import Clock
 
@@ -26,21 +41,51 @@ T = TypeVar("T")
 log = logging.getLogger("tuneport.http")
 
 
+class _Unresolved:
+    """The authenticator before the first request that needs one."""
+
+
+_UNRESOLVED = _Unresolved()
+
+
 class _DriverBase:
-    def __init__(self, authenticator: Authenticator | None, retry: RetryPolicy, clock: Clock) -> None:
-        self.authenticator = authenticator
+    def __init__(self, backend: TuningBackend, retry: RetryPolicy, clock: Clock) -> None:
+        self.backend = backend
         self.retry = retry
         self.clock = clock
         #: Requests sent so far, retries included (for diagnostics and benchmarks).
         self.request_count = 0
+        self._authenticator: Authenticator | _Unresolved | None = _UNRESOLVED
+        self._auth_lock = threading.Lock()
+
+    @property
+    def authenticator(self) -> Authenticator | None:
+        """The backend's authenticator, resolved now if no request has needed it yet (may block)."""
+        return self._resolve_authenticator()
+
+    def _resolve_authenticator(self) -> Authenticator | None:
+        # Locked: concurrent first requests (threads, or tasks each in a worker
+        # thread) must look credentials up once, not race to build several.
+        with self._auth_lock:
+            if isinstance(self._authenticator, _Unresolved):
+                self._authenticator = self.backend.authenticator()
+            return self._authenticator
 
     def secrets(self) -> Iterable[str]:
-        return tuple(self.authenticator.secrets()) if self.authenticator else ()
+        authenticator = self._authenticator
+        if authenticator is None or isinstance(authenticator, _Unresolved):
+            return ()
+        return tuple(authenticator.secrets())
 
     def _check(self, response: HttpResponse, req: HttpRequest) -> HttpResponse:
         if response.is_success or response.status_code in req.expected:
             return response
-        raise _http.status_error(response, req, self.secrets())
+        details = self.backend.read_error(response)
+        raise _http.status_error(response, details, req, self.secrets())
+
+    def _untyped(self, exc: Exception) -> BackendError:
+        """The typed error for an exception a flow let escape (a bug in the backend)."""
+        return BackendError(self.backend.name, exc, self.secrets())
 
     def _next_delay(
         self, error: APIError, req: HttpRequest, attempt: int, retry: RetryPolicy, started: float
@@ -82,14 +127,8 @@ class _DriverBase:
 class SyncDriver(_DriverBase):
     """Runs flows with a blocking :class:`httpx.Client`."""
 
-    def __init__(
-        self,
-        http: httpx.Client,
-        authenticator: Authenticator | None,
-        retry: RetryPolicy,
-        clock: Clock,
-    ) -> None:
-        super().__init__(authenticator, retry, clock)
+    def __init__(self, http: httpx.Client, backend: TuningBackend, retry: RetryPolicy, clock: Clock) -> None:
+        super().__init__(backend, retry, clock)
         self.http = http
 
     def run(self, flow: Flow[T], *, retry: RetryPolicy | None = None, timeout: float | None = None) -> T:
@@ -98,27 +137,29 @@ class SyncDriver(_DriverBase):
         # The retry deadline covers the whole call, every request of the flow.
         started = self.clock.monotonic()
         try:
-            effect = next(flow)
+            effect: Effect = next(flow)
             while True:
                 try:
-                    result: Any
+                    result: Any = None
                     if isinstance(effect, BlockingCall):
                         result = effect.run()
                     elif isinstance(effect, Sleep):
                         self.clock.sleep(effect.seconds)
                         started += effect.seconds  # polling pauses are not retry time
-                        result = None
                     elif isinstance(effect, Backoff):
                         self.clock.sleep(self._backoff(effect, policy, started))
-                        result = None
                     else:
                         result = self.send(effect, policy, timeout, started=started)
-                except TuneportError as error:
+                except Exception as error:  # typed errors, and a blocking call's own, go back to the flow
                     effect = flow.throw(error)
                 else:
                     effect = flow.send(result)
         except StopIteration as stop:
             return stop.value  # type: ignore[no-any-return]
+        except TuneportError:
+            raise
+        except Exception as exc:
+            raise self._untyped(exc) from exc
         finally:
             flow.close()
 
@@ -143,9 +184,8 @@ class SyncDriver(_DriverBase):
         while True:
             attempt += 1
             try:
-                headers: Mapping[str, str] = (
-                    self.authenticator.headers() if self.authenticator and req.authenticate else {}
-                )
+                authenticator = self._resolve_authenticator() if req.authenticate else None
+                headers: Mapping[str, str] = authenticator.headers() if authenticator else {}
                 self.request_count += 1
                 try:
                     raw = self.http.send(_http.build_request(self.http, req, headers))
@@ -160,16 +200,12 @@ class SyncDriver(_DriverBase):
 
 
 class AsyncDriver(_DriverBase):
-    """Runs flows with an :class:`httpx.AsyncClient`; blocking calls go to a thread."""
+    """Runs flows with an :class:`httpx.AsyncClient`; blocking work goes to a thread."""
 
     def __init__(
-        self,
-        http: httpx.AsyncClient,
-        authenticator: Authenticator | None,
-        retry: RetryPolicy,
-        clock: Clock,
+        self, http: httpx.AsyncClient, backend: TuningBackend, retry: RetryPolicy, clock: Clock
     ) -> None:
-        super().__init__(authenticator, retry, clock)
+        super().__init__(backend, retry, clock)
         self.http = http
         # Bounds the requests handed to httpx at once: a fan-out of 1,000 waits queues
         # here, in O(1) per request, instead of in httpcore's pool (see _http.MAX_IN_FLIGHT).
@@ -183,36 +219,44 @@ class AsyncDriver(_DriverBase):
         # The retry deadline covers the whole call, every request of the flow.
         started = self.clock.monotonic()
         try:
-            effect = next(flow)
+            effect: Effect = next(flow)
             while True:
                 try:
-                    result: Any
+                    result: Any = None
                     if isinstance(effect, BlockingCall):
                         result = await asyncio.to_thread(effect.run)
                     elif isinstance(effect, Sleep):
                         await self.clock.asleep(effect.seconds)
                         started += effect.seconds  # polling pauses are not retry time
-                        result = None
                     elif isinstance(effect, Backoff):
                         await self.clock.asleep(self._backoff(effect, policy, started))
-                        result = None
                     else:
                         result = await self.send(effect, policy, timeout, started=started)
-                except TuneportError as error:
+                except Exception as error:  # typed errors, and a blocking call's own, go back to the flow
                     effect = flow.throw(error)
                 else:
                     effect = flow.send(result)
         except StopIteration as stop:
             return stop.value  # type: ignore[no-any-return]
+        except TuneportError:
+            raise
+        except Exception as exc:
+            raise self._untyped(exc) from exc
         finally:
             flow.close()
 
     async def _auth_headers(self, req: HttpRequest) -> Mapping[str, str]:
-        if not self.authenticator or not req.authenticate:
+        if not req.authenticate:
             return {}
-        if self.authenticator.blocking:
-            return await asyncio.to_thread(self.authenticator.headers)
-        return self.authenticator.headers()
+        authenticator = self._authenticator
+        if isinstance(authenticator, _Unresolved):
+            # Looking credentials up may read files or probe a metadata server.
+            authenticator = await asyncio.to_thread(self._resolve_authenticator)
+        if authenticator is None:
+            return {}
+        if authenticator.blocking:
+            return await asyncio.to_thread(authenticator.headers)
+        return authenticator.headers()
 
     async def send(
         self,

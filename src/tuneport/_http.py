@@ -3,8 +3,9 @@
 Keeping httpx behind this module means a change of HTTP library touches one
 file, and ``import tuneport`` does not pay for httpx until a client is made.
 It turns :class:`~tuneport.protocol.HttpRequest` into httpx requests,
-httpx exceptions into tuneport's connection errors, and Google's error bodies
-into the :class:`~tuneport.errors.APIStatusError` tree.
+httpx exceptions into tuneport's connection errors, and what a backend read in
+an error answer (:class:`~tuneport.protocol.ErrorDetails`) into the
+:class:`~tuneport.errors.APIStatusError` tree.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import datetime
 import email.utils
 import math
-import re
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -27,7 +27,7 @@ from tuneport.errors import (
     redact,
     status_error_class,
 )
-from tuneport.protocol import HttpRequest, HttpResponse
+from tuneport.protocol import ErrorDetails, HttpRequest, HttpResponse
 
 USER_AGENT = f"tuneport/{__version__}"
 _REQUEST_ID_HEADERS = ("x-request-id", "x-goog-request-id", "request-id")
@@ -95,52 +95,31 @@ def safe_url(url: str) -> str:
     return redact(url.split("?", 1)[0])
 
 
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)s$")
+def status_error(
+    response: HttpResponse, details: ErrorDetails, req: HttpRequest, secrets: Iterable[str]
+) -> APIStatusError:
+    """The typed error for a non-2xx response, from what the backend read in it (*details*).
 
-
-def status_error(response: HttpResponse, req: HttpRequest, secrets: Iterable[str]) -> APIStatusError:
-    """The typed error for a non-2xx response, parsed from Google's error body."""
+    A request id or ``Retry-After`` the body does not give is taken from the
+    standard headers.  Every text is the server's: a careless one echoes the
+    credentials, so each is masked.
+    """
     secrets = tuple(secrets)
-    body: Any = None
-    message = ""
-    status: str | None = None
-    request_id = next((response.headers[h] for h in _REQUEST_ID_HEADERS if h in response.headers), None)
+    request_id = details.request_id or next(
+        (response.headers[h] for h in _REQUEST_ID_HEADERS if h in response.headers), None
+    )
     retry_after = _retry_after(response.headers.get("retry-after"))
-    try:
-        body = response.json()
-    except (ValueError, UnicodeDecodeError):
-        body = response.content.decode("utf-8", "replace")[:500]
-    if isinstance(body, list) and body and isinstance(body[0], dict):
-        body = body[0]  # some Google frontends wrap the error in a list
-    if isinstance(body, dict) and isinstance(body.get("error"), dict):
-        err = body["error"]
-        message = str(err.get("message") or "")
-        status = err.get("status") if isinstance(err.get("status"), str) else None
-        for detail in err.get("details") or ():
-            if not isinstance(detail, dict):
-                continue
-            kind = str(detail.get("@type", ""))
-            if kind.endswith("google.rpc.RequestInfo") and detail.get("requestId"):
-                request_id = str(detail["requestId"])
-            elif kind.endswith("google.rpc.RetryInfo") and retry_after is None:
-                match = _DURATION.match(str(detail.get("retryDelay", "")))
-                if match:
-                    retry_after = float(match.group(1))
-    elif isinstance(body, str):
-        message = body.strip()
-    if not message:
-        message = f"HTTP {response.status_code}"
+    if retry_after is None:
+        retry_after = details.retry_after
     cls = status_error_class(response.status_code)
-    url = safe_url(req.url)
     return cls(
-        redact(message, secrets),
+        redact(details.message or f"HTTP {response.status_code}", secrets),
         status_code=response.status_code,
-        # Header and body values are the server's: a careless one echoes the credentials.
-        status=redact(status, secrets) if status is not None else None,
+        status=redact(details.status, secrets) if details.status is not None else None,
         request_id=redact(request_id, secrets) if request_id is not None else None,
-        body=_redact_body(body, secrets),
+        body=_redact_body(details.body, secrets),
         method=req.method,
-        url=url,
+        url=safe_url(req.url),
         retry_after=retry_after,
     )
 
@@ -194,44 +173,3 @@ def new_async_client(timeout: float, transport: httpx.AsyncBaseTransport | None 
     """
     limits = httpx.Limits(max_connections=MAX_IN_FLIGHT, max_keepalive_connections=MAX_IN_FLIGHT)
     return httpx.AsyncClient(timeout=timeout, transport=transport, follow_redirects=False, limits=limits)
-
-
-HTTPError = httpx.HTTPError
-
-
-class GoogleAuthRequest:
-    """google-auth's transport interface over httpx, for token refreshes.
-
-    Implements ``google.auth.transport.Request`` (a callable returning an
-    object with ``status``, ``headers`` and ``data``) so credentials refresh
-    through tuneport's HTTP layer instead of requiring ``requests``.
-    """
-
-    def __init__(self, timeout: float = 30.0) -> None:
-        self._timeout = timeout
-
-    def __call__(
-        self,
-        url: str,
-        method: str = "GET",
-        body: bytes | None = None,
-        headers: dict[str, str] | None = None,
-        timeout: float | None = None,
-        **kwargs: object,
-    ) -> _AuthResponse:
-        import google.auth.exceptions
-
-        try:
-            with httpx.Client(timeout=timeout or self._timeout) as client:
-                response = client.request(method, url, content=body, headers=headers)
-        except httpx.HTTPError as exc:
-            # google-auth expects its own error type for transport failures.
-            raise google.auth.exceptions.TransportError(redact(str(exc))) from None  # type: ignore[no-untyped-call]
-        return _AuthResponse(response.status_code, dict(response.headers), response.content)
-
-
-class _AuthResponse:
-    def __init__(self, status: int, headers: dict[str, str], data: bytes) -> None:
-        self.status = status
-        self.headers = headers
-        self.data = data

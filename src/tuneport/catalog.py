@@ -178,6 +178,21 @@ class Catalog:
         """The entry of *base_model* on *backend* (by name or alias)."""
         return self.entries.get((backend, base_model))
 
+    def for_emulator(self) -> Catalog:
+        """A copy for a declared emulator: models it still emulates (``emulated``) are tunable there.
+
+        The emulator tunes historical models the service no longer does, so a
+        pipeline can be exercised offline; the client only ever sees a catalog.
+        """
+        copies: dict[int, CatalogEntry] = {}
+        entries = {}
+        for key, entry in self.entries.items():
+            if entry.emulated and not entry.tunable:
+                entries[key] = copies.setdefault(id(entry), entry.model_copy(update={"tunable": True}))
+            else:
+                entries[key] = entry
+        return Catalog(entries, dict(self.policies), dict(self.policy_notes))
+
     def policy(self, backend: str) -> UnknownModelPolicy:
         """``allow`` (default) or ``refuse`` for models not listed."""
         return self.policies.get(backend, "allow")

@@ -31,7 +31,7 @@ from tuneport.models import (
     Page,
     TuningJob,
 )
-from tuneport.protocol import Maturity, Operation, TuningBackend
+from tuneport.protocol import Capabilities, Flow, Maturity, Operation, TuningBackend, call
 from tuneport.retry import DEFAULT_RETRY, RetryPolicy
 from tuneport.waiting import Clock, PollPolicy, SystemClock
 
@@ -48,9 +48,8 @@ ProgressCallback = Callable[[TuningJob], None]
 log = logging.getLogger("tuneport")
 
 _FAILED_STATES = (JobState.FAILED, JobState.EXPIRED)
-_HYPERPARAMETERS = frozenset(
-    {"epoch_count", "batch_size", "learning_rate", "learning_rate_multiplier", "adapter_size"}
-)
+#: The names a keyword or a profile's job table may give flat (``epoch_count=3``).
+_HYPERPARAMETERS = frozenset(Hyperparameters.model_fields)
 
 
 def spec_error(exc: pydantic.ValidationError, *, prefix: str = "") -> SpecError:
@@ -106,7 +105,6 @@ class _ClientCore:
         *,
         clock: Clock | None,
         catalog: Catalog | None = None,
-        on_emulator: bool = False,
         job_defaults: Mapping[str, Any] | None = None,
     ) -> None:
         self.backend = backend
@@ -115,15 +113,13 @@ class _ClientCore:
         self.clock: Clock = clock or SystemClock()
         #: Per-model facts checked before a create (``None``: capabilities only).
         self.catalog = catalog
-        #: Whether the backend talks to the embedded emulator (it still tunes retired models).
-        self.on_emulator = on_emulator
         self._closers: list[Callable[[], None]] = []
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(backend={self.backend.name!r})"
 
     @property
-    def capabilities(self) -> Any:
+    def capabilities(self) -> Capabilities:
         """The backend's declared capabilities."""
         return self.backend.capabilities
 
@@ -154,13 +150,22 @@ class _ClientCore:
         return build_spec(self.job_defaults, fields)
 
     def _check_spec(self, spec: JobSpec) -> None:
-        """Refuse, before any request, what the backend or the catalog rules out."""
+        """Refuse, before any request, what the backend or the catalog rules out (reads the datasets)."""
         from tuneport.preflight import preflight
 
-        report = preflight(spec, backend=self.backend, catalog=self.catalog, on_emulator=self.on_emulator)
+        report = preflight(spec, backend=self.backend, catalog=self.catalog)
         for problem in report.warnings:
             log.warning("%s", problem)
         report.raise_for_errors()
+
+    def _create_flow(self, spec: JobSpec) -> Flow[TuningJob]:
+        """Pre-flight, then the backend's create: one flow, so both drivers run the checks.
+
+        The checks scan the datasets, so they are a blocking call: the async
+        client runs them in a worker thread, never on its event loop.
+        """
+        yield from call(self._check_spec, spec)
+        return (yield from self.backend.create(spec))
 
     def _make_generate_request(
         self, prompt: str | GenerateRequest | None, fields: Mapping[str, Any]
@@ -245,18 +250,16 @@ class TuningClient(_ClientCore):
         retry: RetryPolicy = DEFAULT_RETRY,
         clock: Clock | None = None,
         catalog: Catalog | None = None,
-        on_emulator: bool = False,
         job_defaults: Mapping[str, Any] | None = None,
     ) -> None:
-        super().__init__(
-            backend, clock=clock, catalog=catalog, on_emulator=on_emulator, job_defaults=job_defaults
-        )
+        super().__init__(backend, clock=clock, catalog=catalog, job_defaults=job_defaults)
         from tuneport import _http
         from tuneport._driver import SyncDriver
 
         self._owns_http = http_client is None
         http = http_client or _http.new_sync_client(backend.settings.timeout, transport)
-        self.driver: SyncDriver = SyncDriver(http, backend.authenticator(), retry, self.clock)
+        # The driver asks the backend for its authenticator on the first request that needs one.
+        self.driver: SyncDriver = SyncDriver(http, backend, retry, self.clock)
 
     def __enter__(self) -> TuningClient:
         return self
@@ -270,7 +273,7 @@ class TuningClient(_ClientCore):
             self.driver.http.close()
         self._run_closers()
 
-    def _run(self, flow: Any, retry: RetryPolicy | None, timeout: float | None) -> Any:
+    def _run(self, flow: Flow[T], retry: RetryPolicy | None, timeout: float | None) -> T:
         return self.driver.run(flow, retry=retry, timeout=timeout)
 
     def create(
@@ -288,17 +291,14 @@ class TuningClient(_ClientCore):
         """
         self._require(Operation.CREATE)
         job_spec = self._make_spec(spec, fields)
-        self._check_spec(job_spec)
-        result: TuningJob = self._run(self.backend.create(job_spec), retry, timeout)
-        return result
+        return self._run(self._create_flow(job_spec), retry, timeout)
 
     def get(
         self, job_id: str, *, retry: RetryPolicy | None = None, timeout: float | None = None
     ) -> TuningJob:
         """The job's current state."""
         self._require(Operation.GET)
-        result: TuningJob = self._run(self.backend.get(job_id), retry, timeout)
-        return result
+        return self._run(self.backend.get(job_id), retry, timeout)
 
     def list_page(
         self,
@@ -312,8 +312,7 @@ class TuningClient(_ClientCore):
         """One page of jobs, as the backend returns it."""
         self._require(Operation.LIST)
         flow = self.backend.list(page_size=self._page_size(page_size), page_token=page_token, filter=filter)
-        result: Page[TuningJob] = self._run(flow, retry, timeout)
-        return result
+        return self._run(flow, retry, timeout)
 
     def list(
         self,
@@ -360,8 +359,7 @@ class TuningClient(_ClientCore):
     ) -> TuningJob:
         """Request cancellation; returns the job as it is afterwards."""
         self._require(Operation.CANCEL)
-        result: TuningJob = self._run(self.backend.cancel(job_id), retry, timeout)
-        return result
+        return self._run(self.backend.cancel(job_id), retry, timeout)
 
     def delete(self, job_id: str, *, retry: RetryPolicy | None = None, timeout: float | None = None) -> None:
         """Remove what the job produced (idempotent)."""
@@ -380,16 +378,14 @@ class TuningClient(_ClientCore):
         """Call the tuned model of *target* (a job id, or a model/endpoint name)."""
         self._require(Operation.GENERATE)
         request = self._make_generate_request(prompt, fields)
-        result: Generation = self._run(self.backend.generate(target, request), retry, timeout)
-        return result
+        return self._run(self.backend.generate(target, request), retry, timeout)
 
     def metrics(
         self, job_id: str, *, retry: RetryPolicy | None = None, timeout: float | None = None
     ) -> Metrics:
         """The job's metric series (loss curves) as data."""
         self._require(Operation.METRICS)
-        result: Metrics = self._run(self.backend.metrics(job_id), retry, timeout)
-        return result
+        return self._run(self.backend.metrics(job_id), retry, timeout)
 
     def wait(
         self,
@@ -436,18 +432,16 @@ class AsyncTuningClient(_ClientCore):
         retry: RetryPolicy = DEFAULT_RETRY,
         clock: Clock | None = None,
         catalog: Catalog | None = None,
-        on_emulator: bool = False,
         job_defaults: Mapping[str, Any] | None = None,
     ) -> None:
-        super().__init__(
-            backend, clock=clock, catalog=catalog, on_emulator=on_emulator, job_defaults=job_defaults
-        )
+        super().__init__(backend, clock=clock, catalog=catalog, job_defaults=job_defaults)
         from tuneport import _http
         from tuneport._driver import AsyncDriver
 
         self._owns_http = http_client is None
         http = http_client or _http.new_async_client(backend.settings.timeout, transport)
-        self.driver: AsyncDriver = AsyncDriver(http, backend.authenticator(), retry, self.clock)
+        # Credentials are looked up on the first request that needs them, in a worker thread.
+        self.driver: AsyncDriver = AsyncDriver(http, backend, retry, self.clock)
 
     async def __aenter__(self) -> AsyncTuningClient:
         return self
@@ -461,7 +455,7 @@ class AsyncTuningClient(_ClientCore):
             await self.driver.http.aclose()
         self._run_closers()
 
-    async def _run(self, flow: Any, retry: RetryPolicy | None, timeout: float | None) -> Any:
+    async def _run(self, flow: Flow[T], retry: RetryPolicy | None, timeout: float | None) -> T:
         return await self.driver.run(flow, retry=retry, timeout=timeout)
 
     async def create(
@@ -475,17 +469,14 @@ class AsyncTuningClient(_ClientCore):
         """Start a tuning job (see :meth:`TuningClient.create`)."""
         self._require(Operation.CREATE)
         job_spec = self._make_spec(spec, fields)
-        self._check_spec(job_spec)
-        result: TuningJob = await self._run(self.backend.create(job_spec), retry, timeout)
-        return result
+        return await self._run(self._create_flow(job_spec), retry, timeout)
 
     async def get(
         self, job_id: str, *, retry: RetryPolicy | None = None, timeout: float | None = None
     ) -> TuningJob:
         """The job's current state."""
         self._require(Operation.GET)
-        result: TuningJob = await self._run(self.backend.get(job_id), retry, timeout)
-        return result
+        return await self._run(self.backend.get(job_id), retry, timeout)
 
     async def list_page(
         self,
@@ -499,8 +490,7 @@ class AsyncTuningClient(_ClientCore):
         """One page of jobs, as the backend returns it."""
         self._require(Operation.LIST)
         flow = self.backend.list(page_size=self._page_size(page_size), page_token=page_token, filter=filter)
-        result: Page[TuningJob] = await self._run(flow, retry, timeout)
-        return result
+        return await self._run(flow, retry, timeout)
 
     def list(
         self,
@@ -547,8 +537,7 @@ class AsyncTuningClient(_ClientCore):
     ) -> TuningJob:
         """Request cancellation; returns the job as it is afterwards."""
         self._require(Operation.CANCEL)
-        result: TuningJob = await self._run(self.backend.cancel(job_id), retry, timeout)
-        return result
+        return await self._run(self.backend.cancel(job_id), retry, timeout)
 
     async def delete(
         self, job_id: str, *, retry: RetryPolicy | None = None, timeout: float | None = None
@@ -569,16 +558,14 @@ class AsyncTuningClient(_ClientCore):
         """Call the tuned model of *target* (a job id, or a model/endpoint name)."""
         self._require(Operation.GENERATE)
         request = self._make_generate_request(prompt, fields)
-        result: Generation = await self._run(self.backend.generate(target, request), retry, timeout)
-        return result
+        return await self._run(self.backend.generate(target, request), retry, timeout)
 
     async def metrics(
         self, job_id: str, *, retry: RetryPolicy | None = None, timeout: float | None = None
     ) -> Metrics:
         """The job's metric series (loss curves) as data."""
         self._require(Operation.METRICS)
-        result: Metrics = await self._run(self.backend.metrics(job_id), retry, timeout)
-        return result
+        return await self._run(self.backend.metrics(job_id), retry, timeout)
 
     async def wait(
         self,

@@ -24,6 +24,7 @@ __all__ = [
     "APITimeoutError",
     "AlreadyExistsError",
     "AuthenticationError",
+    "BackendError",
     "BackendNotFound",
     "BadRequestError",
     "ConfigError",
@@ -147,6 +148,21 @@ class PluginError(TuneportError):
         super().__init__(redact(prefix + message))
 
 
+class BackendError(TuneportError):
+    """A backend failed in a way it did not type: a bug in the backend, not in the request.
+
+    The drivers raise it for any exception other than a :class:`TuneportError`
+    that escapes a backend's flow, so callers only ever see the error tree;
+    the original exception is its ``__cause__`` (and :attr:`original`).
+    """
+
+    def __init__(self, backend: str, original: BaseException, secrets: Iterable[str] = ()) -> None:
+        self.backend = backend
+        self.original = original
+        detail = redact(f"{type(original).__name__}: {original}", secrets)
+        super().__init__(f"backend '{backend}' failed unexpectedly ({detail}); please report it")
+
+
 # --- capabilities and validation -----------------------------------------------
 
 
@@ -156,6 +172,7 @@ class UnsupportedCapability(TuneportError):
     def __init__(self, backend: str, capability: str, *, reason: str | None = None) -> None:
         self.backend = backend
         self.capability = capability
+        self.reason = reason
         message = f"backend '{backend}' does not support '{capability}'"
         super().__init__(f"{message}: {reason}" if reason else message)
 
@@ -168,6 +185,7 @@ class UnsupportedParameter(TuneportError):
     ) -> None:
         self.backend = backend
         self.parameter = parameter
+        self.reason = reason
         self.model = model
         target = f"backend '{backend}'" + (f" with base model '{model}'" if model else "")
         message = f"{target} does not accept parameter '{parameter}'"

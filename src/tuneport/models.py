@@ -47,10 +47,6 @@ __all__ = [
 ]
 
 
-#: The largest 32-bit signed integer: Google's APIs carry counts and sizes as int32.
-MAX_INT32 = 2**31 - 1
-
-
 def _refuse_booleans(value: Any) -> Any:
     """A number field must not take ``True``/``False`` (pydantic's lax mode would read 1/0)."""
     if isinstance(value, bool):
@@ -222,11 +218,11 @@ class Hyperparameters(_Model):
     :class:`~tuneport.errors.UnsupportedParameter` before any request.
     """
 
-    epoch_count: int | None = Field(default=None, gt=0, le=MAX_INT32)
-    batch_size: int | None = Field(default=None, gt=0, le=MAX_INT32)
+    epoch_count: int | None = Field(default=None, gt=0)
+    batch_size: int | None = Field(default=None, gt=0)
     learning_rate: float | None = Field(default=None, gt=0, allow_inf_nan=False)
     learning_rate_multiplier: float | None = Field(default=None, gt=0, allow_inf_nan=False)
-    adapter_size: int | None = Field(default=None, gt=0, le=MAX_INT32)
+    adapter_size: int | None = Field(default=None, gt=0)
 
     _no_booleans = field_validator("*", mode="before")(_refuse_booleans)
 
@@ -291,10 +287,10 @@ class GenerateRequest(_Model):
     system_instruction: str | None = None
     temperature: float | None = Field(default=None, ge=0, allow_inf_nan=False)
     top_p: float | None = Field(default=None, ge=0, le=1, allow_inf_nan=False)
-    top_k: int | None = Field(default=None, gt=0, le=MAX_INT32)
-    max_output_tokens: int | None = Field(default=None, gt=0, le=MAX_INT32)
+    top_k: int | None = Field(default=None, gt=0)
+    max_output_tokens: int | None = Field(default=None, gt=0)
     stop_sequences: tuple[str, ...] = ()
-    candidate_count: int | None = Field(default=None, gt=0, le=MAX_INT32)
+    candidate_count: int | None = Field(default=None, gt=0)
     response_mime_type: str | None = None
     extras: dict[str, Any] = Field(default_factory=dict)
 

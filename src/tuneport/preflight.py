@@ -21,6 +21,7 @@ from tuneport.errors import (
     SpecError,
     UnsupportedCapability,
     UnsupportedParameter,
+    ValidationError,
 )
 from tuneport.models import JobSpec
 from tuneport.protocol import Maturity, Operation, TuningBackend
@@ -131,7 +132,6 @@ def preflight(
     *,
     backend: TuningBackend,
     catalog: Catalog | None = None,
-    on_emulator: bool = False,
     validate_data: bool = True,
     max_problems: int = 100,
 ) -> PreflightReport:
@@ -149,7 +149,7 @@ def preflight(
             else f"backend '{name}' cannot create jobs"
         )
         add(Finding("capability", Problem(why, rule="unsupported-operation")))
-    _check_model(spec, name, entry, catalog, on_emulator, add)
+    _check_model(spec, name, entry, catalog, add)
 
     # A hyperparameter must be supported by the backend's code and by the model.
     accepted = set(caps.hyperparameters)
@@ -187,6 +187,8 @@ def preflight(
                 )
             )
 
+    _check_backend(backend, spec, add)
+
     validation_ok = caps.validation_data and (entry is None or entry.validation_data)
     if spec.validation_data is not None and not validation_ok:
         add(
@@ -221,12 +223,29 @@ def preflight(
     return report
 
 
+def _check_backend(backend: TuningBackend, spec: JobSpec, add: Any) -> None:
+    """What the backend itself refuses (its :meth:`~tuneport.protocol.TuningBackend.check_spec`)."""
+    try:
+        backend.check_spec(spec)
+    except ValidationError as exc:
+        for problem in exc.problems:
+            add(Finding("spec", problem))
+    except UnsupportedParameter as exc:
+        add(
+            Finding(
+                "parameter",
+                Problem(exc.reason or str(exc), field=exc.parameter, rule="unsupported-parameter"),
+            )
+        )
+    except UnsupportedCapability as exc:
+        add(Finding("capability", Problem(exc.reason or str(exc), rule="unsupported-operation")))
+
+
 def _check_model(
     spec: JobSpec,
     backend: str,
     entry: CatalogEntry | None,
     catalog: Catalog | None,
-    on_emulator: bool,
     add: Any,
 ) -> None:
     model = spec.base_model
@@ -259,7 +278,7 @@ def _check_model(
                 )
             )
         return
-    if not entry.tunable and not (entry.emulated and on_emulator):
+    if not entry.tunable:
         reason = entry.reason or f"status {entry.status}"
         when = f", discontinued {entry.discontinued}" if entry.discontinued else ""
         add(

@@ -9,9 +9,12 @@ the operation's result.  Because a flow does no I/O itself, the same code
 serves :class:`~tuneport.TuningClient` and :class:`~tuneport.AsyncTuningClient`;
 the drivers own sockets, auth headers, timeouts, retries, paging and waiting.
 
-A backend that wraps a vendor SDK (the *escape hatch*) yields
-``BlockingCall(sdk_fn, *args)`` effects instead of requests: the sync client
-calls them directly and the async client runs them in a worker thread.
+"No I/O" includes local files: a flow that reads, converts or hashes a
+dataset does it in a :class:`BlockingCall` (``yield from call(fn, *args)``),
+which the sync client runs in place and the async client runs in a worker
+thread, so a 1 GB dataset never stalls an event loop.  A backend that wraps a
+vendor SDK (the *escape hatch*) yields ``BlockingCall`` effects for the SDK's
+calls in the same way.
 """
 
 from __future__ import annotations
@@ -20,9 +23,9 @@ import enum
 import json
 from collections.abc import Callable, Generator, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, Protocol, TypeVar, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from tuneport.errors import UnsupportedCapability
 
@@ -46,6 +49,7 @@ __all__ = [
     "BlockingCall",
     "Capabilities",
     "Effect",
+    "ErrorDetails",
     "Flow",
     "HttpRequest",
     "HttpResponse",
@@ -55,6 +59,7 @@ __all__ = [
     "TuningBackend",
     "backoff",
     "call",
+    "read_error_body",
     "request",
     "sleep",
 ]
@@ -109,19 +114,24 @@ class HttpResponse:
 
 
 @dataclass(frozen=True)
-class BlockingCall:
-    """A call to run on the flow's behalf (the escape hatch for SDK-based backends)."""
+class BlockingCall(Generic[R]):
+    """Blocking work to run on the flow's behalf: local file I/O, CPU-heavy steps, SDK calls.
 
-    fn: Callable[..., Any]
+    The sync driver calls it in place; the async driver runs it in a worker
+    thread, so the event loop never waits for it.  Whatever it raises is
+    thrown back into the flow, which may handle it.
+    """
+
+    fn: Callable[..., R]
     args: tuple[Any, ...] = ()
     kwargs: Mapping[str, Any] = field(default_factory=dict)
 
-    def __init__(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+    def __init__(self, fn: Callable[..., R], *args: Any, **kwargs: Any) -> None:
         object.__setattr__(self, "fn", fn)
         object.__setattr__(self, "args", args)
         object.__setattr__(self, "kwargs", kwargs)
 
-    def run(self) -> Any:
+    def run(self) -> R:
         """Call the function."""
         return self.fn(*self.args, **self.kwargs)
 
@@ -151,7 +161,29 @@ class Backoff:
     attempt: int
 
 
-Effect = HttpRequest | BlockingCall | Sleep | Backoff
+Effect = HttpRequest | BlockingCall[Any] | Sleep | Backoff
+
+
+@dataclass(frozen=True)
+class ErrorDetails:
+    """What a service said in an error answer, read by the backend (:meth:`TuningBackend.read_error`).
+
+    The driver builds the typed error (:class:`~tuneport.errors.APIStatusError`
+    subclass by HTTP status) from it, masking every secret.
+    """
+
+    #: The service's own words.
+    message: str
+    #: The service's status name (Google: ``"NOT_FOUND"``), if it gives one.
+    status: str | None = None
+    #: The service's id of the failed request, for its support.
+    request_id: str | None = None
+    #: Seconds the service asked to wait before retrying.
+    retry_after: float | None = None
+    #: The decoded body (JSON, or the start of the text).
+    body: Any = None
+
+
 #: A backend operation: yields effects, receives their results, returns ``T``.
 Flow = Generator[Effect, Any, T]
 
@@ -163,6 +195,11 @@ class Authenticator(Protocol):
     ``blocking`` says whether :meth:`headers` may do I/O (an OAuth refresh);
     the async driver then calls it in a worker thread.  :meth:`secrets` lists
     the values that must be masked wherever text is shown.
+
+    The drivers ask the backend for its authenticator on the first request
+    that needs one (in a worker thread for the async client), so finding
+    credentials — which may probe a metadata server — never runs at
+    ``connect()`` time or on an event loop.
     """
 
     blocking: bool
@@ -253,8 +290,20 @@ class BackendSettings(BaseModel):
 
     #: Base URL of the service, or ``"embedded"`` for the in-process emulator.
     endpoint: str | None = None
+    #: The endpoint is an emulator (declared, never guessed from the address): no
+    #: credentials are looked up or sent.  ``endpoint = "embedded"`` and
+    #: ``TUNEPORT_EMULATOR_HOST`` set it.
+    emulator: bool = False
     #: Per-request timeout in seconds (finite: an infinite one would overflow the socket's).
     timeout: float = Field(default=60.0, gt=0, allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _embedded_is_an_emulator(cls, data: Any) -> Any:
+        # "embedded" starts an emulator: declaring it is what lets requests go without credentials.
+        if isinstance(data, dict) and data.get("endpoint") == "embedded":
+            return {**data, "emulator": True}
+        return data
 
     @field_validator("timeout", mode="before")
     @classmethod
@@ -297,11 +346,36 @@ class TuningBackend(Protocol):
         ...
 
     def authenticator(self) -> Authenticator | None:
-        """How requests are authenticated (``None``: not at all)."""
+        """How requests are authenticated (``None``: not at all).
+
+        Called by the driver on the first request that needs it, in a worker
+        thread under asyncio: it may look credentials up (files, metadata server).
+        """
+        ...
+
+    def check_spec(self, spec: JobSpec) -> None:
+        """Refuse what this backend cannot send (``SpecError``/``UnsupportedParameter``), doing no I/O.
+
+        Runs before any request, as part of the pre-flight checks (and
+        :func:`tuneport.validate`), after the catalog and dataset checks.
+        """
+        ...
+
+    def plan_create(self, spec: JobSpec) -> list[HttpRequest]:
+        """The requests :meth:`create` would send, built without sending (the dry run).
+
+        Raises :class:`~tuneport.errors.UnsupportedCapability` when the backend
+        cannot describe its requests in advance.  Unlike a flow it may read
+        local files (a dataset's hash names its staged copy).
+        """
+        ...
+
+    def read_error(self, response: HttpResponse) -> ErrorDetails:
+        """What the service said in the error answer *response* (any status ≥ 400)."""
         ...
 
     def create(self, spec: JobSpec) -> Flow[TuningJob]:
-        """Start a supervised tuning job."""
+        """Start a tuning job."""
         ...
 
     def list(
@@ -369,17 +443,21 @@ class BaseBackend:
             reason = "this backend holds only its registration and settings so far"
         return UnsupportedCapability(self.name, operation.value, reason=reason)
 
-    def create(self, spec: JobSpec) -> Flow[TuningJob]:
-        raise self._unsupported(Operation.CREATE)
+    def check_spec(self, spec: JobSpec) -> None:
+        """Accept every spec the pre-flight checks let through (override to refuse more)."""
 
     def plan_create(self, spec: JobSpec) -> list[HttpRequest]:
-        """The requests :meth:`create` would send, without sending them (``tuneport.validate``).
-
-        Optional: backends that can describe their requests in advance override it.
-        """
+        """Not described in advance, unless a subclass overrides it (``tuneport.validate``)."""
         raise UnsupportedCapability(
             self.name, "plan_create", reason="this backend does not describe its requests in advance"
         )
+
+    def read_error(self, response: HttpResponse) -> ErrorDetails:
+        """The common shapes of JSON error bodies, else the text (override for a service's own)."""
+        return read_error_body(response)
+
+    def create(self, spec: JobSpec) -> Flow[TuningJob]:
+        raise self._unsupported(Operation.CREATE)
 
     def list(
         self, *, page_size: int | None, page_token: str | None, filter: str | None
@@ -412,10 +490,54 @@ def request(effect: HttpRequest) -> Generator[Effect, Any, HttpResponse]:
     return response
 
 
-def call(effect: BlockingCall) -> Generator[Effect, Any, Any]:
-    """Yield a :class:`BlockingCall` and return its result."""
-    result = yield effect
+def call(fn: Callable[..., R], *args: Any, **kwargs: Any) -> Generator[Effect, Any, R]:
+    """Run blocking work off the flow and return its result: ``data = yield from call(read, path)``."""
+    result: R = yield BlockingCall(fn, *args, **kwargs)
     return result
+
+
+#: Keys that carry the message in the JSON error bodies of common HTTP APIs.
+_MESSAGE_KEYS = ("message", "detail", "error_description", "title", "error")
+
+
+def read_error_body(response: HttpResponse) -> ErrorDetails:
+    """A neutral reading of an error answer: the message of a JSON body, else its text.
+
+    Understands ``{"error": {"message": …}}``, ``{"error": "…"}``,
+    ``{"message": …}``, ``{"detail": …}`` (FastAPI, RFC 9457 problem details,
+    with ``title``) and plain text; a service with its own shape overrides
+    :meth:`BaseBackend.read_error`.
+    """
+    try:
+        body: Any = response.json()
+    except (ValueError, UnicodeDecodeError):
+        body = response.content.decode("utf-8", "replace")[:500]
+    message = ""
+    status: str | None = None
+    candidates: list[Any] = [body]
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        candidates.insert(0, body["error"])
+    for candidate in candidates:
+        if isinstance(candidate, str):
+            message = candidate.strip()
+        elif isinstance(candidate, dict):
+            for key in _MESSAGE_KEYS:
+                value = candidate.get(key)
+                if isinstance(value, str) and value.strip():
+                    message = value.strip()
+                    break
+                if isinstance(value, list) and value:  # FastAPI's validation errors
+                    message = "; ".join(
+                        str(item.get("msg", item)) if isinstance(item, dict) else str(item) for item in value
+                    )
+                    break
+            if isinstance(candidate.get("status"), str):
+                status = candidate["status"]
+            elif isinstance(candidate.get("code"), str):
+                status = candidate["code"]
+        if message:
+            break
+    return ErrorDetails(message=message or f"HTTP {response.status_code}", status=status, body=body)
 
 
 def sleep(seconds: float) -> Generator[Effect, Any, None]:

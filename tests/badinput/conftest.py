@@ -78,6 +78,7 @@ def connect(emulator: Emulator, shared_http: httpx.Client) -> Iterator[Callable[
         options: dict[str, Any] = {
             "backend": backend,
             "endpoint": emulator.url,
+            "emulator": True,
             "environ": {},
             "clock": ManualClock(),
             "retry": NO_RETRY,

@@ -138,7 +138,13 @@ def test_bad_vertex_endpoint_given_to_generate(connect: Connect, emulator: Emula
 async def test_async_client_refuses_the_same_ids(emulator: Emulator, backend: str, job_id: str) -> None:
     options: dict[str, Any] = {"project": "tuneport-test"} if backend == "vertex" else {}
     async with tuneport.connect_async(
-        backend=backend, endpoint=emulator.url, environ={}, clock=ManualClock(), retry=NO_RETRY, **options
+        backend=backend,
+        endpoint=emulator.url,
+        emulator=True,
+        environ={},
+        clock=ManualClock(),
+        retry=NO_RETRY,
+        **options,
     ) as client:
         with pytest.raises(SpecError) as info:
             await client.get(job_id)

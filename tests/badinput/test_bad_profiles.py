@@ -138,7 +138,8 @@ def test_bad_job_default_is_a_spec_error_and_sends_nothing(
 ) -> None:
     job = line if line.startswith("base_model") else f"base_model = '{GEMINI_BASE}'\n{line}"
     path = write_config(
-        f"[profiles.team]\nbackend = 'gemini'\nendpoint = '{emulator.url}'\n[profiles.team.job]\n{job}\n"
+        f"[profiles.team]\nbackend = 'gemini'\nendpoint = '{emulator.url}'\nemulator = true\n"
+        f"[profiles.team.job]\n{job}\n"
     )
     client: TuningClient = tuneport.connect("team", config=path, environ={})
     with client, pytest.raises(SpecError) as info:

@@ -49,7 +49,13 @@ POLL = 0.25
 
 
 def _settings(backend: str, url: str) -> dict[str, Any]:
-    common: dict[str, Any] = {"backend": backend, "endpoint": url, "environ": {}, "retry": RETRY}
+    common: dict[str, Any] = {
+        "backend": backend,
+        "endpoint": url,
+        "emulator": True,
+        "environ": {},
+        "retry": RETRY,
+    }
     if backend == "gemini":
         return {**common, "api_key": "chaos-test-key-not-real"}
     return {

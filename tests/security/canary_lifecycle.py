@@ -103,6 +103,8 @@ class Scenario:
         else:
             profile.update(project=PROJECT, staging_bucket=f"gs://{BUCKET}")
         settings = "".join(f'{key} = "{value}"\n' for key, value in profile.items())
+        if self.uses_api_key:
+            settings += "emulator = true\n"  # declared: the retired model tunes there, the key is still sent
         return write_private(directory / "tuneport.toml", f"[profiles.canary]\n{settings}\n{catalog}")
 
     def endpoint(self, emulator: Emulator) -> str:

@@ -41,6 +41,7 @@ def call(request: pytest.FixtureRequest, emulator: Emulator) -> Iterator[Any]:
     options: dict[str, Any] = {
         "backend": "gemini",
         "endpoint": emulator.url,
+        "emulator": True,
         "environ": {},
         "clock": ManualClock(),
     }
@@ -244,7 +245,9 @@ def test_real_service_refuses_retired_models_before_sending() -> None:
 def test_keys_travel_in_the_header_and_never_show() -> None:
     wrong = "AIzaSyWRONGKEY000000000000000000000000"
     with Emulator(clock=EmulatorClock.manual(), require_key=KEY) as emulator:
-        with tuneport.connect(backend="gemini", endpoint=emulator.url, api_key=KEY, environ={}) as client:
+        with tuneport.connect(
+            backend="gemini", endpoint=emulator.url, emulator=True, api_key=KEY, environ={}
+        ) as client:
             job = client.create(base_model=BASE, training_data=PAIRS)
             assert client.get(job.id).id == job.id
             assert KEY not in repr(client)
@@ -252,20 +255,26 @@ def test_keys_travel_in_the_header_and_never_show() -> None:
         for logged in emulator.requests():
             assert KEY not in json.dumps(logged)
         with (
-            tuneport.connect(backend="gemini", endpoint=emulator.url, api_key=wrong, environ={}) as wrong_key,
+            tuneport.connect(
+                backend="gemini", endpoint=emulator.url, emulator=True, api_key=wrong, environ={}
+            ) as wrong_key,
             pytest.raises(BadRequestError) as bad,
         ):
             wrong_key.get(job.id)
         assert wrong not in str(bad.value)
         with (
-            tuneport.connect(backend="gemini", endpoint=emulator.url, auth="none", environ={}) as no_key,
+            tuneport.connect(
+                backend="gemini", endpoint=emulator.url, emulator=True, auth="none", environ={}
+            ) as no_key,
             pytest.raises(PermissionDeniedError),
         ):
             no_key.get(job.id)
 
 
 def test_api_key_from_gemini_api_key_variable(emulator: Emulator) -> None:
-    with tuneport.connect(backend="gemini", endpoint=emulator.url, environ={"GEMINI_API_KEY": KEY}) as client:
+    with tuneport.connect(
+        backend="gemini", endpoint=emulator.url, emulator=True, environ={"GEMINI_API_KEY": KEY}
+    ) as client:
         assert client.backend.settings.api_key is not None
         client.list_page()
     (logged,) = emulator.requests()

@@ -52,7 +52,13 @@ class TestGeminiContract(BackendContract):
     @pytest.fixture
     def contract_harness(self, emulator: Emulator) -> Harness:
         return Harness(
-            connect={"backend": "gemini", "endpoint": emulator.url, "api_key": KEY, "environ": {}},
+            connect={
+                "backend": "gemini",
+                "endpoint": emulator.url,
+                "emulator": True,
+                "api_key": KEY,
+                "environ": {},
+            },
             spec={"base_model": BASE, "training_data": PAIRS, "epoch_count": 1, "batch_size": 2},
             backdoor=EmulatorBackdoor(emulator),
             secrets=[KEY],

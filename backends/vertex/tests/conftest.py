@@ -94,6 +94,7 @@ def settings(emulator: Emulator, **overrides: Any) -> dict[str, Any]:
         "project": PROJECT,
         "location": LOCATION,
         "endpoint": emulator.url,
+        "emulator": True,
         "staging_bucket": f"gs://{BUCKET}",
         "environ": {},
         "clock": LinkedClock(emulator),

@@ -58,6 +58,7 @@ class TestVertexContract(BackendContract):
             connect={
                 "backend": "vertex",
                 "endpoint": contract_emulator.url,
+                "emulator": True,
                 "project": PROJECT,
                 "location": "us-central1",
                 "staging_bucket": "gs://tuneport-contract",

@@ -11,15 +11,10 @@ otherwise reads the model, then looks its operation up once.
 
 from __future__ import annotations
 
+import threading
 from typing import Any, ClassVar
 from urllib.parse import quote
 
-from tuneport.auth import (
-    ApiKeyAuthenticator,
-    CredentialsAuthenticator,
-    application_default_credentials,
-    is_local_endpoint,
-)
 from tuneport.errors import (
     AlreadyExistsError,
     BadRequestError,
@@ -28,21 +23,40 @@ from tuneport.errors import (
     SpecError,
     UnsupportedCapability,
 )
-from tuneport.google_wire import list_params
-from tuneport.models import Example, GenerateRequest, Generation, JobSpec, Metrics, Page, TuningJob
+from tuneport.models import (
+    DataSource,
+    Example,
+    GenerateRequest,
+    Generation,
+    JobSpec,
+    JobState,
+    Metrics,
+    Page,
+    TuningJob,
+)
 from tuneport.protocol import (
     Authenticator,
     BackendSettings,
     BaseBackend,
     Capabilities,
+    ErrorDetails,
     Flow,
     HttpRequest,
+    HttpResponse,
     Maturity,
     Operation,
+    call,
     request,
 )
 from tuneport_gemini import wire
 from tuneport_gemini.settings import DEFAULT_ENDPOINT, GeminiSettings
+from tuneport_google.auth import (
+    ApiKeyAuthenticator,
+    CredentialsAuthenticator,
+    application_default_credentials,
+)
+from tuneport_google.errors import read_google_error
+from tuneport_google.proto_json import list_params
 
 #: OAuth scopes for tuning with Application Default Credentials.
 SCOPES = (
@@ -71,8 +85,10 @@ class GeminiBackend(BaseBackend):
 
     def __init__(self, settings: BackendSettings | None = None) -> None:
         super().__init__(settings)
-        #: Creation operation of each model this backend created or looked up.
-        self._operations: dict[str, str] = {}
+        #: Creation operation of each model this backend created or looked up: shared by
+        #: every flow of this instance, in threads and tasks alike, so only ever read and
+        #: changed through its lock-guarded methods.
+        self._operations = OperationNames()
 
     @property
     def gemini_settings(self) -> GeminiSettings:
@@ -85,6 +101,9 @@ class GeminiBackend(BaseBackend):
         base = self.gemini_settings.endpoint or DEFAULT_ENDPOINT
         return f"{base}/{version or self.gemini_settings.api_version}/{path}"
 
+    def read_error(self, response: HttpResponse) -> ErrorDetails:
+        return read_google_error(response)
+
     def authenticator(self) -> Authenticator | None:
         settings = self.gemini_settings
         key = settings.api_key.get_secret_value() if settings.api_key else None
@@ -92,8 +111,8 @@ class GeminiBackend(BaseBackend):
             return None
         if settings.auth in ("auto", "api_key") and key:
             return ApiKeyAuthenticator(key)
-        if is_local_endpoint(settings.endpoint):
-            return None  # the emulator takes requests without credentials
+        if settings.emulator:
+            return None  # a declared emulator takes requests without credentials
         if settings.auth == "api_key":
             raise _missing_credentials()
         credentials = application_default_credentials(SCOPES, service="the Gemini API", hint=_AUTH_HINT)
@@ -101,11 +120,10 @@ class GeminiBackend(BaseBackend):
 
     # --- create ------------------------------------------------------------------------------
 
-    def _examples(self, spec: JobSpec) -> list[Example]:
-        source = spec.training_data
-        if isinstance(source, tuple):
-            return list(source)
-        if isinstance(source, str) and "://" in source:
+    def check_spec(self, spec: JobSpec) -> None:
+        wire.check_spec(spec)
+        self._tuned_model_id(spec)
+        if isinstance(spec.training_data, str) and "://" in spec.training_data:
             raise SpecError(
                 [
                     Problem(
@@ -115,12 +133,9 @@ class GeminiBackend(BaseBackend):
                     )
                 ]
             )
-        from tuneport.datasets import read_examples
 
-        return list(read_examples(source))
-
-    def _create_request(self, spec: JobSpec, tuned_model_id: str) -> HttpRequest:
-        body = wire.create_body(spec, self._examples(spec))
+    def _create_request(self, spec: JobSpec, tuned_model_id: str, examples: list[Example]) -> HttpRequest:
+        body = wire.create_body(spec, examples)
         return HttpRequest(
             "POST",
             self._url("tunedModels"),
@@ -149,11 +164,16 @@ class GeminiBackend(BaseBackend):
         return chosen
 
     def plan_create(self, spec: JobSpec) -> list[HttpRequest]:
-        return [self._create_request(spec, self._tuned_model_id(spec))]
+        self.check_spec(spec)
+        examples = _read_examples(spec.training_data)
+        return [self._create_request(spec, self._tuned_model_id(spec), examples)]
 
     def create(self, spec: JobSpec) -> Flow[TuningJob]:
+        self.check_spec(spec)
         tuned_model_id = self._tuned_model_id(spec)
-        req = self._create_request(spec, tuned_model_id)
+        # Reading a local dataset is file I/O: a blocking call, off the event loop.
+        examples = yield from call(_read_examples, spec.training_data)
+        req = self._create_request(spec, tuned_model_id, examples)
         resp = yield from request(req)
         if resp.status_code == 409:
             # Our retry reached a service that had already accepted the first
@@ -169,7 +189,7 @@ class GeminiBackend(BaseBackend):
             return wire.job_from_model(model)
         operation = resp.json()
         if operation.get("name"):
-            self._operations[tuned_model_id] = str(operation["name"])
+            self._operations.remember(tuned_model_id, str(operation["name"]))
         return wire.job_from_operation(operation, spec)
 
     # --- read ----------------------------------------------------------------------------------
@@ -191,12 +211,13 @@ class GeminiBackend(BaseBackend):
                 # Done without the model (the response may be elided): the model holds the final state.
                 resp = yield from request(HttpRequest("GET", self._url(name)))
                 return wire.job_from_model(resp.json(), operation)
-            del self._operations[model_id]
+            # Gone (the model was deleted): another flow may have forgotten it already.
+            self._operations.forget(model_id, op_name)
         resp = yield from request(HttpRequest("GET", self._url(name)))
         model = resp.json()
         operation = None
         # Progress (CREATING) and the reason for a failure (FAILED) live on the operation.
-        if str(model.get("state")) in ("CREATING", "1", "FAILED", "3"):
+        if wire.state_of(model) in (JobState.RUNNING, JobState.FAILED):
             operation = yield from self._find_operation(name)
         return wire.job_from_model(model, operation)
 
@@ -213,7 +234,7 @@ class GeminiBackend(BaseBackend):
         if not operations:
             return None
         operation: dict[str, Any] = operations[0]
-        self._operations[name.removeprefix("tunedModels/")] = str(operation.get("name"))
+        self._operations.remember(name.removeprefix("tunedModels/"), str(operation.get("name")))
         return operation
 
     def list(
@@ -241,7 +262,7 @@ class GeminiBackend(BaseBackend):
         op_name = self._operations.get(model_id)
         if op_name is None:
             resp = yield from request(HttpRequest("GET", self._url(name)))
-            if str(resp.json().get("state")) not in ("CREATING", "1"):
+            if wire.state_of(resp.json()) is not JobState.RUNNING:
                 return wire.job_from_model(resp.json())
             operation = yield from self._find_operation(name)
             if operation is None:
@@ -257,7 +278,7 @@ class GeminiBackend(BaseBackend):
         name = wire.model_name(job_id)
         # 404: already gone, which is what delete wants (idempotent).
         yield from request(HttpRequest("DELETE", self._url(name), expected=frozenset({404})))
-        self._operations.pop(name.removeprefix("tunedModels/"), None)
+        self._operations.forget(name.removeprefix("tunedModels/"))
 
     # --- generate and metrics -----------------------------------------------------------------------
 
@@ -281,12 +302,48 @@ class GeminiBackend(BaseBackend):
         model = resp.json()
         snapshots = (model.get("tuningTask") or {}).get("snapshots") or []
         raw: dict[str, Any] = {"tunedModel": model}
-        if not snapshots and str(model.get("state")) in ("CREATING", "1"):
+        if not snapshots and wire.state_of(model) is JobState.RUNNING:
             operation = yield from self._find_operation(name)
             if operation is not None:
                 snapshots = (operation.get("metadata") or {}).get("snapshots") or []
                 raw["operation"] = operation
         return wire.metrics_from_snapshots(name.removeprefix("tunedModels/"), snapshots, raw)
+
+
+class OperationNames:
+    """Model id → name of its creation operation, safe to share between concurrent flows.
+
+    Flows of one backend run at once (``asyncio.gather``, threads sharing a
+    client) and interleave at every request, so a name read before a request
+    may be forgotten by another flow before the next: each change is one
+    locked step that tolerates the others having happened.  Bounded, so a
+    long-lived backend that creates many models does not grow without end.
+    """
+
+    LIMIT = 4096
+
+    def __init__(self) -> None:
+        self._names: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def get(self, model_id: str) -> str | None:
+        """The remembered operation of *model_id*, if any."""
+        with self._lock:
+            return self._names.get(model_id)
+
+    def remember(self, model_id: str, operation: str) -> None:
+        """Remember *operation* as *model_id*'s creation operation."""
+        with self._lock:
+            self._names.pop(model_id, None)
+            self._names[model_id] = operation
+            while len(self._names) > self.LIMIT:
+                del self._names[next(iter(self._names))]  # the oldest first
+
+    def forget(self, model_id: str, operation: str | None = None) -> None:
+        """Forget *model_id*'s operation (only if it is still *operation*, when given)."""
+        with self._lock:
+            if operation is None or self._names.get(model_id) == operation:
+                self._names.pop(model_id, None)
 
 
 def _same_model(existing: dict[str, Any], sent: Any) -> bool:
@@ -301,6 +358,15 @@ def _same_model(existing: dict[str, Any], sent: Any) -> bool:
     got_hyper = (existing.get("tuningTask") or {}).get("hyperparameters") or {}
     # The service fills in defaults; what we sent must be there unchanged.
     return all(got_hyper.get(key) in (value, str(value)) for key, value in sent_hyper.items())
+
+
+def _read_examples(source: DataSource) -> list[Example]:
+    """The examples of *source*, read from its file if it is one (blocking)."""
+    if isinstance(source, tuple):
+        return list(source)
+    from tuneport.datasets import read_examples
+
+    return list(read_examples(source))
 
 
 def _missing_credentials() -> Exception:

@@ -15,7 +15,6 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from tuneport.errors import Problem, SpecError, UnsupportedParameter
-from tuneport.google_wire import generate_content_body, generation_from_response, parse_int, parse_time
 from tuneport.models import (
     Example,
     FilePart,
@@ -30,13 +29,19 @@ from tuneport.models import (
     TextPart,
     TuningJob,
 )
+from tuneport_google.proto_json import (
+    check_generate_request,
+    check_hyperparameters,
+    generate_content_body,
+    generation_from_response,
+    parse_int,
+    parse_time,
+)
 
 BACKEND = "gemini"
 #: ``tunedModelId``: up to 40 characters, lowercase letters, digits and hyphens.
 TUNED_MODEL_ID = re.compile(r"^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$")
 MAX_DISPLAY_NAME = 40
-#: The learning rate and its multiplier are proto ``float``: 32 bits.
-FLOAT32_MAX = 3.4028234663852886e38
 #: A tuned model id has at most 40 characters (``tunedModelId``).
 MAX_ID_LENGTH = 40
 #: What ``get`` & co. accept as an id (the service's own ids are lowercase; read leniently).
@@ -158,8 +163,8 @@ def _extras_problems(extras: Mapping[str, Any]) -> list[Problem]:
     return problems
 
 
-def create_body(spec: JobSpec, examples: Iterable[Example]) -> dict[str, Any]:
-    """The ``TunedModel`` sent to ``POST /v1beta/tunedModels``."""
+def check_spec(spec: JobSpec) -> None:
+    """Refuse what a ``TunedModel`` cannot carry (extras, labels, names and numbers), without I/O."""
     extras_problems = _extras_problems(spec.extras)
     if extras_problems:
         raise SpecError(extras_problems, summary="the job spec is not accepted by gemini")
@@ -180,22 +185,18 @@ def create_body(spec: JobSpec, examples: Iterable[Example]) -> dict[str, Any]:
                 )
             ]
         )
+    # Epochs and batch size are int32, the learning rate a 32-bit float.
+    check_hyperparameters(spec.hyperparameters, backend="gemini", float32=True)
+
+
+def create_body(spec: JobSpec, examples: Iterable[Example]) -> dict[str, Any]:
+    """The ``TunedModel`` sent to ``POST /v1beta/tunedModels`` (after :func:`check_spec`)."""
+    check_spec(spec)
     hyper = {
         _HYPER_FIELDS[name]: value
         for name, value in spec.hyperparameters.given().items()
         if name in _HYPER_FIELDS
     }
-    too_large = [
-        Problem(
-            f"must be at most {FLOAT32_MAX:g} (a 32-bit float on the Gemini API), got {value:g}",
-            field=f"hyperparameters.{name}",
-            rule="out-of-range",
-        )
-        for name, value in spec.hyperparameters.given().items()
-        if isinstance(value, float) and abs(value) > FLOAT32_MAX
-    ]
-    if too_large:
-        raise SpecError(too_large, summary="the job spec is not accepted by gemini")
     body: dict[str, Any] = {
         "baseModel": spec.base_model
         if spec.base_model.startswith("models/")
@@ -232,11 +233,16 @@ def hyperparameters_of(data: Mapping[str, Any]) -> Hyperparameters:
         return Hyperparameters()
 
 
+def state_of(model: Mapping[str, Any]) -> JobState:
+    """The port's state of a ``TunedModel`` (its ``state`` as a name or, enum-encoding=int, a number)."""
+    return _STATES.get(str(model.get("state", "")), JobState.UNKNOWN)
+
+
 def job_from_model(model: Mapping[str, Any], operation: Mapping[str, Any] | None = None) -> TuningJob:
     """A :class:`TuningJob` from a ``TunedModel`` (and its creation operation, if known)."""
     name = str(model.get("name", ""))
     task = model.get("tuningTask") or {}
-    state = _STATES.get(str(model.get("state", "")), JobState.UNKNOWN)
+    state = state_of(model)
     error = None
     completed = total = None
     progress: float | None = None
@@ -334,6 +340,7 @@ def generate_body(request: GenerateRequest) -> dict[str, Any]:
     most 40,000 characters of input: violations are refused here, before any
     request.
     """
+    check_generate_request(request)
     problems = []
     chars = len(request.system_instruction or "")
     for index, turn in enumerate(request.contents):

@@ -16,12 +16,6 @@ from collections.abc import Generator
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-from tuneport.auth import (
-    CredentialsAuthenticator,
-    application_default_credentials,
-    is_local_endpoint,
-    warn_if_shared,
-)
 from tuneport.errors import (
     APIError,
     ConfigError,
@@ -29,7 +23,6 @@ from tuneport.errors import (
     Problem,
     SpecError,
 )
-from tuneport.google_wire import list_params
 from tuneport.idempotency import create_once, new_request_id
 from tuneport.models import DataSource, GenerateRequest, Generation, JobSpec, Metrics, Page, TuningJob
 from tuneport.protocol import (
@@ -38,13 +31,19 @@ from tuneport.protocol import (
     BaseBackend,
     Capabilities,
     Effect,
+    ErrorDetails,
     Flow,
     HttpRequest,
+    HttpResponse,
     Maturity,
     Operation,
+    call,
     request,
     sleep,
 )
+from tuneport_google.auth import CredentialsAuthenticator, application_default_credentials, warn_if_shared
+from tuneport_google.errors import read_google_error
+from tuneport_google.proto_json import list_params
 from tuneport_vertex import metrics, staging, wire
 from tuneport_vertex.settings import VertexSettings
 
@@ -95,10 +94,10 @@ class VertexBackend(BaseBackend):
 
     @property
     def storage(self) -> str:
-        """Cloud Storage JSON API base (the emulator serves it on the same port)."""
-        endpoint = self.vertex_settings.endpoint
-        if endpoint and endpoint != "embedded" and is_local_endpoint(endpoint):
-            parts = urlsplit(endpoint)
+        """Cloud Storage JSON API base (a declared emulator serves it on its own port)."""
+        settings = self.vertex_settings
+        if settings.emulator and settings.endpoint and settings.endpoint != "embedded":
+            parts = urlsplit(settings.endpoint)
             return f"{parts.scheme}://{parts.netloc}"
         return STORAGE_ENDPOINT
 
@@ -114,10 +113,13 @@ class VertexBackend(BaseBackend):
     def _url(self, path: str, version: str | None = None) -> str:
         return f"{self.host}/{version or self.vertex_settings.api_version}/{path}"
 
+    def read_error(self, response: HttpResponse) -> ErrorDetails:
+        return read_google_error(response)
+
     def authenticator(self) -> Authenticator | None:
         settings = self.vertex_settings
-        if is_local_endpoint(settings.endpoint):
-            return None
+        if settings.emulator:
+            return None  # a declared emulator takes requests without credentials
         if settings.credentials_file is not None:
             from google.oauth2 import service_account
 
@@ -139,9 +141,10 @@ class VertexBackend(BaseBackend):
 
     # --- create -------------------------------------------------------------------------------
 
-    def _stage(self, source: DataSource, field: str) -> Generator[Effect, Any, str]:
+    def _staging_bucket(self, source: DataSource, field: str) -> tuple[str, str] | None:
+        """Where a local dataset goes (bucket, prefix); ``None`` for a ``gs://`` URI used as it is."""
         if isinstance(source, str) and source.startswith("gs://"):
-            return source
+            return None
         if isinstance(source, str) and "://" in source:
             raise SpecError(
                 [Problem("Vertex reads datasets from gs:// URIs", field=field, rule="uri-not-allowed")]
@@ -157,41 +160,46 @@ class VertexBackend(BaseBackend):
                     )
                 ]
             )
-        bucket, prefix = staging.split_bucket(bucket_setting)
-        prepared = staging.prepare(source, field)
+        return staging.split_bucket(bucket_setting)
+
+    def _stage(self, source: DataSource, field: str) -> Generator[Effect, Any, str]:
+        where = self._staging_bucket(source, field)
+        if where is None:
+            assert isinstance(source, str)
+            return source
+        bucket, prefix = where
+        # Converting and hashing the dataset is file work: a blocking call, off the event loop.
+        prepared = yield from call(staging.prepare, source, field)
         try:
             uri = yield from staging.upload(
                 prepared, storage=self.storage, bucket=bucket, name=staging.object_name(prepared, prefix)
             )
         finally:
-            prepared.path.unlink(missing_ok=True)
+            yield from call(prepared.path.unlink, missing_ok=True)
         return uri
+
+    def check_spec(self, spec: JobSpec) -> None:
+        wire.check_spec(spec, api_version=self.vertex_settings.api_version)
+        self._staging_bucket(spec.training_data, "training_data")
+        if spec.validation_data is not None:
+            self._staging_bucket(spec.validation_data, "validation_data")
 
     def _labels(self, spec: JobSpec, request_id: str) -> dict[str, str]:
         return {**self.vertex_settings.labels, **spec.labels, wire.REQUEST_ID_LABEL: request_id}
 
     def plan_create(self, spec: JobSpec) -> list[HttpRequest]:
         """The create request, with the ``gs://`` URIs local datasets would be staged to."""
+        self.check_spec(spec)
         uris: dict[str, str | None] = {"training_data": None, "validation_data": None}
         for field in uris:
             source = getattr(spec, field)
             if source is None:
                 continue
-            if isinstance(source, str) and "://" in source:
+            where = self._staging_bucket(source, field)
+            if where is None:
                 uris[field] = source
                 continue
-            bucket_setting = self.vertex_settings.staging_bucket
-            if bucket_setting is None:
-                raise SpecError(
-                    [
-                        Problem(
-                            "set staging_bucket to upload local datasets",
-                            field=field,
-                            rule="no-staging-bucket",
-                        )
-                    ]
-                )
-            bucket, prefix = staging.split_bucket(bucket_setting)
+            bucket, prefix = where
             prepared = staging.prepare(source, field)
             prepared.path.unlink(missing_ok=True)
             uris[field] = f"gs://{bucket}/{staging.object_name(prepared, prefix)}"
@@ -206,14 +214,7 @@ class VertexBackend(BaseBackend):
 
     def create(self, spec: JobSpec) -> Flow[TuningJob]:
         parent = self.parent
-        # Checked before staging, so an invalid spec uploads nothing.
-        wire.create_body(
-            spec,
-            training_uri="gs://check/only",
-            validation_uri=None,
-            labels={},
-            api_version=self.vertex_settings.api_version,
-        )
+        self.check_spec(spec)  # before staging: an invalid spec uploads nothing
         training_uri = yield from self._stage(spec.training_data, "training_data")
         validation_uri = None
         if spec.validation_data is not None:
@@ -322,6 +323,7 @@ class VertexBackend(BaseBackend):
     # --- generate and metrics -----------------------------------------------------------------------
 
     def generate(self, target: str, request_: GenerateRequest) -> Flow[Generation]:
+        body = wire.generate_body(request_)  # checked before any request
         if "/endpoints/" in target:
             endpoint = wire.endpoint_name(target)  # an endpoint or a checkpoint's endpoint, given directly
         else:
@@ -331,9 +333,7 @@ class VertexBackend(BaseBackend):
                 raise JobNotReady(job.id, job.state)
             endpoint = job.endpoint
         resp = yield from request(
-            HttpRequest(
-                "POST", self._url(f"{endpoint}:generateContent", "v1"), json=wire.generate_body(request_)
-            )
+            HttpRequest("POST", self._url(f"{endpoint}:generateContent", "v1"), json=body)
         )
         return wire.generation_from(resp.json())
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Generator, Mapping
 from typing import Any
 
-from tuneport.google_wire import parse_int, parse_time
 from tuneport.models import MetricPoint, Metrics
 from tuneport.protocol import Effect, HttpRequest, request
+from tuneport_google.proto_json import parse_int, parse_time
 
 #: Series a supervised tuning job writes (Google's tuning docs), by normalized name.
 KNOWN_SERIES = (

@@ -6,6 +6,10 @@ an object of that name is already there, in which case it is re-used: same
 bytes, same name, no second upload.  Small files go up in one media upload;
 large ones through a resumable session in 8 MiB chunks, so memory stays
 bounded whatever the file size.
+
+:func:`prepare` is blocking work (convert, hash) that flows run through a
+``BlockingCall``; :func:`upload` is a flow that reads each chunk through one
+too, so neither ever runs file I/O on an event loop.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
 from tuneport.errors import APIError, Problem, SpecError
 from tuneport.models import DataSource
-from tuneport.protocol import Effect, HttpRequest, request
+from tuneport.protocol import Effect, HttpRequest, call, request
 
 #: Up to this size a dataset is uploaded in one request.
 SINGLE_REQUEST_LIMIT = 8 * 1024 * 1024
@@ -93,7 +97,7 @@ def upload(staged: StagedFile, *, storage: str, bucket: str, name: str) -> Gener
                 upload_url,
                 params={"uploadType": "media", "name": name},
                 headers={"content-type": JSONL},
-                content=staged.path.read_bytes(),
+                content=(yield from call(staged.path.read_bytes)),
             )
         )
         return uri
@@ -114,21 +118,29 @@ def upload(staged: StagedFile, *, storage: str, bucket: str, name: str) -> Gener
     parts = urlsplit(location)
     session_url = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
     session_params = dict(parse_qsl(parts.query, keep_blank_values=True))
-    with staged.path.open("rb") as stream:
-        offset = 0
-        while offset < staged.size:
-            chunk = stream.read(CHUNK)
-            end = offset + len(chunk) - 1
-            yield from request(
-                HttpRequest(
-                    "PUT",
-                    session_url,
-                    params=session_params,
-                    headers={"content-range": f"bytes {offset}-{end}/{staged.size}", "content-type": JSONL},
-                    content=chunk,
-                    # 308 Resume Incomplete: the chunk is stored, send the next one.
-                    expected=frozenset({308}),
-                )
+    offset = 0
+    while offset < staged.size:
+        chunk = yield from call(read_chunk, staged.path, offset, CHUNK)
+        if not chunk:
+            raise APIError(f"{staged.path} shrank while it was uploaded")
+        end = offset + len(chunk) - 1
+        yield from request(
+            HttpRequest(
+                "PUT",
+                session_url,
+                params=session_params,
+                headers={"content-range": f"bytes {offset}-{end}/{staged.size}", "content-type": JSONL},
+                content=chunk,
+                # 308 Resume Incomplete: the chunk is stored, send the next one.
+                expected=frozenset({308}),
             )
-            offset = end + 1
+        )
+        offset = end + 1
     return uri
+
+
+def read_chunk(path: Path, offset: int, size: int) -> bytes:
+    """Up to *size* bytes of *path* from *offset* (blocking: run it through a ``BlockingCall``)."""
+    with path.open("rb") as stream:
+        stream.seek(offset)
+        return stream.read(size)

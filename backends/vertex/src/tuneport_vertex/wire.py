@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from tuneport.errors import Problem, SpecError
-from tuneport.google_wire import generate_content_body, generation_from_response, parse_int, parse_time
 from tuneport.models import (
     DetailState,
     GenerateRequest,
@@ -23,6 +22,14 @@ from tuneport.models import (
     JobSpec,
     JobState,
     TuningJob,
+)
+from tuneport_google.proto_json import (
+    check_generate_request,
+    check_hyperparameters,
+    generate_content_body,
+    generation_from_response,
+    parse_int,
+    parse_time,
 )
 
 BACKEND = "vertex"
@@ -126,15 +133,8 @@ def _dataset_uri_problems(spec: JobSpec) -> list[Problem]:
     ]
 
 
-def create_body(
-    spec: JobSpec,
-    *,
-    training_uri: str,
-    validation_uri: str | None,
-    labels: Mapping[str, str],
-    api_version: str = "v1",
-) -> dict[str, Any]:
-    """The ``TuningJob`` sent to ``POST …/tuningJobs`` of ``api_version``."""
+def check_spec(spec: JobSpec, *, api_version: str = "v1") -> None:
+    """Refuse what a ``TuningJob`` of ``api_version`` cannot carry, without I/O (``SpecError``)."""
     unknown = sorted(set(spec.extras) - EXTRAS)
     problems = [
         Problem(
@@ -157,6 +157,26 @@ def create_body(
             Problem(f"at most {MAX_DISPLAY_NAME} characters", field="display_name", rule="too-long")
         )
     problems.extend(_dataset_uri_problems(spec))
+    adapter_size = spec.hyperparameters.adapter_size
+    if adapter_size is not None and adapter_size not in ADAPTER_SIZES:
+        problems.append(
+            Problem("must be 1, 2, 4, 8, 16 or 32", field="hyperparameters.adapter_size", rule="not-a-choice")
+        )
+    if problems:
+        raise SpecError(problems, summary="the job spec is not accepted by vertex")
+    check_hyperparameters(spec.hyperparameters, backend="vertex")
+
+
+def create_body(
+    spec: JobSpec,
+    *,
+    training_uri: str,
+    validation_uri: str | None,
+    labels: Mapping[str, str],
+    api_version: str = "v1",
+) -> dict[str, Any]:
+    """The ``TuningJob`` sent to ``POST …/tuningJobs`` of ``api_version`` (after :func:`check_spec`)."""
+    check_spec(spec, api_version=api_version)
     hyper: dict[str, Any] = {}
     given = spec.hyperparameters.given()
     if "epoch_count" in given:
@@ -164,16 +184,7 @@ def create_body(
     if "learning_rate_multiplier" in given:
         hyper["learningRateMultiplier"] = given["learning_rate_multiplier"]
     if "adapter_size" in given:
-        name = ADAPTER_SIZES.get(given["adapter_size"])
-        if name is None:
-            problems.append(
-                Problem(
-                    "must be 1, 2, 4, 8, 16 or 32", field="hyperparameters.adapter_size", rule="not-a-choice"
-                )
-            )
-        hyper["adapterSize"] = name
-    if problems:
-        raise SpecError(problems, summary="the job spec is not accepted by vertex")
+        hyper["adapterSize"] = ADAPTER_SIZES[given["adapter_size"]]
     tuning_spec: dict[str, Any] = {"trainingDatasetUri": training_uri}
     if validation_uri:
         tuning_spec["validationDatasetUri"] = validation_uri
@@ -270,6 +281,7 @@ def job_from(data: Mapping[str, Any]) -> TuningJob:
 
 def generate_body(request: GenerateRequest) -> dict[str, Any]:
     """The ``GenerateContentRequest`` for a tuned endpoint (file parts as ``fileData``)."""
+    check_generate_request(request)
     return generate_content_body(request)
 
 

@@ -2,17 +2,19 @@
 
 An API key travels only in the ``x-goog-api-key`` header, never in a URL.
 OAuth credentials (ADC, service accounts) come from google-auth, imported
-only when used; their token refresh runs over tuneport's HTTP layer.
+only when used; their token refresh runs over httpx (:class:`GoogleAuthRequest`).
 :func:`warn_if_shared` warns when a key file is open to other users.
+
+Whether an endpoint is an emulator is declared in the settings
+(``emulator = true``, ``endpoint = "embedded"``, ``TUNEPORT_EMULATOR_HOST``),
+never guessed from its address: a loopback URL may be an authenticating proxy.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
-from urllib.parse import urlsplit
 
 from tuneport._file_permissions import warn_if_shared
 from tuneport.errors import APIConnectionError, APIError, ConfigError, redact
@@ -20,8 +22,8 @@ from tuneport.errors import APIConnectionError, APIError, ConfigError, redact
 __all__ = [
     "ApiKeyAuthenticator",
     "CredentialsAuthenticator",
+    "GoogleAuthRequest",
     "application_default_credentials",
-    "is_local_endpoint",
     "warn_if_shared",
 ]
 
@@ -75,8 +77,6 @@ class CredentialsAuthenticator:
         """Get a new token; a failure is an :class:`APIError` that quotes none of the secrets."""
         import google.auth.exceptions
 
-        from tuneport._http import GoogleAuthRequest
-
         url = getattr(self._credentials, "token_uri", None)
         error: APIError
         try:
@@ -117,16 +117,40 @@ def application_default_credentials(
     return credentials
 
 
-def is_local_endpoint(endpoint: str | None) -> bool:
-    """True for the embedded emulator and loopback URLs (no credentials needed there)."""
-    if endpoint is None:
-        return False
-    if endpoint == "embedded":
-        return True
-    host = urlsplit(endpoint).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+class GoogleAuthRequest:
+    """google-auth's transport interface over httpx, for token refreshes.
+
+    Implements ``google.auth.transport.Request`` (a callable returning an
+    object with ``status``, ``headers`` and ``data``) so credentials refresh
+    through tuneport's HTTP layer instead of requiring ``requests``.
+    """
+
+    def __init__(self, timeout: float = 30.0) -> None:
+        self._timeout = timeout
+
+    def __call__(
+        self,
+        url: str,
+        method: str = "GET",
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        timeout: float | None = None,
+        **kwargs: object,
+    ) -> _AuthResponse:
+        import google.auth.exceptions
+        import httpx
+
+        try:
+            with httpx.Client(timeout=timeout or self._timeout) as client:
+                response = client.request(method, url, content=body, headers=headers)
+        except httpx.HTTPError as exc:
+            # google-auth expects its own error type for transport failures.
+            raise google.auth.exceptions.TransportError(redact(str(exc))) from None  # type: ignore[no-untyped-call]
+        return _AuthResponse(response.status_code, dict(response.headers), response.content)
+
+
+class _AuthResponse:
+    def __init__(self, status: int, headers: dict[str, str], data: bytes) -> None:
+        self.status = status
+        self.headers = headers
+        self.data = data

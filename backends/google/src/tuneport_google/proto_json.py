@@ -1,19 +1,25 @@
 """Proto3-JSON helpers shared by the Google backends (Gemini API and Vertex AI).
 
 Both services speak the same ``GenerateContentResponse`` and the same JSON
-mapping rules (RFC 3339 timestamps, int64 as strings or numbers), so the
-parsing lives here once.
+mapping rules (RFC 3339 timestamps, int64 as strings or numbers, int32 and
+float fields with their limits), so the parsing and the limits live here once.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from tuneport.models import FilePart, GenerateRequest, Generation, TextPart, Usage
+from tuneport.errors import Problem, SpecError
+from tuneport.models import FilePart, GenerateRequest, Generation, Hyperparameters, TextPart, Usage
 
 __all__ = [
+    "FLOAT32_MAX",
+    "INT32_MAX",
+    "check_generate_request",
+    "check_hyperparameters",
     "generate_content_body",
     "list_params",
     "generation_config",
@@ -21,6 +27,52 @@ __all__ = [
     "parse_int",
     "parse_time",
 ]
+
+
+#: The largest value of a proto ``int32`` field (epochs, batch size, topK…).
+INT32_MAX = 2**31 - 1
+#: The largest finite value of a proto ``float`` field (learning rates on the Gemini API).
+FLOAT32_MAX = 3.4028234663852886e38
+
+
+def number_problems(values: Mapping[str, Any], *, prefix: str, float32: bool = False) -> list[Problem]:
+    """Numbers a Google service cannot hold: whole numbers above int32, floats above float32."""
+    problems = []
+    for name, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        if isinstance(value, int) and value > INT32_MAX:
+            problems.append(
+                Problem(
+                    f"must be at most {INT32_MAX} (a 32-bit integer on Google's APIs), got {value}",
+                    field=f"{prefix}{name}",
+                    rule="less_than_equal",
+                )
+            )
+        elif float32 and isinstance(value, float) and math.isfinite(value) and abs(value) > FLOAT32_MAX:
+            problems.append(
+                Problem(
+                    f"must be at most {FLOAT32_MAX:g} (a 32-bit float on the Gemini API), got {value:g}",
+                    field=f"{prefix}{name}",
+                    rule="out-of-range",
+                )
+            )
+    return problems
+
+
+def check_hyperparameters(hyperparameters: Hyperparameters, *, backend: str, float32: bool = False) -> None:
+    """Refuse hyperparameters beyond the wire's number types (``SpecError`` naming each)."""
+    problems = number_problems(hyperparameters.given(), prefix="hyperparameters.", float32=float32)
+    if problems:
+        raise SpecError(problems, summary=f"the job spec is not accepted by {backend}")
+
+
+def check_generate_request(request: GenerateRequest) -> None:
+    """Refuse generation settings beyond int32 (``topK``, ``maxOutputTokens``, ``candidateCount``)."""
+    values = {name: getattr(request, name) for name in ("top_k", "max_output_tokens", "candidate_count")}
+    problems = number_problems(values, prefix="")
+    if problems:
+        raise SpecError(problems, summary="invalid GenerateRequest")
 
 
 def parse_time(value: Any) -> datetime | None:
