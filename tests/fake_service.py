@@ -49,13 +49,16 @@ from tuneport.protocol import (
     BaseBackend,
     BlockingCall,
     Capabilities,
+    ErrorDetails,
     Flow,
     HttpRequest,
+    HttpResponse,
     Maturity,
     Operation,
     call,
     request,
 )
+from tuneport_google.errors import read_google_error
 
 #: Three tiny pairs, the data most tests tune on.
 EXAMPLES = [("1", "I"), ("2", "II"), ("3", "III")]
@@ -494,6 +497,10 @@ class FakeBackend(BaseBackend):
     @property
     def fake_settings(self) -> FakeSettings:
         return cast(FakeSettings, self.settings)
+
+    def read_error(self, response: HttpResponse) -> ErrorDetails:
+        # The fake service answers errors as Google's front ends do.
+        return read_google_error(response)
 
     def authenticator(self) -> FakeAuthenticator:
         key = self.fake_settings.api_key

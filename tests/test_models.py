@@ -317,7 +317,7 @@ def test_base_backend_refuses_every_operation() -> None:
     backend = _Bare()
     assert backend.settings == BackendSettings()
     assert backend.authenticator() is None
-    assert repr(backend) == "_Bare(settings=BackendSettings(endpoint=None, timeout=60.0))"
+    assert repr(backend) == "_Bare(settings=BackendSettings(endpoint=None, emulator=False, timeout=60.0))"
     from tuneport.errors import UnsupportedCapability
 
     with pytest.raises(UnsupportedCapability) as info:

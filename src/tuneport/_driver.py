@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any, TypeVar
 
@@ -200,16 +200,50 @@ class SyncDriver(_DriverBase):
 
 
 class AsyncDriver(_DriverBase):
-    """Runs flows with an :class:`httpx.AsyncClient`; blocking work goes to a thread."""
+    """Runs flows with an :class:`httpx.AsyncClient`; blocking work goes to a thread.
+
+    Given a factory instead of a client, it builds the client on the first
+    request, in a worker thread, together with what httpx imports on its
+    first connection: loading the CA bundle and importing the async network
+    backend take tens of milliseconds that would otherwise stall the loop.
+    """
 
     def __init__(
-        self, http: httpx.AsyncClient, backend: TuningBackend, retry: RetryPolicy, clock: Clock
+        self,
+        http: httpx.AsyncClient | Callable[[], httpx.AsyncClient],
+        backend: TuningBackend,
+        retry: RetryPolicy,
+        clock: Clock,
     ) -> None:
         super().__init__(backend, retry, clock)
-        self.http = http
+        self._http = http if isinstance(http, httpx.AsyncClient) else None
+        self._make_http = None if isinstance(http, httpx.AsyncClient) else http
+        self._http_lock = asyncio.Lock()
         # Bounds the requests handed to httpx at once: a fan-out of 1,000 waits queues
         # here, in O(1) per request, instead of in httpcore's pool (see _http.MAX_IN_FLIGHT).
         self._in_flight = asyncio.Semaphore(_http.MAX_IN_FLIGHT)
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """The HTTP client (built now, blocking, if no request has needed it yet)."""
+        if self._http is None:
+            assert self._make_http is not None
+            self._http = self._make_http()
+        return self._http
+
+    @property
+    def has_http(self) -> bool:
+        """Whether the HTTP client exists (a client that never sent anything built none)."""
+        return self._http is not None
+
+    async def _ready_http(self) -> httpx.AsyncClient:
+        if self._http is not None:
+            return self._http
+        async with self._http_lock:  # concurrent first requests build one client
+            if self._http is None:
+                assert self._make_http is not None
+                self._http = await asyncio.to_thread(_http.prepared_async_client, self._make_http)
+        return self._http
 
     async def run(
         self, flow: Flow[T], *, retry: RetryPolicy | None = None, timeout: float | None = None
@@ -276,10 +310,11 @@ class AsyncDriver(_DriverBase):
             attempt += 1
             try:
                 headers = await self._auth_headers(req)
+                http = await self._ready_http()
                 self.request_count += 1
                 try:
                     async with self._in_flight:
-                        raw = await self.http.send(_http.build_request(self.http, req, headers))
+                        raw = await http.send(_http.build_request(http, req, headers))
                 except httpx.HTTPError as exc:
                     raise _http.connection_error(exc, req, self.secrets()) from None
                 return self._check(_http.to_response(raw), req)

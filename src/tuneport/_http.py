@@ -14,17 +14,17 @@ import datetime
 import email.utils
 import math
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from typing import Any
 
 import httpx
 
 from tuneport import __version__
+from tuneport._secrets import redact
 from tuneport.errors import (
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
-    redact,
     status_error_class,
 )
 from tuneport.protocol import ErrorDetails, HttpRequest, HttpResponse
@@ -47,14 +47,29 @@ def build_request(
         params = httpx.URL(req.url).params.merge(query)
     # No params at all: pass None, as httpx then neither re-parses the URL nor drops its query.
     if req.content is not None:
+        content: bytes | AsyncIterator[bytes] = req.content
+        if isinstance(client, httpx.AsyncClient) and len(req.content) > STREAM_SLICE:
+            # Written in slices: one 8 MiB write is copied in a single loop step (~10 ms).
+            headers.setdefault("content-length", str(len(req.content)))
+            content = _slices(req.content)
         return client.build_request(
-            req.method, req.url, params=params, headers=headers, content=req.content, timeout=timeout
+            req.method, req.url, params=params, headers=headers, content=content, timeout=timeout
         )
     if req.json is not None:
         return client.build_request(
             req.method, req.url, params=params, headers=headers, json=req.json, timeout=timeout
         )
     return client.build_request(req.method, req.url, params=params, headers=headers, timeout=timeout)
+
+
+#: Bodies larger than this are handed to an async client in slices of this size.
+STREAM_SLICE = 256 * 1024
+
+
+async def _slices(content: bytes) -> AsyncIterator[bytes]:
+    view = memoryview(content)
+    for start in range(0, len(view), STREAM_SLICE):
+        yield bytes(view[start : start + STREAM_SLICE])
 
 
 def _param(value: str | int | float | bool) -> str:
@@ -163,6 +178,29 @@ def new_sync_client(timeout: float, transport: httpx.BaseTransport | None = None
 #: wait in the driver's queue: httpcore's pool slows down quadratically with its own queue
 #: (1,000 concurrent gets took 35 s instead of 3 s on the emulator; see docs/performance.md).
 MAX_IN_FLIGHT = 100
+
+
+#: What httpcore imports on an async client's first connection (its anyio network backend).
+_ASYNC_FIRST_USE_MODULES = ("httpcore._backends.anyio", "anyio._backends._asyncio")
+
+
+def prepared_async_client(make: Callable[[], httpx.AsyncClient]) -> httpx.AsyncClient:
+    """*make()* and import what its first connection would (blocking: run it in a worker thread).
+
+    Building an async client loads the CA bundle, and its first connection
+    imports anyio's asyncio backend: together 30-60 ms, which would stall an
+    event loop if done there.  The imports are a warm-up only: a module that
+    an httpx release no longer has is skipped.
+    """
+    import importlib
+
+    client = make()
+    for module in _ASYNC_FIRST_USE_MODULES:
+        try:
+            importlib.import_module(module)
+        except ImportError:  # another httpcore/anyio layout: it loads on first use instead
+            pass
+    return client
 
 
 def new_async_client(timeout: float, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:

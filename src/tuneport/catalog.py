@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from tuneport._suggest import close_matches, did_you_mean
 from tuneport.datasets.limits import DatasetLimits
 from tuneport.errors import ConfigError, PluginError, Problem
 
@@ -219,10 +220,8 @@ class Catalog:
         result = Catalog(dict(self.entries), dict(self.policies), dict(self.policy_notes))
         for backend, models in overrides.items():
             if backends is not None and backend not in backends:
-                from difflib import get_close_matches
-
-                close = get_close_matches(backend, list(backends), n=1)
-                hint = f"did you mean '{close[0]}'?" if close else f"installed: {', '.join(sorted(backends))}"
+                close = close_matches(backend, backends)
+                hint = did_you_mean(close, prefix="") or f"installed: {', '.join(sorted(backends))}"
                 raise ConfigError(
                     f"no installed backend '{backend}'; {hint}", source=source, key=f"catalog.{backend}"
                 )
@@ -282,13 +281,6 @@ def entries_from_toml(text: str, *, source: str) -> tuple[list[CatalogEntry], Un
     return entries, policy
 
 
-def build_catalog(register_hook: Callable[..., Any]) -> Catalog:
-    """Collect entries from plugins: calls ``register_hook(register=..., set_policy=...)``."""
-    catalog = Catalog()
-    register_hook(register=catalog.add, set_policy=catalog.set_policy)
-    return catalog
-
-
 def register_toml(
     text: str,
     *,
@@ -324,8 +316,3 @@ def check_hyperparameters(entry: CatalogEntry, given: Mapping[str, Any]) -> list
                 )
             )
     return problems
-
-
-def iter_names(entries: Iterable[CatalogEntry]) -> list[str]:
-    """Every model name and alias of *entries* (for suggestions)."""
-    return [name for entry in entries for name in entry.names]

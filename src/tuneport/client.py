@@ -142,9 +142,13 @@ class _ClientCore:
         """A :class:`JobSpec` from keywords and the profile's job defaults (flat hyperparameters allowed)."""
         return self._make_spec(None, fields)
 
-    def _make_spec(self, spec: JobSpec | None, fields: Mapping[str, Any]) -> JobSpec:
+    @staticmethod
+    def _refuse_spec_and_keywords(spec: JobSpec | None, fields: Mapping[str, Any]) -> None:
         if spec is not None and fields:
             raise TypeError("pass either a JobSpec or keywords, not both")
+
+    def _make_spec(self, spec: JobSpec | None, fields: Mapping[str, Any]) -> JobSpec:
+        self._refuse_spec_and_keywords(spec, fields)
         if spec is not None:
             return spec
         return build_spec(self.job_defaults, fields)
@@ -158,14 +162,21 @@ class _ClientCore:
             log.warning("%s", problem)
         report.raise_for_errors()
 
-    def _create_flow(self, spec: JobSpec) -> Flow[TuningJob]:
-        """Pre-flight, then the backend's create: one flow, so both drivers run the checks.
+    def _checked_spec(self, spec: JobSpec | None, fields: Mapping[str, Any]) -> JobSpec:
+        """The spec to create, built and pre-flighted (blocking: it scans the datasets)."""
+        job_spec = self._make_spec(spec, fields)
+        self._check_spec(job_spec)
+        return job_spec
 
-        The checks scan the datasets, so they are a blocking call: the async
-        client runs them in a worker thread, never on its event loop.
+    def _create_flow(self, spec: JobSpec | None, fields: Mapping[str, Any]) -> Flow[TuningJob]:
+        """Build and check the spec, then the backend's create: one flow, so both drivers run the checks.
+
+        Building the spec (a first validation builds pydantic's validators) and
+        scanning its datasets are a blocking call: the async client runs them
+        in a worker thread, never on its event loop.
         """
-        yield from call(self._check_spec, spec)
-        return (yield from self.backend.create(spec))
+        job_spec = yield from call(self._checked_spec, spec, fields)
+        return (yield from self.backend.create(job_spec))
 
     def _make_generate_request(
         self, prompt: str | GenerateRequest | None, fields: Mapping[str, Any]
@@ -290,8 +301,8 @@ class TuningClient(_ClientCore):
         checked against the backend's capabilities before any request.
         """
         self._require(Operation.CREATE)
-        job_spec = self._make_spec(spec, fields)
-        return self._run(self._create_flow(job_spec), retry, timeout)
+        self._refuse_spec_and_keywords(spec, fields)
+        return self._run(self._create_flow(spec, fields), retry, timeout)
 
     def get(
         self, job_id: str, *, retry: RetryPolicy | None = None, timeout: float | None = None
@@ -439,8 +450,12 @@ class AsyncTuningClient(_ClientCore):
         from tuneport._driver import AsyncDriver
 
         self._owns_http = http_client is None
-        http = http_client or _http.new_async_client(backend.settings.timeout, transport)
-        # Credentials are looked up on the first request that needs them, in a worker thread.
+        timeout = backend.settings.timeout
+        # Built on the first request, in a worker thread (the CA bundle takes tens of ms to load);
+        # credentials too are looked up on the first request that needs them, off the loop.
+        http: httpx.AsyncClient | Callable[[], httpx.AsyncClient] = http_client or (
+            lambda: _http.new_async_client(timeout, transport)
+        )
         self.driver: AsyncDriver = AsyncDriver(http, backend, retry, self.clock)
 
     async def __aenter__(self) -> AsyncTuningClient:
@@ -451,7 +466,7 @@ class AsyncTuningClient(_ClientCore):
 
     async def aclose(self) -> None:
         """Close the HTTP client (when tuneport made it) and anything attached."""
-        if self._owns_http:
+        if self._owns_http and self.driver.has_http:
             await self.driver.http.aclose()
         self._run_closers()
 
@@ -468,8 +483,8 @@ class AsyncTuningClient(_ClientCore):
     ) -> TuningJob:
         """Start a tuning job (see :meth:`TuningClient.create`)."""
         self._require(Operation.CREATE)
-        job_spec = self._make_spec(spec, fields)
-        return await self._run(self._create_flow(job_spec), retry, timeout)
+        self._refuse_spec_and_keywords(spec, fields)
+        return await self._run(self._create_flow(spec, fields), retry, timeout)
 
     async def get(
         self, job_id: str, *, retry: RetryPolicy | None = None, timeout: float | None = None

@@ -36,6 +36,7 @@ import pydantic
 
 from tuneport._file_permissions import warn_if_shared
 from tuneport._secrets import is_secret_name, is_secret_type
+from tuneport._suggest import close_matches, did_you_mean
 from tuneport.errors import ConfigError
 from tuneport.protocol import BackendSettings
 
@@ -202,11 +203,7 @@ def _toml() -> Any:
 
 
 def _unknown(name: str, known: Any, what: str) -> str:
-    import difflib  # only for a message: not on the path of a valid config
-
-    close = difflib.get_close_matches(name, list(known), n=1)
-    hint = f"; did you mean '{close[0]}'?" if close else ""
-    return f"unknown {what} '{name}'{hint}"
+    return f"unknown {what} '{name}'{did_you_mean(close_matches(name, known))}"
 
 
 def _profile_error(message: str, where: str, profile: str, *, key: str) -> ConfigError:
@@ -357,10 +354,7 @@ def _settings_error(
         source = setting.source if setting else f"backend '{resolved.backend}' settings"
         profile = setting.profile if setting else resolved.name
         if err["type"] == "extra_forbidden" and key:
-            import difflib
-
-            close = difflib.get_close_matches(key, list(settings_model.model_fields), n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
+            hint = did_you_mean(close_matches(key, settings_model.model_fields))
             message = f"unknown setting '{key}' for backend '{resolved.backend}'{hint}"
         elif err["type"] == "missing":
             message = f"required setting for backend '{resolved.backend}' is missing"

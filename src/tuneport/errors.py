@@ -11,11 +11,13 @@ token are passed through :func:`redact` before they are formatted.
 
 from __future__ import annotations
 
-import functools
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+# Re-exported: ``tuneport.errors.redact`` is the documented spelling for plugin authors.
+from tuneport._secrets import redact
+from tuneport._suggest import close_matches, did_you_mean
 
 __all__ = [
     "APIConnectionError",
@@ -47,38 +49,6 @@ __all__ = [
     "WaitTimeout",
     "redact",
 ]
-
-# Shapes of credentials that must never be echoed: Google API keys, OAuth
-# access tokens, bearer headers and key=... query (or form) parameters.
-_SECRET_SHAPES = (
-    r"AIza[0-9A-Za-z_\-]{20,}",
-    r"ya29\.[0-9A-Za-z_\-.]+",
-    r"(?i)(bearer\s+)[0-9A-Za-z_\-.~+/=]+",
-    r"(?i)([?&](?:key|access_token|api_key|refresh_token|client_secret)=)[^&\s]+",
-)
-
-
-@functools.cache
-def _secret_patterns() -> tuple[re.Pattern[str], ...]:
-    # Compiled on first use: keeps `import tuneport.errors` cheap.
-    return tuple(re.compile(shape) for shape in _SECRET_SHAPES)
-
-
-def redact(text: str, secrets: Iterable[str] = ()) -> str:
-    """Return *text* with known secret shapes and the given *secrets* masked.
-
-    Each secret is masked as it is and URL-encoded, as a server may echo it from
-    a query string or a form body.
-    """
-    from urllib.parse import quote, quote_plus
-
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            for form in dict.fromkeys((secret, quote(secret, safe=""), quote_plus(secret))):
-                text = text.replace(form, "***")
-    for pattern in _secret_patterns():
-        text = pattern.sub(lambda m: (m.group(1) if m.groups() else "") + "***", text)
-    return text
 
 
 class TuneportError(Exception):
@@ -124,14 +94,10 @@ class BackendNotFound(ConfigError):
         source: str | None = None,
         profile: str | None = None,
     ) -> None:
-        import difflib
-
         self.name = name
         self.available = tuple(sorted(available))
-        self.suggestions = tuple(difflib.get_close_matches(name, self.available, n=3))
-        message = f"unknown backend '{name}'"
-        if self.suggestions:
-            message += f"; did you mean {' or '.join(repr(s) for s in self.suggestions)}?"
+        self.suggestions = tuple(close_matches(name, self.available, n=3))
+        message = f"unknown backend '{name}'{did_you_mean(self.suggestions)}"
         if self.available:
             message += f" (installed: {', '.join(self.available)})"
         else:

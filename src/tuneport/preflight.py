@@ -10,11 +10,11 @@ the whole report, with the requests the backend would send.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from tuneport._suggest import close_matches, did_you_mean
 from tuneport.errors import (
     DatasetError,
     Problem,
@@ -252,8 +252,7 @@ def _check_model(
     if entry is None:
         if catalog is not None and catalog.policy(backend) == "refuse":
             names = [n for e in catalog.models(backend) for n in e.names]
-            close = difflib.get_close_matches(model, names, n=2)
-            hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+            hint = did_you_mean(close_matches(model, names, n=2))
             add(
                 Finding(
                     "parameter",

@@ -23,7 +23,17 @@ import enum
 import json
 from collections.abc import Callable, Generator, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, Protocol, TypeVar, runtime_checkable
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    ClassVar,
+    Generic,
+    Literal,
+    Protocol,
+    TypeVar,
+    overload,
+    runtime_checkable,
+)
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -490,9 +500,21 @@ def request(effect: HttpRequest) -> Generator[Effect, Any, HttpResponse]:
     return response
 
 
-def call(fn: Callable[..., R], *args: Any, **kwargs: Any) -> Generator[Effect, Any, R]:
-    """Run blocking work off the flow and return its result: ``data = yield from call(read, path)``."""
-    result: R = yield BlockingCall(fn, *args, **kwargs)
+@overload
+def call(fn: BlockingCall[R], /) -> Generator[Effect, Any, R]: ...
+
+
+@overload
+def call(fn: Callable[..., R], /, *args: Any, **kwargs: Any) -> Generator[Effect, Any, R]: ...
+
+
+def call(fn: Callable[..., R] | BlockingCall[R], /, *args: Any, **kwargs: Any) -> Generator[Effect, Any, R]:
+    """Run blocking work off the flow and return its result: ``data = yield from call(read, path)``.
+
+    Also takes a ready :class:`BlockingCall`: ``yield from call(BlockingCall(read, path))``.
+    """
+    effect = fn if isinstance(fn, BlockingCall) else BlockingCall(fn, *args, **kwargs)
+    result: R = yield effect
     return result
 
 

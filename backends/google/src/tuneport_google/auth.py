@@ -17,7 +17,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from tuneport._file_permissions import warn_if_shared
-from tuneport.errors import APIConnectionError, APIError, ConfigError, redact
+from tuneport._secrets import redact
+from tuneport.errors import APIConnectionError, APIError, ConfigError
 
 __all__ = [
     "ApiKeyAuthenticator",

@@ -16,15 +16,6 @@ from tuneport.models import MetricPoint, Metrics
 from tuneport.protocol import Effect, HttpRequest, request
 from tuneport_google.proto_json import parse_int, parse_time
 
-#: Series a supervised tuning job writes (Google's tuning docs), by normalized name.
-KNOWN_SERIES = (
-    "train_total_loss",
-    "train_fraction_of_correct_next_step_preds",
-    "train_num_predictions",
-    "eval_total_loss",
-    "eval_fraction_of_correct_next_step_preds",
-    "eval_num_predictions",
-)
 EXPORT_PAGE_SIZE = 10_000
 _TENSORBOARD_KEY = "backing_tensorboard_resource"
 

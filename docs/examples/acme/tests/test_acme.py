@@ -72,8 +72,10 @@ def test_refused_before_any_request(client: tuneport.TuningClient, acme: FakeAcm
 
 
 def test_settings(host: PluginHost) -> None:
-    with pytest.raises(tuneport.ConfigError) as no_key:
-        tuneport.connect(backend="acme", plugins=host, environ={})
+    # The key is asked for by the first request that needs it (connecting looks nothing up).
+    with tuneport.connect(backend="acme", plugins=host, environ={}) as client:
+        with pytest.raises(tuneport.ConfigError) as no_key:
+            client.get("job-1")
     assert no_key.value.key == "api_key"
     with pytest.raises(tuneport.ConfigError) as embedded:
         tuneport.connect(backend="acme", plugins=host, environ={}, api_key=KEY, endpoint="embedded")
