@@ -288,35 +288,51 @@ class PluginHost:
 def _tuneport_entry_points() -> list[metadata.EntryPoint]:
     """``metadata.entry_points(group="tuneport")``, without parsing every distribution's entry points.
 
-    The same distributions in the same order (the first of a name on the path
-    wins), but only the ``entry_points.txt`` files that mention the group are
-    parsed: the standard call builds an object for every entry point of every
-    installed distribution, which is most of its cost in a large environment.
+    The same distributions in the same order, but only the ``entry_points.txt``
+    files that mention the group are parsed: the standard call builds an object
+    for every entry point of every installed distribution, which is most of its
+    cost in a large environment.  Only public ``importlib.metadata`` calls: a
+    distribution's name is read for the few that mention the group, and one
+    found further down the path than another of its name is left out (the
+    first of a name wins, as ``entry_points()`` has it).
     """
     found: list[metadata.EntryPoint] = []
     seen: set[str] = set()
     for dist in metadata.distributions():
-        # What metadata.entry_points() tells distributions apart by (from the directory's
-        # name, without reading the metadata); the public spelling as a fallback.
-        name = getattr(dist, "_normalized_name", None) or _normalize(str(dist.metadata["Name"]))
-        if name in seen:
-            continue
-        seen.add(name)
         text = dist.read_text("entry_points.txt")
-        if text and ENTRY_POINT_GROUP in text:  # the group's section header contains its name
-            found.extend(dist.entry_points.select(group=ENTRY_POINT_GROUP))
+        if not text or ENTRY_POINT_GROUP not in text:  # the group's section header contains its name
+            continue
+        name = _header(dist, "Name")
+        key = _normalize(name.strip()) if name else ""
+        if key in seen or not _first_of_its_name(key, text):
+            continue
+        if key:
+            seen.add(key)
+        found.extend(dist.entry_points.select(group=ENTRY_POINT_GROUP))
     return found
 
 
-def _dist_header(entry_point: metadata.EntryPoint, header: str) -> str | None:
-    """One header of the entry point's distribution metadata (``None``: no distribution).
+def _first_of_its_name(name: str, entry_points_text: str) -> bool:
+    """Whether the first distribution called *name* on the path has these entry points.
+
+    Called for the first distribution of that name that mentions the group: an
+    earlier one that does not mention it shadows it (and has other entry points).
+    """
+    if not name:
+        return True  # nameless: nothing can shadow it by name
+    try:
+        first = metadata.distribution(name)
+    except (metadata.PackageNotFoundError, ValueError):
+        return True  # its directory is named otherwise: not found by its name, not shadowed by it
+    return first.read_text("entry_points.txt") == entry_points_text
+
+
+def _header(dist: metadata.Distribution, header: str) -> str | None:
+    """One header of a distribution's metadata.
 
     Read from the metadata file's header lines instead of ``dist.metadata``, which
     parses the whole file with the email package on every access.
     """
-    dist = getattr(entry_point, "dist", None)
-    if dist is None:
-        return None
     text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
     prefix = header.lower() + ":"
     for line in text.splitlines():
@@ -324,7 +340,17 @@ def _dist_header(entry_point: metadata.EntryPoint, header: str) -> str | None:
             break  # the end of the headers
         if line[: len(prefix)].lower() == prefix:
             return line[len(prefix) :].lstrip(" \t")  # as the email parser reads a header's value
-    return str(dist.metadata[header])  # an unusual file: let the email parser read it
+    value = dist.metadata[header]  # an unusual file: let the email parser read it
+    return None if value is None else str(value)
+
+
+def _dist_header(entry_point: metadata.EntryPoint, header: str) -> str | None:
+    """One header of the entry point's distribution metadata (``None``: no distribution)."""
+    dist = getattr(entry_point, "dist", None)
+    if dist is None:
+        return None
+    value = _header(dist, header)
+    return str(value)  # as str(dist.metadata[header]) has it: "None" for a missing header
 
 
 def _dist_name(entry_point: metadata.EntryPoint) -> str:
