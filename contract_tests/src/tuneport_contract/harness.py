@@ -8,7 +8,9 @@ into the service: seed a job in a given state and move its clock.
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -23,10 +25,15 @@ __all__ = [
     "AsyncAnswerLosingTransport",
     "AsyncRunner",
     "Backdoor",
+    "Call",
     "Harness",
+    "Outcome",
     "Runner",
     "SyncRunner",
 ]
+
+#: Wall-clock seconds a raced call may take before the race is reported as stuck.
+RACE_TIMEOUT = 60.0
 
 
 class Backdoor(Protocol):
@@ -63,6 +70,26 @@ class Harness:
     cancel_reaches_cancelled: bool = True
 
 
+@dataclass(frozen=True)
+class Call:
+    """One client call of a race: ``method(*args)`` on the shared client."""
+
+    method: str
+    args: tuple[Any, ...] = ()
+
+    def __str__(self) -> str:
+        return f"{self.method}({', '.join(map(repr, self.args))})"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one raced call returned or raised."""
+
+    call: Call
+    result: Any = None
+    error: BaseException | None = None
+
+
 class Runner(Protocol):
     """Calls a client method the same way for the sync and the async client."""
 
@@ -71,11 +98,15 @@ class Runner(Protocol):
 
     def __call__(self, method: str, *args: Any, **kwargs: Any) -> Any: ...
 
+    def race(self, calls: Sequence[Call]) -> list[Outcome]:
+        """Run *calls* at once on the one client; their outcomes, in the same order."""
+        ...
+
     def close(self) -> None: ...
 
 
 class SyncRunner:
-    """Runs calls on a :class:`TuningClient`."""
+    """Runs calls on a :class:`TuningClient`; races them in threads sharing it."""
 
     def __init__(self, client: TuningClient) -> None:
         self.client = client
@@ -84,25 +115,56 @@ class SyncRunner:
         result = getattr(self.client, method)(*args, **kwargs)
         return list(result) if method == "list" else result
 
+    def race(self, calls: Sequence[Call]) -> list[Outcome]:
+        # One thread per call, released together by a barrier, so the flows overlap
+        # on the client's one backend instance (and its caches) as much as they can.
+        start = threading.Barrier(len(calls))
+
+        def attempt(call: Call) -> Outcome:
+            start.wait(RACE_TIMEOUT)
+            try:
+                return Outcome(call, result=self(call.method, *call.args))
+            except Exception as error:
+                return Outcome(call, error=error)
+
+        with ThreadPoolExecutor(max_workers=len(calls), thread_name_prefix="contract-race") as pool:
+            futures = [pool.submit(attempt, call) for call in calls]
+            return [future.result(RACE_TIMEOUT) for future in futures]
+
     def close(self) -> None:
         self.client.close()
 
 
 class AsyncRunner:
-    """Runs the same calls on an :class:`AsyncTuningClient`, in its own event loop."""
+    """Runs the same calls on an :class:`AsyncTuningClient`, in its own event loop.
+
+    Races are ``asyncio.gather`` on that one client.
+    """
 
     def __init__(self, client: AsyncTuningClient) -> None:
         self.client = client
         self._loop = asyncio.new_event_loop()
 
-    def __call__(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        async def run() -> Any:
-            result = getattr(self.client, method)(*args, **kwargs)
-            if method == "list":
-                return [job async for job in result]
-            return await result
+    async def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        result = getattr(self.client, method)(*args, **kwargs)
+        if method == "list":
+            return [job async for job in result]
+        return await result
 
-        return self._loop.run_until_complete(run())
+    def __call__(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        return self._loop.run_until_complete(self._call(method, *args, **kwargs))
+
+    def race(self, calls: Sequence[Call]) -> list[Outcome]:
+        async def attempt(call: Call) -> Outcome:
+            try:
+                return Outcome(call, result=await self._call(call.method, *call.args))
+            except Exception as error:
+                return Outcome(call, error=error)
+
+        async def together() -> list[Outcome]:
+            return list(await asyncio.wait_for(asyncio.gather(*map(attempt, calls)), RACE_TIMEOUT))
+
+        return self._loop.run_until_complete(together())
 
     def close(self) -> None:
         self._loop.run_until_complete(self.client.aclose())

@@ -14,14 +14,16 @@ reports an "unexpected success" when one in fact works.
 from __future__ import annotations
 
 import logging
+import traceback
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import pytest
 
 import tuneport
 from tuneport.errors import (
+    BackendError,
     ConfigError,
     JobFailed,
     JobNotReady,
@@ -39,7 +41,9 @@ from tuneport_contract.harness import (
     AnswerLosingTransport,
     AsyncAnswerLosingTransport,
     AsyncRunner,
+    Call,
     Harness,
+    Outcome,
     Runner,
     ServiceLinkedClock,
     SyncRunner,
@@ -485,6 +489,150 @@ class BackendContract:
             assert [j.id for j in same] == [job.id], "a lost answer made the backend create the job twice"
         finally:
             runner.close()
+
+    # --- concurrency ---------------------------------------------------------------------------------
+
+    def test_b38_concurrent_flows_raise_typed_errors_and_agree_with_the_service(
+        self, run: Runner, contract_harness: Harness
+    ) -> None:
+        """Behaviour 38: get, list, cancel and delete raced on one client raise only typed errors and agree.
+
+        The sync runner races the calls in threads sharing one ``TuningClient``,
+        the async runner with ``asyncio.gather`` on one ``AsyncTuningClient``:
+        either way every flow runs on the same backend instance and whatever it
+        caches.  Another client deletes some jobs first, so what the racing
+        client remembers about them is stale when the race starts.  Afterwards
+        the racing client, a fresh client and both clients' lists report the
+        same state for every job; deleted jobs are gone (or, where the service
+        keeps the job's record, their tuned model answers no more).
+        """
+        self._require(run, Operation.GET, Operation.LIST)
+        caps = run.client.capabilities
+        jobs: list[str] = []
+        if caps.supports(Operation.CREATE):
+            for i in range(4):
+                jobs.append(self._create(run, contract_harness, display_name=f"contract b38 {i}").id)
+        if contract_harness.backdoor is not None:
+            seed = contract_harness.backdoor.seed
+            jobs += [seed(JobState.SUCCEEDED), seed(JobState.SUCCEEDED), seed(JobState.RUNNING)]
+        if len(jobs) < 3:
+            pytest.skip("needs jobs to race on: create, or the service's backdoor")
+        # Every job read once through the racing client: whatever its backend caches is warm.
+        before = {job_id: run("get", job_id).state for job_id in jobs}
+        can_delete, can_cancel = caps.supports(Operation.DELETE), caps.supports(Operation.CANCEL)
+        stale = jobs[0::3] if can_delete else []  # deleted by another client before the race
+        raced_deletes = (jobs[1::3] + jobs[:1]) if can_delete else []  # jobs[0] is gone already
+        observer = self._observer(contract_harness)
+        try:
+            for job_id in stale:
+                observer("delete", job_id)
+            calls = [Call("list")]
+            for job_id in jobs:
+                calls.append(Call("get", (job_id,)))
+                if can_cancel:
+                    calls.append(Call("cancel", (job_id,)))
+                if job_id in raced_deletes:
+                    calls.append(Call("delete", (job_id,)))
+                calls += [Call("get", (job_id,)), Call("get", (job_id,))]
+            calls.append(Call("list"))
+            outcomes = run.race(calls)
+
+            untyped = [o for o in outcomes if o.error is not None and not _typed(o.error)]
+            assert not untyped, "calls raced on one client raised untyped errors:\n" + "\n".join(
+                f"  {o.call}: {_describe(o.error)}" for o in untyped if o.error is not None
+            )
+            deletes = [o for o in outcomes if o.call.method == "delete" and o.error is None]
+            deleted = set(stale) | {o.call.args[0] for o in deletes}
+            _check_race_answers(outcomes, deleted)
+
+            # After the race: the racing client agrees with a fresh one, and each list with both.
+            final = {job_id: _state_or_gone(run, job_id) for job_id in jobs}
+            fresh = {job_id: _state_or_gone(observer, job_id) for job_id in jobs}
+            assert final == fresh, f"after the race the racing client reports {final}, a fresh client {fresh}"
+            present = {job_id: state for job_id, state in final.items() if state is not None}
+            for who, runner in (("racing", run), ("fresh", observer)):
+                listed = {job.id: job.state for job in runner("list") if job.id in final}
+                assert listed.keys() == present.keys(), f"the {who} client lists {listed}; get has {present}"
+                for job_id, state in listed.items():
+                    # A list may say less than get (no progress), never "finished" for a running job.
+                    assert state.is_terminal == present[job_id].is_terminal, f"{job_id}: {listed}, {present}"
+            for outcome in outcomes:
+                for job in _jobs_in(outcome):
+                    if job.id in present and job.state.is_terminal:
+                        # A finished job stays finished; get and cancel also keep the very state.
+                        assert present[job.id].is_terminal, f"{outcome.call} saw {job.id} {job.state}"
+                        if outcome.call.method != "list":
+                            assert present[job.id] is job.state, f"{outcome.call} saw {job.id} {job.state}"
+            for job_id in deleted:
+                if final[job_id] is None:
+                    continue
+                # The service keeps the job's record (Vertex keeps tuning jobs): its model must be gone.
+                assert caps.supports(Operation.GENERATE), f"{job_id} was deleted, yet get still returns it"
+                with pytest.raises((NotFoundError, JobNotReady)):
+                    run("generate", job_id, contract_harness.prompt)
+            if can_cancel and contract_harness.cancel_reaches_cancelled:
+                for job_id, state in present.items():
+                    cancelled = any(o.call == Call("cancel", (job_id,)) and not o.error for o in outcomes)
+                    if cancelled and not before[job_id].is_terminal:
+                        assert state in (JobState.CANCELLING, JobState.CANCELLED), f"{job_id} is {state}"
+        finally:
+            observer.close()
+
+    def _observer(self, harness: Harness) -> Runner:
+        """A second, independent client of the same service (another process, as far as caches go)."""
+        backdoor = harness.backdoor
+        clock = ServiceLinkedClock(backdoor) if backdoor is not None else ManualClock()
+        return SyncRunner(tuneport.connect(**{"clock": clock, **harness.connect}))
+
+
+def _typed(error: BaseException) -> bool:
+    """Whether *error* is one of tuneport's typed errors (``BackendError`` wraps a backend's untyped one)."""
+    return isinstance(error, TuneportError) and not isinstance(error, BackendError)
+
+
+def _describe(error: BaseException) -> str:
+    """The error, with the untyped exception inside a ``BackendError`` and where it was raised."""
+    original = error.original if isinstance(error, BackendError) else error
+    frames = traceback.extract_tb(original.__traceback__)
+    where = f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""
+    return f"{type(error).__name__}: {type(original).__name__}: {original}{where}"
+
+
+def _check_race_answers(outcomes: Sequence[Outcome], deleted: set[str]) -> None:
+    """Each raced call answered for its own job; reads of jobs nobody deleted never failed."""
+    for outcome in outcomes:
+        call, error = outcome.call, outcome.error
+        target = call.args[0] if call.args else None
+        if call.method == "list" or (call.method == "get" and target not in deleted):
+            assert error is None, f"{call} failed while other flows raced: {_describe(error)}"
+        elif call.method == "get" and error is not None:
+            assert isinstance(error, NotFoundError), f"{call} of a deleted job: {_describe(error)}"
+        if error is not None:
+            continue
+        if call.method in ("get", "cancel"):
+            assert isinstance(outcome.result, TuningJob), f"{call}: {outcome}"
+            assert outcome.result.id == target, f"{call} answered for {outcome.result.id}"
+        elif call.method == "list":
+            ids = [job.id for job in outcome.result]
+            assert len(ids) == len(set(ids)), f"a list raced with other flows repeated jobs: {ids}"
+        elif call.method == "delete":
+            assert outcome.result is None
+
+
+def _jobs_in(outcome: Outcome) -> list[TuningJob]:
+    """The jobs a raced call returned (none if it raised)."""
+    if outcome.error is not None or outcome.call.method == "delete":
+        return []
+    return list(outcome.result) if outcome.call.method == "list" else [outcome.result]
+
+
+def _state_or_gone(run: Runner, job_id: str) -> JobState | None:
+    """The job's state, or ``None`` once the service no longer has it."""
+    try:
+        job: TuningJob = run("get", job_id)
+    except NotFoundError:
+        return None
+    return job.state
 
 
 def _check_really_unsupported(run: Runner, operation: Operation, harness: Harness) -> None:
