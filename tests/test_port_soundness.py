@@ -214,9 +214,10 @@ class _BuggyBackend(BaseBackend):
 
 def test_an_untyped_exception_from_a_flow_arrives_as_backend_error() -> None:
     transport = httpx.MockTransport(lambda request: httpx.Response(200, json={}))
-    with tuneport.TuningClient(_BuggyBackend(), transport=transport) as client, pytest.raises(
-        BackendError
-    ) as info:
+    with (
+        tuneport.TuningClient(_BuggyBackend(), transport=transport) as client,
+        pytest.raises(BackendError) as info,
+    ):
         client.get("x")
     assert isinstance(info.value, TuneportError)
     assert isinstance(info.value.__cause__, KeyError)
@@ -269,9 +270,11 @@ def test_a_plugin_gets_its_services_own_words(body: dict[str, Any], message: str
     host = PluginHost(environ={})
     host.register_plugin(_DetailPlugin(), name="detail", distribution="tuneport-detail-tests", version="0")
     transport = httpx.MockTransport(lambda request: httpx.Response(404, json=body))
-    with tuneport.connect(backend="detail", plugins=host, environ={}, transport=transport) as client:
-        with pytest.raises(NotFoundError) as info:
-            client.get("j-1")
+    with (
+        tuneport.connect(backend="detail", plugins=host, environ={}, transport=transport) as client,
+        pytest.raises(NotFoundError) as info,
+    ):
+        client.get("j-1")
     assert info.value.message == message
 
 
@@ -296,7 +299,11 @@ def _fake_adc(token: str) -> Callable[..., Any]:
     ("backend", "options", "url"),
     [
         ("gemini", {"auth": "adc"}, "http://127.0.0.1:8911/v1beta/tunedModels/m-1"),
-        ("vertex", {"project": "test-project"}, "http://127.0.0.1:8911/v1/projects/test-project/locations/us-central1/tuningJobs/7"),
+        (
+            "vertex",
+            {"project": "test-project"},
+            "http://127.0.0.1:8911/v1/projects/test-project/locations/us-central1/tuningJobs/7",
+        ),
     ],
 )
 def test_credentials_reach_a_loopback_proxy_not_declared_as_the_emulator(
@@ -312,15 +319,17 @@ def test_credentials_reach_a_loopback_proxy_not_declared_as_the_emulator(
         return httpx.Response(404, json={"error": {"code": 404, "message": "nope", "status": "NOT_FOUND"}})
 
     id_ = url.rsplit("/", 1)[-1]
-    with tuneport.connect(
-        backend=backend,
-        endpoint="http://127.0.0.1:8911",
-        environ={},
-        transport=httpx.MockTransport(proxy),
-        **options,
-    ) as client:
-        with pytest.raises(NotFoundError):
-            client.get(id_)
+    with (
+        tuneport.connect(
+            backend=backend,
+            endpoint="http://127.0.0.1:8911",
+            environ={},
+            transport=httpx.MockTransport(proxy),
+            **options,
+        ) as client,
+        pytest.raises(NotFoundError),
+    ):
+        client.get(id_)
     assert [str(r.url) for r in seen] == [url]
     assert seen[0].headers["authorization"] == "Bearer proxy-token-123"
 
@@ -332,9 +341,11 @@ def test_a_declared_emulator_needs_no_credentials(emulator: Emulator) -> None:
 
 
 def test_an_undeclared_loopback_endpoint_asks_for_credentials(emulator: Emulator) -> None:
-    with tuneport.connect(backend="gemini", endpoint=emulator.url, environ={}) as client:
-        with pytest.raises(ConfigError, match="no credentials"):
-            client.get("m-1")
+    with (
+        tuneport.connect(backend="gemini", endpoint=emulator.url, environ={}) as client,
+        pytest.raises(ConfigError, match="no credentials"),
+    ):
+        client.get("m-1")
 
 
 def test_tuneport_emulator_host_declares_a_running_emulator(emulator: Emulator) -> None:
@@ -347,7 +358,9 @@ def test_tuneport_emulator_host_declares_a_running_emulator(emulator: Emulator) 
 
 def test_an_explicit_endpoint_wins_over_tuneport_emulator_host() -> None:
     backend = tuneport.open_backend(
-        backend="gemini", endpoint="https://gl.example.test", environ={"TUNEPORT_EMULATOR_HOST": "127.0.0.1:1"}
+        backend="gemini",
+        endpoint="https://gl.example.test",
+        environ={"TUNEPORT_EMULATOR_HOST": "127.0.0.1:1"},
     )
     assert backend.settings.endpoint == "https://gl.example.test"
     assert not backend.settings.emulator
@@ -360,7 +373,11 @@ def test_the_embedded_endpoint_is_declared_an_emulator() -> None:
 
 def test_check_spec_and_plan_create_are_the_protocol() -> None:
     backend = tuneport.open_backend(
-        backend="vertex", project="test-project", location="us-central1", staging_bucket="gs://tp-bucket", environ={}
+        backend="vertex",
+        project="test-project",
+        location="us-central1",
+        staging_bucket="gs://tp-bucket",
+        environ={},
     )
     spec = JobSpec(base_model="gemini-2.5-flash", training_data="gs://tp-bucket/t.jsonl", extras={"nope": 1})
     report = tuneport.validate(

@@ -192,14 +192,14 @@ def prepared_async_client(make: Callable[[], httpx.AsyncClient]) -> httpx.AsyncC
     event loop if done there.  The imports are a warm-up only: a module that
     an httpx release no longer has is skipped.
     """
+    import contextlib
     import importlib
 
     client = make()
     for module in _ASYNC_FIRST_USE_MODULES:
-        try:
+        # Another httpcore/anyio layout: it loads on first use instead.
+        with contextlib.suppress(ImportError):
             importlib.import_module(module)
-        except ImportError:  # another httpcore/anyio layout: it loads on first use instead
-            pass
     return client
 
 

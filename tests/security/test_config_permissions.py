@@ -115,9 +115,12 @@ def test_a_service_account_key_file_others_can_open_warns(mode: int, warns: bool
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         # Credentials are read on the first request that needs them: an incomplete key is refused there.
-        with tuneport.connect(
-            backend="vertex", project="my-project", credentials_file=key_file, environ={}
-        ) as client, pytest.raises(ConfigError, match="service-account key"):
+        with (
+            tuneport.connect(
+                backend="vertex", project="my-project", credentials_file=key_file, environ={}
+            ) as client,
+            pytest.raises(ConfigError, match="service-account key"),
+        ):
             client.get("123")
     found = insecure_warnings(caught)
     assert len(found) == int(warns)

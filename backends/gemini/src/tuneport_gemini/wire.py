@@ -58,17 +58,16 @@ _SAMPLING_RANGES: dict[str, tuple[float, float | None]] = {
 MAX_INPUT_CHARS = 40_000
 #: google.rpc.Code CANCELLED: how a cancelled creation operation reports its end.
 RPC_CANCELLED = 1
-_STATES = {
-    "CREATING": JobState.RUNNING,
-    "ACTIVE": JobState.SUCCEEDED,
-    "FAILED": JobState.FAILED,
-    "STATE_UNSPECIFIED": JobState.UNKNOWN,
-    # enum-encoding=int replies
-    "0": JobState.UNKNOWN,
-    "1": JobState.RUNNING,
-    "2": JobState.SUCCEEDED,
-    "3": JobState.FAILED,
-}
+#: ``TunedModel.State`` in proto order: a reply names it, or (enum-encoding=int) gives its number.
+_STATE_NAMES: tuple[tuple[str, JobState], ...] = (
+    ("STATE_UNSPECIFIED", JobState.UNKNOWN),
+    ("CREATING", JobState.RUNNING),
+    ("ACTIVE", JobState.SUCCEEDED),
+    ("FAILED", JobState.FAILED),
+)
+_STATES: dict[str, JobState] = {}
+for _number, (_name, _state) in enumerate(_STATE_NAMES):
+    _STATES[_name] = _STATES[str(_number)] = _state
 _HYPER_FIELDS = {
     "epoch_count": "epochCount",
     "batch_size": "batchSize",
