@@ -13,13 +13,16 @@ reports an "unexpected success" when one in fact works.
 
 from __future__ import annotations
 
+import json
 import logging
 import traceback
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from os import PathLike
 from typing import Any
 
 import pytest
+from pydantic import ValidationError as PydanticValidationError
 
 import tuneport
 from tuneport.errors import (
@@ -35,7 +38,7 @@ from tuneport.errors import (
     WaitTimeout,
 )
 from tuneport.models import Hyperparameters, JobState, Page, TuningJob
-from tuneport.protocol import Operation
+from tuneport.protocol import Capabilities, Operation
 from tuneport.waiting import ManualClock
 from tuneport_contract.harness import (
     AnswerLosingTransport,
@@ -55,6 +58,8 @@ __all__ = ["UNKNOWN_ID", "BackendContract"]
 #: An id no service has: well-formed for every backend, never created.
 UNKNOWN_ID = "tuneport-contract-no-such-job"
 _POLL = 1.0
+#: The states of a job a cancel has reached.
+_STOPPING = (JobState.CANCELLING, JobState.CANCELLED)
 
 
 class BackendContract:
@@ -227,12 +232,31 @@ class BackendContract:
     def test_b14_cancel_moves_to_cancelling_or_cancelled(
         self, run: Runner, contract_harness: Harness
     ) -> None:
-        """Behaviour 14: cancel of a running job returns it CANCELLING or CANCELLED."""
+        """Behaviour 14: cancel of a running job returns it CANCELLING or CANCELLED.
+
+        A best-effort cancel (``cancel_reaches_cancelled=False``) may leave the
+        job running, but must still return the same job, never as failed, and
+        what it returns must hold on the next get: a job it reports stopping
+        or stopped is not running again.
+        """
         job = self._create(run, contract_harness)
         self._require(run, Operation.CANCEL)
         cancelled: TuningJob = run("cancel", job.id)
+        assert cancelled.id == job.id
+        assert cancelled.backend == job.backend
         if contract_harness.cancel_reaches_cancelled:
             assert cancelled.state in (JobState.CANCELLING, JobState.CANCELLED)
+        else:
+            allowed = (JobState.PENDING, JobState.RUNNING, JobState.SUCCEEDED, *_STOPPING)
+            assert cancelled.state in allowed, f"a cancel returned the job {cancelled.state}"
+        if run.client.capabilities.supports(Operation.GET):
+            again: TuningJob = run("get", job.id)
+            if cancelled.state is JobState.CANCELLING:
+                assert again.state in _STOPPING, f"cancelling, then {again.state}"
+            elif cancelled.state.is_terminal:
+                assert again.state is cancelled.state, f"{cancelled.state}, then {again.state}"
+            else:
+                assert again.state is not JobState.FAILED, "a cancel made the job fail"
 
     def test_b15_wait_returns_a_cancelled_job(self, run: Runner, contract_harness: Harness) -> None:
         """Behaviour 15: wait after cancel returns the job CANCELLED (cancelling is not a failure)."""
@@ -301,17 +325,34 @@ class BackendContract:
             run("generate", UNKNOWN_ID, contract_harness.prompt)
 
     def test_b23_generation_keeps_usage_and_raw(self, run: Runner, contract_harness: Harness) -> None:
-        """Behaviour 23: a generation keeps the provider's reply and non-negative token counts."""
+        """Behaviour 23: a generation keeps the provider's reply and non-negative token counts.
+
+        The text is read from the reply kept in ``raw`` (it is found among the
+        reply's strings), the first candidate is the text, and the token counts
+        the provider reports add up: each a whole number, the prompt and a
+        non-empty answer at least one token each, the total at least their sum.
+        """
         self._require(run, Operation.GENERATE)
         job = self._finished(run, contract_harness)
         generation = run("generate", job.id, contract_harness.prompt)
-        assert generation.raw
-        for count in (
-            generation.usage.prompt_tokens,
-            generation.usage.output_tokens,
-            generation.usage.total_tokens,
-        ):
-            assert count is None or count >= 0
+        assert isinstance(generation.raw, dict)
+        assert generation.raw, "the provider's reply is not kept"
+        assert generation.text in "".join(_strings(generation.raw)), (
+            "the text is not in the reply kept in raw"
+        )
+        if generation.candidates:
+            assert generation.candidates[0] == generation.text
+        usage = generation.usage
+        counts = {"prompt": usage.prompt_tokens, "output": usage.output_tokens, "total": usage.total_tokens}
+        for name, count in counts.items():
+            assert count is None or (type(count) is int and count >= 0), f"{name} tokens: {count!r}"
+        if usage.prompt_tokens is not None:
+            assert usage.prompt_tokens >= 1, "a non-empty prompt is at least one token"
+        if usage.output_tokens is not None and generation.text:
+            assert usage.output_tokens >= 1, "a non-empty answer is at least one token"
+        if usage.total_tokens is not None:
+            parts = [n for n in (usage.prompt_tokens, usage.output_tokens) if n is not None]
+            assert usage.total_tokens >= sum(parts), f"total below prompt + output: {usage}"
 
     # --- metrics -----------------------------------------------------------------------------------
 
@@ -442,11 +483,31 @@ class BackendContract:
             _check_really_unsupported(run, operation, contract_harness)
 
     def test_b35_capabilities_are_data(self, run: Runner, contract_harness: Harness) -> None:
-        """Behaviour 35: capabilities name known operations and hyperparameters only."""
+        """Behaviour 35: capabilities name known operations and hyperparameters only.
+
+        They are data: frozen, the same on every read, a JSON summary that
+        rebuilds them, hyperparameters the port
+        knows, the data source of the harness's spec among those declared, and
+        a declared maximum page size that the service accepts.
+        """
         caps = run.client.capabilities
-        assert caps.operations <= frozenset(Operation)
-        assert caps.hyperparameters <= frozenset(Hyperparameters.model_fields)
-        assert caps.summary()["operations"] == sorted(op.value for op in caps.operations)
+        assert caps == run.client.capabilities  # declared, not computed per call
+        with pytest.raises(PydanticValidationError):
+            caps.max_page_size = 1  # type: ignore[misc]
+        assert Capabilities.model_validate(json.loads(json.dumps(caps.summary()))) == caps
+        unknown = caps.hyperparameters - set(Hyperparameters.model_fields)
+        assert not unknown, f"declared hyperparameters the port does not know: {sorted(unknown)}"
+        if caps.supports(Operation.CREATE):
+            source = contract_harness.spec["training_data"]
+            kind = (
+                "uri" if "://" in str(source) else "file" if isinstance(source, (str, PathLike)) else "inline"
+            )
+            assert kind in caps.data_sources, f"the harness's {kind} training data is not declared"
+        if caps.max_page_size is not None:
+            assert caps.max_page_size >= 1
+            if caps.supports(Operation.LIST):
+                page: Page[TuningJob] = run("list_page", page_size=caps.max_page_size)
+                assert len(page.items) <= caps.max_page_size
 
     def test_b36_settings_refuse_unknown_keys(self, contract_harness: Harness) -> None:
         """Behaviour 36: a misspelt setting is a ConfigError naming the key."""
@@ -583,6 +644,18 @@ class BackendContract:
         backdoor = harness.backdoor
         clock = ServiceLinkedClock(backdoor) if backdoor is not None else ManualClock()
         return SyncRunner(tuneport.connect(**{"clock": clock, **harness.connect}))
+
+
+def _strings(value: Any) -> Iterator[str]:
+    """Every string in a JSON-like value, in order."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _strings(item)
 
 
 def _typed(error: BaseException) -> bool:
