@@ -115,15 +115,18 @@ def _env() -> dict[str, str]:
     return env
 
 
-def measure(code: str) -> tuple[float, float, float]:
-    """(wall seconds, CPU seconds, peak RSS in MB) of one run of *code* in a fresh interpreter."""
+def measure(code: str, *, env: dict[str, str] | None = None) -> tuple[float, float, float]:
+    """(wall seconds, CPU seconds, peak RSS in MB) of one run of *code* in a fresh interpreter.
+
+    *env* replaces the children's usual environment (``_env()``).
+    """
     with tempfile.TemporaryFile() as stderr:
         start = time.perf_counter()
         child = subprocess.Popen(
             [sys.executable, "-c", _REPORT_HWM + code],
             stdout=subprocess.DEVNULL,
             stderr=stderr,
-            env=_env(),
+            env=_env() if env is None else env,
             cwd=HERE,
         )
         _pid, status, usage = os.wait4(child.pid, 0)
