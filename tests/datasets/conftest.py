@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tuneport.datasets import _json
+from tuneport.datasets import JsonCodec
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -19,23 +17,15 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
-@contextlib.contextmanager
-def json_backend(mode: str) -> Iterator[None]:
-    """Run with the accelerated codecs (orjson/msgspec, when installed) or the stdlib only."""
-    saved = (_json.BACKEND, _json.loads, _json.dumps, _json.dumps_line, _json._msgspec)
-    try:
-        if mode == "stdlib":
-            _json.use_stdlib()
-        yield
-    finally:
-        _json.BACKEND, _json.loads, _json.dumps, _json.dumps_line, _json._msgspec = saved
+def json_codec(mode: str) -> JsonCodec:
+    """The accelerated codec (orjson/msgspec, when installed) or the stdlib one."""
+    return JsonCodec.stdlib() if mode == "stdlib" else JsonCodec.fastest()
 
 
 @pytest.fixture(params=["accelerated", "stdlib"])
-def backend(request: pytest.FixtureRequest) -> Iterator[str]:
+def codec(request: pytest.FixtureRequest) -> JsonCodec:
     """Every test using it runs twice: the fast path and the pure-stdlib path must agree."""
-    with json_backend(request.param):
-        yield request.param
+    return json_codec(request.param)
 
 
 def write_lines(path: Path, records: list[Any]) -> Path:

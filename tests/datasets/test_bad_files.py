@@ -1,6 +1,6 @@
 """A corpus of bad files: each case names the exact line, field and rule reported.
 
-Every case runs twice (``backend`` fixture): with the accelerated codecs,
+Every case runs twice (``codec`` fixture): with the accelerated codecs,
 where a valid Vertex line takes the msgspec fast path, and with the stdlib
 only.  Both must report exactly the same problems.
 """
@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.datasets.conftest import vertex, where, write_lines
-from tuneport.datasets import validate_dataset
+from tuneport.datasets import JsonCodec, validate_dataset
 
 GOOD = vertex("question", "answer")
 
@@ -171,15 +171,17 @@ VERTEX_CASES: list[tuple[str, list[Any], list[tuple[int | None, str | None, str]
 
 
 @pytest.mark.parametrize(("name", "records", "expected"), VERTEX_CASES, ids=[c[0] for c in VERTEX_CASES])
-def test_vertex_bad_files(tmp_path: Path, backend: str, name: str, records: list[Any], expected: Any) -> None:
+def test_vertex_bad_files(
+    tmp_path: Path, codec: JsonCodec, name: str, records: list[Any], expected: Any
+) -> None:
     path = write_lines(tmp_path / "bad.jsonl", records)
-    report = validate_dataset(path, format="vertex")
+    report = validate_dataset(path, format="vertex", codec=codec)
     assert where(report.errors) == expected
     assert all(p.source == str(path) for p in report.problems)
     assert not report.ok
 
 
-def test_vertex_snake_case_is_accepted(tmp_path: Path, backend: str) -> None:
+def test_vertex_snake_case_is_accepted(tmp_path: Path, codec: JsonCodec) -> None:
     record = {
         "system_instruction": {"role": "system", "parts": [{"text": "be brief"}]},
         "contents": [
@@ -193,13 +195,13 @@ def test_vertex_snake_case_is_accepted(tmp_path: Path, backend: str) -> None:
             M,
         ],
     }
-    report = validate_dataset(write_lines(tmp_path / "snake.jsonl", [record]))
+    report = validate_dataset(write_lines(tmp_path / "snake.jsonl", [record]), codec=codec)
     assert report.ok, report.problems
     assert report.format == "vertex"
 
 
-def test_blank_text_is_a_warning_and_the_example_stays_valid(tmp_path: Path, backend: str) -> None:
-    report = validate_dataset(write_lines(tmp_path / "blank.jsonl", [vertex("q", "   ")]))
+def test_blank_text_is_a_warning_and_the_example_stays_valid(tmp_path: Path, codec: JsonCodec) -> None:
+    report = validate_dataset(write_lines(tmp_path / "blank.jsonl", [vertex("q", "   ")]), codec=codec)
     assert report.ok
     assert where(report.warnings) == [(1, "contents[1].parts[0].text", "blank-text")]
     assert report.valid_example_count == 1
@@ -303,9 +305,11 @@ OPENAI_CASES: list[tuple[str, list[Any], list[tuple[int | None, str | None, str]
 
 
 @pytest.mark.parametrize(("name", "records", "expected"), OPENAI_CASES, ids=[c[0] for c in OPENAI_CASES])
-def test_openai_bad_files(tmp_path: Path, backend: str, name: str, records: list[Any], expected: Any) -> None:
+def test_openai_bad_files(
+    tmp_path: Path, codec: JsonCodec, name: str, records: list[Any], expected: Any
+) -> None:
     path = write_lines(tmp_path / "bad.jsonl", records)
-    report = validate_dataset(path, format="openai")
+    report = validate_dataset(path, format="openai", codec=codec)
     assert where(report.errors) == expected
 
 
@@ -333,9 +337,11 @@ GEMINI_CASES: list[tuple[str, list[Any], list[tuple[int | None, str | None, str]
 
 
 @pytest.mark.parametrize(("name", "records", "expected"), GEMINI_CASES, ids=[c[0] for c in GEMINI_CASES])
-def test_gemini_bad_files(tmp_path: Path, backend: str, name: str, records: list[Any], expected: Any) -> None:
+def test_gemini_bad_files(
+    tmp_path: Path, codec: JsonCodec, name: str, records: list[Any], expected: Any
+) -> None:
     path = write_lines(tmp_path / "bad.jsonl", records)
-    report = validate_dataset(path, format="gemini")
+    report = validate_dataset(path, format="gemini", codec=codec)
     assert where(report.errors) == expected
 
 
@@ -384,8 +390,8 @@ def test_broken_json_array_reports_the_line_and_stops(tmp_path: Path) -> None:
     assert report.example_count == 1
 
 
-def test_invalid_utf8_is_malformed_json(tmp_path: Path, backend: str) -> None:
+def test_invalid_utf8_is_malformed_json(tmp_path: Path, codec: JsonCodec) -> None:
     path = tmp_path / "bad.jsonl"
     path.write_bytes(b'{"text_input": "q", "output": "a"}\n{"text_input": "\xff", "output": "a"}\n')
-    report = validate_dataset(path, format="gemini")
+    report = validate_dataset(path, format="gemini", codec=codec)
     assert where(report.errors) == [(2, None, "malformed-json")]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.datasets.conftest import vertex, where, write_lines
-from tuneport.datasets import Example, convert_dataset, read_examples, read_records, write_examples
+from tuneport.datasets import Example, JsonCodec, convert_dataset, read_examples, read_records, write_examples
 from tuneport.errors import DatasetError
 
 PAIRS = [{"text_input": f"q{i}", "output": f"a{i}"} for i in range(3)]
@@ -21,16 +21,16 @@ def _own_folder(tmp_path: Path) -> Path:
     return folder
 
 
-def test_pairs_go_round_the_matrix_losslessly(tmp_path: Path, backend: str) -> None:
+def test_pairs_go_round_the_matrix_losslessly(tmp_path: Path, codec: JsonCodec) -> None:
     source = write_lines(tmp_path / "g.jsonl", PAIRS)
-    expected = list(read_examples(source))
+    expected = list(read_examples(source, codec=codec))
     previous = source
     for i, fmt in enumerate(["vertex", "openai", "gemini", "openai", "vertex", "gemini"]):
         target = tmp_path / f"{i}-{fmt}.jsonl"
-        report = convert_dataset(previous, target, to=fmt)
+        report = convert_dataset(previous, target, to=fmt, codec=codec)
         assert report.lossless
         assert (report.read, report.written, report.skipped) == (3, 3, 0)
-        assert list(read_examples(target)) == expected
+        assert list(read_examples(target, codec=codec)) == expected
         previous = target
     assert [json.loads(line) for line in previous.read_text().splitlines()] == PAIRS
 
@@ -87,12 +87,12 @@ MIXED = [
 ]
 
 
-def test_policy_error_names_the_line_and_leaves_no_file(tmp_path: Path, backend: str) -> None:
+def test_policy_error_names_the_line_and_leaves_no_file(tmp_path: Path, codec: JsonCodec) -> None:
     tmp_path = _own_folder(tmp_path)
     source = write_lines(tmp_path / "v.jsonl", MIXED)
     target = tmp_path / "pairs.jsonl"
     with pytest.raises(DatasetError) as excinfo:
-        convert_dataset(source, target, to="gemini")
+        convert_dataset(source, target, to="gemini", codec=codec)
     assert (excinfo.value.line, excinfo.value.field, excinfo.value.first.rule) == (
         2,
         "contents",
@@ -121,9 +121,9 @@ def test_invalid_source_lines_fail_under_policy_error(tmp_path: Path) -> None:
     assert not (tmp_path / "o.jsonl").exists()
 
 
-def test_policy_skip(tmp_path: Path, backend: str) -> None:
+def test_policy_skip(tmp_path: Path, codec: JsonCodec) -> None:
     source = write_lines(tmp_path / "v.jsonl", MIXED)
-    report = convert_dataset(source, tmp_path / "pairs.csv", to="gemini", policy="skip")
+    report = convert_dataset(source, tmp_path / "pairs.csv", to="gemini", policy="skip", codec=codec)
     assert (report.read, report.written, report.converted, report.split, report.skipped) == (6, 1, 1, 0, 5)
     assert where(report.problems) == [
         (2, "contents", "multi-turn-not-allowed"),

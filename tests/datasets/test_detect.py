@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.datasets.conftest import vertex, write_lines
-from tuneport.datasets import DatasetFormat, detect_format, read_examples, validate_dataset
+from tuneport.datasets import DatasetFormat, JsonCodec, detect_format, read_examples, validate_dataset
 from tuneport.errors import DatasetError
 
 OPENAI = {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}
@@ -59,11 +59,11 @@ def test_override_beats_detection(tmp_path: Path) -> None:
         validate_dataset(path, format="jsonl")
 
 
-def test_bom_on_the_first_line(tmp_path: Path, backend: str) -> None:
+def test_bom_on_the_first_line(tmp_path: Path, codec: JsonCodec) -> None:
     path = tmp_path / "bom.jsonl"
     path.write_bytes(b'\xef\xbb\xbf{"text_input": "q", "output": "a"}\n')
-    assert detect_format(path) is DatasetFormat.GEMINI
-    assert [e.turns[1].text for e in read_examples(path)] == ["a"]
+    assert detect_format(path, codec=codec) is DatasetFormat.GEMINI
+    assert [e.turns[1].text for e in read_examples(path, codec=codec)] == ["a"]
 
 
 def test_remote_and_in_memory_have_no_format() -> None:

@@ -52,12 +52,11 @@ CHILD = textwrap.dedent(
             pass
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
-    from tuneport.datasets import _json, convert_dataset, dataset_stats, validate_dataset
-    if sys.argv[2] == "stdlib":
-        _json.use_stdlib()
-    report = validate_dataset(sys.argv[1])
-    stats = dataset_stats(sys.argv[1], epochs=2)
-    conversion = convert_dataset(sys.argv[1], sys.argv[1] + ".openai.jsonl", to="openai")
+    from tuneport.datasets import JsonCodec, convert_dataset, dataset_stats, validate_dataset
+    codec = JsonCodec.stdlib() if sys.argv[2] == "stdlib" else JsonCodec.fastest()
+    report = validate_dataset(sys.argv[1], codec=codec)
+    stats = dataset_stats(sys.argv[1], epochs=2, codec=codec)
+    conversion = convert_dataset(sys.argv[1], sys.argv[1] + ".openai.jsonl", to="openai", codec=codec)
     print(json.dumps({
         "ok": report.ok,
         "examples": report.example_count,

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.datasets.conftest import json_backend, vertex, write_lines
+from tests.datasets.conftest import json_codec, vertex, write_lines
 from tuneport.datasets import DatasetLimits, parallel, validate_dataset
 
 pytestmark = pytest.mark.skipif(
@@ -44,9 +44,9 @@ def test_parallel_report_equals_the_serial_one(
     monkeypatch.setattr(parallel, "CHUNK_BYTES", 16 * 1024)
     assert len(parallel.plan_ranges(path, path.stat().st_size)) > 10
     limits = DatasetLimits(max_output_chars=8)
-    with json_backend(backend_mode):
-        serial = validate_dataset(path, limits=limits, max_problems=max_problems)
-        split = validate_dataset(path, limits=limits, max_problems=max_problems, workers=3)
+    codec = json_codec(backend_mode)
+    serial = validate_dataset(path, limits=limits, max_problems=max_problems, codec=codec)
+    split = validate_dataset(path, limits=limits, max_problems=max_problems, workers=3, codec=codec)
     assert split == serial
     assert serial.error_count > 50
     assert serial.warning_count > 20

@@ -7,19 +7,19 @@ from pathlib import Path
 import pytest
 
 from tests.datasets.conftest import vertex, write_lines
-from tuneport.datasets import Example, FilePart, TextPart, read_examples, read_records
+from tuneport.datasets import Example, FilePart, JsonCodec, TextPart, read_examples, read_records
 from tuneport.errors import DatasetError
 
 
-def test_records_carry_physical_line_numbers(tmp_path: Path, backend: str) -> None:
+def test_records_carry_physical_line_numbers(tmp_path: Path, codec: JsonCodec) -> None:
     path = write_lines(tmp_path / "v.jsonl", [vertex("q1", "a1"), "", "   ", vertex("q2", "a2", system="s")])
-    records = list(read_records(path))
+    records = list(read_records(path, codec=codec))
     assert [r.line for r in records] == [1, 4]
     assert records[1].example.system == (TextPart(text="s"),)
     assert records[0].source == str(path)
 
 
-def test_file_parts_become_file_parts(tmp_path: Path, backend: str) -> None:
+def test_file_parts_become_file_parts(tmp_path: Path, codec: JsonCodec) -> None:
     path = write_lines(
         tmp_path / "o.jsonl",
         [
@@ -36,13 +36,13 @@ def test_file_parts_become_file_parts(tmp_path: Path, backend: str) -> None:
             }
         ],
     )
-    (example,) = read_examples(path)
+    (example,) = read_examples(path, codec=codec)
     assert example.turns[0].parts == (FilePart(uri="data:image/webp;base64,AAAA", mime_type="image/webp"),)
 
 
-def test_the_first_error_raises_with_its_line(tmp_path: Path, backend: str) -> None:
+def test_the_first_error_raises_with_its_line(tmp_path: Path, codec: JsonCodec) -> None:
     path = write_lines(tmp_path / "v.jsonl", [vertex("q", "a"), vertex("q", "")])
-    examples = read_examples(path)
+    examples = read_examples(path, codec=codec)
     assert next(examples) == Example.from_pair("q", "a")
     with pytest.raises(DatasetError) as excinfo:
         next(examples)

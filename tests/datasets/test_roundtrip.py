@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from tests.datasets.conftest import json_backend
+from tests.datasets.conftest import json_codec
 from tuneport.datasets import (
     Example,
     FilePart,
@@ -26,7 +26,7 @@ from tuneport.datasets import (
     read_examples,
     write_examples,
 )
-from tuneport.datasets.formats.mime import guess_mime_type
+from tuneport.datasets.formats.openai import guess_mime_type
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -75,10 +75,11 @@ common_examples = conversations(openai_file.filter(lambda f: f.mime_type is not 
 
 
 def _round_trip(examples: list[Example], fmt: str, name: str, mode: str) -> list[Example]:
-    with json_backend(mode), tempfile.TemporaryDirectory() as tmp:
+    codec = json_codec(mode)
+    with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / name
-        assert write_examples(examples, path, format=fmt) == len(examples)
-        return list(read_examples(path, format=fmt))
+        assert write_examples(examples, path, format=fmt, codec=codec) == len(examples)
+        return list(read_examples(path, format=fmt, codec=codec))
 
 
 @pytest.mark.parametrize("mode", ["accelerated", "stdlib"])

@@ -9,7 +9,7 @@ import pytest
 
 from tests.datasets.conftest import vertex, write_lines
 from tuneport.datasets import DatasetLimits, dataset_stats, estimate_tokens
-from tuneport.datasets.quantiles import EXACT_LIMIT, QuantileSketch
+from tuneport.datasets.stats import EXACT_LIMIT, QuantileSketch
 
 IMAGE = {"fileData": {"mimeType": "image/png", "fileUri": "gs://b/x.png"}}
 

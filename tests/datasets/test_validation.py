@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.datasets.conftest import vertex, where, write_lines
-from tuneport.datasets import DatasetLimits, Example, FilePart, TextPart, Turn, validate_dataset
+from tuneport.datasets import DatasetLimits, Example, FilePart, JsonCodec, TextPart, Turn, validate_dataset
 from tuneport.errors import DatasetError
 from tuneport.models import JobSpec
 
@@ -21,7 +21,7 @@ def with_parts(*user_parts: dict[str, object]) -> dict[str, object]:
     }
 
 
-def test_gemini_api_limits_on_a_vertex_file(tmp_path: Path, backend: str) -> None:
+def test_gemini_api_limits_on_a_vertex_file(tmp_path: Path, codec: JsonCodec) -> None:
     path = write_lines(
         tmp_path / "v.jsonl",
         [
@@ -34,7 +34,7 @@ def test_gemini_api_limits_on_a_vertex_file(tmp_path: Path, backend: str) -> Non
         ],
     )
     limits = DatasetLimits(max_input_chars=40, max_output_chars=5, pairs_only=True, text_only=True)
-    report = validate_dataset(path, limits=limits)
+    report = validate_dataset(path, limits=limits, codec=codec)
     assert where(report.errors) == [
         (2, "systemInstruction", "system-not-allowed"),
         (2, "contents[0]", "input-too-long"),  # the system instruction counts as input
@@ -54,15 +54,17 @@ def test_char_limits_name_gemini_fields(tmp_path: Path) -> None:
     assert "11 characters; the limit is 10" in report.errors[0].message
 
 
-def test_mime_types(tmp_path: Path, backend: str) -> None:
+def test_mime_types(tmp_path: Path, codec: JsonCodec) -> None:
     path = write_lines(tmp_path / "v.jsonl", [with_parts({"text": "q"}, PNG), with_parts(PDF)])
-    report = validate_dataset(path, limits=DatasetLimits(allowed_mime_types=["image/png", "image/jpeg"]))
+    report = validate_dataset(
+        path, limits=DatasetLimits(allowed_mime_types=["image/png", "image/jpeg"]), codec=codec
+    )
     assert where(report.errors) == [(2, "contents[0].parts[0]", "mime-type-not-allowed")]
 
 
-def test_token_limit_is_a_warning(tmp_path: Path, backend: str) -> None:
+def test_token_limit_is_a_warning(tmp_path: Path, codec: JsonCodec) -> None:
     path = write_lines(tmp_path / "v.jsonl", [vertex("q" * 400, "a" * 400), vertex("q", "a")])
-    report = validate_dataset(path, limits=DatasetLimits(max_example_tokens=150))
+    report = validate_dataset(path, limits=DatasetLimits(max_example_tokens=150), codec=codec)
     assert report.ok
     assert where(report.warnings) == [(1, None, "example-too-long-tokens")]
     assert "about 200 tokens" in report.warnings[0].message
@@ -91,14 +93,14 @@ def test_empty_file(tmp_path: Path) -> None:
     assert report.example_count == 0
 
 
-def test_duplicates_are_warnings_naming_the_first_copy(tmp_path: Path, backend: str) -> None:
+def test_duplicates_are_warnings_naming_the_first_copy(tmp_path: Path, codec: JsonCodec) -> None:
     records = [vertex("q", "a"), vertex("q", "b"), vertex("q", "a"), vertex("q", "b"), vertex("q", "a")]
     # Same content, other key order and spacing: still a duplicate.
     records.append(
         '{ "contents": [{"parts": [{"text": "q"}], "role": "user"},'
         ' {"role": "model", "parts": [{"text": "b"}]}] }'
     )
-    report = validate_dataset(write_lines(tmp_path / "v.jsonl", records))
+    report = validate_dataset(write_lines(tmp_path / "v.jsonl", records), codec=codec)
     assert report.ok
     assert where(report.warnings) == [
         (3, None, "duplicate-example"),
@@ -112,13 +114,13 @@ def test_duplicates_are_warnings_naming_the_first_copy(tmp_path: Path, backend: 
         "the same example as line 1",
         "the same example as line 2",
     ]
-    assert not validate_dataset(tmp_path / "v.jsonl", check_duplicates=False).problems
+    assert not validate_dataset(tmp_path / "v.jsonl", check_duplicates=False, codec=codec).problems
 
 
-def test_all_problems_are_counted_and_the_first_n_kept(tmp_path: Path, backend: str) -> None:
+def test_all_problems_are_counted_and_the_first_n_kept(tmp_path: Path, codec: JsonCodec) -> None:
     records = [vertex("q", "") for _ in range(250)]
     path = write_lines(tmp_path / "v.jsonl", records)
-    report = validate_dataset(path, max_problems=100, limits=DatasetLimits(max_examples=10))
+    report = validate_dataset(path, max_problems=100, limits=DatasetLimits(max_examples=10), codec=codec)
     assert report.error_count == 251
     assert report.truncated
     # The cap holds the first 100 line problems, in order, plus the dataset-level one.
@@ -189,10 +191,10 @@ def test_to_dict_is_json_ready(tmp_path: Path) -> None:
     assert data["format"] == "vertex"
 
 
-def test_duplicates_match_across_the_fast_and_the_slow_path(tmp_path: Path, backend: str) -> None:
+def test_duplicates_match_across_the_fast_and_the_slow_path(tmp_path: Path, codec: JsonCodec) -> None:
     camel = vertex("q", "a", system="s")
     snake = {"system_instruction": camel["systemInstruction"], "contents": camel["contents"]}  # slow path
-    report = validate_dataset(write_lines(tmp_path / "v.jsonl", [camel, snake, camel]))
+    report = validate_dataset(write_lines(tmp_path / "v.jsonl", [camel, snake, camel]), codec=codec)
     assert [(p.line, p.message) for p in report.warnings] == [
         (2, "the same example as line 1"),
         (3, "the same example as line 1"),

@@ -13,6 +13,9 @@ Three formats are read and written, streaming in constant memory:
     >>> for problem in report.problems: print(problem)              # doctest: +SKIP
     >>> convert_dataset("train.jsonl", "pairs.jsonl", to="gemini", policy="split")  # doctest: +SKIP
 
+Every function takes ``codec=``: the JSON library to use, as a :class:`JsonCodec`
+(``JsonCodec.fastest()``, the default, or ``JsonCodec.stdlib()``).
+
 See docs/datasets.md for every rule, the conversion matrix and the token estimate.
 """
 
@@ -24,22 +27,22 @@ import importlib
 # and `import tuneport.datasets` should not pay for every reader and writer.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from tuneport.datasets.conversion import ConversionPolicy, ConversionReport, convert_dataset
-    from tuneport.datasets.detect import detect_format
     from tuneport.datasets.formats import DatasetFormat, FileLayout
+    from tuneport.datasets.json_codecs import JsonCodec
+    from tuneport.datasets.layouts import detect_format
     from tuneport.datasets.limits import DatasetLimits, DatasetRole
+    from tuneport.datasets.measure import estimate_tokens
+    from tuneport.datasets.problems import Rule, Severity
     from tuneport.datasets.reading import ExampleRecord, read_examples, read_records
-    from tuneport.datasets.rules import Rule, Severity
     from tuneport.datasets.sources import DatasetSource
     from tuneport.datasets.stats import DatasetStats, Distribution, dataset_stats
-    from tuneport.datasets.tokens import estimate_tokens
     from tuneport.datasets.validation import DatasetReport, validate_dataset
-    from tuneport.datasets.writing import write_examples
+    from tuneport.datasets.writing import ConversionPolicy, ConversionReport, convert_dataset, write_examples
     from tuneport.models import Example, FilePart, Part, TextPart, Turn
 
 _LAZY: dict[str, str] = {
-    "ConversionPolicy": "tuneport.datasets.conversion",
-    "ConversionReport": "tuneport.datasets.conversion",
+    "ConversionPolicy": "tuneport.datasets.writing",
+    "ConversionReport": "tuneport.datasets.writing",
     "DatasetFormat": "tuneport.datasets.formats",
     "DatasetLimits": "tuneport.datasets.limits",
     "DatasetReport": "tuneport.datasets.validation",
@@ -51,15 +54,16 @@ _LAZY: dict[str, str] = {
     "ExampleRecord": "tuneport.datasets.reading",
     "FileLayout": "tuneport.datasets.formats",
     "FilePart": "tuneport.models",
+    "JsonCodec": "tuneport.datasets.json_codecs",
     "Part": "tuneport.models",
-    "Rule": "tuneport.datasets.rules",
-    "Severity": "tuneport.datasets.rules",
+    "Rule": "tuneport.datasets.problems",
+    "Severity": "tuneport.datasets.problems",
     "TextPart": "tuneport.models",
     "Turn": "tuneport.models",
-    "convert_dataset": "tuneport.datasets.conversion",
+    "convert_dataset": "tuneport.datasets.writing",
     "dataset_stats": "tuneport.datasets.stats",
-    "detect_format": "tuneport.datasets.detect",
-    "estimate_tokens": "tuneport.datasets.tokens",
+    "detect_format": "tuneport.datasets.layouts",
+    "estimate_tokens": "tuneport.datasets.measure",
     "read_examples": "tuneport.datasets.reading",
     "read_records": "tuneport.datasets.reading",
     "validate_dataset": "tuneport.datasets.validation",
@@ -94,6 +98,7 @@ __all__ = [
     "ExampleRecord",
     "FileLayout",
     "FilePart",
+    "JsonCodec",
     "Part",
     "Rule",
     "Severity",

@@ -24,13 +24,12 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from tuneport.datasets.checks import ExampleChecks
-from tuneport.datasets.duplicates import DuplicateFinder, digest_of
+from tuneport.datasets.checks import DuplicateFinder, ExampleChecks, digest_of
 from tuneport.datasets.formats import DatasetFormat, FileLayout
+from tuneport.datasets.json_codecs import JsonCodec
 from tuneport.datasets.limits import DatasetLimits
-from tuneport.datasets.problems import ProblemLog
-from tuneport.datasets.rules import Rule
-from tuneport.datasets.scanning import Scan
+from tuneport.datasets.problems import ProblemLog, Rule
+from tuneport.datasets.reading import Scan
 from tuneport.datasets.sources import LocalFile
 from tuneport.errors import Problem
 
@@ -79,6 +78,8 @@ class _Task:
     max_problems: int
     check_duplicates: bool
     name: str
+    #: The codec's name: a codec holds functions and a module, which do not pickle.
+    codec: str
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,7 @@ def _validate_range(task: _Task) -> _Result:
         format=task.format,
         layout=FileLayout.JSONL,
         byte_range=(task.start, task.end),
+        codec=JsonCodec.named(task.codec),
     )
     check = ExampleChecks(task.limits, scan, log).compiled()
     digests: array[int] = array("Q")
@@ -151,6 +153,7 @@ def validate_in_parallel(
             max_problems=max_problems,
             check_duplicates=duplicates is not None,
             name=scan.name,
+            codec=scan.codec.name,
         )
         for start, end in ranges
     ]

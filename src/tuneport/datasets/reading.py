@@ -1,24 +1,225 @@
-"""Reading examples as pydantic objects: the public, convenient way in.
+"""Reading datasets: one streaming pass (:class:`Scan`), and examples as pydantic objects.
 
-This is the only place file records become :class:`~tuneport.models.Example`
-objects; validation, conversion and stats work on the light form.  Reading
-stops at the first error with a :class:`~tuneport.errors.DatasetError`
+:class:`Scan` ties a source to its layout reader and format.  It yields
+``(line, example, size)`` for every record without errors, reports every
+problem of the others to the log, and counts records as it goes.  Nothing
+in it builds a pydantic object for a file source: that is the hot path,
+which works on the light form (``light.py``).
+
+:func:`read_records` and :func:`read_examples` are the public way in, and the
+only place file records become :class:`~tuneport.models.Example` objects.
+Reading stops at the first error with a :class:`~tuneport.errors.DatasetError`
 naming the file, line, field and rule (validate first to see them all).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any, BinaryIO
 
-from tuneport.datasets.formats import DatasetFormat
-from tuneport.datasets.light import to_example
-from tuneport.datasets.problems import FailFastLog
-from tuneport.datasets.scanning import Scan
-from tuneport.datasets.sources import DatasetSource, resolve_source
+from tuneport.datasets.formats import (
+    DatasetFormat,
+    FileLayout,
+    Format,
+    coerce_format,
+    coerce_layout,
+    format_for,
+)
+from tuneport.datasets.formats.grammar import FastDecoder
+from tuneport.datasets.formats.neutral import NeutralReader, neutral_field
+from tuneport.datasets.json_codecs import JsonCodec, resolve_codec
+from tuneport.datasets.layouts import (
+    BLANK,
+    MALFORMED,
+    decode_line,
+    detect_layout_and_format,
+    iter_csv,
+    iter_json_array,
+    open_lines,
+    sniff_layout,
+)
+from tuneport.datasets.light import LightExample, to_example
+from tuneport.datasets.problems import FailFastLog, ProblemLog, Rule
+from tuneport.datasets.sources import (
+    DatasetSource,
+    InMemory,
+    LocalFile,
+    RemoteFile,
+    Resolved,
+    remote_error,
+    resolve_source,
+    unreadable_error,
+)
 from tuneport.models import Example
 
-__all__ = ["ExampleRecord", "read_examples", "read_records"]
+__all__ = ["ExampleRecord", "Scan", "Scanned", "read_examples", "read_records"]
+
+#: ``(line, example, size in bytes or None)``.
+Scanned = tuple[int, LightExample, "int | None"]
+
+_READERS: dict[FileLayout, Callable[..., Iterator[tuple[int, Any]]]] = {
+    FileLayout.JSON: iter_json_array,
+    FileLayout.CSV: iter_csv,
+}
+
+
+class Scan:
+    """A pass over *source*: iterate it for ``(line, example, size)`` of the valid examples.
+
+    *example* is a :class:`LightExample`; *size* is the record's length in
+    bytes when the reader knows it cheaply (JSON Lines), else ``None``.
+    """
+
+    def __init__(
+        self,
+        source: Resolved,
+        log: ProblemLog,
+        *,
+        format: DatasetFormat | str | None = None,
+        layout: FileLayout | str | None = None,
+        byte_range: tuple[int, int] | None = None,
+        codec: JsonCodec | None = None,
+    ) -> None:
+        if isinstance(source, RemoteFile):
+            raise remote_error(source)
+        self.source = source
+        self.log = log
+        #: How JSON is parsed (the fastest installed by default).
+        self.codec = resolve_codec(codec)
+        #: Records read, valid or not (blank lines are not records); complete after the pass.
+        self.records = 0
+        #: Physical lines read (JSON Lines only; after the pass).
+        self.lines = 0
+        #: Only the lines from byte ``start`` to ``end`` (both line starts) of a
+        #: JSON Lines file, numbered from 1 (how parallel validation splits a file).
+        self.byte_range = byte_range
+        #: Size of the file in bytes (``None`` in memory).
+        self.size_bytes: int | None = None
+        self.format: DatasetFormat | None = coerce_format(format) if format is not None else None
+        self.layout: FileLayout | None = coerce_layout(layout) if layout is not None else None
+        #: The format's reader and writer (``None`` in memory or for an empty file).
+        self.reader: Format | None = None
+        if isinstance(source, LocalFile):
+            try:
+                self.size_bytes = source.path.stat().st_size
+            except OSError as exc:
+                raise unreadable_error(source.path, exc) from exc
+            if source.path.is_dir():
+                raise unreadable_error(source.path, IsADirectoryError(21, "it is a directory"))
+            if self.format is None:
+                self.layout, self.format = detect_layout_and_format(source, self.codec, layout=self.layout)
+            elif self.layout is None:
+                self.layout = sniff_layout(source.path)
+            if self.format is not None:
+                self.reader = format_for(self.format)
+
+    @property
+    def name(self) -> str:
+        """The source's name in problems (path, URI or ``<examples>``)."""
+        return self.source.name
+
+    def field(
+        self, example: LightExample, *, turn: int | None = None, part: int | None = None, system: bool = False
+    ) -> str | None:
+        """The path of a turn/part/system in the source's own format."""
+        if self.reader is None:
+            return neutral_field(turn=turn, part=part, system=system)
+        return self.reader.field(example, turn=turn, part=part, system=system)
+
+    def __iter__(self) -> Iterator[Scanned]:
+        # Returns the right generator rather than delegating with `yield from`:
+        # one generator frame per record instead of two, on the hot path.
+        if isinstance(self.source, InMemory):
+            return self._in_memory(self.source)
+        if self.reader is None or self.layout is None:
+            return iter(())  # an empty file: nothing to read
+        if self.layout is FileLayout.CSV and self.format is not DatasetFormat.GEMINI:
+            self.log.report_always(
+                None,
+                None,
+                Rule.UNKNOWN_FORMAT,
+                f"a CSV file can only hold the gemini format, not {self.format}",
+            )
+            return iter(())
+        if self.layout is FileLayout.JSONL:
+            return self._jsonl(self.reader.fast_decoder(self.codec))
+        return self._records()
+
+    def _in_memory(self, source: InMemory) -> Iterator[Scanned]:
+        reader = NeutralReader()
+        for line, item in enumerate(source.items, 1):
+            self.records += 1
+            example = reader.parse(item, line, self.log)
+            if example is not None:
+                yield line, example, None
+
+    def _records(self) -> Iterator[Scanned]:
+        # JSON arrays and CSV: a reader yields parsed values, the codec checks them.
+        assert isinstance(self.source, LocalFile)
+        assert self.reader is not None
+        assert self.layout is not None
+        parse, log = self.reader.parse, self.log
+        records = 0
+        try:
+            for line, value in _READERS[self.layout](self.source.path, log):
+                records += 1
+                if value is MALFORMED:
+                    continue
+                example = parse(value, line, log)
+                if example is not None:
+                    yield line, example, None
+        except OSError as exc:
+            raise unreadable_error(self.source.path, exc) from exc
+        finally:
+            self.records += records
+
+    def _jsonl(self, fast: FastDecoder | None) -> Iterator[Scanned]:
+        # The hot loop of large files.  With a fast decoder (msgspec installed),
+        # a line it accepts costs one C decode and a short conversion; any other
+        # line goes the slow way, which reports its problems (formats/grammar.py).
+        assert isinstance(self.source, LocalFile)
+        assert self.reader is not None
+        parse, log, loads = self.reader.parse, self.log, self.codec.loads
+        at_file_start = self.byte_range is None or self.byte_range[0] == 0
+        records = line = 0
+        try:
+            with open_lines(self.source.path) as f:
+                lines = f if self.byte_range is None else _lines_in_range(f, *self.byte_range)
+                for line, raw in enumerate(lines, 1):
+                    example = fast(raw) if fast is not None else None
+                    if example is None:
+                        value = decode_line(raw, line, log, loads, bom_allowed=at_file_start)
+                        if value is BLANK:
+                            continue
+                        records += 1
+                        if value is MALFORMED:
+                            continue
+                        example = parse(value, line, log)
+                        if example is None:
+                            continue
+                    else:
+                        records += 1
+                    yield line, example, len(raw)
+        except OSError as exc:
+            raise unreadable_error(self.source.path, exc) from exc
+        finally:
+            self.records += records
+            self.lines += line
+
+
+def _lines_in_range(f: BinaryIO, start: int, end: int) -> Iterator[bytes]:
+    """The lines of *f* from byte *start* (a line start) up to byte *end* (a line start)."""
+    f.seek(start)
+    remaining = end - start
+    for raw in f:
+        yield raw
+        remaining -= len(raw)
+        if remaining <= 0:
+            return
+
+
+# --- examples as pydantic objects ------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -33,25 +234,28 @@ class ExampleRecord:
 
 
 def read_records(
-    source: DatasetSource, *, format: DatasetFormat | str | None = None
+    source: DatasetSource, *, format: DatasetFormat | str | None = None, codec: JsonCodec | None = None
 ) -> Iterator[ExampleRecord]:
     """Stream the examples of *source* with their line numbers.
 
-    *format* overrides detection.  Raises :class:`~tuneport.errors.DatasetError`
+    *format* overrides detection; *codec* chooses the JSON library (the
+    fastest installed by default).  Raises :class:`~tuneport.errors.DatasetError`
     at the first invalid record (and for a ``gs://`` source, which cannot be
     read locally).
     """
     resolved = resolve_source(source)
     # Built eagerly, so a remote, missing or unrecognised file fails at the call, not at first next().
-    scan = Scan(resolved, FailFastLog(resolved.name), format=format)
+    scan = Scan(resolved, FailFastLog(resolved.name), format=format, codec=codec)
     return (
         ExampleRecord(line=line, example=to_example(light), source=resolved.name) for line, light, _ in scan
     )
 
 
-def read_examples(source: DatasetSource, *, format: DatasetFormat | str | None = None) -> Iterator[Example]:
+def read_examples(
+    source: DatasetSource, *, format: DatasetFormat | str | None = None, codec: JsonCodec | None = None
+) -> Iterator[Example]:
     """Stream the examples of *source* as :class:`~tuneport.models.Example` objects.
 
     Same as :func:`read_records` without the line numbers.
     """
-    return (record.example for record in read_records(source, format=format))
+    return (record.example for record in read_records(source, format=format, codec=codec))

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Union
 
-from tuneport.datasets.rules import Rule
+from tuneport.datasets.problems import Rule
 from tuneport.errors import DatasetError, Problem
 from tuneport.models import Example
 

@@ -2,30 +2,125 @@
 
 One streaming pass.  Distributions are per example and per role (the
 characters of all system / user / model parts of one example, and of the
-whole example), reported as min / median / p95 / max / mean; medians and
-p95 are exact up to 100,000 examples and within 1% beyond (see
-:mod:`tuneport.datasets.quantiles`).  Tokens are estimates
-(:mod:`tuneport.datasets.tokens`).  Invalid records are counted, not measured.
+whole example), reported as min / median / p95 / max / mean.  Tokens are
+estimates (:mod:`tuneport.datasets.measure`).  Invalid records are counted,
+not measured.
+
+Quantiles come from a stream in bounded memory (:class:`QuantileSketch`):
+values are kept exactly up to :data:`EXACT_LIMIT`; past that they fold into a
+log-bucketed histogram (the DDSketch idea) whose quantiles are within 1% of
+the true value (relative error), in at most a few thousand buckets whatever
+the stream's length.  Min, max, count and sum stay exact.  Quantiles use the
+nearest-rank definition: the value at rank ⌈q·n⌉, so the median of an even
+count is the lower middle value, always a value seen.
 """
 
 from __future__ import annotations
 
+import math
+from array import array
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from tuneport.datasets.formats import DatasetFormat
+from tuneport.datasets.json_codecs import JsonCodec
 from tuneport.datasets.light import FileRef
 from tuneport.datasets.limits import DatasetLimits
 from tuneport.datasets.measure import measure_example
-from tuneport.datasets.problems import ProblemLog
-from tuneport.datasets.quantiles import QuantileSketch
-from tuneport.datasets.rules import Rule
-from tuneport.datasets.scanning import Scan
+from tuneport.datasets.problems import ProblemLog, Rule
+from tuneport.datasets.reading import Scan
 from tuneport.datasets.sources import DatasetSource, resolve_source
 from tuneport.errors import Problem
 
-__all__ = ["ROLES", "DatasetStats", "Distribution", "dataset_stats"]
+__all__ = [
+    "EXACT_LIMIT",
+    "RELATIVE_ERROR",
+    "ROLES",
+    "DatasetStats",
+    "Distribution",
+    "QuantileSketch",
+    "dataset_stats",
+]
+
+
+EXACT_LIMIT = 100_000
+RELATIVE_ERROR = 0.01
+_GAMMA = (1 + RELATIVE_ERROR) / (1 - RELATIVE_ERROR)
+_LOG_GAMMA = math.log(_GAMMA)
+
+
+class QuantileSketch:
+    """Streaming min/max/sum and quantiles of non-negative integers."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.total = 0
+        self.min: int | None = None
+        self.max: int | None = None
+        self._exact: array[int] | None = array("q")
+        self._buckets: Counter[int] = Counter()
+
+    @property
+    def exact(self) -> bool:
+        """True while quantiles are exact (fewer than :data:`EXACT_LIMIT` values)."""
+        return self._exact is not None
+
+    def add(self, value: int) -> None:
+        """Add one value (>= 0)."""
+        self.count += 1
+        self.total += value
+        if self.min is None or value < self.min:
+            self.min = value
+        if self.max is None or value > self.max:
+            self.max = value
+        if self._exact is not None:
+            self._exact.append(value)
+            if len(self._exact) >= EXACT_LIMIT:
+                for kept in self._exact:
+                    self._buckets[_bucket(kept)] += 1
+                self._exact = None
+        else:
+            self._buckets[_bucket(value)] += 1
+
+    def quantile(self, q: float) -> int | None:
+        """The nearest-rank *q*-quantile (0 < q <= 1), ``None`` when empty."""
+        if not self.count:
+            return None
+        rank = max(1, math.ceil(q * self.count))
+        if self._exact is not None:
+            return sorted(self._exact)[rank - 1]
+        seen = 0
+        for key in sorted(self._buckets):
+            seen += self._buckets[key]
+            if seen >= rank:
+                assert self.min is not None
+                assert self.max is not None
+                return min(max(_value(key), self.min), self.max)
+        return self.max  # pragma: no cover - ranks never exceed the count
+
+    def quantiles(self, *qs: float) -> list[int | None]:
+        """Several quantiles with one sort."""
+        if self._exact is not None and self.count:
+            ordered = sorted(self._exact)
+            return [ordered[max(1, math.ceil(q * self.count)) - 1] for q in qs]
+        return [self.quantile(q) for q in qs]
+
+
+def _bucket(value: int) -> int:
+    # Bucket k holds (gamma^(k-1), gamma^k]; zero gets its own bucket below all others.
+    return -1 if value <= 0 else math.ceil(math.log(value) / _LOG_GAMMA)
+
+
+def _value(key: int) -> int:
+    if key < 0:
+        return 0
+    # The middle of the bucket in relative terms, so either end is within RELATIVE_ERROR.
+    return round(2 * _GAMMA**key / (_GAMMA + 1))
+
+
+# --- statistics -------------------------------------------------------------------------------
 
 #: Keys of :attr:`DatasetStats.chars` and :attr:`DatasetStats.tokens`.
 ROLES = ("system", "user", "model", "example")
@@ -132,19 +227,21 @@ def dataset_stats(
     format: DatasetFormat | str | None = None,
     epochs: int | None = None,
     limits: DatasetLimits | None = None,
+    codec: JsonCodec | None = None,
 ) -> DatasetStats:
     """Counts, per-role length distributions and token estimates of a dataset.
 
     With *limits*, examples over ``max_example_tokens`` (truncated by the
     service) and over the character limits are listed by line, and each
     example's billable tokens are capped at ``max_example_tokens``.  With
-    *epochs*, ``billable_tokens = estimated tokens * epochs``.
+    *epochs*, ``billable_tokens = estimated tokens * epochs``.  *codec*
+    chooses the JSON library (the fastest installed by default).
     """
     if epochs is not None and epochs <= 0:
         raise ValueError("epochs must be positive")
     resolved = resolve_source(source)
     log = ProblemLog(resolved.name, max_problems=20)
-    scan = Scan(resolved, log, format=format)
+    scan = Scan(resolved, log, format=format, codec=codec)
     limits = limits or DatasetLimits()
     over = ProblemLog(resolved.name, max_problems=MAX_LISTED)
     chars = {role: QuantileSketch() for role in ROLES}

@@ -13,15 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from tuneport.datasets.checks import ExampleChecks
-from tuneport.datasets.duplicates import DuplicateFinder
+from tuneport.datasets.checks import DuplicateFinder, ExampleChecks
 from tuneport.datasets.formats import DatasetFormat, FileLayout
+from tuneport.datasets.json_codecs import JsonCodec
 from tuneport.datasets.light import LightExample
 from tuneport.datasets.limits import DatasetLimits, DatasetRole
 from tuneport.datasets.parallel import can_split, validate_in_parallel
-from tuneport.datasets.problems import ProblemLog
-from tuneport.datasets.rules import Rule
-from tuneport.datasets.scanning import Scan
+from tuneport.datasets.problems import ProblemLog, Rule
+from tuneport.datasets.reading import Scan
 from tuneport.datasets.sources import DatasetSource, RemoteFile, resolve_source
 from tuneport.errors import DatasetError, Problem
 
@@ -120,6 +119,7 @@ def validate_dataset(
     role: DatasetRole = "training",
     check_duplicates: bool = True,
     workers: int = 1,
+    codec: JsonCodec | None = None,
 ) -> DatasetReport:
     """Check a dataset and report every problem (up to *max_problems*), never raising for bad data.
 
@@ -130,6 +130,8 @@ def validate_dataset(
     backend's and base model's (see :class:`DatasetLimits`), applied as
     *role* says.  *workers* > 1 validates a large local JSON Lines file in
     that many processes (Linux; the report is the same as a serial one's).
+    *codec* chooses the JSON library (:meth:`JsonCodec.fastest` by default;
+    :meth:`JsonCodec.stdlib` gives the same report, slower).
     Raises :class:`~tuneport.errors.DatasetError` only when the file cannot be
     read or its format cannot be told.
     """
@@ -155,7 +157,7 @@ def validate_dataset(
             checked=False,
         )
     log = ProblemLog(resolved.name, max_problems=max_problems)
-    scan = Scan(resolved, log, format=format)
+    scan = Scan(resolved, log, format=format, codec=codec)
     limits = (limits or DatasetLimits()).for_role(role)
     if (
         limits.max_file_bytes is not None

@@ -1,8 +1,21 @@
-"""Writing datasets: atomically, in any format and layout the format allows.
+"""Writing datasets: examples from memory, or converted from another dataset, atomically.
 
 Output goes to a hidden temporary file beside the target and is renamed
 over it only when everything was written, so a failed or interrupted
 conversion leaves no partial file and never clobbers a good one.
+
+In a conversion, an example the target can hold is written as is.  One it
+cannot hold (a multi-turn conversation as Gemini API pairs, a file part as
+text-only…) is decided by the policy:
+
+* ``error`` (default): raise :class:`~tuneport.errors.DatasetError` naming
+  the line and the reason; no target file is left behind;
+* ``skip``: leave the example out and report it;
+* ``split``: for multi-turn → pairs, write one pair per user→model exchange
+  (the earlier turns are dropped) and report it; problems splitting cannot
+  fix (a system instruction, a file part) are skipped.
+
+Records of the source that are invalid follow the same policy.
 """
 
 from __future__ import annotations
@@ -13,18 +26,36 @@ import io
 import os
 import secrets
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal
 
-from tuneport.datasets import _json
-from tuneport.datasets.formats import Codec, DatasetFormat, FileLayout, codec_for, coerce_layout
+from tuneport.datasets.formats import (
+    DatasetFormat,
+    FileLayout,
+    Format,
+    Gap,
+    coerce_format,
+    coerce_layout,
+    format_for,
+)
 from tuneport.datasets.formats.neutral import NeutralReader, neutral_field
+from tuneport.datasets.json_codecs import JsonCodec, resolve_codec
 from tuneport.datasets.light import LightExample
-from tuneport.datasets.problems import FailFastLog
-from tuneport.datasets.sources import IN_MEMORY_NAME
+from tuneport.datasets.problems import FailFastLog, ProblemLog, Rule
+from tuneport.datasets.reading import Scan
+from tuneport.datasets.sources import IN_MEMORY_NAME, DatasetSource, LocalFile, resolve_source
 from tuneport.errors import DatasetError, Problem
 
-__all__ = ["atomic_output", "check_writable", "layout_for_path", "write_examples"]
+__all__ = [
+    "ConversionPolicy",
+    "ConversionReport",
+    "atomic_output",
+    "check_writable",
+    "convert_dataset",
+    "layout_for_path",
+    "write_examples",
+]
 
 _WRITE_BUFFER = 1 << 20
 
@@ -39,17 +70,19 @@ def layout_for_path(path: Path) -> FileLayout:
     return FileLayout.JSONL
 
 
-def check_writable(codec: Codec, layout: FileLayout) -> None:
+def check_writable(target: Format, layout: FileLayout) -> None:
     """Refuse a layout the format cannot be written in (e.g. Vertex as CSV)."""
-    if layout not in codec.writable_layouts:
-        allowed = ", ".join(sorted(layout.value for layout in codec.writable_layouts))
-        raise ValueError(f"the {codec.format} format cannot be written as {layout.value} (only {allowed})")
+    if layout not in target.writable_layouts:
+        allowed = ", ".join(sorted(layout.value for layout in target.writable_layouts))
+        raise ValueError(f"the {target.format} format cannot be written as {layout.value} (only {allowed})")
 
 
 @contextlib.contextmanager
-def atomic_output(path: Path, codec: Codec, layout: FileLayout) -> Iterator[Callable[[LightExample], None]]:
+def atomic_output(
+    path: Path, target: Format, layout: FileLayout, codec: JsonCodec
+) -> Iterator[Callable[[LightExample], None]]:
     """Yield ``write(example)``; on a clean exit the file appears at *path*, else nothing does."""
-    check_writable(codec, layout)
+    check_writable(target, layout)
     path = Path(path)
     temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.partial")
     # Mode "xb" (not mkstemp) so the file gets the usual permissions from the umask.
@@ -59,11 +92,11 @@ def atomic_output(path: Path, codec: Codec, layout: FileLayout) -> Iterator[Call
             if layout is FileLayout.CSV:
                 text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
                 try:
-                    yield _csv_writer(text, codec)
+                    yield _csv_writer(text, target)
                 finally:
                     text.detach()  # flushes, and leaves closing the file to `with raw`
             else:
-                write, close = _json_writers(raw, codec, layout)
+                write, close = _json_writers(raw, target, layout, codec)
                 yield write
                 close()
             raw.flush()
@@ -76,13 +109,13 @@ def atomic_output(path: Path, codec: Codec, layout: FileLayout) -> Iterator[Call
 
 
 def _json_writers(
-    raw: IO[bytes], codec: Codec, layout: FileLayout
+    raw: IO[bytes], target: Format, layout: FileLayout, codec: JsonCodec
 ) -> tuple[Callable[[LightExample], None], Callable[[], None]]:
-    dump = codec.dump
+    dump, dumps, dumps_line = target.dump, codec.dumps, codec.dumps_line
     if layout is FileLayout.JSONL:
 
         def write_line(example: LightExample) -> None:
-            raw.write(_json.dumps_line(dump(example)))
+            raw.write(dumps_line(dump(example)))
 
         return write_line, lambda: None
     # A JSON array with one element per line, so line numbers stay meaningful.
@@ -91,7 +124,7 @@ def _json_writers(
 
     def write_element(example: LightExample) -> None:
         raw.write(separator[0])
-        raw.write(_json.dumps(dump(example)))
+        raw.write(dumps(dump(example)))
         separator[0] = b",\n"
 
     def close() -> None:
@@ -100,10 +133,10 @@ def _json_writers(
     return write_element, close
 
 
-def _csv_writer(text: IO[str], codec: Codec) -> Callable[[LightExample], None]:
+def _csv_writer(text: IO[str], target: Format) -> Callable[[LightExample], None]:
     writer = csv.writer(text)
     writer.writerow(["text_input", "output"])
-    dump = codec.dump
+    dump = target.dump
 
     def write_row(example: LightExample) -> None:
         row: dict[str, Any] = dump(example)
@@ -122,6 +155,7 @@ def write_examples(
     *,
     format: DatasetFormat | str,
     layout: FileLayout | str | None = None,
+    codec: JsonCodec | None = None,
 ) -> int:
     """Write examples to *path* in *format*; return how many were written.
 
@@ -131,22 +165,23 @@ def write_examples(
     multi-turn one as Gemini API pairs) raises
     :class:`~tuneport.errors.DatasetError` naming its 1-based position, and
     nothing is written.  Use :func:`convert_dataset` for skip/split policies.
+    *codec* chooses the JSON library (the fastest installed by default).
     """
     target = Path(path)
-    codec = codec_for(format)
+    target_format = format_for(format)
     chosen = coerce_layout(layout) if layout is not None else layout_for_path(target)
     reader = NeutralReader()
     log = FailFastLog(IN_MEMORY_NAME)
     count = 0
-    with atomic_output(target, codec, chosen) as write:
+    with atomic_output(target, target_format, chosen, resolve_codec(codec)) as write:
         for index, item in enumerate(examples, 1):
             light = reader.parse(item, index, log)
             assert light is not None  # FailFastLog raised otherwise
-            gaps = codec.gaps(light)
+            gaps = target_format.gaps(light)
             if gaps:
                 gap = gaps[0]
                 problem = Problem(
-                    message=f"cannot be written as {codec.format}: {gap.reason}",
+                    message=f"cannot be written as {target_format.format}: {gap.reason}",
                     field=neutral_field(turn=gap.turn, part=gap.part, system=gap.system),
                     line=index,
                     source=IN_MEMORY_NAME,
@@ -156,3 +191,183 @@ def write_examples(
             write(light)
             count += 1
     return count
+
+
+# --- conversion ------------------------------------------------------------------------------
+
+#: What to do with an example the target format cannot hold.
+ConversionPolicy = Literal["error", "skip", "split"]
+
+_POLICIES = ("error", "skip", "split")
+
+
+@dataclass(frozen=True)
+class ConversionReport:
+    """The outcome of :func:`convert_dataset`."""
+
+    source: str
+    target: str
+    source_format: DatasetFormat | None
+    target_format: DatasetFormat
+    layout: FileLayout
+    policy: ConversionPolicy
+    #: Records read from the source (valid or not).
+    read: int
+    #: Examples written to the target (a split example counts once per piece).
+    written: int
+    #: Source examples written unchanged.
+    converted: int
+    #: Source examples split into several.
+    split: int
+    #: Source records left out (invalid, or not holdable by the target).
+    skipped: int
+    #: Why each example was skipped or split, with its line (capped).
+    problems: tuple[Problem, ...]
+    #: True when more problems were found than kept.
+    truncated: bool
+
+    @property
+    def lossless(self) -> bool:
+        """True when every source record was written unchanged."""
+        return self.converted == self.read
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able form (for ``--json`` output)."""
+        return {
+            "source": self.source,
+            "target": self.target,
+            "source_format": self.source_format.value if self.source_format else None,
+            "target_format": self.target_format.value,
+            "layout": self.layout.value,
+            "policy": self.policy,
+            "read": self.read,
+            "written": self.written,
+            "converted": self.converted,
+            "split": self.split,
+            "skipped": self.skipped,
+            "truncated": self.truncated,
+            "problems": [
+                {
+                    "line": p.line,
+                    "field": p.field,
+                    "rule": p.rule,
+                    "severity": p.severity,
+                    "message": p.message,
+                }
+                for p in self.problems
+            ],
+        }
+
+
+def convert_dataset(
+    source: DatasetSource,
+    target: str | os.PathLike[str],
+    *,
+    to: DatasetFormat | str,
+    policy: ConversionPolicy = "error",
+    format: DatasetFormat | str | None = None,
+    layout: FileLayout | str | None = None,
+    max_problems: int = 100,
+    codec: JsonCodec | None = None,
+) -> ConversionReport:
+    """Convert *source* (a file or in-memory examples) into *target* in format *to*.
+
+    *format* overrides the detection of the source's format; *layout* the
+    target's (by default from its name: ``.csv``, ``.json``, else JSON
+    Lines).  *codec* chooses the JSON library that reads and writes (the
+    fastest installed by default).  See the module docs for *policy*.  Writing is atomic: with
+    policy ``error``, a :class:`~tuneport.errors.DatasetError` naming the
+    first line that cannot be converted leaves no target file.
+    """
+    if policy not in _POLICIES:
+        raise ValueError(f"unknown conversion policy {policy!r} (choose from {', '.join(_POLICIES)})")
+    target_path = Path(target)
+    target_format = format_for(to)
+    codec = resolve_codec(codec)
+    chosen = coerce_layout(layout) if layout is not None else layout_for_path(target_path)
+    check_writable(target_format, chosen)
+    resolved = resolve_source(source)
+    if isinstance(resolved, LocalFile) and _same_file(resolved.path, target_path):
+        raise ValueError(f"the target {target_path} is the source; write to another file")
+    log: ProblemLog = (
+        FailFastLog(resolved.name)
+        if policy == "error"
+        else ProblemLog(resolved.name, max_problems=max_problems)
+    )
+    scan = Scan(resolved, log, format=format, codec=codec)
+    converted = split = written = 0
+    with atomic_output(target_path, target_format, chosen, codec) as write:
+        for line, example, _ in scan:
+            gaps = target_format.gaps(example)
+            if not gaps:
+                write(example)
+                converted += 1
+                written += 1
+                continue
+            pieces = _pieces(target_format, example, gaps) if policy == "split" else None
+            if policy == "error":
+                _raise_unconvertible(scan, line, example, gaps, target_format.format)
+            elif pieces is None:
+                _report(scan, log, line, example, gaps, "skipped")
+            else:
+                for piece in pieces:
+                    write(piece)
+                written += len(pieces)
+                split += 1
+                _report(scan, log, line, example, gaps, f"split into {len(pieces)} pairs")
+    return ConversionReport(
+        source=resolved.name,
+        target=str(target_path),
+        source_format=scan.format,
+        target_format=coerce_format(to),
+        layout=chosen,
+        policy=policy,
+        read=scan.records,
+        written=written,
+        converted=converted,
+        split=split,
+        skipped=scan.records - converted - split,
+        problems=tuple(log.problems),
+        truncated=log.truncated,
+    )
+
+
+def _pieces(target: Format, example: LightExample, gaps: list[Gap]) -> list[LightExample] | None:
+    if any(gap.rule is not Rule.MULTI_TURN_NOT_ALLOWED for gap in gaps):
+        return None
+    return target.split(example)
+
+
+def _report(
+    scan: Scan, log: ProblemLog, line: int, example: LightExample, gaps: list[Gap], action: str
+) -> None:
+    # Reported as warnings: the conversion went on, as the policy asked.
+    for gap in gaps:
+        field = scan.field(example, turn=gap.turn, part=gap.part, system=gap.system)
+        log.report_as_warning(line, field, gap.rule, f"{action}: {gap.reason}")
+
+
+def _raise_unconvertible(
+    scan: Scan, line: int, example: LightExample, gaps: list[Gap], target: DatasetFormat
+) -> None:
+    gap = gaps[0]
+    problem = Problem(
+        message=f"cannot be converted to {target}: {gap.reason}",
+        field=scan.field(example, turn=gap.turn, part=gap.part, system=gap.system),
+        line=line,
+        source=scan.name,
+        rule=gap.rule.value,
+    )
+    raise DatasetError(
+        [problem],
+        summary=f"{problem.source}:{line}: {problem.message} [{gap.rule}] "
+        "(policy='skip' leaves such examples out"
+        + (", 'split' splits them)" if gap.rule is Rule.MULTI_TURN_NOT_ALLOWED else ")"),
+    )
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False

@@ -1,18 +1,18 @@
-"""Dataset formats: one codec per format, and the lookup by name."""
+"""Dataset formats: one grammar and one :class:`Format` per format, and the lookup by name."""
 
 from __future__ import annotations
 
-from tuneport.datasets.formats.base import Codec, DatasetFormat, FileLayout, Gap
-from tuneport.datasets.formats.gemini import GeminiCodec
-from tuneport.datasets.formats.openai import OpenAICodec
-from tuneport.datasets.formats.vertex import VertexCodec
+from tuneport.datasets.formats.base import DatasetFormat, FileLayout, Format, Gap
+from tuneport.datasets.formats.gemini import GeminiFormat
+from tuneport.datasets.formats.openai import OpenAIFormat
+from tuneport.datasets.formats.vertex import VertexFormat
 
-__all__ = ["Codec", "DatasetFormat", "FileLayout", "Gap", "codec_for", "coerce_format", "coerce_layout"]
+__all__ = ["DatasetFormat", "FileLayout", "Format", "Gap", "coerce_format", "coerce_layout", "format_for"]
 
-_CODECS: dict[DatasetFormat, Codec] = {
-    DatasetFormat.GEMINI: GeminiCodec(),
-    DatasetFormat.VERTEX: VertexCodec(),
-    DatasetFormat.OPENAI: OpenAICodec(),
+_FORMATS: dict[DatasetFormat, Format] = {
+    DatasetFormat.GEMINI: GeminiFormat(),
+    DatasetFormat.VERTEX: VertexFormat(),
+    DatasetFormat.OPENAI: OpenAIFormat(),
 }
 
 
@@ -34,6 +34,6 @@ def coerce_layout(value: FileLayout | str) -> FileLayout:
         raise ValueError(f"unknown file layout {value!r} (choose from {choices})") from None
 
 
-def codec_for(fmt: DatasetFormat | str) -> Codec:
-    """The codec of a format."""
-    return _CODECS[coerce_format(fmt)]
+def format_for(fmt: DatasetFormat | str) -> Format:
+    """The :class:`Format` of a format name."""
+    return _FORMATS[coerce_format(fmt)]

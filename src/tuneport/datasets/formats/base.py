@@ -1,10 +1,12 @@
-"""What every format codec provides, and the checks they share.
+"""What every format provides, and the checks the formats share.
 
-A codec turns one parsed JSON value (a JSONL line, a JSON array element, a
-CSV row) into the light neutral form, reporting every problem it finds with
-the field's JSON path; and turns the light form back into that format's JSON.
-It also says which examples it *cannot* hold (:meth:`Codec.gaps`), which is
-what conversion policies act on.
+A format states its grammar once (:attr:`Format.grammar`, see
+``grammar.py``); from it come both the checker that turns one parsed JSON
+value (a JSONL line, a JSON array element, a CSV row) into the light neutral
+form, reporting every problem with its field's JSON path, and the msgspec
+fast decoder of JSON Lines.  A format also turns the light form back into
+its JSON, and says which examples it *cannot* hold (:meth:`Format.gaps`),
+which is what conversion policies act on.
 """
 
 from __future__ import annotations
@@ -14,18 +16,26 @@ import enum
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, NamedTuple
 
+from tuneport.datasets.formats.grammar import (
+    INVALID,
+    FastDecoder,
+    Record,
+    Report,
+    compile_checker,
+    compile_fast_decoder,
+)
+from tuneport.datasets.json_codecs import JsonCodec
 from tuneport.datasets.light import MODEL, USER, FileRef, LightExample, LightTurn, has_file_parts
-from tuneport.datasets.problems import ProblemLog
-from tuneport.datasets.rules import Rule
+from tuneport.datasets.problems import ProblemLog, Rule
 
 __all__ = [
-    "Codec",
     "DatasetFormat",
     "FileLayout",
+    "Format",
     "Gap",
     "check_role_order",
     "check_text",
-    "kind_of",
+    "roles_alternate",
 ]
 
 
@@ -97,23 +107,6 @@ def file_part_gaps(
 _ALTERNATION = (USER, MODEL)
 
 
-def kind_of(value: Any) -> str:
-    """A JSON type name for messages ("an object", "a string", ...)."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, dict):
-        return "an object"
-    return type(value).__name__
-
-
 def check_text(text: str, line: int, log: ProblemLog, field: str) -> None:
     """Report empty (error) or whitespace-only (warning) text.
 
@@ -135,8 +128,7 @@ def roles_alternate(turns: Sequence[LightTurn]) -> bool:
 
 def check_role_order(
     turns: Sequence[LightTurn],
-    line: int,
-    log: ProblemLog,
+    report: Report,
     turn_field: Callable[[int], str],
     role_name: Callable[[str], str],
 ) -> None:
@@ -149,32 +141,50 @@ def check_role_order(
     for i, (role, _) in enumerate(turns):
         expected = _ALTERNATION[i & 1]
         if role is not expected:
-            log.report(
-                line,
+            report(
                 f"{turn_field(i)}.role",
                 Rule.ROLE_ORDER,
                 f"expected a {role_name(expected)!r} turn, found {role_name(role)!r}: turns must "
                 f"alternate {role_name(USER)}/{role_name(MODEL)}, starting with {role_name(USER)}",
             )
             return
-    log.report(
-        line,
+    report(
         f"{turn_field(len(turns) - 1)}.role",
         Rule.ROLE_ORDER,
         f"the last turn must be a {role_name(MODEL)!r} turn (the answer to learn)",
     )
 
 
-class Codec(abc.ABC):
+class Format(abc.ABC):
     """Reads and writes one dataset format (one example at a time)."""
 
     format: ClassVar[DatasetFormat]
+    #: The format's grammar, stated once: the checker and the fast decoder derive from it.
+    grammar: ClassVar[Record]
     #: The layouts this format may be written in.
     writable_layouts: ClassVar[frozenset[FileLayout]] = frozenset({FileLayout.JSONL})
 
-    @abc.abstractmethod
+    def __init__(self) -> None:
+        self._check = compile_checker(self.grammar)
+
     def parse(self, obj: Any, line: int, log: ProblemLog) -> LightExample | None:
         """The example in *obj*, or ``None`` after reporting its errors to *log*."""
+        errors = log.error_count
+        example = self._check(obj, line, log)
+        if example is INVALID or log.error_count != errors:
+            return None
+        assert isinstance(example, LightExample)
+        return example
+
+    def fast_decoder(self, codec: JsonCodec) -> FastDecoder | None:
+        """The msgspec decoder of one JSON Lines line derived from :attr:`grammar` (``None``: no msgspec).
+
+        It returns the example of a line it fully accepts, else ``None``
+        (then :meth:`parse` reports whatever is wrong).
+        """
+        if codec.msgspec is None:
+            return None
+        return compile_fast_decoder(self.grammar, codec.msgspec)
 
     @abc.abstractmethod
     def dump(self, example: LightExample) -> dict[str, Any]:

@@ -10,68 +10,40 @@ from __future__ import annotations
 
 from typing import Any
 
-from tuneport.datasets.formats.base import (
-    Codec,
-    DatasetFormat,
-    FileLayout,
-    Gap,
-    check_text,
-    file_part_gaps,
-    kind_of,
-)
+from tuneport.datasets.formats.base import DatasetFormat, FileLayout, Format, Gap, file_part_gaps
+from tuneport.datasets.formats.grammar import Field, Record, Text
 from tuneport.datasets.light import MODEL, USER, LightExample, part_text
-from tuneport.datasets.problems import ProblemLog
-from tuneport.datasets.rules import Rule
+from tuneport.datasets.problems import Rule
 
-__all__ = ["INPUT_KEYS", "OUTPUT_KEY", "GeminiCodec"]
+__all__ = ["GRAMMAR", "INPUT_KEYS", "OUTPUT_KEY", "GeminiFormat"]
 
 INPUT_KEYS = ("text_input", "textInput")
 OUTPUT_KEY = "output"
 
 
-class GeminiCodec(Codec):
+def _pair(text_input: str, output: str) -> LightExample:
+    return LightExample((), ((USER, (text_input,)), (MODEL, (output,))))
+
+
+#: A Gemini API example.  The API marks only `output` required, but an example
+#: without an input teaches nothing and no other format can hold it.
+GRAMMAR = Record(
+    fields=(
+        Field("text_input", Text(), required="an example needs 'text_input'", aliases=("textInput",)),
+        Field(OUTPUT_KEY, Text(), required="an example needs 'output'"),
+    ),
+    build=_pair,
+    what="a JSON object",
+    unknown="unknown field '{key}' (a Gemini API example has 'text_input' and 'output')",
+)
+
+
+class GeminiFormat(Format):
     """Reads and writes Gemini API ``{text_input, output}`` pairs."""
 
     format = DatasetFormat.GEMINI
+    grammar = GRAMMAR
     writable_layouts = frozenset({FileLayout.JSONL, FileLayout.JSON, FileLayout.CSV})
-
-    def parse(self, obj: Any, line: int, log: ProblemLog) -> LightExample | None:
-        if type(obj) is not dict:
-            log.report(line, None, Rule.BAD_TYPE, f"expected a JSON object, got {kind_of(obj)}")
-            return None
-        errors = log.error_count
-        input_key = None
-        for key in obj:
-            if key in INPUT_KEYS:
-                if input_key is not None:
-                    log.report(line, key, Rule.DUPLICATE_FIELD, f"both '{input_key}' and '{key}' are given")
-                input_key = key
-            elif key != OUTPUT_KEY:
-                log.report(
-                    line,
-                    key,
-                    Rule.UNKNOWN_FIELD,
-                    f"unknown field '{key}' (a Gemini API example has 'text_input' and 'output')",
-                )
-        text_input = self._text(obj, input_key or "text_input", line, log)
-        output = self._text(obj, OUTPUT_KEY, line, log)
-        if text_input is None or output is None or log.error_count != errors:
-            return None
-        return LightExample((), ((USER, (text_input,)), (MODEL, (output,))))
-
-    def _text(self, obj: dict[str, Any], key: str, line: int, log: ProblemLog) -> str | None:
-        value = obj.get(key)
-        if type(value) is str:
-            if not value or value.isspace():
-                check_text(value, line, log, key)
-            return value
-        if value is None and key not in obj:
-            # The API marks only `output` required, but an example without an
-            # input teaches nothing and no other format can hold it.
-            log.report(line, key, Rule.MISSING_FIELD, f"an example needs '{key}'")
-        else:
-            log.report(line, key, Rule.BAD_TYPE, f"expected a string, got {kind_of(value)}")
-        return None
 
     def dump(self, example: LightExample) -> dict[str, Any]:
         (_, question), (_, answer) = example.turns

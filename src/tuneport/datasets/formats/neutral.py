@@ -1,5 +1,8 @@
 """In-memory examples: ``Example`` objects, ``(input, output)`` pairs or pair dicts.
 
+Their grammar is stated once, by the pydantic model :class:`~tuneport.models.Example`
+itself; this reader adds the checks every format makes (text, URIs, turn order).
+
 This is the "format" of ``JobSpec.training_data`` tuples, so they validate
 exactly like files: line numbers are 1-based positions in the sequence, and
 fields are paths in the :class:`~tuneport.models.Example` model
@@ -14,8 +17,7 @@ import pydantic
 
 from tuneport.datasets.formats.base import check_role_order, check_text
 from tuneport.datasets.light import FileRef, LightExample, from_example
-from tuneport.datasets.problems import ProblemLog
-from tuneport.datasets.rules import Rule
+from tuneport.datasets.problems import ProblemLog, Rule
 from tuneport.models import Example
 
 __all__ = ["NeutralReader", "neutral_field"]
@@ -28,6 +30,10 @@ def neutral_field(*, turn: int | None = None, part: int | None = None, system: b
     if turn is None:
         return "turns"
     return f"turns[{turn}]" + (f".parts[{part}]" if part is not None else "")
+
+
+def _turn(i: int) -> str:
+    return f"turns[{i}]"
 
 
 class NeutralReader:
@@ -54,7 +60,9 @@ class NeutralReader:
                 log.report(line, f"turns[{i}].parts", Rule.EMPTY_TURN, "no parts")
             for j, part in enumerate(parts):
                 self._part(part, line, log, neutral_field(turn=i, part=j))
-        check_role_order(example.turns, line, log, lambda i: f"turns[{i}]", str)
+        check_role_order(
+            example.turns, lambda field, rule, message: log.report(line, field, rule, message), _turn, str
+        )
         return example if log.error_count == errors else None
 
     def _part(self, part: str | FileRef, line: int, log: ProblemLog, where: str) -> None:

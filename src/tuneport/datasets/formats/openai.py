@@ -13,251 +13,198 @@ from __future__ import annotations
 from typing import Any
 
 from tuneport.datasets.formats.base import (
-    Codec,
     DatasetFormat,
+    Format,
     Gap,
     check_role_order,
-    check_text,
     file_part_gaps,
-    kind_of,
+    roles_alternate,
 )
-from tuneport.datasets.formats.mime import guess_mime_type
+from tuneport.datasets.formats.grammar import (
+    INVALID,
+    Array,
+    Choice,
+    Field,
+    Record,
+    Report,
+    StringOrArray,
+    Tagged,
+    Text,
+    TextKind,
+)
 from tuneport.datasets.light import MODEL, USER, FileRef, LightExample, LightPart, LightTurn
-from tuneport.datasets.problems import ProblemLog
-from tuneport.datasets.rules import Rule
+from tuneport.datasets.problems import Rule
 
-__all__ = ["OpenAICodec"]
+__all__ = ["GRAMMAR", "OpenAIFormat", "guess_mime_type"]
 
 _SYSTEM = "system"
-_ROLES = {"user": USER, "assistant": MODEL}
 _NAMES = {USER: "user", MODEL: "assistant"}
-_ALTERNATION = (USER, MODEL)
 # Fields OpenAI defines that the neutral model cannot hold: refused by name.
 _UNSUPPORTED_TOP = frozenset({"tools", "functions", "parallel_tool_calls"})
 _UNSUPPORTED_MESSAGE = frozenset({"name", "weight", "tool_calls", "function_call", "tool_call_id", "refusal"})
-_UNSUPPORTED_ROLES = frozenset({"tool", "function", "developer"})
+_UNSUPPORTED_ROLES = ("tool", "function", "developer")
+
+# MIME types of image URLs come from a fixed table, never the machine's mime
+# database: mimetypes reads /etc/mime.types and the registry, so its answers
+# differ between machines, and a conversion must give the same file everywhere.
+_BY_EXTENSION = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".webp": "image/webp",
+    ".heic": "image/heic",
+    ".heif": "image/heif",
+}
 
 
-class OpenAICodec(Codec):
-    """Reads and writes OpenAI chat fine-tuning examples."""
+def guess_mime_type(uri: str) -> str | None:
+    """The image MIME type of *uri* from a ``data:`` header or the path's extension (or ``None``)."""
+    if uri.startswith("data:"):
+        header = uri[5:].split(",", 1)[0]
+        mime = header.split(";", 1)[0]
+        return mime or None
+    # The path without query or fragment (urlsplit would do, at ten times the cost).
+    path = uri
+    for mark in ("?", "#"):
+        cut = path.find(mark)
+        if cut >= 0:
+            path = path[:cut]
+    dot = path.rfind(".")
+    if dot < 0 or "/" in path[dot:]:
+        return None
+    return _BY_EXTENSION.get(path[dot:].lower())
 
-    format = DatasetFormat.OPENAI
 
-    def role_name(self, role: str) -> str:
-        return _NAMES.get(role, role)
+def _role_name(role: str) -> str:
+    return _NAMES.get(role, role)
 
-    # --- reading -------------------------------------------------------------------
 
-    def parse(self, obj: Any, line: int, log: ProblemLog) -> LightExample | None:
-        if type(obj) is not dict:
-            log.report(line, None, Rule.BAD_TYPE, f"expected a JSON object, got {kind_of(obj)}")
-            return None
-        errors = log.error_count
-        messages = obj.get("messages")
-        if len(obj) != 1 or messages is None:
-            for key in obj:
-                if key in _UNSUPPORTED_TOP:
-                    log.report(
-                        line, key, Rule.UNSUPPORTED_FIELD, f"'{key}' is not supported in tuneport's datasets"
-                    )
-                elif key != "messages":
-                    log.report(line, key, Rule.UNKNOWN_FIELD, f"unknown field '{key}' (expected 'messages')")
-        if type(messages) is not list:
-            if "messages" not in obj:
-                log.report(line, "messages", Rule.MISSING_FIELD, "an example needs 'messages'")
-            else:
-                log.report(
-                    line, "messages", Rule.BAD_TYPE, f"expected an array of messages, got {kind_of(messages)}"
-                )
-            return None
-        system: tuple[LightPart, ...] = ()
-        turns: list[LightTurn] = []
-        offset = 0
-        in_order = True
-        complete = True
-        for i, message in enumerate(messages):
-            parsed = self._message(message, i, line, log)
-            if parsed is None:
-                complete = False
-                continue
-            role, parts = parsed
-            if role == _SYSTEM:
-                if i == 0:
-                    system, offset = parts, 1
-                else:
-                    log.report(
-                        line,
-                        f"messages[{i}].role",
-                        Rule.ROLE_ORDER,
-                        "a system message may only be the first message",
-                    )
-                    complete = False
-                continue
-            if role is not _ALTERNATION[len(turns) & 1]:
-                in_order = False
-            turns.append((role, parts))
-        if not turns and complete:
-            log.report(line, "messages", Rule.EMPTY_CONVERSATION, "no user or assistant messages")
-        elif complete and (not in_order or turns[-1][0] is not MODEL):
-            check_role_order(turns, line, log, lambda i: f"messages[{i + offset}]", self.role_name)
-        if log.error_count != errors:
-            return None
-        return LightExample(system, tuple(turns))
-
-    def _message(
-        self, message: Any, i: int, line: int, log: ProblemLog
-    ) -> tuple[str, tuple[LightPart, ...]] | None:
-        if type(message) is not dict:
-            log.report(
-                line, f"messages[{i}]", Rule.BAD_TYPE, f"expected a message object, got {kind_of(message)}"
-            )
-            return None
-        if len(message) != 2:
-            for key in message:
-                if key in _UNSUPPORTED_MESSAGE:
-                    log.report(
-                        line,
-                        f"messages[{i}].{key}",
-                        Rule.UNSUPPORTED_FIELD,
-                        f"'{key}' is not supported in tuneport's datasets",
-                    )
-                elif key not in ("role", "content"):
-                    log.report(
-                        line,
-                        f"messages[{i}].{key}",
-                        Rule.UNKNOWN_FIELD,
-                        f"unknown field '{key}' (a message has 'role' and 'content')",
-                    )
-        raw = message.get("role")
-        role = _ROLES.get(raw) if type(raw) is str else None
-        if role is None and raw == _SYSTEM:
-            role = _SYSTEM
-        if role is None:
-            if raw is None:
-                log.report(line, f"messages[{i}].role", Rule.MISSING_FIELD, "a message needs a 'role'")
-            else:
-                hint = " (tool and function messages are not supported)" if raw in _UNSUPPORTED_ROLES else ""
-                log.report(
-                    line,
-                    f"messages[{i}].role",
-                    Rule.BAD_ROLE,
-                    f"role must be 'system', 'user' or 'assistant', got {raw!r}{hint}",
-                )
-        content = message.get("content")
-        path = f"messages[{i}].content"
-        if type(content) is str:
-            if not content or content.isspace():
-                check_text(content, line, log, path)
-            parts: tuple[LightPart, ...] = (content,)
-        elif content is None:
-            if "content" in message:
-                log.report(line, path, Rule.BAD_TYPE, "expected a string or an array of parts, got null")
-            else:
-                log.report(line, path, Rule.MISSING_FIELD, "a message needs 'content'")
-            return None
-        else:
-            parts = self._parts(content, role, path, line, log)
-        if role is None:
-            return None
-        return role, parts
-
-    def _parts(
-        self, content: Any, role: str | None, path: str, line: int, log: ProblemLog
-    ) -> tuple[LightPart, ...]:
-        if type(content) is not list:
-            log.report(
-                line, path, Rule.BAD_TYPE, f"expected a string or an array of parts, got {kind_of(content)}"
-            )
-            return ()
-        if not content:
-            log.report(line, path, Rule.EMPTY_TURN, "no content parts")
-            return ()
-        out: list[LightPart] = []
-        for j, part in enumerate(content):
-            where = f"{path}[{j}]"
-            if type(part) is not dict:
-                log.report(line, where, Rule.BAD_TYPE, f"expected a content part object, got {kind_of(part)}")
-                continue
-            kind = part.get("type")
-            if kind == "text":
-                self._extra_keys(part, ("type", "text"), where, line, log)
-                text = part.get("text")
-                if type(text) is not str:
-                    if text is None:
-                        log.report(line, f"{where}.text", Rule.MISSING_FIELD, "a text part needs 'text'")
-                    else:
-                        log.report(
-                            line, f"{where}.text", Rule.BAD_TYPE, f"expected a string, got {kind_of(text)}"
-                        )
-                    continue
-                if not text or text.isspace():
-                    check_text(text, line, log, f"{where}.text")
-                out.append(text)
-            elif kind == "image_url":
-                self._extra_keys(part, ("type", "image_url"), where, line, log)
-                image = self._image(part.get("image_url"), f"{where}.image_url", line, log)
-                if image is None:
-                    continue
-                if role is not USER and role is not None:
-                    log.report(
-                        line,
-                        where,
+def _conversation(messages: tuple[Any, ...], report: Report) -> Any:
+    """The system message first only, images in user messages only, turns in order."""
+    system: tuple[LightPart, ...] = ()
+    turns: list[LightTurn] = []
+    offset = 0
+    ok = complete = True
+    for i, message in enumerate(messages):
+        if message is INVALID:
+            complete = False
+            continue
+        role, parts = message
+        if role is not USER:
+            for j, part in enumerate(parts):
+                if type(part) is FileRef:
+                    report(
+                        f"messages[{i}].content[{j}]",
                         Rule.FILE_PART_NOT_ALLOWED,
                         "OpenAI accepts image parts in user messages only",
                     )
-                out.append(image)
-            elif kind is None:
-                log.report(line, f"{where}.type", Rule.MISSING_FIELD, "a content part needs a 'type'")
+                    ok = False
+        if role is _SYSTEM:
+            if i == 0:
+                system, offset = parts, 1
             else:
-                log.report(
-                    line,
-                    f"{where}.type",
-                    Rule.UNSUPPORTED_FIELD,
-                    f"content parts of type {kind!r} are not supported "
-                    "(tuneport holds 'text' and 'image_url')",
+                report(
+                    f"messages[{i}].role", Rule.ROLE_ORDER, "a system message may only be the first message"
                 )
-        return tuple(out)
+                complete = False
+            continue
+        turns.append(message)
+    if not turns and complete:
+        report("messages", Rule.EMPTY_CONVERSATION, "no user or assistant messages")
+        return INVALID
+    if complete and not roles_alternate(turns):
+        check_role_order(turns, report, lambda i: f"messages[{i + offset}]", _role_name)
+        return INVALID
+    if not (ok and complete):
+        return INVALID
+    return LightExample(system, tuple(turns))
 
-    def _extra_keys(
-        self, part: dict[str, Any], allowed: tuple[str, str], where: str, line: int, log: ProblemLog
-    ) -> None:
-        if len(part) != 2:
-            for key in part:
-                if key not in allowed:
-                    log.report(line, f"{where}.{key}", Rule.UNKNOWN_FIELD, f"unknown field '{key}'")
 
-    def _image(self, value: Any, where: str, line: int, log: ProblemLog) -> FileRef | None:
-        if type(value) is not dict:
-            if value is None:
-                log.report(
-                    line, where, Rule.MISSING_FIELD, "an image_url part needs 'image_url': {'url': ...}"
-                )
-            else:
-                log.report(
-                    line, where, Rule.BAD_TYPE, f"expected an object {{'url': ...}}, got {kind_of(value)}"
-                )
-            return None
-        for key in value:
-            if key == "detail":
-                log.report(
-                    line,
-                    f"{where}.detail",
-                    Rule.UNSUPPORTED_FIELD,
-                    "'detail' is not supported in tuneport's datasets",
-                )
-            elif key != "url":
-                log.report(line, f"{where}.{key}", Rule.UNKNOWN_FIELD, f"unknown field '{key}'")
-        url = value.get("url")
-        if type(url) is not str:
-            if url is None:
-                log.report(line, f"{where}.url", Rule.MISSING_FIELD, "an image needs a 'url'")
-            else:
-                log.report(line, f"{where}.url", Rule.BAD_TYPE, f"expected a string, got {kind_of(url)}")
-            return None
-        if not url.strip():
-            log.report(line, f"{where}.url", Rule.EMPTY_URI, "the image URL is empty")
-            return None
-        return FileRef(url, guess_mime_type(url))
+_IMAGE = Record(
+    fields=(
+        Field(
+            "url",
+            Text(TextKind.URI, empty_message="the image URL is empty"),
+            required="an image needs a 'url'",
+        ),
+    ),
+    build=lambda url: FileRef(url, guess_mime_type(url)),
+    what="an object {'url': ...}",
+    unsupported=frozenset({"detail"}),
+)
+_PART = Tagged(
+    variants=(
+        Record(
+            fields=(Field("text", Text(), required="a text part needs 'text'"),),
+            build=lambda text: text,
+            tag="text",
+        ),
+        Record(
+            fields=(
+                Field("image_url", _IMAGE, required="an image_url part needs 'image_url': {'url': ...}"),
+            ),
+            build=lambda image: image,
+            tag="image_url",
+        ),
+    ),
+    missing="a content part needs a 'type'",
+    unsupported_message=(
+        "content parts of type {tag!r} are not supported (tuneport holds 'text' and 'image_url')"
+    ),
+    what="a content part object",
+)
+_MESSAGE = Record(
+    fields=(
+        Field(
+            "role",
+            Choice(
+                {_SYSTEM: _SYSTEM, "user": USER, "assistant": MODEL},
+                "role must be 'system', 'user' or 'assistant', got {value!r}",
+                hints=dict.fromkeys(_UNSUPPORTED_ROLES, " (tool and function messages are not supported)"),
+            ),
+            required="a message needs a 'role'",
+        ),
+        Field(
+            "content",
+            StringOrArray(
+                Text(),
+                Array(_PART, what="an array of parts", empty=(Rule.EMPTY_TURN, "no content parts")),
+                what="a string or an array of parts",
+            ),
+            required="a message needs 'content'",
+        ),
+    ),
+    build=lambda role, parts: (role, parts),
+    what="a message object",
+    unknown="unknown field '{key}' (a message has 'role' and 'content')",
+    unsupported=_UNSUPPORTED_MESSAGE,
+)
+#: An OpenAI chat fine-tuning example.
+GRAMMAR = Record(
+    fields=(
+        Field(
+            "messages",
+            Array(_MESSAGE, what="an array of messages", keep_invalid=True),
+            required="an example needs 'messages'",
+        ),
+    ),
+    build=lambda messages: messages,
+    refine=_conversation,
+    what="a JSON object",
+    unknown="unknown field '{key}' (expected 'messages')",
+    unsupported=_UNSUPPORTED_TOP,
+)
+
+
+class OpenAIFormat(Format):
+    """Reads and writes OpenAI chat fine-tuning examples."""
+
+    format = DatasetFormat.OPENAI
+    grammar = GRAMMAR
+
+    def role_name(self, role: str) -> str:
+        return _role_name(role)
 
     # --- writing -------------------------------------------------------------------
 
