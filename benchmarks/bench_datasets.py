@@ -336,22 +336,23 @@ def _run_fast_baseline(path: Path, out: Path | None) -> dict[str, Any]:
 def _run_tuneport(
     path: Path, out: Path | None, stdlib: bool, workers: int, duplicates: bool
 ) -> dict[str, Any]:
-    from tuneport.datasets import DatasetLimits, _json, convert_dataset, validate_dataset
+    from tuneport.datasets import DatasetLimits, JsonCodec, convert_dataset, validate_dataset
 
-    if stdlib:
-        _json.use_stdlib()
+    codec = JsonCodec.stdlib() if stdlib else JsonCodec.fastest()
     if out is None:
         limits = DatasetLimits(max_example_tokens=131_072, max_file_bytes=1024 * MIB)
-        report = validate_dataset(path, limits=limits, workers=workers, check_duplicates=duplicates)
+        report = validate_dataset(
+            path, limits=limits, workers=workers, check_duplicates=duplicates, codec=codec
+        )
         return {
             "valid": report.valid_example_count,
             "examples": report.example_count,
             "errors": report.error_count,
             "warnings": report.warning_count,
-            "json": _json.BACKEND,
+            "json": codec.name,
         }
-    conversion = convert_dataset(path, out, to="openai")
-    return {"written": conversion.written, "json": _json.BACKEND}
+    conversion = convert_dataset(path, out, to="openai", codec=codec)
+    return {"written": conversion.written, "json": codec.name}
 
 
 def _warm_up(mode: str, path: Path, out: Path | None) -> None:

@@ -1,10 +1,14 @@
-"""The light neutral form: what the streaming hot path works on.
+"""The light neutral form: the one in-memory representation inside the dataset layer.
 
-Building a pydantic :class:`~tuneport.models.Example` per line would cost more
-than everything else validation does, so readers produce this form instead:
-plain tuples and strings, hashable (duplicate detection hashes it) and cheap
-to build.  It holds exactly what an ``Example`` holds, and converts to and
-from one losslessly (:func:`to_example`, :func:`from_example`).
+:class:`~tuneport.models.Example` is the public neutral type; this module's
+:class:`LightExample` is the only form the layer works on internally, and
+it exists for the hot path alone.  Building a pydantic ``Example`` per line
+would cost more than everything else validation does, so the grammars build
+this form instead: plain tuples and strings, hashable (duplicate detection
+hashes it) and cheap to build.  It holds exactly what an ``Example`` holds,
+and is converted only at the boundary, losslessly: :func:`to_example` where
+records are handed out (``read_examples``), :func:`from_example` where
+examples come in (in-memory sources, ``write_examples``).
 
 * a text part is the ``str`` itself; a file part is a :class:`FileRef`;
 * a turn is ``(role, parts)`` with role ``"user"`` or ``"model"``;

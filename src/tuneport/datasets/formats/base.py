@@ -21,6 +21,7 @@ from tuneport.datasets.formats.grammar import (
     FastDecoder,
     Record,
     Report,
+    compile_acceptor,
     compile_checker,
     compile_fast_decoder,
 )
@@ -165,10 +166,15 @@ class Format(abc.ABC):
     writable_layouts: ClassVar[frozenset[FileLayout]] = frozenset({FileLayout.JSONL})
 
     def __init__(self) -> None:
+        self._accept = compile_acceptor(self.grammar)
         self._check = compile_checker(self.grammar)
 
     def parse(self, obj: Any, line: int, log: ProblemLog) -> LightExample | None:
         """The example in *obj*, or ``None`` after reporting its errors to *log*."""
+        # Most records are fine: the generated acceptor takes them; the checker says what is wrong.
+        example = self._accept(obj)
+        if example is not None:
+            return example  # type: ignore[no-any-return]
         errors = log.error_count
         example = self._check(obj, line, log)
         if example is INVALID or log.error_count != errors:

@@ -42,6 +42,7 @@ __all__ = [
     "Text",
     "TextKind",
     "compile_checker",
+    "compile_acceptor",
     "compile_fast_decoder",
     "kind_of",
 ]
@@ -112,7 +113,8 @@ class Record:
     """A JSON object with named fields; *build* makes the light value from the fields' values."""
 
     fields: tuple[Field, ...]
-    build: Callable[..., Any]
+    #: ``None``: the tuple of the values.
+    build: Callable[..., Any] | None = None
     #: For ``bad-type``: "expected {what}, got ...".
     what: str = "an object"
     #: The ``unknown-field`` message (``{key}`` is the field).
@@ -366,7 +368,7 @@ def _record_checker(node: Record) -> Check:
                 values.append(None)
         if not ok:
             return INVALID
-        built = build(*values)
+        built = tuple(values) if build is None else build(*values)
         if refine is not None:
             return refine(built, _reporter(log, line, where))
         return built
@@ -442,7 +444,7 @@ def _with_tag_field(record: Record, tag_field: str) -> Record:
     fields = (Field(tag_field, Text(TextKind.ANY)), *record.fields)
     return Record(
         fields=fields,
-        build=lambda _tag, *values: build(*values),
+        build=lambda _tag, *values: values if build is None else build(*values),
         what=record.what,
         unknown=record.unknown,
         unsupported=record.unsupported,
@@ -488,43 +490,65 @@ def _string_or_array_checker(node: StringOrArray) -> Check:
     return check
 
 
-# --- the fast decoder ------------------------------------------------------------------------
+# --- the fast paths -----------------------------------------------------------------------
+#
+# Both fast paths are generated Python source, one function per grammar, with
+# every node inlined: a per-node function call would cost more than the node's
+# checks (the generic checker above is for lines with problems, and may be slow).
 
 
 class _Decline(Exception):
-    """The fast decoder does not accept this line (the checker will say why, if anything)."""
+    """The fast path does not accept this value (the checker will say why, if anything)."""
 
 
 def _decline(relative: str, rule: Rule, message: str) -> None:
     raise _Decline
 
 
-#: ``convert(decoded struct value)`` → light value; raises _Decline.
-Convert = Callable[[Any], Any]
+#: ``fast(raw line)`` → the light value, or ``None``: not accepted, ask the checker.
 FastDecoder = Callable[[bytes], Any]
+#: ``accept(parsed JSON value)`` → the light value, or ``None``: not accepted, ask the checker.
+Acceptor = Callable[[Any], Any]
+
+_MISSING: Final = object()
+# Keyed by identity: grammars are module constants, and their hooks make them unhashable.
+_COMPILED: dict[tuple[int, int], tuple[Record, Callable[..., Any]]] = {}
+
+
+def compile_acceptor(node: Record) -> Acceptor:
+    """The pure-Python fast path of *node*: accepts a parsed value only if the checker would say nothing.
+
+    It makes the same checks as the checker with none of its bookkeeping
+    (paths, messages), and declines on anything unusual (another spelling).
+    """
+    cached = _COMPILED.get((id(node), 0))
+    if cached is not None and cached[0] is node:
+        return cached[1]
+    convert = _Emitter(struct_mode=False).function(node)
+
+    def accept(value: Any) -> Any:
+        try:
+            return convert(value)
+        except _Decline:
+            return None
+
+    _COMPILED[id(node), 0] = (node, accept)
+    return accept
 
 
 def compile_fast_decoder(node: Record, msgspec: Any) -> FastDecoder:
-    """A decoder of JSON lines of *node*'s grammar with msgspec: the light value, or ``None``.
+    """The msgspec fast path of *node*: decodes one JSON line, or returns ``None`` (ask the checker).
 
-    ``None`` means "not accepted here": a line with any problem (error or
-    warning) or anything unusual (another spelling of a field) is left to the
-    checker.  Struct types are built once per grammar and msgspec module.
+    Struct types derived from the grammar (``msgspec.defstruct``) check the
+    shape in C; generated code checks what they cannot (whitespace-only text,
+    one kind per part, the refine hooks) and builds the light value.
     """
-    return _fast_decoder(node, msgspec)
-
-
-# Keyed by identity: grammars are module constants, and their hooks make them unhashable.
-_FAST_DECODERS: dict[tuple[int, int], tuple[Record, FastDecoder]] = {}
-
-
-def _fast_decoder(node: Record, msgspec: Any) -> FastDecoder:
-    cached = _FAST_DECODERS.get((id(node), id(msgspec)))
+    cached = _COMPILED.get((id(node), id(msgspec)))
     if cached is not None and cached[0] is node:
         return cached[1]
-    names = (f"Struct{n}" for n in itertools.count())
-    struct_type, convert = _fast(node, msgspec, names)
-    decode = msgspec.json.Decoder(struct_type).decode
+    emitter = _Emitter(struct_mode=True, msgspec=msgspec)
+    decode = msgspec.json.Decoder(emitter.struct_type(node)).decode  # the types first: the code tests them
+    convert = emitter.function(node)
     decode_error = msgspec.DecodeError
 
     def fast(raw: bytes) -> Any:
@@ -533,147 +557,223 @@ def _fast_decoder(node: Record, msgspec: Any) -> FastDecoder:
         except (decode_error, _Decline):
             return None
 
-    _FAST_DECODERS[id(node), id(msgspec)] = (node, fast)
+    _COMPILED[id(node), id(msgspec)] = (node, fast)
     return fast
 
 
-def _fast(node: Node, msgspec: Any, names: Any) -> tuple[Any, Convert]:
-    """The msgspec type of *node* and the converter of its decoded values."""
-    from typing import Annotated, Literal
+class _Emitter:
+    """Generates the converter of a grammar, for msgspec structs or for parsed JSON (dicts and lists)."""
 
-    non_empty = Annotated[str, msgspec.Meta(min_length=1)]
-    if isinstance(node, Text):
-        return _fast_text(node, non_empty, str)
-    if isinstance(node, Choice):
-        values = node.values
-        return Literal[tuple(values)], values.__getitem__
-    if isinstance(node, Array):
-        item_type, item_convert = _fast(node.item, msgspec, names)
-        array_type: Any = list[item_type]  # type: ignore[valid-type]
-        if node.empty is not None:
-            array_type = Annotated[array_type, msgspec.Meta(min_length=1)]
-        return array_type, _fast_array(item_convert)
-    if isinstance(node, StringOrArray):
-        text_type, text_convert = _fast_text(node.text, non_empty, str)
-        array_type, array_convert = _fast(node.array, msgspec, names)
-        text_build = node.text_build
+    def __init__(self, *, struct_mode: bool, msgspec: Any = None) -> None:
+        self.struct_mode = struct_mode
+        self.msgspec = msgspec
+        self.lines: list[str] = []
+        self.names: dict[str, Any] = {"Decline": _Decline, "decline": _decline, "MISSING": _MISSING}
+        self.count = itertools.count()
+        self.types: dict[int, Any] = {}
+        if msgspec is not None:
+            self.names["UNSET"] = msgspec.UNSET
 
-        def convert_either(value: Any) -> Any:
-            if type(value) is str:
-                return text_build(text_convert(value))
-            return array_convert(value)
+    def function(self, node: Record) -> Callable[[Any], Any]:
+        self.lines = ["def convert(v):"]
+        result = self.emit(node, "v", 1)
+        self.lines.append(f"    return {result}")
+        # The source is generated from the grammar above, never from data.
+        exec("\n".join(self.lines), self.names)
+        convert: Callable[[Any], Any] = self.names["convert"]
+        return convert
 
-        return Union[text_type, array_type], convert_either
-    if isinstance(node, Tagged):
-        converters: dict[type, Convert] = {}
-        types = []
-        for variant in node.variants:
-            variant_type, variant_convert = _fast_record(variant, msgspec, names, tag_field=node.tag_field)
-            converters[variant_type] = variant_convert
-            types.append(variant_type)
+    def constant(self, value: Any) -> str:
+        name = f"k{next(self.count)}"
+        self.names[name] = value
+        return name
 
-        def convert_tagged(value: Any) -> Any:
-            return converters[type(value)](value)
+    def var(self) -> str:
+        return f"x{next(self.count)}"
 
-        return Union[tuple(types)], convert_tagged
-    if isinstance(node, OneOf):
-        return _fast_one_of(node, msgspec, names)
-    return _fast_record(node, msgspec, names)
+    def line(self, depth: int, text: str) -> None:
+        self.lines.append("    " * depth + text)
 
-
-def _fast_text(node: Text, non_empty: Any, any_str: Any) -> tuple[Any, Convert]:
-    if node.kind == TextKind.ANY:
-        return any_str, _identity
-    if node.kind == TextKind.LABEL:
-        return non_empty, _identity
-    # Whitespace-only text is a warning (text) or an error (URI): the checker reports it.
-    return non_empty, _not_blank
-
-
-def _identity(value: Any) -> Any:
-    return value
-
-
-def _not_blank(value: str) -> str:
-    if value.isspace():
-        raise _Decline
-    return value
-
-
-def _fast_array(item_convert: Convert) -> Convert:
-    if item_convert is _identity:
-        return tuple
-    return lambda items: tuple([item_convert(item) for item in items])
-
-
-def _fast_record(
-    node: Record, msgspec: Any, names: Any, *, tag_field: str | None = None
-) -> tuple[Any, Convert]:
-    struct_fields: list[Any] = []
-    converters: list[Convert] = []
-    optional: list[bool] = []
-    for f in node.fields:
-        field_type, field_convert = _fast(f.node, msgspec, names)
-        if f.required is None:
-            struct_fields.append((f.name, Union[field_type, msgspec.UnsetType], msgspec.UNSET))
-        else:
-            struct_fields.append((f.name, field_type))
-        converters.append(field_convert)
-        optional.append(f.required is None)
-    # Required fields first: a struct's fields with defaults must come last.
-    order = sorted(range(len(struct_fields)), key=lambda i: optional[i])
-    extra: dict[str, Any] = {}
-    if tag_field is not None:
-        extra = {"tag_field": tag_field, "tag": node.tag}
-    struct_type = msgspec.defstruct(
-        next(names),
-        [struct_fields[i] for i in order],
-        forbid_unknown_fields=True,
-        gc=False,
-        **extra,
-    )
-    attributes = tuple(f.name for f in node.fields)
-    unset = msgspec.UNSET
-    build, refine = node.build, node.refine
-    plan = tuple(zip(attributes, converters, optional, strict=True))
-
-    def convert(value: Any) -> Any:
-        values: list[Any] = []
-        for attribute, field_convert, is_optional in plan:
-            item = getattr(value, attribute)
-            if is_optional and item is unset:
-                values.append(None)
+    def emit(self, node: Node, src: str, depth: int) -> str:
+        """Append code checking the value in *src*; return an expression of its light value."""
+        if isinstance(node, Text):
+            return self.emit_text(node, src, depth)
+        if isinstance(node, Choice):
+            out = self.var()
+            if self.struct_mode:  # msgspec checked the value is one of the choices
+                self.line(depth, f"{out} = {self.constant(node.values)}[{src}]")
             else:
-                values.append(field_convert(item))
-        built = build(*values)
-        if refine is not None:
-            built = refine(built, _decline)
-        return built
+                self.line(
+                    depth, f"{out} = {self.constant(node.values)}.get({src}) if type({src}) is str else None"
+                )
+                self.line(depth, f"if {out} is None: raise Decline")
+            return out
+        if isinstance(node, Array):
+            return self.emit_array(node, src, depth)
+        if isinstance(node, StringOrArray):
+            out = self.var()
+            self.line(depth, f"if type({src}) is str:")
+            text = self.emit_text(node.text, src, depth + 1)
+            self.line(depth + 1, f"{out} = {self.constant(node.text_build)}({text})")
+            self.line(depth, "else:")
+            array = self.emit_array(node.array, src, depth + 1)
+            self.line(depth + 1, f"{out} = {array}")
+            return out
+        if isinstance(node, Tagged):
+            out = self.var()
+            if not self.struct_mode:
+                self.line(depth, f"if type({src}) is not dict: raise Decline")
+                tag = self.var()
+                self.line(depth, f"{tag} = {src}.get({node.tag_field!r})")
+            keyword = "if"
+            for variant in node.variants:
+                if self.struct_mode:
+                    self.line(depth, f"{keyword} type({src}) is {self.constant(self.struct_type(variant))}:")
+                else:
+                    self.line(depth, f"{keyword} {tag} == {variant.tag!r}:")
+                keyword = "elif"
+                self.line(depth + 1, f"{out} = {self.emit_record(variant, src, depth + 1, node.tag_field)}")
+            self.line(depth, "else: raise Decline")
+            return out
+        if isinstance(node, OneOf):
+            return self.emit_one_of(node, src, depth)
+        return self.emit_record(node, src, depth, None)
 
-    return struct_type, convert
+    def emit_text(self, node: Text, src: str, depth: int) -> str:
+        if not self.struct_mode:
+            self.line(depth, f"if type({src}) is not str: raise Decline")
+        if node.kind in (TextKind.TEXT, TextKind.URI):
+            # Whitespace-only text is a warning (text) or an error (URI): the checker reports it.
+            self.line(depth, f"if not {src} or {src}.isspace(): raise Decline")
+        elif node.kind == TextKind.LABEL:
+            self.line(depth, f"if not {src}: raise Decline")
+        return src
 
+    def emit_array(self, node: Array, src: str, depth: int) -> str:
+        if not self.struct_mode:
+            self.line(depth, f"if type({src}) is not list: raise Decline")
+        if node.empty is not None:
+            self.line(depth, f"if not {src}: raise Decline")
+        items, item = self.var(), self.var()
+        self.line(depth, f"{items} = []")
+        self.line(depth, f"for {item} in {src}:")
+        value = self.emit(node.item, item, depth + 1)
+        self.line(depth + 1, f"{items}.append({value})")
+        out = self.var()
+        self.line(depth, f"{out} = tuple({items})")
+        return out
 
-def _fast_one_of(node: OneOf, msgspec: Any, names: Any) -> tuple[Any, Convert]:
-    struct_fields: list[Any] = []
-    plan: list[tuple[str, Convert]] = []
-    for f in node.fields:
-        field_type, field_convert = _fast(f.node, msgspec, names)
-        struct_fields.append((f.name, Union[field_type, msgspec.UnsetType], msgspec.UNSET))
-        plan.append((f.name, field_convert))
-    struct_type = msgspec.defstruct(next(names), struct_fields, forbid_unknown_fields=True, gc=False)
-    unset = msgspec.UNSET
+    def get(self, src: str, name: str, depth: int) -> str:
+        """A variable holding field *name* of *src* (``UNSET``/``MISSING`` when absent)."""
+        out = self.var()
+        if self.struct_mode:
+            self.line(depth, f"{out} = {src}.{name}")
+        else:
+            self.line(depth, f"{out} = {src}.get({name!r}, MISSING)")
+        return out
 
-    def convert(value: Any) -> Any:
-        found: Any = unset
-        found_convert: Convert = _identity
-        for attribute, field_convert in plan:
-            item = getattr(value, attribute)
-            if item is not unset:
-                if found is not unset:
-                    raise _Decline
-                found, found_convert = item, field_convert
-        if found is unset:
-            raise _Decline
-        return found_convert(found)
+    def absent(self) -> str:
+        return "UNSET" if self.struct_mode else "MISSING"
 
-    return struct_type, convert
+    def emit_record(self, node: Record, src: str, depth: int, tag_field: str | None) -> str:
+        if not self.struct_mode:
+            keys = frozenset(f.name for f in node.fields) | ({tag_field} if tag_field else set())
+            self.line(depth, f"if type({src}) is not dict or not {src}.keys() <= {self.constant(keys)}:")
+            self.line(depth + 1, "raise Decline")
+        values = []
+        for f in node.fields:
+            item = self.get(src, f.name, depth)
+            if f.required is not None:
+                if not self.struct_mode:
+                    self.line(depth, f"if {item} is MISSING: raise Decline")
+                values.append(self.emit(f.node, item, depth))
+                continue
+            value = self.var()
+            self.line(depth, f"if {item} is {self.absent()}:")
+            self.line(depth + 1, f"{value} = None")
+            self.line(depth, "else:")
+            self.line(depth + 1, f"{value} = {self.emit(f.node, item, depth + 1)}")
+            values.append(value)
+        out = self.var()
+        if node.build is None:
+            self.line(depth, f"{out} = ({', '.join(values)},)")
+        else:
+            self.line(depth, f"{out} = {self.constant(node.build)}({', '.join(values)})")
+        if node.refine is not None:
+            self.line(depth, f"{out} = {self.constant(node.refine)}({out}, decline)")
+        return out
+
+    def emit_one_of(self, node: OneOf, src: str, depth: int) -> str:
+        out = self.var()
+        if self.struct_mode:
+            items = [self.get(src, f.name, depth) for f in node.fields]
+            for i, (f, item) in enumerate(zip(node.fields, items, strict=True)):
+                others = " and ".join(f"{other} is UNSET" for other in items[:i] + items[i + 1 :])
+                self.line(depth, f"{'if' if i == 0 else 'elif'} {item} is not UNSET and {others}:")
+                self.line(depth + 1, f"{out} = {self.emit(f.node, item, depth + 1)}")
+        else:
+            self.line(depth, f"if type({src}) is not dict or len({src}) != 1: raise Decline")
+            for i, f in enumerate(node.fields):
+                self.line(depth, f"{'if' if i == 0 else 'elif'} {f.name!r} in {src}:")
+                item = self.var()
+                self.line(depth + 1, f"{item} = {src}[{f.name!r}]")
+                self.line(depth + 1, f"{out} = {self.emit(f.node, item, depth + 1)}")
+        self.line(depth, "else: raise Decline")
+        return out
+
+    # --- msgspec types
+
+    def struct_type(self, node: Node) -> Any:
+        """The msgspec type of *node* (structs cached, so the generated code can test them by identity)."""
+        found = self.types.get(id(node))
+        if found is None:
+            found = self.types[id(node)] = self._type(node)
+        return found
+
+    def _type(self, node: Node) -> Any:
+        from typing import Annotated, Literal
+
+        msgspec = self.msgspec
+        non_empty = Annotated[str, msgspec.Meta(min_length=1)]
+        if isinstance(node, Text):
+            return str if node.kind == TextKind.ANY else non_empty
+        if isinstance(node, Choice):
+            return Literal[tuple(node.values)]
+        if isinstance(node, Array):
+            array_type: Any = list[self.struct_type(node.item)]  # type: ignore[misc]
+            if node.empty is not None:
+                array_type = Annotated[array_type, msgspec.Meta(min_length=1)]
+            return array_type
+        if isinstance(node, StringOrArray):
+            return Union[self.struct_type(node.text), self.struct_type(node.array)]
+        if isinstance(node, Tagged):
+            return Union[tuple(self._record_type(v, node.tag_field) for v in node.variants)]
+        if isinstance(node, OneOf):
+            return self._struct(
+                [
+                    (f.name, Union[self.struct_type(f.node), msgspec.UnsetType], msgspec.UNSET)
+                    for f in node.fields
+                ]
+            )
+        return self._record_type(node, None)
+
+    def _record_type(self, node: Record, tag_field: str | None) -> Any:
+        found = self.types.get(id(node))
+        if found is not None:
+            return found
+        msgspec = self.msgspec
+        required = [(f.name, self.struct_type(f.node)) for f in node.fields if f.required is not None]
+        optional = [
+            (f.name, Union[self.struct_type(f.node), msgspec.UnsetType], msgspec.UNSET)
+            for f in node.fields
+            if f.required is None
+        ]
+        tag = {"tag_field": tag_field, "tag": node.tag} if tag_field is not None else {}
+        found = self.types[id(node)] = self._struct([*required, *optional], **tag)
+        return found
+
+    def _struct(self, fields: list[Any], **options: Any) -> Any:
+        # gc=False: the structs hold no cycles; unknown fields (and other spellings) go to the checker.
+        return self.msgspec.defstruct(
+            f"Struct{next(self.count)}", fields, forbid_unknown_fields=True, gc=False, **options
+        )

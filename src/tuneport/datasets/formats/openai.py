@@ -175,7 +175,6 @@ _MESSAGE = Record(
             required="a message needs 'content'",
         ),
     ),
-    build=lambda role, parts: (role, parts),
     what="a message object",
     unknown="unknown field '{key}' (a message has 'role' and 'content')",
     unsupported=_UNSUPPORTED_MESSAGE,

@@ -117,7 +117,6 @@ _TURN = Record(
         ),
         Field("parts", _PARTS, required="a turn needs 'parts'"),
     ),
-    build=lambda role, parts: (role, parts),
     what="a turn object",
     unknown="unknown field '{key}' (a turn has 'role' and 'parts')",
 )
