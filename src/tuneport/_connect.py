@@ -91,7 +91,7 @@ def _declared_emulator(settings: Mapping[str, Any], environ: Mapping[str, str]) 
     well be an authenticating proxy that needs the credentials.
     """
     host = environ.get(EMULATOR_HOST_VARIABLE, "").strip()
-    if not host or "endpoint" in settings:
+    if not host or settings.get("endpoint") is not None:
         return settings
     url = host if "://" in host else f"http://{host}"
     return {**settings, "endpoint": url.rstrip("/"), "emulator": True}
@@ -248,6 +248,14 @@ def validate(
     if not isinstance(spec, JobSpec):
         spec = build_spec(opened.job_defaults, spec)
     report = preflight(spec, backend=opened.backend, catalog=catalog, validate_data=validate_data)
+    if any(
+        f.kind in ("capability", "parameter", "spec")
+        for f in report.findings
+        if f.problem.severity == "error"
+    ):
+        # What stops the job stops the plan; its problems are in the report already.
+        report.plan_note = "no plan: the spec has problems (see problems)"
+        return report
     try:
         requests: Sequence[HttpRequest] = opened.backend.plan_create(spec)
     except UnsupportedCapability as exc:

@@ -6,8 +6,9 @@ yields effects and receives their results, in the style of httpx's
 sends it and sends back an :class:`HttpResponse`) or a :class:`BlockingCall`
 (the driver runs it and sends back its return value).  The flow ``return``\\ s
 the operation's result.  Because a flow does no I/O itself, the same code
-serves :class:`~tuneport.TuningClient` and :class:`~tuneport.AsyncTuningClient`;
-the drivers own sockets, auth headers, timeouts, retries, paging and waiting.
+serves :class:`~tuneport.TuningClient` and :class:`~tuneport.AsyncTuningClient`:
+the drivers own sockets, auth headers, timeouts, retries and blocking work; the
+clients add pre-flight checks, paging and waiting on top.
 
 "No I/O" includes local files: a flow that reads, converts or hashes a
 dataset does it in a :class:`BlockingCall` (``yield from call(fn, *args)``),
@@ -367,7 +368,8 @@ class TuningBackend(Protocol):
         """Refuse what this backend cannot send (``SpecError``/``UnsupportedParameter``), doing no I/O.
 
         Runs before any request, as part of the pre-flight checks (and
-        :func:`tuneport.validate`), after the catalog and dataset checks.
+        :func:`tuneport.validate`): after the capability and catalog checks,
+        before the datasets are scanned.
         """
         ...
 

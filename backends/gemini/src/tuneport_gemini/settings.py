@@ -23,8 +23,10 @@ class GeminiSettings(BackendSettings):
     ``GEMINI_API_KEY`` / ``GOOGLE_API_KEY``.  ``auth = "adc"`` uses
     Application Default Credentials with the tuning scopes, billed to
     ``quota_project`` (``x-goog-user-project``); ``auto`` uses the key when
-    there is one and ADC otherwise; ``none`` sends no credentials.  The
-    embedded emulator and loopback endpoints need none.
+    there is one and ADC otherwise; ``none`` sends no credentials.  A
+    declared emulator (``emulator = true``, ``endpoint = "embedded"``,
+    ``TUNEPORT_EMULATOR_HOST``) needs none; any other endpoint, loopback
+    included, gets them.
     """
 
     endpoint: str | None = DEFAULT_ENDPOINT
