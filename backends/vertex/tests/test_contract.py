@@ -17,8 +17,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tuneport.emulator import Emulator, EmulatorClock
 from tuneport.models import JobState
@@ -137,6 +135,11 @@ def token_endpoint() -> Iterator[TokenEndpoint]:
 @pytest.fixture(scope="module")
 def private_key() -> str:
     """A fresh RSA key in PEM (PKCS#8), as a service-account key file holds it."""
+    # google-auth signs with cryptography (required by the google-auth versions we test with).
+    pytest.importorskip("cryptography")
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
