@@ -7,6 +7,7 @@ only.  Both must report exactly the same problems.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,9 @@ import pytest
 
 from tests.datasets.conftest import vertex, where, write_lines
 from tuneport.datasets import JsonCodec, validate_dataset
+from tuneport.datasets.formats import format_for
+from tuneport.datasets.formats.grammar import INVALID, compile_acceptor
+from tuneport.datasets.problems import ProblemLog
 
 GOOD = vertex("question", "answer")
 
@@ -395,3 +399,26 @@ def test_invalid_utf8_is_malformed_json(tmp_path: Path, codec: JsonCodec) -> Non
     path.write_bytes(b'{"text_input": "q", "output": "a"}\n{"text_input": "\xff", "output": "a"}\n')
     report = validate_dataset(path, format="gemini", codec=codec)
     assert where(report.errors) == [(2, None, "malformed-json")]
+
+
+@pytest.mark.parametrize(
+    ("fmt", "cases"), [("vertex", VERTEX_CASES), ("openai", OPENAI_CASES), ("gemini", GEMINI_CASES)]
+)
+def test_the_fast_paths_accept_exactly_what_the_checker_passes_silently(
+    fmt: str, cases: list[tuple[str, list[Any], Any]]
+) -> None:
+    # Both fast paths are derived from the format's grammar; a record they accept must be one
+    # the checker passes with no problem at all, and they must build the same example.
+    target = format_for(fmt)
+    accept = compile_acceptor(target.grammar)
+    fast = target.fast_decoder(JsonCodec.fastest())
+    for _, records, _ in cases:
+        for record in records:
+            if isinstance(record, str):
+                continue
+            log = ProblemLog("x")
+            checked = target._check(record, 1, log)
+            silent = not log.problems and checked is not INVALID
+            assert accept(record) == (checked if silent else None), record
+            if fast is not None:
+                assert fast(json.dumps(record).encode()) == (checked if silent else None), record

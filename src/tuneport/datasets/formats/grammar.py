@@ -654,13 +654,17 @@ class _Emitter:
             self.line(depth, f"if type({src}) is not list: raise Decline")
         if node.empty is not None:
             self.line(depth, f"if not {src}: raise Decline")
-        items, item = self.var(), self.var()
-        self.line(depth, f"{items} = []")
-        self.line(depth, f"for {item} in {src}:")
-        value = self.emit(node.item, item, depth + 1)
-        self.line(depth + 1, f"{items}.append({value})")
-        out = self.var()
-        self.line(depth, f"{out} = tuple({items})")
+        out, items, item = self.var(), self.var(), self.var()
+        # Most turns hold one part: that case builds its tuple without a list or a loop.
+        self.line(depth, f"if len({src}) == 1:")
+        value = self.emit(node.item, f"{src}[0]", depth + 1)
+        self.line(depth + 1, f"{out} = ({value},)")
+        self.line(depth, "else:")
+        self.line(depth + 1, f"{items} = []")
+        self.line(depth + 1, f"for {item} in {src}:")
+        value = self.emit(node.item, item, depth + 2)
+        self.line(depth + 2, f"{items}.append({value})")
+        self.line(depth + 1, f"{out} = tuple({items})")
         return out
 
     def get(self, src: str, name: str, depth: int) -> str:

@@ -70,11 +70,13 @@ def _text_only(parts: tuple[LightPart, ...], report: Report) -> Any:
 def _turns_in_order(example: LightExample, report: Report) -> Any:
     """Turns alternate user/model, from the user to the model (invalid turns were reported)."""
     turns: tuple[Any, ...] = example.turns  # may hold INVALID turns (already reported)
-    if INVALID in turns:
+    try:
+        if roles_alternate(turns):
+            return example
+    except TypeError:  # an INVALID turn has no role: its problems were reported
         return INVALID
-    if roles_alternate(turns):
-        return example
-    check_role_order(turns, report, _turn_field, str)
+    if INVALID not in turns:
+        check_role_order(turns, report, _turn_field, str)
     return INVALID
 
 
