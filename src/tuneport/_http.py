@@ -15,9 +15,12 @@ import email.utils
 import math
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
+
+if TYPE_CHECKING:
+    import ssl
 
 from tuneport import __version__
 from tuneport._secrets import redact
@@ -27,7 +30,7 @@ from tuneport.errors import (
     APITimeoutError,
     status_error_class,
 )
-from tuneport.protocol import ErrorDetails, HttpRequest, HttpResponse
+from tuneport.protocol import BackendSettings, ErrorDetails, HttpRequest, HttpResponse
 
 USER_AGENT = f"tuneport/{__version__}"
 _REQUEST_ID_HEADERS = ("x-request-id", "x-goog-request-id", "request-id")
@@ -169,9 +172,27 @@ def _retry_after(value: str | None) -> float | None:
     return max(parsed.timestamp() - time.time(), 0.0)
 
 
-def new_sync_client(timeout: float, transport: httpx.BaseTransport | None = None) -> httpx.Client:
+def tls_verification(settings: BackendSettings) -> ssl.SSLContext | bool:
+    """How a client verifies TLS: with the CA bundle, unless it can only ever speak plain HTTP.
+
+    A declared emulator on an ``http://`` endpoint receives every request, so
+    the CA bundle (about 40 ms to load) is not needed: its context holds no
+    certificate at all, so an ``https`` request would fail verification —
+    never pass unchecked.
+    """
+    endpoint = settings.endpoint or ""
+    if settings.emulator and endpoint.startswith("http://"):
+        import ssl
+
+        return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # verifies, and trusts no one
+    return True
+
+
+def new_sync_client(
+    timeout: float, transport: httpx.BaseTransport | None = None, *, verify: ssl.SSLContext | bool = True
+) -> httpx.Client:
     """An httpx client with tuneport's defaults."""
-    return httpx.Client(timeout=timeout, transport=transport, follow_redirects=False)
+    return httpx.Client(timeout=timeout, transport=transport, follow_redirects=False, verify=verify)
 
 
 #: Requests an async client has in flight at once (the size of its connection pool). More
@@ -203,11 +224,18 @@ def prepared_async_client(make: Callable[[], httpx.AsyncClient]) -> httpx.AsyncC
     return client
 
 
-def new_async_client(timeout: float, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
+def new_async_client(
+    timeout: float,
+    transport: httpx.AsyncBaseTransport | None = None,
+    *,
+    verify: ssl.SSLContext | bool = True,
+) -> httpx.AsyncClient:
     """An async httpx client with tuneport's defaults.
 
     Every pooled connection is kept alive (httpx keeps 20 of its 100 by default and closes
     the others after each request, so a busy client reconnects all the time).
     """
     limits = httpx.Limits(max_connections=MAX_IN_FLIGHT, max_keepalive_connections=MAX_IN_FLIGHT)
-    return httpx.AsyncClient(timeout=timeout, transport=transport, follow_redirects=False, limits=limits)
+    return httpx.AsyncClient(
+        timeout=timeout, transport=transport, follow_redirects=False, limits=limits, verify=verify
+    )

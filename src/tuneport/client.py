@@ -38,7 +38,8 @@ from tuneport.waiting import Clock, PollPolicy, SystemClock
 if TYPE_CHECKING:
     import httpx
 
-    from tuneport._driver import AsyncDriver, SyncDriver
+    from tuneport._async_driver import AsyncDriver
+    from tuneport._driver import SyncDriver
     from tuneport.catalog import Catalog
 
 __all__ = ["AsyncTuningClient", "ProgressCallback", "TuningClient"]
@@ -268,7 +269,9 @@ class TuningClient(_ClientCore):
         from tuneport._driver import SyncDriver
 
         self._owns_http = http_client is None
-        http = http_client or _http.new_sync_client(backend.settings.timeout, transport)
+        http = http_client or _http.new_sync_client(
+            backend.settings.timeout, transport, verify=_http.tls_verification(backend.settings)
+        )
         # The driver asks the backend for its authenticator on the first request that needs one.
         self.driver: SyncDriver = SyncDriver(http, backend, retry, self.clock)
 
@@ -447,14 +450,14 @@ class AsyncTuningClient(_ClientCore):
     ) -> None:
         super().__init__(backend, clock=clock, catalog=catalog, job_defaults=job_defaults)
         from tuneport import _http
-        from tuneport._driver import AsyncDriver
+        from tuneport._async_driver import AsyncDriver
 
         self._owns_http = http_client is None
-        timeout = backend.settings.timeout
+        timeout, verify = backend.settings.timeout, _http.tls_verification(backend.settings)
         # Built on the first request, in a worker thread (the CA bundle takes tens of ms to load);
         # credentials too are looked up on the first request that needs them, off the loop.
         http: httpx.AsyncClient | Callable[[], httpx.AsyncClient] = http_client or (
-            lambda: _http.new_async_client(timeout, transport)
+            lambda: _http.new_async_client(timeout, transport, verify=verify)
         )
         self.driver: AsyncDriver = AsyncDriver(http, backend, retry, self.clock)
 

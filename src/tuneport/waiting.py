@@ -6,7 +6,6 @@ in no time: a :class:`ManualClock` advances only when someone sleeps on it.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from dataclasses import dataclass
 from typing import Protocol
@@ -41,6 +40,8 @@ class SystemClock:
             time.sleep(seconds)
 
     async def asleep(self, seconds: float) -> None:
+        import asyncio  # here, not at import: the blocking client never loads asyncio (~30 ms)
+
         await asyncio.sleep(max(seconds, 0))
 
 
@@ -63,6 +64,8 @@ class ManualClock:
         self.now += max(seconds, 0)
 
     async def asleep(self, seconds: float) -> None:
+        import asyncio
+
         self.sleep(seconds)
         await asyncio.sleep(0)  # still yield, so other tasks run
 
