@@ -145,18 +145,28 @@ def digest_of(example: LightExample) -> int:
     return hash(example) & _MASK
 
 
+#: The set of seen digests is split in this many shards (by the digest's low bits).
+_SHARDS = 64
+
+
 class DuplicateFinder:
-    """Remembers examples by digest; tells the line of the first copy of a repeat."""
+    """Remembers examples by digest; tells the line of the first copy of a repeat.
+
+    The digests are kept in many small sets rather than one big one: growing
+    a set rehashes it, and freeing it frees every entry, each in one C call
+    that holds the GIL.  With a million examples one set makes 20-60 ms
+    pauses in every other thread — an event loop waiting on this scan among
+    them; a shard is 1/64th of that.  :meth:`release` frees them one by one.
+    """
 
     def __init__(self) -> None:
-        self._seen: set[int] = set()
+        self._shards: list[set[int]] = [set() for _ in range(_SHARDS)]
         # Digests and lines in arrival order, only to name the first copy of a
         # duplicate; a C-speed search over 8-byte records, done a bounded number of times.
         self._digests: array[int] = array("Q")
         self._lines: array[int] = array("Q")
         self._last = 0
         # Bound methods looked up once: add() runs once per example.
-        self._seen_add = self._seen.add
         self._digests_append = self._digests.append
         self._lines_append = self._lines.append
 
@@ -166,9 +176,9 @@ class DuplicateFinder:
         # probe of the set instead of two ("in", then "add"): it is large and
         # a probe is usually a cache miss.
         digest = hash(example) & _MASK
-        seen = self._seen
+        seen = self._shards[digest & (_SHARDS - 1)]
         before = len(seen)
-        self._seen_add(digest)
+        seen.add(digest)
         if len(seen) == before:
             self._last = digest
             return True
@@ -178,13 +188,19 @@ class DuplicateFinder:
 
     def add_digest(self, line: int, digest: int) -> bool:
         """:meth:`add` for a digest computed elsewhere (by :func:`digest_of`, in this process or a fork)."""
-        if digest in self._seen:
+        seen = self._shards[digest & (_SHARDS - 1)]
+        if digest in seen:
             self._last = digest
             return True
-        self._seen_add(digest)
+        seen.add(digest)
         self._digests_append(digest)
         self._lines_append(line)
         return False
+
+    def release(self) -> None:
+        """Forget every digest, a shard at a time (so no single step holds the GIL for long)."""
+        for shard in self._shards:
+            shard.clear()
 
     def first_line(self) -> int | None:
         """The line of the first copy of the last duplicate :meth:`add` found."""

@@ -172,10 +172,14 @@ def validate_dataset(
         )
     checks = ExampleChecks(limits, scan, log)
     duplicates = DuplicateFinder() if check_duplicates else None
-    if can_split(scan, workers):
-        valid = validate_in_parallel(scan, limits, log, duplicates, workers)
-    else:
-        valid = _validate_serially(scan, checks.compiled(), duplicates, log)
+    try:
+        if can_split(scan, workers):
+            valid = validate_in_parallel(scan, limits, log, duplicates, workers)
+        else:
+            valid = _validate_serially(scan, checks.compiled(), duplicates, log)
+    finally:
+        if duplicates is not None:
+            duplicates.release()
     _check_counts(scan.records, limits, role, log)
     return DatasetReport(
         source=resolved.name,
