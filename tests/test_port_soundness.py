@@ -25,7 +25,7 @@ import pytest
 
 import tuneport
 from tuneport.emulator import Emulator, EmulatorClock
-from tuneport.errors import BackendError, ConfigError, NotFoundError, TuneportError
+from tuneport.errors import APIResponseError, BackendError, ConfigError, NotFoundError, TuneportError
 from tuneport.hookspecs import hookimpl
 from tuneport.models import JobSpec, TuningJob
 from tuneport.plugins import PluginHost
@@ -386,3 +386,35 @@ def test_check_spec_and_plan_create_are_the_protocol() -> None:
     assert any(p.field == "extras.nope" and p.rule == "unknown-field" for p in report.errors)
     (planned,) = backend.plan_create(spec.model_copy(update={"extras": {}}))
     assert planned.json["supervisedTuningSpec"]["trainingDatasetUri"] == "gs://tp-bucket/t.jsonl"
+
+
+# --- a 2xx whose body is not JSON ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"<html><body>Sign in to the hotel wifi</body></html>",
+        b'{"name": "tunedModels/m-1", "sta',
+        b"\xff\xfe",
+    ],
+    ids=["captive portal", "cut short", "not text"],
+)
+@pytest.mark.parametrize(
+    ("backend", "options"),
+    [("gemini", {"api_key": "k-not-real"}), ("vertex", {"project": "test-project", "emulator": True})],
+)
+def test_a_success_whose_body_is_not_json_is_a_typed_error(
+    backend: str, options: dict[str, Any], body: bytes
+) -> None:
+    transport = httpx.MockTransport(
+        lambda request: httpx.Response(200, content=body, headers={"content-type": "text/html"})
+    )
+    with tuneport.connect(
+        backend=backend, endpoint="https://svc.example.test", environ={}, transport=transport, **options
+    ) as client:
+        for call in (lambda: client.get("m-1"), lambda: list(client.list(limit=1))):
+            with pytest.raises(APIResponseError) as info:
+                call()
+            assert info.value.status_code == 200
+            assert "not JSON" in str(info.value)

@@ -23,6 +23,7 @@ __all__ = [
     "APIConnectionError",
     "APIError",
     "APIStatusError",
+    "APIResponseError",
     "APITimeoutError",
     "AlreadyExistsError",
     "AuthenticationError",
@@ -315,6 +316,28 @@ class APIConnectionError(APIError):
 
 class APITimeoutError(APIConnectionError):
     """The request timed out."""
+
+
+class APIResponseError(APIError):
+    """The service answered with a success status but a body that cannot be read.
+
+    A body cut short, or an HTML page from a proxy or captive portal in place of
+    the JSON the service sends.  The request may well have been carried out, so
+    a create treats it as ambiguous (it looks the job up before re-sending).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        content_type: str | None = None,
+        method: str | None = None,
+        url: str | None = None,
+    ) -> None:
+        self.status_code = status_code
+        self.content_type = content_type
+        super().__init__(message, method=method, url=url)
 
 
 class APIStatusError(APIError):

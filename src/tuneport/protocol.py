@@ -38,7 +38,7 @@ from typing import (
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from tuneport.errors import UnsupportedCapability
+from tuneport.errors import APIResponseError, UnsupportedCapability
 
 if TYPE_CHECKING:
     # Annotations only: importing the models builds pydantic schemas, which
@@ -113,10 +113,25 @@ class HttpResponse:
     url: str = ""
 
     def json(self) -> Any:
-        """The body parsed as JSON (``{}`` for an empty body)."""
+        """The body parsed as JSON (``{}`` for an empty body).
+
+        A body that is not JSON — cut short, or a proxy's HTML page — raises
+        :class:`~tuneport.errors.APIResponseError`, never a raw decoding error.
+        """
         if not self.content:
             return {}
-        return json.loads(self.content)
+        try:
+            return json.loads(self.content)
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            content_type = self.headers.get("content-type") or self.headers.get("Content-Type")
+            shown = f"{content_type} " if content_type else ""
+            raise APIResponseError(
+                f"HTTP {self.status_code} with a {shown}body of {len(self.content):,} bytes that is not "
+                "JSON (cut short, or a proxy's page?)",
+                status_code=self.status_code,
+                content_type=content_type,
+                url=self.url or None,
+            ) from None
 
     @property
     def is_success(self) -> bool:
@@ -534,7 +549,7 @@ def read_error_body(response: HttpResponse) -> ErrorDetails:
     """
     try:
         body: Any = response.json()
-    except (ValueError, UnicodeDecodeError):
+    except APIResponseError:  # not JSON: the text is the message
         body = response.content.decode("utf-8", "replace")[:500]
     message = ""
     status: str | None = None

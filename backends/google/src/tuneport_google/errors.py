@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from tuneport.errors import APIResponseError
 from tuneport.protocol import ErrorDetails, HttpResponse, read_error_body
 
 __all__ = ["read_google_error"]
@@ -22,7 +23,7 @@ def read_google_error(response: HttpResponse) -> ErrorDetails:
     """What a Google front end said in an error answer (any other shape: the neutral reading)."""
     try:
         body: Any = response.json()
-    except (ValueError, UnicodeDecodeError):
+    except APIResponseError:  # not JSON: the neutral reading takes the text
         return read_error_body(response)
     if isinstance(body, list) and body and isinstance(body[0], dict):
         body = body[0]  # some Google frontends wrap the error in a list
