@@ -286,7 +286,22 @@ class InsecureConfigWarning(UserWarning):
 
 
 class APIError(TuneportError):
-    """A call to the provider's service failed."""
+    """A call to the provider's service failed.
+
+    When a ``create`` gives up (its retries or deadline ran out), the error it
+    raises carries a handle on the job it may have created, so that the caller
+    can find, cancel or resume it (see the reliability guide):
+    ``client_request_id`` (the id the create chose: Vertex's
+    ``tuneport-request-id`` label, Gemini's ``tunedModelId``), ``job_id`` (the
+    job's id where it is known) and ``job`` (the job a last lookup found).
+    """
+
+    #: On a create that gave up: the id the client chose for it (label value or resource id).
+    client_request_id: str | None = None
+    #: On a create that gave up: the id of the job, where it is known (else None).
+    job_id: str | None = None
+    #: On a create that gave up: the job a last lookup found (a ``TuningJob``), or None.
+    job: Any = None
 
     def __init__(self, message: str, *, method: str | None = None, url: str | None = None) -> None:
         self.method = method

@@ -12,6 +12,7 @@ Vertex keeps.  Every step tolerates "already gone", so it is idempotent.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Generator
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -23,7 +24,7 @@ from tuneport.errors import (
     Problem,
     SpecError,
 )
-from tuneport.idempotency import create_once, new_request_id
+from tuneport.idempotency import create_once, new_request_id, server_timeout_header, settle_window
 from tuneport.models import DataSource, GenerateRequest, Generation, JobSpec, Metrics, Page, TuningJob
 from tuneport.protocol import (
     Authenticator,
@@ -48,6 +49,9 @@ from tuneport_vertex import metrics, staging, wire
 from tuneport_vertex.settings import VertexSettings
 
 SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
+#: On a job a create returns: the duplicates it found and cancelled (see ``_keep_one``).
+DUPLICATES_FIELD = "tuneportDuplicates"
+log = logging.getLogger("tuneport.http")
 _AUTH_HINT = (
     "run `gcloud auth application-default login`, set GOOGLE_APPLICATION_CREDENTIALS, "
     "or set credentials_file in the profile"
@@ -227,23 +231,72 @@ class VertexBackend(BaseBackend):
             labels=self._labels(spec, request_id),
             api_version=self.vertex_settings.api_version,
         )
-        # A reply lost after the service may have created the job is followed by a
-        # lookup by our request id (a label) before anything is re-sent.
+        timeout = self.settings.timeout
+        # Vertex has no request-id deduplication.  The service abandons an attempt after
+        # X-Server-Timeout; after an ambiguous failure the job is looked up by our request id
+        # (a label) over the settle window, and the create is re-sent only when it is not there.
         return (
             yield from create_once(
-                HttpRequest("POST", self._url(f"{parent}/tuningJobs"), json=body, idempotent=False),
+                HttpRequest(
+                    "POST",
+                    self._url(f"{parent}/tuningJobs"),
+                    json=body,
+                    headers=server_timeout_header(timeout),
+                    idempotent=False,
+                ),
                 parse=lambda resp: wire.job_from(resp.json()),
                 find=lambda: self._find_by_request_id(parent, request_id),
+                settle=settle_window(timeout),
+                reconcile=lambda job: self._keep_one(parent, request_id, job),
+                request_id=request_id,
             )
         )
 
-    def _find_by_request_id(self, parent: str, request_id: str) -> Generator[Effect, Any, TuningJob | None]:
+    def _jobs_by_request_id(self, parent: str, request_id: str) -> Generator[Effect, Any, list[TuningJob]]:
+        """Every job carrying the request id, the one to keep first (earliest createTime, then name)."""
         flt = f'labels.{wire.REQUEST_ID_LABEL}="{request_id}"'
         resp = yield from request(
-            HttpRequest("GET", self._url(f"{parent}/tuningJobs"), params={"filter": flt})
+            HttpRequest("GET", self._url(f"{parent}/tuningJobs"), params={"filter": flt, "pageSize": 100})
         )
-        jobs = resp.json().get("tuningJobs") or []
-        return wire.job_from(jobs[0]) if jobs else None
+        jobs = [wire.job_from(data) for data in resp.json().get("tuningJobs") or []]
+        return sorted(jobs, key=_keep_order)
+
+    def _find_by_request_id(self, parent: str, request_id: str) -> Generator[Effect, Any, TuningJob | None]:
+        # Never an arbitrary one of several: the one _keep_one keeps (it then cancels the others).
+        jobs = yield from self._jobs_by_request_id(parent, request_id)
+        return jobs[0] if jobs else None
+
+    def _keep_one(self, parent: str, request_id: str, job: TuningJob) -> Generator[Effect, Any, TuningJob]:
+        """After a create sent more than once: keep one job of the request id, cancel the others.
+
+        The one kept is the earliest (``createTime``, then name); the others are
+        cancelled, best effort, and listed on the kept job's
+        ``raw["tuneportDuplicates"]`` and in a warning on the ``tuneport.http`` logger.
+        """
+        jobs = yield from self._jobs_by_request_id(parent, request_id)
+        if len(jobs) <= 1:
+            return jobs[0] if jobs else job
+        keep, extras = jobs[0], jobs[1:]
+        report: list[dict[str, Any]] = []
+        for extra in extras:
+            entry: dict[str, Any] = {"id": extra.id, "name": extra.name}
+            try:
+                cancelled = yield from self.cancel(extra.id)
+            except APIError as error:
+                entry["cancelled"] = False
+                entry["error"] = f"{type(error).__name__}: {error}"
+            else:
+                entry["cancelled"] = True
+                entry["state"] = cancelled.state.value
+            report.append(entry)
+        log.warning(
+            "create request %s made %d jobs; kept %s, cancelled %s",
+            request_id,
+            len(jobs),
+            keep.id,
+            ", ".join(f"{e['id']}{'' if e['cancelled'] else ' (cancel failed)'}" for e in report),
+        )
+        return keep.model_copy(update={"raw": {**keep.raw, DUPLICATES_FIELD: report}})
 
     # --- read ------------------------------------------------------------------------------------
 
@@ -344,3 +397,9 @@ class VertexBackend(BaseBackend):
             resp.json(), base=f"{self.host}/v1", job_id=name.rsplit("/", 1)[-1]
         )
         return result
+
+
+def _keep_order(job: TuningJob) -> tuple[bool, float, str]:
+    # The earliest createTime first, ties by name; a job without createTime sorts last.
+    created = job.create_time.timestamp() if job.create_time is not None else 0.0
+    return (job.create_time is None, created, job.name or job.id)
