@@ -17,7 +17,6 @@ import httpx
 import pytest
 
 import tuneport
-from tuneport import RetryPolicy
 from tuneport.emulator import Emulator
 
 PARENT = "projects/tuneport-settle/locations/us-central1"

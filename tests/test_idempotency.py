@@ -180,7 +180,7 @@ def test_the_client_retry_policy_paces_and_bounds_the_lookups(caplog: pytest.Log
 
 
 class Late(Service):
-    """Every create commits only ``lag`` lookups after its reply was lost (a create slower than the timeout)."""
+    """Each create commits ``lag`` lookups after its reply was lost (slower than the timeout)."""
 
     def __init__(self, lose: int, lag: int) -> None:
         super().__init__(lose, how="timeout")
@@ -211,7 +211,8 @@ def _settling_client(service: Service, settle: float, **retry: Any) -> tuple[Tun
     Settling.settle = settle
     clock = ManualClock()
     policy = RetryPolicy(**{"max_attempts": 5, "initial_backoff": 0.01, **retry})
-    return TuningClient(Settling(), transport=httpx.MockTransport(service.handle), clock=clock, retry=policy), clock
+    transport = httpx.MockTransport(service.handle)
+    return TuningClient(Settling(), transport=transport, clock=clock, retry=policy), clock
 
 
 def test_a_create_landing_late_is_found_within_the_window_not_re_sent() -> None:
@@ -307,5 +308,5 @@ def test_settle_and_poll_must_be_sensible() -> None:
             find=lambda: iter(()),  # type: ignore[arg-type,return-value]
             **bad,  # type: ignore[arg-type]
         )
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="at least 0|more than 0"):
             next(flow)
