@@ -308,5 +308,5 @@ def test_settle_and_poll_must_be_sensible() -> None:
             find=lambda: iter(()),  # type: ignore[arg-type,return-value]
             **bad,  # type: ignore[arg-type]
         )
-        with pytest.raises(ValueError, match="at least 0|more than 0"):
+        with pytest.raises(ValueError, match=r"at least 0|more than 0"):
             next(flow)
