@@ -76,11 +76,22 @@ class FakeStorage:
 
     def resource(self, data: bytes) -> dict[str, Any]:
         md5 = hashlib.md5(data + (b"x" if self.wrong_md5 else b"")).digest()
-        return {"name": NAME, "bucket": BUCKET, "size": str(len(data)), "md5Hash": base64.b64encode(md5).decode()}
+        return {
+            "name": NAME,
+            "bucket": BUCKET,
+            "size": str(len(data)),
+            "md5Hash": base64.b64encode(md5).decode(),
+        }
 
     def handle(self, req: HttpRequest) -> HttpResponse:
         self.sent.append(
-            Sent(req.method, req.url, req.headers.get("content-range"), len(req.content or b""), req.authenticate)
+            Sent(
+                req.method,
+                req.url,
+                req.headers.get("content-range"),
+                len(req.content or b""),
+                req.authenticate,
+            )
         )
         parts = urlsplit(req.url)
         params = {**dict(parse_qsl(parts.query)), **{k: str(v) for k, v in req.params.items()}}
@@ -95,7 +106,8 @@ class FakeStorage:
             upload_id = f"session{len(self.sessions)}"
             total = int(req.headers["x-upload-content-length"])
             self.sessions[upload_id] = {"data": b"", "total": total, "done": False}
-            location = f"{self.session_host}/upload/storage/v1/b/{BUCKET}/o?uploadType=resumable&upload_id={upload_id}"
+            query = f"uploadType=resumable&upload_id={upload_id}"
+            location = f"{self.session_host}/upload/storage/v1/b/{BUCKET}/o?{query}"
             return HttpResponse(200, {"location": location}, b"")
         assert req.method == "PUT", req
         session = self.sessions[params["upload_id"]]
@@ -189,7 +201,10 @@ def big(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> staging.StagedFile:
 def _staged(path: Path) -> staging.StagedFile:
     data = path.read_bytes()
     return staging.StagedFile(
-        path, hashlib.sha256(data).hexdigest(), len(data), base64.b64encode(hashlib.md5(data).digest()).decode()
+        path,
+        hashlib.sha256(data).hexdigest(),
+        len(data),
+        base64.b64encode(hashlib.md5(data).digest()).decode(),
     )
 
 
@@ -285,13 +300,18 @@ def test_a_session_location_on_another_host_is_refused_before_anything_is_sent(
     big: staging.StagedFile,
 ) -> None:
     fake = FakeStorage(session_host="https://collector.example")
-    with pytest.raises(staging.ForeignSessionError, match="collector.example"):
+    with pytest.raises(staging.ForeignSessionError, match=r"collector\.example"):
         _upload(big, fake)
     assert [s.url for s in fake.sent if "collector.example" in s.url] == []
 
 
 @pytest.mark.parametrize(
-    "host", ["http://storage.googleapis.com", "https://storage.googleapis.com:8443", "https://storage.googleapis.com.evil"]
+    "host",
+    [
+        "http://storage.googleapis.com",
+        "https://storage.googleapis.com:8443",
+        "https://storage.googleapis.com.evil",
+    ],
 )
 def test_another_scheme_or_port_is_another_host(big: staging.StagedFile, host: str) -> None:
     with pytest.raises(staging.ForeignSessionError):

@@ -1,4 +1,4 @@
-"""Resumable staging against the emulator, sync and async: a lost answer, a short store (issue #13, item 4)."""
+"""Resumable staging against the emulator, sync and async: a lost answer, a short store (issue #13)."""
 
 from __future__ import annotations
 

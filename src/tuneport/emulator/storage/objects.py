@@ -23,6 +23,7 @@ from tuneport.emulator.wire import ApiError, bad_request, format_timestamp
 __all__ = [
     "CHUNK_GRANULARITY",
     "MAX_OBJECT_BYTES",
+    "SESSION_LIFETIME",
     "Objects",
     "UploadProgress",
     "check_bucket",
@@ -36,6 +37,8 @@ SECTION = "storage"
 MAX_OBJECT_BYTES = 1 << 30
 #: Resumable chunks other than the last must be multiples of 256 KiB (Cloud Storage's rule).
 CHUNK_GRANULARITY = 256 * 1024
+#: A resumable session (finished or not) is forgotten a week after it was opened, as on Cloud Storage.
+SESSION_LIFETIME = 7 * 24 * 3600.0
 #: Listing: ``maxResults`` defaults to (and is capped at) 1000, as on Cloud Storage.
 MAX_LIST_RESULTS = 1000
 
@@ -261,8 +264,12 @@ class Objects:
             raise _too_large(total)
         upload_id = self._context.ids.token("storage.upload", 32)
         with self._store.lock:
+            now = self._clock.now()
+            uploads = self._uploads()
+            for stale in [key for key, session in uploads.items() if _expired(session, now)]:
+                del uploads[stale]
             _check_precondition(self.find(bucket, name), if_generation_match)
-            self._uploads()[upload_id] = {
+            uploads[upload_id] = {
                 "bucket": bucket,
                 "name": name,
                 "contentType": content_type,
@@ -271,16 +278,22 @@ class Objects:
                 "received": 0,
                 "chunks": [],
                 "ifGenerationMatch": if_generation_match,
+                "created": now,
             }
         return upload_id
 
     def upload_chunk(self, upload_id: str, content_range: str | None, data: bytes) -> UploadProgress:
-        """Apply one ``PUT`` of a resumable session (``Content-Range: bytes a-b/total``)."""
+        """Apply one ``PUT`` of a resumable session (``Content-Range: bytes a-b/total``, ``bytes */total``).
+
+        A finished session is kept, as Cloud Storage keeps it (for a week): any later
+        ``PUT`` — a status query, or the last chunk re-sent after its answer was lost —
+        gets the object it created.
+        """
         first, last, total = _parse_range(content_range, len(data))
         with self._store.lock:
-            session = self._uploads(create=False).get(upload_id)
-            if session is None:
-                raise ApiError("NOT_FOUND", f"No such upload session: {upload_id}")
+            session = self._session(upload_id)
+            if session.get("object") is not None:
+                return UploadProgress(int(session["object"]["size"]), session["object"])
             received = int(session["received"])
             # Checked in full before the session changes: a refused chunk leaves it as it was.
             known_total = session["total"]
@@ -315,22 +328,44 @@ class Objects:
             if known_total is None or received < known_total:
                 return UploadProgress(received)
             content = "".join(session["chunks"])
-            del self._uploads()[upload_id]
-        record = self.insert(
-            session["bucket"],
-            session["name"],
-            _unpack(content),
-            content_type=session["contentType"],
-            metadata=session["metadata"],
-            if_generation_match=session["ifGenerationMatch"],
-        )
-        return UploadProgress(record["size"], record)
+            try:
+                record = self.insert(
+                    session["bucket"],
+                    session["name"],
+                    _unpack(content),
+                    content_type=session["contentType"],
+                    metadata=session["metadata"],
+                    if_generation_match=session["ifGenerationMatch"],
+                )
+            except ApiError:
+                del self._uploads()[upload_id]  # a session whose object is refused is over
+                raise
+            # Kept without its bytes (they are the object's now): what a later query answers.
+            session["chunks"] = []
+            session["object"] = {key: value for key, value in record.items() if key != "data"}
+        return UploadProgress(record["size"], session["object"])
+
+    def _session(self, upload_id: str) -> dict[str, Any]:
+        """A live session (hold the lock); 404 if unknown or expired (a week after it was opened)."""
+        uploads = self._uploads(create=False)
+        session = uploads.get(upload_id)
+        if session is not None and _expired(session, self._clock.now()):
+            del uploads[upload_id]
+            session = None
+        if session is None:
+            raise ApiError("NOT_FOUND", f"No such upload session: {upload_id}")
+        return session
 
     def cancel_upload(self, upload_id: str) -> None:
         """Forget a resumable session; 404 if unknown."""
         with self._store.lock:
-            if self._uploads(create=False).pop(upload_id, None) is None:
-                raise ApiError("NOT_FOUND", f"No such upload session: {upload_id}")
+            self._session(upload_id)
+            del self._uploads()[upload_id]
+
+
+def _expired(session: dict[str, Any], now: float) -> bool:
+    created = session.get("created")  # absent in sessions saved by older versions: never expire
+    return created is not None and now - float(created) > SESSION_LIFETIME
 
 
 def _parse_range(header: str | None, length: int) -> tuple[int | None, int | None, int | None]:

@@ -4,7 +4,9 @@ Uploads: ``uploadType=media`` (the body is the object), ``multipart``
 (``multipart/related``: JSON metadata, then the media) and ``resumable``
 (``POST`` opens a session whose URI comes back in ``Location``; ``PUT``
 chunks with ``Content-Range: bytes a-b/total`` get ``308`` with
-``Range: bytes=0-b`` until the last one, which gets the object).  Reads:
+``Range: bytes=0-b`` — what is stored — until the last one, which gets the
+object; ``bytes */total`` with no body asks for the status; a finished
+session keeps answering with its object, as on Cloud Storage).  Reads:
 object metadata, ``?alt=media`` downloads, listing by prefix, delete.
 Credentials are not checked.
 """
@@ -208,7 +210,7 @@ def register(router: Router, context: EmulatorContext) -> None:
         if progress.record is not None:
             return _json_reply(object_resource(progress.record, base_url(request)))
         headers = {"Range": f"bytes=0-{progress.received - 1}"} if progress.received else {}
-        # 308 "Resume Incomplete": the chunk is stored; send the next one.
+        # 308 "Resume Incomplete": Range is what is stored (no Range: nothing yet); resume after it.
         return Response(b"", status=308, content_type="text/plain; charset=utf-8", headers=headers)
 
     def cancel_upload(request: Request) -> Response:
