@@ -12,17 +12,22 @@ otherwise reads the model, then looks its operation up once.
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any, ClassVar
 from urllib.parse import quote
 
 from tuneport.errors import (
     AlreadyExistsError,
+    APIConnectionError,
+    APIError,
+    APIStatusError,
     BadRequestError,
     JobNotReady,
     Problem,
     SpecError,
     UnsupportedCapability,
 )
+from tuneport.idempotency import AMBIGUOUS, server_timeout_header, settle_window
 from tuneport.models import (
     DataSource,
     Example,
@@ -45,8 +50,10 @@ from tuneport.protocol import (
     HttpResponse,
     Maturity,
     Operation,
+    backoff,
     call,
     request,
+    sleep,
 )
 from tuneport_gemini import wire
 from tuneport_gemini.settings import DEFAULT_ENDPOINT, GeminiSettings
@@ -89,6 +96,8 @@ class GeminiBackend(BaseBackend):
         #: every flow of this instance, in threads and tasks alike, so only ever read and
         #: changed through its lock-guarded methods.
         self._operations = OperationNames()
+        #: Models whose create had an attempt that may still land, and until when (monotonic).
+        self._settling = SettlingModels()
 
     @property
     def gemini_settings(self) -> GeminiSettings:
@@ -141,9 +150,12 @@ class GeminiBackend(BaseBackend):
             self._url("tunedModels"),
             params={"tunedModelId": tuned_model_id},
             json=body,
-            # The id is chosen here, so a re-sent create cannot make a second model:
-            # the service answers 409 ALREADY_EXISTS instead (handled below).
-            idempotent=True,
+            # The service abandons an attempt it has not finished after the request timeout.
+            headers=server_timeout_header(self.settings.timeout),
+            # The id is chosen here, so a re-sent create cannot make a second model: the
+            # service answers 409 ALREADY_EXISTS instead (handled in create).  create
+            # re-sends it itself, so that it knows when an attempt may still be in flight.
+            idempotent=False,
             expected=frozenset({409}),
         )
 
@@ -174,23 +186,57 @@ class GeminiBackend(BaseBackend):
         # Reading a local dataset is file I/O: a blocking call, off the event loop.
         examples = yield from call(_read_examples, spec.training_data)
         req = self._create_request(spec, tuned_model_id, examples)
-        resp = yield from request(req)
-        if resp.status_code == 409:
-            # Our retry reached a service that had already accepted the first
-            # attempt: return that model if it is the one we asked for.
-            existing = yield from request(HttpRequest("GET", self._url(f"tunedModels/{tuned_model_id}")))
-            model = existing.json()
-            if not _same_model(model, req.json):
-                raise AlreadyExistsError(
-                    f"tunedModels/{tuned_model_id} already exists and is not the model this create asked for",
-                    status_code=409,
-                    status="ALREADY_EXISTS",
-                )
-            return wire.job_from_model(model)
-        operation = resp.json()
+        window = settle_window(self.settings.timeout)
+        attempt = 0
+        try:
+            while True:
+                attempt += 1
+                try:
+                    resp = yield from request(req)
+                    operation = resp.json() if resp.status_code != 409 else None
+                    break
+                except APIError as error:
+                    if not _ambiguous(error):
+                        raise
+                    # This attempt may still be at work on the service: a delete of this model
+                    # within the settle window deletes again once the window has passed.
+                    self._settling.mark(tuned_model_id, time.monotonic() + window)
+                    yield from backoff(error, attempt)  # raises when the retry policy gives up
+            if operation is None:
+                # Our retry reached a service that had already accepted an earlier
+                # attempt: return that model if it is the one we asked for.
+                existing = yield from request(HttpRequest("GET", self._url(f"tunedModels/{tuned_model_id}")))
+                model = existing.json()
+                if not _same_model(model, req.json):
+                    raise AlreadyExistsError(
+                        f"tunedModels/{tuned_model_id} already exists and is not the model this create "
+                        "asked for",
+                        status_code=409,
+                        status="ALREADY_EXISTS",
+                    )
+                return wire.job_from_model(model)
+        except APIError as error:
+            if error.client_request_id is None and not isinstance(error, AlreadyExistsError):
+                # The handle: the id this create chose, and the model if a last lookup finds it.
+                error.client_request_id = tuned_model_id
+                error.job_id = tuned_model_id
+                if attempt > 1 or _ambiguous(error):
+                    error.job = yield from self._last_lookup(tuned_model_id, req.json)
+            raise
         if operation.get("name"):
             self._operations.remember(tuned_model_id, str(operation["name"]))
         return wire.job_from_operation(operation, spec)
+
+    def _last_lookup(self, tuned_model_id: str, sent: Any) -> Flow[TuningJob | None]:
+        try:
+            resp = yield from request(
+                HttpRequest("GET", self._url(f"tunedModels/{tuned_model_id}"), expected=frozenset({404}))
+            )
+            if resp.status_code == 404 or not _same_model(resp.json(), sent):
+                return None
+            return wire.job_from_model(resp.json())
+        except APIError:
+            return None
 
     # --- read ----------------------------------------------------------------------------------
 
@@ -276,9 +322,19 @@ class GeminiBackend(BaseBackend):
 
     def delete(self, job_id: str) -> Flow[None]:
         name = wire.model_name(job_id)
+        model_id = name.removeprefix("tunedModels/")
         # 404: already gone, which is what delete wants (idempotent).
         yield from request(HttpRequest("DELETE", self._url(name), expected=frozenset({404})))
-        self._operations.forget(name.removeprefix("tunedModels/"))
+        self._operations.forget(model_id)
+        until = self._settling.pop(model_id)
+        if until is not None:
+            # A create attempt of this model may still land and make it again (a resurrection):
+            # once no attempt can land any more, delete again.
+            remaining = until - time.monotonic()
+            if remaining > 0:
+                yield from sleep(remaining)
+            yield from request(HttpRequest("DELETE", self._url(name), expected=frozenset({404})))
+            self._operations.forget(model_id)
 
     # --- generate and metrics -----------------------------------------------------------------------
 
@@ -344,6 +400,34 @@ class OperationNames:
         with self._lock:
             if operation is None or self._names.get(model_id) == operation:
                 self._names.pop(model_id, None)
+
+
+class SettlingModels:
+    """Models whose create had an attempt that may still land, with the monotonic time it no longer can.
+
+    Thread-safe: shared by every flow of a backend instance.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._until: dict[str, float] = {}
+
+    def mark(self, model_id: str, until: float) -> None:
+        with self._lock:
+            self._until[model_id] = max(until, self._until.get(model_id, until))
+
+    def pop(self, model_id: str) -> float | None:
+        with self._lock:
+            return self._until.pop(model_id, None)
+
+
+def _ambiguous(error: APIError) -> bool:
+    """Whether a failed create attempt may have reached the service (and must be re-sent by the flow)."""
+    if isinstance(error, APIConnectionError):
+        return error.request_sent  # one that never left is re-sent by the driver
+    if isinstance(error, APIStatusError) and error.status_code == 408:
+        return True
+    return isinstance(error, AMBIGUOUS)
 
 
 def _same_model(existing: dict[str, Any], sent: Any) -> bool:
