@@ -14,8 +14,10 @@ too, so neither ever runs file I/O on an event loop.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
+import re
 import tempfile
 from collections.abc import Generator
 from dataclasses import dataclass
@@ -23,9 +25,18 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
-from tuneport.errors import APIError, Problem, SpecError
+from tuneport.errors import (
+    APIConnectionError,
+    APIError,
+    APIResponseError,
+    APIStatusError,
+    InternalServerError,
+    Problem,
+    RateLimitError,
+    SpecError,
+)
 from tuneport.models import DataSource
-from tuneport.protocol import Effect, HttpRequest, call, request
+from tuneport.protocol import Effect, HttpRequest, HttpResponse, backoff, call, request
 
 #: Up to this size a dataset is uploaded in one request.
 SINGLE_REQUEST_LIMIT = 8 * 1024 * 1024
@@ -36,11 +47,13 @@ JSONL = "application/jsonl"
 
 @dataclass(frozen=True)
 class StagedFile:
-    """A converted dataset ready to upload: its local path, hash and size."""
+    """A converted dataset ready to upload: its local path, hash and size (and base64 md5, to check)."""
 
     path: Path
     sha256: str
     size: int
+    #: Base64 MD5, as Cloud Storage's ``md5Hash`` (empty: not checked).
+    md5: str = ""
 
 
 def prepare(source: DataSource, field: str) -> StagedFile:
@@ -55,15 +68,16 @@ def prepare(source: DataSource, field: str) -> StagedFile:
     except Exception:
         path.unlink(missing_ok=True)
         raise
-    digest = hashlib.sha256()
+    digest, md5 = hashlib.sha256(), hashlib.md5(usedforsecurity=False)
     with path.open("rb") as stream:
         for block in iter(lambda: stream.read(1 << 20), b""):
             digest.update(block)
+            md5.update(block)
     size = path.stat().st_size
     if size == 0:
         path.unlink(missing_ok=True)
         raise SpecError([Problem("the dataset holds no examples", field=field, rule="too-few-examples")])
-    return StagedFile(path, digest.hexdigest(), size)
+    return StagedFile(path, digest.hexdigest(), size, base64.b64encode(md5.digest()).decode("ascii"))
 
 
 def split_bucket(staging_bucket: str) -> tuple[str, str]:
@@ -79,19 +93,16 @@ def object_name(staged: StagedFile, prefix: str) -> str:
 
 
 def upload(staged: StagedFile, *, storage: str, bucket: str, name: str) -> Generator[Effect, Any, str]:
-    """Upload *staged* (unless already there); returns its ``gs://`` URI."""
+    """Upload *staged* (unless already there) and check what was stored; returns its ``gs://`` URI."""
     uri = f"gs://{bucket}/{name}"
     quoted_bucket, quoted_name = quote(bucket, safe=""), quote(name, safe="")
-    existing = yield from request(
-        HttpRequest(
-            "GET", f"{storage}/storage/v1/b/{quoted_bucket}/o/{quoted_name}", expected=frozenset({404})
-        )
-    )
-    if existing.status_code == 200 and str(existing.json().get("size")) == str(staged.size):
-        return uri  # same content hash and size: re-use it
+    object_url = f"{storage}/storage/v1/b/{quoted_bucket}/o/{quoted_name}"
+    existing = yield from request(HttpRequest("GET", object_url, expected=frozenset({404})))
+    if existing.status_code == 200 and _same_content(existing.json(), staged):
+        return uri  # same content hash, size and checksum: re-use it
     upload_url = f"{storage}/upload/storage/v1/b/{quoted_bucket}/o"
     if staged.size <= SINGLE_REQUEST_LIMIT:
-        yield from request(
+        response = yield from request(
             HttpRequest(
                 "POST",
                 upload_url,
@@ -100,7 +111,165 @@ def upload(staged: StagedFile, *, storage: str, bucket: str, name: str) -> Gener
                 content=(yield from call(staged.path.read_bytes)),
             )
         )
-        return uri
+        resource = response.json()
+    else:
+        resource = yield from _resumable(
+            staged, storage=storage, upload_url=upload_url, object_url=object_url, name=name
+        )
+    _verify(resource, staged, uri)
+    return uri
+
+
+class ForeignSessionError(APIError):
+    """Cloud Storage's answer put the upload session on another host than the configured one.
+
+    Refused before anything is sent there: neither the dataset nor the bearer
+    token leaves for a host the profile did not name.
+    """
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    """(scheme, host, port) with the scheme's default port filled in, for comparing hosts."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1  # a malformed port matches nothing
+    return scheme, (parts.hostname or "").lower(), port or _DEFAULT_PORTS.get(scheme)
+
+
+_DEFAULT_PORTS = {"https": 443, "http": 80}
+
+
+def _shown(origin: tuple[str, str, int | None]) -> str:
+    scheme, host, port = origin
+    return f"{scheme}://{host}" + ("" if port == _DEFAULT_PORTS.get(scheme) else f":{port}")
+
+
+def _ambiguous(error: Exception) -> bool:
+    """Whether a chunk ``PUT`` that failed so may have been stored in part, in full or not at all."""
+    if isinstance(error, APIConnectionError | APIResponseError | InternalServerError | RateLimitError):
+        return True
+    return isinstance(error, APIStatusError) and error.status_code == 408
+
+
+def _stored(response: HttpResponse, sent: int) -> int:
+    """How many bytes a ``308`` says the server has (its ``Range: bytes=0-N``; none: 0)."""
+    header = response.headers.get("range")
+    if header is None:
+        return 0
+    match = _RANGE.fullmatch(header.strip())
+    if match is None:
+        raise APIError(f"Cloud Storage answered 308 with an unreadable Range header: {header[:100]!r}")
+    stored = int(match.group(1)) + 1
+    if stored > sent:
+        raise APIError(f"Cloud Storage's Range says it stored {stored:,} bytes, more than the {sent:,} sent")
+    return stored
+
+
+_RANGE = re.compile(r"bytes=0-(\d+)")
+
+
+def _resumable(
+    staged: StagedFile, *, storage: str, upload_url: str, object_url: str, name: str
+) -> Generator[Effect, Any, dict[str, Any]]:
+    """Cloud Storage's resumable protocol; the object resource it ends with.
+
+    Each chunk starts where the server says its stored bytes end (a ``308``'s
+    ``Range``), never where the client stopped sending: a server may store less
+    than it was sent.  After an ambiguous failure (reset, timeout, 5xx, an
+    unreadable answer) the client asks (``Content-Range: bytes */{size}``) and
+    resumes from the answer, or is told the upload is complete.  Those retries
+    go through the client's retry policy (``backoff``); making progress starts
+    the count again.
+    """
+    session_url, session_params = yield from _open_session(
+        staged, storage=storage, upload_url=upload_url, name=name
+    )
+    # Only the configured storage host gets the token; _open_session refused any other.
+    authenticate = _origin(session_url) == _origin(storage)
+    size = staged.size
+    stored = sent = 0  # what the server has; the most it was sent
+    attempt = restarts = 0
+    while True:
+        counted = False  # this round already asked the retry policy
+        if stored < size:
+            chunk = yield from call(read_chunk, staged.path, stored, CHUNK)
+            if not chunk:
+                raise APIError(f"{staged.path} shrank while it was uploaded")
+            end = stored + len(chunk) - 1
+            sent = max(sent, end + 1)
+            put = HttpRequest(
+                "PUT",
+                session_url,
+                params=session_params,
+                headers={"content-range": f"bytes {stored}-{end}/{size}", "content-type": JSONL},
+                content=chunk,
+                # Not re-sent blindly by the driver: after an ambiguous failure the
+                # flow asks what was stored, then resumes from there.
+                idempotent=False,
+                expected=_SESSION_ANSWERS,
+                authenticate=authenticate,
+            )
+        else:  # everything was stored, yet the upload is not reported complete: ask
+            put = _status_query(session_url, session_params, size, authenticate)
+        try:
+            response = yield from request(put)
+        except Exception as error:
+            if not _ambiguous(error):
+                raise
+            attempt += 1
+            counted = True
+            yield from backoff(error, attempt)  # raises when the retry policy gives up
+            response = yield from request(_status_query(session_url, session_params, size, authenticate))
+        if response.status_code in (404, 410):  # the session expired (or the server forgot it)
+            found = yield from request(HttpRequest("GET", object_url, expected=frozenset({404})))
+            if found.status_code == 200 and _same_content(found.json(), staged):
+                return found.json()  # type: ignore[no-any-return]
+            # Counted apart (progress does not reset it): a server forgetting sessions ends the loop.
+            restarts += 1
+            gone = APIError("the resumable upload session is gone (expired?); a new one is opened")
+            yield from backoff(gone, restarts)
+            session_url, session_params = yield from _open_session(
+                staged, storage=storage, upload_url=upload_url, name=name
+            )
+            stored = sent = 0
+            continue
+        if response.status_code != 308:
+            return response.json()  # type: ignore[no-any-return]
+        now_stored = _stored(response, sent)
+        if now_stored > stored:
+            attempt = 0  # progress: a fresh count for the next failure
+        elif not counted:
+            attempt += 1
+            yield from backoff(
+                APIError(f"Cloud Storage stored nothing more (still {now_stored:,} bytes)"), attempt
+            )
+        stored = now_stored
+
+
+#: What a session answers besides 2xx: 308 (incomplete), 404/410 (gone).
+_SESSION_ANSWERS = frozenset({308, 404, 410})
+
+
+def _status_query(session_url: str, params: dict[str, str], size: int, authenticate: bool) -> HttpRequest:
+    """``PUT`` with no body and ``Content-Range: bytes */{size}``: what has the server stored?"""
+    return HttpRequest(
+        "PUT",
+        session_url,
+        params=params,
+        headers={"content-range": f"bytes */{size}"},
+        content=b"",
+        expected=_SESSION_ANSWERS,
+        authenticate=authenticate,
+    )
+
+
+def _open_session(
+    staged: StagedFile, *, storage: str, upload_url: str, name: str
+) -> Generator[Effect, Any, tuple[str, dict[str, str]]]:
+    """Open a resumable session; its URL and query, checked to be on the storage host."""
     session = yield from request(
         HttpRequest(
             "POST",
@@ -113,30 +282,40 @@ def upload(staged: StagedFile, *, storage: str, bucket: str, name: str) -> Gener
     location = session.headers.get("location")
     if not location:
         raise APIError("Cloud Storage opened no resumable upload session (no Location header)")
+    there, here = _origin(location), _origin(storage)
+    if there != here:
+        # The session URI is a capability (its upload_id): only its host is shown.
+        raise ForeignSessionError(
+            f"Cloud Storage put the upload session on {_shown(there)}, not on the configured storage host "
+            f"{_shown(here)}: refused, nothing was sent there (the dataset and the credentials go only "
+            "to the storage host)"
+        )
     # The session URI carries its id in the query (…?uploadType=resumable&upload_id=…); the
     # HTTP layer replaces a URL's query with the request's params, so pass it as params.
     parts = urlsplit(location)
     session_url = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
-    session_params = dict(parse_qsl(parts.query, keep_blank_values=True))
-    offset = 0
-    while offset < staged.size:
-        chunk = yield from call(read_chunk, staged.path, offset, CHUNK)
-        if not chunk:
-            raise APIError(f"{staged.path} shrank while it was uploaded")
-        end = offset + len(chunk) - 1
-        yield from request(
-            HttpRequest(
-                "PUT",
-                session_url,
-                params=session_params,
-                headers={"content-range": f"bytes {offset}-{end}/{staged.size}", "content-type": JSONL},
-                content=chunk,
-                # 308 Resume Incomplete: the chunk is stored, send the next one.
-                expected=frozenset({308}),
-            )
+    return session_url, dict(parse_qsl(parts.query, keep_blank_values=True))
+
+
+def _same_content(resource: dict[str, Any], staged: StagedFile) -> bool:
+    """Whether an object resource describes *staged*'s bytes (size, and md5 when both sides have it)."""
+    if str(resource.get("size")) != str(staged.size):
+        return False
+    md5 = resource.get("md5Hash")
+    return not (md5 and staged.md5 and md5 != staged.md5)
+
+
+def _verify(resource: Any, staged: StagedFile, uri: str) -> None:
+    """Refuse an upload whose object is not the file: the wrong size or md5."""
+    if not isinstance(resource, dict):
+        raise APIError(f"Cloud Storage answered the upload of {uri} with no object resource")
+    if str(resource.get("size")) != str(staged.size):
+        raise APIError(
+            f"Cloud Storage stored {resource.get('size')} bytes as {uri}, not the dataset's {staged.size:,}"
         )
-        offset = end + 1
-    return uri
+    md5 = resource.get("md5Hash")
+    if md5 and staged.md5 and md5 != staged.md5:
+        raise APIError(f"Cloud Storage's md5 of {uri} ({md5}) is not the dataset's ({staged.md5})")
 
 
 def read_chunk(path: Path, offset: int, size: int) -> bytes:
