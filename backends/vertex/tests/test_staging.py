@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import os
 import re
 from collections.abc import Callable, Generator
@@ -154,8 +155,6 @@ class FakeStorage:
 
 
 def _json(status: int, value: dict[str, Any]) -> HttpResponse:
-    import json
-
     return HttpResponse(status, {"content-type": "application/json"}, json.dumps(value).encode())
 
 
@@ -323,3 +322,105 @@ def test_every_request_sent_is_to_the_storage_host_and_authenticated(big: stagin
     _upload(big, fake)
     assert all(urlsplit(s.url).hostname == "storage.googleapis.com" for s in fake.sent)
     assert all(s.authenticate for s in fake.sent)
+
+
+# --- through the real drivers: where the bearer token goes -------------------------------------------
+
+
+class _Bearer:
+    blocking = False
+
+    def headers(self) -> dict[str, str]:
+        return {"authorization": "Bearer canary-token"}
+
+    def secrets(self) -> list[str]:
+        return ["canary-token"]
+
+
+@pytest.mark.parametrize("session_host", [STORAGE, "https://collector.example"])
+@pytest.mark.parametrize("kind", ["sync", "async"])
+async def test_the_token_goes_only_to_the_storage_host(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, session_host: str, kind: str
+) -> None:
+    import httpx
+
+    import tuneport
+    from tuneport.waiting import ManualClock
+    from tuneport_vertex.backend import VertexBackend
+
+    monkeypatch.setattr(staging, "SINGLE_REQUEST_LIMIT", CHUNK)
+    monkeypatch.setattr(staging, "CHUNK", CHUNK)
+    monkeypatch.setattr(VertexBackend, "authenticator", lambda self: _Bearer())
+    train = tmp_path / "train.jsonl"
+    line = json.dumps({"contents": [{"role": "user", "parts": [{"text": "q" * 500}]}, MODEL_TURN]}) + "\n"
+    train.write_text(line * 1200)  # over 256 KiB: resumable
+    seen: list[tuple[str, str, str | None]] = []
+    sessions: dict[str, int] = {}
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        url = request.url
+        seen.append((request.method, f"{url.scheme}://{url.host}", request.headers.get("authorization")))
+        if request.method == "GET":
+            return httpx.Response(404, json={"error": {"code": 404, "message": "No such object"}})
+        if request.method == "POST" and url.params.get("uploadType") == "resumable":
+            sessions["s"] = int(request.headers["x-upload-content-length"])
+            location = f"{session_host}/upload/storage/v1/b/{BUCKET}/o?uploadType=resumable&upload_id=s"
+            return httpx.Response(200, headers={"location": location})
+        if request.method == "PUT":
+            _, last, total = (int(n) for n in re.findall(r"\d+", request.headers["content-range"]))
+            if last + 1 < total:
+                return httpx.Response(308, headers={"range": f"bytes=0-{last}"})
+            body = request.read()
+            return httpx.Response(200, json={"name": NAME, "size": str(total), "bytes": len(body)})
+        return httpx.Response(500, json={"error": {"code": 500, "message": "not in this test"}})
+
+    options: dict[str, Any] = {
+        "project": "tuneport-test",
+        "location": "us-central1",
+        "staging_bucket": f"gs://{BUCKET}",
+        "environ": {},
+        "clock": ManualClock(),
+        "retry": tuneport.RetryPolicy(max_attempts=1),
+    }
+    error = await _create(kind, handle, options, train)
+    storage_requests = [s for s in seen if "aiplatform" not in s[1]]
+    assert storage_requests, seen
+    assert all(token == "Bearer canary-token" for _, _, token in storage_requests)
+    assert all(host == STORAGE for _, host, _ in seen if "aiplatform" not in host)
+    if session_host == STORAGE:
+        assert [m for m, _, _ in storage_requests].count("PUT") >= 2  # staged, then the create failed
+        assert not isinstance(error, staging.ForeignSessionError)
+    else:
+        assert isinstance(error, staging.ForeignSessionError)
+        assert [m for m, _, _ in seen] == ["GET", "POST"]  # nothing after the session was refused
+        assert "upload_id" not in str(error)
+
+
+MODEL_TURN = {"role": "model", "parts": [{"text": "a"}]}
+
+
+async def _create(kind: str, handle: Callable[[Any], Any], options: dict[str, Any], train: Path) -> APIError:
+    """Run a create through the sync or the async client; the APIError it ends with."""
+    import httpx
+
+    import tuneport
+
+    try:
+        if kind == "sync":
+            with tuneport.connect(
+                backend="vertex", transport=httpx.MockTransport(handle), **options
+            ) as client:
+                client.create(base_model="gemini-2.5-flash", training_data=str(train))
+        else:
+
+            async def ahandle(request: httpx.Request) -> httpx.Response:
+                await request.aread()
+                return handle(request)  # type: ignore[no-any-return]
+
+            async with tuneport.connect_async(
+                backend="vertex", transport=httpx.MockTransport(ahandle), **options
+            ) as aclient:
+                await aclient.create(base_model="gemini-2.5-flash", training_data=str(train))
+    except APIError as error:
+        return error
+    raise AssertionError("the create did not fail")
