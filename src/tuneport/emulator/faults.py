@@ -20,8 +20,19 @@ Effect kinds, and what the client sees:
 ``503-after``,            the handler runs and its change is committed (and persisted
 ``500-after``,            with ``--state``), then the answer is replaced by the error —
 ``reset-after``           or the connection reset: the response is lost
+``html-after``            the handler runs and commits; a success answer is replaced by
+                          a ``200`` HTML page (a proxy's), a body the client cannot read
 ``latency@duration``      the answer is delayed (independent of the others)
+``slow@duration``         the handler runs and commits at once; its answer leaves
+                          ``duration`` later (default 1 s; independent of the others)
+``stall@duration``        the request is held ``duration`` before the handler runs
+                          (default 10 s; independent of the others)
 ========================  ==========================================================
+
+A request held before its handler (``latency``, ``stall``) for longer than
+the ``X-Server-Timeout`` header it carries (Google's system parameter, whole
+seconds) is abandoned as Google's front end does: ``504 DEADLINE_EXCEEDED``,
+and the handler never runs.
 
 Later items override earlier ones kind by kind, so ``*: 503=0.1; *.get: 503=0``
 spares reads.  The probabilities of the exclusive kinds (all but ``latency``)
@@ -59,11 +70,13 @@ __all__ = [
 #: Kinds applied instead of running the handler.
 BEFORE_COMMIT = ("503", "500", "429", "reset")
 #: Kinds applied after the handler ran and its change was committed.
-AFTER_COMMIT = ("503-after", "500-after", "reset-after")
+AFTER_COMMIT = ("503-after", "500-after", "reset-after", "html-after")
 _EXCLUSIVE = BEFORE_COMMIT + AFTER_COMMIT
-_KINDS = (*_EXCLUSIVE, "latency")
-#: Default ``@`` durations (seconds): Retry-After for 429, delay for latency.
-_DEFAULT_DURATION = {"429": 1.0, "latency": 0.1}
+#: Kinds drawn independently of the exclusive ones and of each other (each takes a duration).
+_TIMED = ("latency", "slow", "stall")
+_KINDS = (*_EXCLUSIVE, *_TIMED)
+#: Default ``@`` durations (seconds): Retry-After for 429, delays for the timed kinds.
+_DEFAULT_DURATION = {"429": 1.0, "latency": 0.1, "slow": 1.0, "stall": 10.0}
 
 #: Named specs.  ``chaos`` faults 30% of requests (half of them after the commit).
 PRESETS: dict[str, str] = {
@@ -186,6 +199,10 @@ class Fault:
     kind: str | None
     delay: float = 0.0
     retry_after: float = 0.0
+    #: Seconds the answer is held after the commit (``slow``).
+    slow: float = 0.0
+    #: Seconds the request is held before the handler (``stall``), on top of ``delay``.
+    stall: float = 0.0
 
     @property
     def before_commit(self) -> bool:
@@ -258,10 +275,22 @@ class FaultInjector:
         delay = 0.0
         if latency_draw < probabilities.get("latency", 0.0):
             delay = durations.get("latency", _DEFAULT_DURATION["latency"])
-        fault = Fault(kind, delay, durations.get("429", _DEFAULT_DURATION["429"]))
-        if kind is not None or delay:
+        timed = {"slow": 0.0, "stall": 0.0}
+        for timed_kind in timed:
+            chance = probabilities.get(timed_kind, 0.0)
+            if chance and _extra_draw(spec.seed, timed_kind, method, path, occurrence) < chance:
+                timed[timed_kind] = durations.get(timed_kind, _DEFAULT_DURATION[timed_kind])
+        fault = Fault(
+            kind, delay, durations.get("429", _DEFAULT_DURATION["429"]), timed["slow"], timed["stall"]
+        )
+        if kind is not None or delay or fault.slow or fault.stall:
             with self._lock:
-                for name in (kind, "latency" if delay else None):
+                for name in (
+                    kind,
+                    "latency" if delay else None,
+                    "slow" if fault.slow else None,
+                    "stall" if fault.stall else None,
+                ):
                     if name is not None:
                         self._injected[name] += 1
                         self._by_route.setdefault(route, Counter())[name] += 1
@@ -284,3 +313,10 @@ def _draws(seed: int, method: str, path: str, occurrence: int) -> tuple[float, f
     digest = hashlib.blake2b(f"{seed}\0{method}\0{path}\0{occurrence}".encode(), digest_size=16).digest()
     scale = float(1 << 64)
     return int.from_bytes(digest[:8], "big") / scale, int.from_bytes(digest[8:], "big") / scale
+
+
+def _extra_draw(seed: int, kind: str, method: str, path: str, occurrence: int) -> float:
+    """A uniform number in [0, 1) for one timed kind (independent of :func:`_draws`, kept as it was)."""
+    text = f"{seed}\0{kind}\0{method}\0{path}\0{occurrence}"
+    digest = hashlib.blake2b(text.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / float(1 << 64)

@@ -159,9 +159,14 @@ class _Handler(BaseHTTPRequestHandler):
             route, request.params = self.server.router.resolve(request.method, request.path)
             if route.log:  # admin routes (not logged) are never faulted
                 fault = self.server.faults.decide(request.method, request.path, route.name)
-                if fault.delay:
-                    time.sleep(fault.delay)
-            if fault is not None and fault.before_commit:
+                if fault.delay or fault.stall:
+                    time.sleep(fault.delay + fault.stall)
+            if fault is not None and _past_server_timeout(request, fault.delay + fault.stall):
+                # Held longer than the client allowed: abandoned before the handler, as Google does.
+                response = _error_response(
+                    ApiError("DEADLINE_EXCEEDED", "Deadline expired before operation could complete.")
+                )
+            elif fault is not None and fault.before_commit:
                 response = _fault_response(fault)
             else:
                 check_query(route, request)
@@ -180,8 +185,13 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.store.commit()
         except Exception as exc:
             response = self._internal_error(request, exc)
-        if fault is not None and fault.after_commit:
+        if fault is not None and fault.kind == "html-after":
+            if 200 <= response.status < 300:  # a proxy's page in place of the JSON: the body is unreadable
+                response = Response(_PROXY_PAGE, status=200, content_type="text/html; charset=utf-8")
+        elif fault is not None and fault.after_commit:
             response = _fault_response(fault)  # the change stays committed; the answer is lost
+        if fault is not None and fault.slow:
+            time.sleep(fault.slow)  # committed; the answer leaves late
         if route is None or route.log:
             try:
                 self._log(request, route, response, fault)
@@ -285,8 +295,8 @@ class _Handler(BaseHTTPRequestHandler):
             "body": body,
             "status": None if response.status == _RESET else response.status,
         }
-        if fault is not None and (fault.kind or fault.delay):
-            entry["fault"] = fault.kind or "latency"
+        if fault is not None and (fault.kind or fault.delay or fault.slow or fault.stall):
+            entry["fault"] = fault.kind or ("stall" if fault.stall else "slow" if fault.slow else "latency")
         self.server.store.log_request(entry)
 
     def _write(self, response: Response, *, pretty: bool = True) -> None:
@@ -323,6 +333,17 @@ _FAULT_ERRORS = {
     "500": ("INTERNAL", "Internal error encountered."),
     "429": ("RESOURCE_EXHAUSTED", "Resource has been exhausted (e.g. check quota)."),
 }
+
+
+_PROXY_PAGE = b"<html><head><title>502 Bad Gateway</title></head><body>upstream answered</body></html>\n"
+
+
+def _past_server_timeout(request: Request, held: float) -> bool:
+    """Whether a request held ``held`` seconds outlived its ``X-Server-Timeout`` (whole seconds)."""
+    if not held:
+        return False
+    value = (request.headers.get("X-Server-Timeout") or "").strip()
+    return value.isdigit() and held > int(value)
 
 
 def _fault_response(fault: Fault) -> Response:
