@@ -55,6 +55,38 @@ VERTEX_CASES: list[tuple[str, list[Any], list[tuple[int | None, str | None, str]
     ("user twice", [{"contents": [U, U, M]}], [(1, "contents[1].role", "role-order")]),
     ("model first", [{"contents": [M, U]}], [(1, "contents[0].role", "role-order")]),
     ("ends with user", [{"contents": [U, M, U]}], [(1, "contents[2].role", "role-order")]),
+    ("model twice in four turns", [{"contents": [U, M, M, U]}], [(1, "contents[2].role", "role-order")]),
+    ("model second of two", [{"contents": [U, U]}], [(1, "contents[1].role", "role-order")]),
+    ("a lone user turn", [{"contents": [U]}], [(1, "contents[0].role", "role-order")]),
+    (
+        "three exchanges, then out of order",
+        [{"contents": [U, M, U, M, U, M]}, {"contents": [U, M, U, M, M, U]}],
+        [(2, "contents[4].role", "role-order")],
+    ),
+    (
+        "a file part second in the system instruction",
+        [
+            {
+                **GOOD,
+                "systemInstruction": {
+                    "role": "system",
+                    "parts": [
+                        {"text": "s"},
+                        {"fileData": {"mimeType": "image/png", "fileUri": "gs://b/x.png"}},
+                    ],
+                },
+            }
+        ],
+        [(1, "systemInstruction.parts[1]", "file-part-not-allowed")],
+    ),
+    (
+        "two text parts in the system instruction",
+        [
+            {**GOOD, "systemInstruction": {"parts": [{"text": "s"}, {"text": "t"}]}},
+            {**GOOD, "systemInstruction": {"parts": [{"text": "s"}, {"text": ""}]}},
+        ],
+        [(2, "systemInstruction.parts[1].text", "empty-text")],
+    ),
     ("missing parts", [{"contents": [U, {"role": "model"}]}], [(1, "contents[1].parts", "missing-field")]),
     (
         "empty parts",

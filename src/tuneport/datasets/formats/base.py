@@ -13,20 +13,21 @@ from __future__ import annotations
 
 import abc
 import enum
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any, ClassVar, NamedTuple
 
 from tuneport.datasets.formats.grammar import (
     INVALID,
     FastDecoder,
     Record,
-    Report,
+    check_role_order,
     compile_acceptor,
     compile_checker,
     compile_fast_decoder,
+    roles_alternate,
 )
 from tuneport.datasets.json_codecs import JsonCodec
-from tuneport.datasets.light import MODEL, USER, FileRef, LightExample, LightTurn, has_file_parts
+from tuneport.datasets.light import FileRef, LightExample, has_file_parts
 from tuneport.datasets.problems import ProblemLog, Rule
 
 __all__ = [
@@ -105,9 +106,6 @@ def file_part_gaps(
     return found
 
 
-_ALTERNATION = (USER, MODEL)
-
-
 def check_text(text: str, line: int, log: ProblemLog, field: str) -> None:
     """Report empty (error) or whitespace-only (warning) text.
 
@@ -118,47 +116,6 @@ def check_text(text: str, line: int, log: ProblemLog, field: str) -> None:
         log.report(line, field, Rule.EMPTY_TEXT, "the text is empty")
     elif text.isspace():
         log.report(line, field, Rule.BLANK_TEXT, "the text is only whitespace")
-
-
-def roles_alternate(turns: Sequence[LightTurn]) -> bool:
-    """True when turns go user, model, user, ..., model (the one shape tuneport accepts)."""
-    # Once per example on the hot path: pairs of identity tests, no generator.
-    count = len(turns)
-    if not count or count & 1:
-        return False
-    for i in range(0, count, 2):  # noqa: SIM110 - a generator would cost a frame per example
-        if turns[i][0] is not USER or turns[i + 1][0] is not MODEL:
-            return False
-    return True
-
-
-def check_role_order(
-    turns: Sequence[LightTurn],
-    report: Report,
-    turn_field: Callable[[int], str],
-    role_name: Callable[[str], str],
-) -> None:
-    """Report the first place where turns stop alternating user/model, or a last user turn.
-
-    Roles in *turns* must be the interned :data:`USER`/:data:`MODEL` constants.
-    """
-    if roles_alternate(turns) or not turns:
-        return
-    for i, (role, _) in enumerate(turns):
-        expected = _ALTERNATION[i & 1]
-        if role is not expected:
-            report(
-                f"{turn_field(i)}.role",
-                Rule.ROLE_ORDER,
-                f"expected a {role_name(expected)!r} turn, found {role_name(role)!r}: turns must "
-                f"alternate {role_name(USER)}/{role_name(MODEL)}, starting with {role_name(USER)}",
-            )
-            return
-    report(
-        f"{turn_field(len(turns) - 1)}.role",
-        Rule.ROLE_ORDER,
-        f"the last turn must be a {role_name(MODEL)!r} turn (the answer to learn)",
-    )
 
 
 class Format(abc.ABC):

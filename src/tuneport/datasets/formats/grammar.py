@@ -14,22 +14,29 @@ one statement this module derives:
   not fully like returns ``None`` and goes to the checker, which says why.
   So it changes speed, never results (the tests run both).
 
-What a grammar cannot say (turn order, where file parts may go) is a record's
-``refine`` hook: plain code that both compiled forms run on the built value,
-reporting through a callback (in the fast decoder, a report means "decline").
+Rules about a record's fields taken together are stated as data too, in its
+``checks``: :class:`Alternating` (turns go user, model, ..., model) and
+:class:`TextOnly` (an array holds text parts only).  The checker runs their
+generic form (reporting every problem); the fast paths get them as
+generated code, inline (msgspec types even drop file parts from a text-only
+array, so C rejects them).  What is left is a record's ``refine`` hook:
+plain code that both compiled forms run on the built value, reporting through
+a callback (in the fast decoder, a report means "decline").
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any, Final, Union
 
+from tuneport.datasets.light import MODEL, USER, FileRef, LightTurn
 from tuneport.datasets.problems import ProblemLog, Rule
 
 __all__ = [
     "INVALID",
+    "Alternating",
     "Array",
     "Choice",
     "Field",
@@ -41,10 +48,13 @@ __all__ = [
     "Tagged",
     "Text",
     "TextKind",
+    "TextOnly",
+    "check_role_order",
     "compile_checker",
     "compile_acceptor",
     "compile_fast_decoder",
     "kind_of",
+    "roles_alternate",
 ]
 
 
@@ -106,6 +116,34 @@ class Field:
     #: The ``missing-field`` message; ``None``: the field is optional.
     required: str | None = None
     aliases: tuple[str, ...] = ()
+    #: The value of an optional field that is absent.
+    default: Any = None
+
+
+@dataclass(frozen=True)
+class TextOnly:
+    """A record check: field *field* (an array of parts, text or file) holds text parts only.
+
+    Each file part is ``file-part-not-allowed`` with *message*.
+    """
+
+    field: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Alternating:
+    """A record check: the turns in field *field* alternate user/model, from a user turn to a model turn.
+
+    The turns are ``(role, ...)`` values with the :data:`USER`/:data:`MODEL`
+    roles; the first place they stop alternating is ``role-order``.  An
+    invalid turn (reported already) makes the record invalid, unreported.
+    """
+
+    field: str
+
+
+RecordCheck = Union[TextOnly, Alternating]
 
 
 @dataclass(frozen=True)
@@ -113,8 +151,8 @@ class Record:
     """A JSON object with named fields; *build* makes the light value from the fields' values."""
 
     fields: tuple[Field, ...]
-    #: ``None``: the tuple of the values.
-    build: Callable[..., Any] | None = None
+    #: ``None``: the tuple of the values; a field's name: that field's value.
+    build: Callable[..., Any] | str | None = None
     #: For ``bad-type``: "expected {what}, got ...".
     what: str = "an object"
     #: The ``unknown-field`` message (``{key}`` is the field).
@@ -122,6 +160,8 @@ class Record:
     #: Fields the format defines but tuneport cannot hold: ``unsupported-field``.
     unsupported: frozenset[str] = frozenset()
     unsupported_message: str = "'{key}' is not supported in tuneport's datasets"
+    #: Rules on the fields' values together (run when every field is valid, before *refine*).
+    checks: tuple[RecordCheck, ...] = ()
     #: Checks beyond the grammar, on the built value: returns it (or :data:`INVALID` after reporting).
     refine: Callable[[Any, Report], Any] | None = None
     #: Written as ``{tag_field: tag}`` when the record is a variant of :class:`Tagged`.
@@ -223,6 +263,70 @@ def _join(where: Where, relative: str) -> str | None:
     return base + relative if relative.startswith("[") else f"{base}.{relative}"
 
 
+_ALTERNATION = (USER, MODEL)
+
+
+def roles_alternate(turns: Sequence[LightTurn]) -> bool:
+    """True when turns go user, model, user, ..., model (the one shape tuneport accepts)."""
+    # Pairs of identity tests, no generator.
+    count = len(turns)
+    if not count or count & 1:
+        return False
+    for i in range(0, count, 2):  # noqa: SIM110 - a generator would cost a frame per example
+        if turns[i][0] is not USER or turns[i + 1][0] is not MODEL:
+            return False
+    return True
+
+
+def check_role_order(
+    turns: Sequence[LightTurn],
+    report: Report,
+    turn_field: Callable[[int], str],
+    role_name: Callable[[str], str],
+) -> None:
+    """Report the first place where turns stop alternating user/model, or a last user turn.
+
+    Roles in *turns* must be the interned :data:`USER`/:data:`MODEL` constants.
+    """
+    if roles_alternate(turns) or not turns:
+        return
+    for i, (role, _) in enumerate(turns):
+        expected = _ALTERNATION[i & 1]
+        if role is not expected:
+            report(
+                f"{turn_field(i)}.role",
+                Rule.ROLE_ORDER,
+                f"expected a {role_name(expected)!r} turn, found {role_name(role)!r}: turns must "
+                f"alternate {role_name(USER)}/{role_name(MODEL)}, starting with {role_name(USER)}",
+            )
+            return
+    report(
+        f"{turn_field(len(turns) - 1)}.role",
+        Rule.ROLE_ORDER,
+        f"the last turn must be a {role_name(MODEL)!r} turn (the answer to learn)",
+    )
+
+
+def _run_check(check: RecordCheck, value: Any, report: Report) -> bool:
+    """Run a record check on its field's value: False after reporting (or on an invalid turn)."""
+    name = check.field
+    if isinstance(check, TextOnly):
+        ok = True
+        for j, part in enumerate(value):
+            if type(part) is FileRef:
+                report(f"{name}[{j}]", Rule.FILE_PART_NOT_ALLOWED, check.message)
+                ok = False
+        return ok
+    try:
+        if roles_alternate(value):
+            return True
+    except TypeError:  # an INVALID turn has no role: its problems were reported
+        return False
+    if INVALID not in value:
+        check_role_order(value, report, lambda i: f"{name}[{i}]", str)
+    return False
+
+
 # --- the checker ---------------------------------------------------------------------------
 
 #: ``check(value, where, line, log)``: the light value, or INVALID after reporting.
@@ -302,10 +406,24 @@ class _FieldPlan:
     spellings: tuple[str, ...]
     required: str | None
     check: Check
+    default: Any
 
 
 def _field_plans(fields: tuple[Field, ...]) -> tuple[_FieldPlan, ...]:
-    return tuple(_FieldPlan(f.name, (f.name, *f.aliases), f.required, _checker(f.node)) for f in fields)
+    return tuple(
+        _FieldPlan(f.name, (f.name, *f.aliases), f.required, _checker(f.node), f.default) for f in fields
+    )
+
+
+def _builder(node: Record) -> Callable[[Sequence[Any]], Any]:
+    """The light value of a record from its fields' values."""
+    build = node.build
+    if build is None:
+        return tuple
+    if isinstance(build, str):
+        index = [f.name for f in node.fields].index(build)
+        return lambda values: values[index]
+    return lambda values: build(*values)
 
 
 def _reporter(log: ProblemLog, line: int, where: Where) -> Report:
@@ -320,8 +438,11 @@ def _record_checker(node: Record) -> Check:
     # Objects with only the written names skip the per-key pass (a C-speed subset test).
     written = frozenset(p.name for p in plans)
     spelling_of = {s: p.name for p in plans for s in p.spellings}
-    build, refine, what = node.build, node.refine, node.what
+    refine, what = node.refine, node.what
     unknown, unsupported, unsupported_message = node.unknown, node.unsupported, node.unsupported_message
+    _build = _builder(node)
+    index_of = {f.name: i for i, f in enumerate(node.fields)}
+    checks = [(c, index_of[c.field]) for c in node.checks]
 
     def key_pass(value: dict[str, Any], where: Where, line: int, log: ProblemLog) -> dict[str, str]:
         """Report unknown, unsupported and doubly spelled fields; the spelling used of each field."""
@@ -365,10 +486,17 @@ def _record_checker(node: Record) -> Check:
                 log.report(line, render((where, key)), Rule.MISSING_FIELD, plan.required)
                 ok = False
             else:
-                values.append(None)
+                values.append(plan.default)
         if not ok:
             return INVALID
-        built = tuple(values) if build is None else build(*values)
+        if checks:
+            report = _reporter(log, line, where)
+            for check_, index in checks:
+                if not _run_check(check_, values[index], report):
+                    ok = False
+            if not ok:
+                return INVALID
+        built = _build(values)
         if refine is not None:
             return refine(built, _reporter(log, line, where))
         return built
@@ -440,11 +568,12 @@ def _tagged_checker(node: Tagged) -> Check:
 
 def _with_tag_field(record: Record, tag_field: str) -> Record:
     """The variant with its tag as a leading field (any string: the tag was matched already)."""
-    build = record.build
+    inner = _builder(record)
     fields = (Field(tag_field, Text(TextKind.ANY)), *record.fields)
     return Record(
         fields=fields,
-        build=lambda _tag, *values: values if build is None else build(*values),
+        build=lambda _tag, *values: inner(values),
+        checks=record.checks,
         what=record.what,
         unknown=record.unknown,
         unsupported=record.unsupported,
@@ -561,6 +690,10 @@ def compile_fast_decoder(node: Record, msgspec: Any) -> FastDecoder:
     return fast
 
 
+def _field(record: Record, name: str) -> Field:
+    return next(f for f in record.fields if f.name == name)
+
+
 class _Emitter:
     """Generates the converter of a grammar, for msgspec structs or for parsed JSON (dicts and lists)."""
 
@@ -571,6 +704,8 @@ class _Emitter:
         self.names: dict[str, Any] = {"Decline": _Decline, "decline": _decline, "MISSING": _MISSING}
         self.count = itertools.count()
         self.types: dict[int, Any] = {}
+        self.derived: dict[tuple[int, str], Node] = {}
+        self.names["tuple_new"] = tuple.__new__
         if msgspec is not None:
             self.names["UNSET"] = msgspec.UNSET
 
@@ -644,25 +779,42 @@ class _Emitter:
             self.line(depth, f"if type({src}) is not str: raise Decline")
         if node.kind in (TextKind.TEXT, TextKind.URI):
             # Whitespace-only text is a warning (text) or an error (URI): the checker reports it.
-            self.line(depth, f"if not {src} or {src}.isspace(): raise Decline")
-        elif node.kind == TextKind.LABEL:
+            # (msgspec checked the string is not empty.)
+            empty = "" if self.struct_mode else f"not {src} or "
+            self.line(depth, f"if {empty}{src}.isspace(): raise Decline")
+        elif node.kind == TextKind.LABEL and not self.struct_mode:
             self.line(depth, f"if not {src}: raise Decline")
         return src
 
-    def emit_array(self, node: Array, src: str, depth: int) -> str:
+    def emit_array(self, node: Array, src: str, depth: int, alternating: bool = False) -> str:
+        """*alternating*: the items are ``(role, ...)`` turns that must alternate user/model."""
         if not self.struct_mode:
             self.line(depth, f"if type({src}) is not list: raise Decline")
-        if node.empty is not None:
+        # (msgspec checked an array that may not be empty is not.)
+        if (node.empty is not None and not self.struct_mode) or (alternating and node.empty is None):
             self.line(depth, f"if not {src}: raise Decline")
         out, items, item = self.var(), self.var(), self.var()
-        # Most turns hold one part: that case builds its tuple without a list or a loop.
-        self.line(depth, f"if len({src}) == 1:")
-        value = self.emit(node.item, f"{src}[0]", depth + 1)
-        self.line(depth + 1, f"{out} = ({value},)")
+        if alternating:
+            # An odd count ends on a user turn; most examples are one exchange, built without a loop.
+            self.line(depth, f"if len({src}) & 1: raise Decline")
+            self.line(depth, f"if len({src}) == 2:")
+            first = self.emit(node.item, f"{src}[0]", depth + 1)
+            second = self.emit(node.item, f"{src}[1]", depth + 1)
+            user, model = self.constant(USER), self.constant(MODEL)
+            self.line(depth + 1, f"if {first}[0] is not {user} or {second}[0] is not {model}: raise Decline")
+            self.line(depth + 1, f"{out} = ({first}, {second})")
+        else:
+            # Most turns hold one part: that case builds its tuple without a list or a loop.
+            self.line(depth, f"if len({src}) == 1:")
+            value = self.emit(node.item, f"{src}[0]", depth + 1)
+            self.line(depth + 1, f"{out} = ({value},)")
         self.line(depth, "else:")
         self.line(depth + 1, f"{items} = []")
         self.line(depth + 1, f"for {item} in {src}:")
         value = self.emit(node.item, item, depth + 2)
+        if alternating:
+            roles = self.constant(_ALTERNATION)
+            self.line(depth + 2, f"if {value}[0] is not {roles}[len({items}) & 1]: raise Decline")
         self.line(depth + 2, f"{items}.append({value})")
         self.line(depth + 1, f"{out} = tuple({items})")
         return out
@@ -679,36 +831,84 @@ class _Emitter:
     def absent(self) -> str:
         return "UNSET" if self.struct_mode else "MISSING"
 
+    def field_node(self, record: Record, f: Field) -> Node:
+        """The node the fast paths use for field *f*: a text-only array of one-of parts keeps its text kinds.
+
+        So a file part is an unknown field there (msgspec rejects it in C),
+        and the checker says what is wrong.  Derived nodes are kept, so their ids stay theirs.
+        """
+        for check in record.checks:
+            if isinstance(check, TextOnly) and check.field == f.name:
+                array = f.node
+                if isinstance(array, Array) and isinstance(array.item, OneOf):
+                    key = (id(array), "text-only")
+                    found = self.derived.get(key)
+                    if found is None:
+                        item = array.item
+                        texts = tuple(g for g in item.fields if isinstance(g.node, Text))
+                        found = self.derived[key] = replace(array, item=replace(item, fields=texts))
+                    return found
+        return f.node
+
     def emit_record(self, node: Record, src: str, depth: int, tag_field: str | None) -> str:
         if not self.struct_mode:
             keys = frozenset(f.name for f in node.fields) | ({tag_field} if tag_field else set())
             self.line(depth, f"if type({src}) is not dict or not {src}.keys() <= {self.constant(keys)}:")
             self.line(depth + 1, "raise Decline")
+        alternating = {c.field for c in node.checks if isinstance(c, Alternating)}
         values = []
         for f in node.fields:
             item = self.get(src, f.name, depth)
+            field_node = self.field_node(node, f)
             if f.required is not None:
                 if not self.struct_mode:
                     self.line(depth, f"if {item} is MISSING: raise Decline")
-                values.append(self.emit(f.node, item, depth))
+                values.append(self.emit_field(field_node, item, depth, f.name in alternating))
                 continue
             value = self.var()
             self.line(depth, f"if {item} is {self.absent()}:")
-            self.line(depth + 1, f"{value} = None")
+            self.line(depth + 1, f"{value} = {self.constant(f.default)}")
             self.line(depth, "else:")
-            self.line(depth + 1, f"{value} = {self.emit(f.node, item, depth + 1)}")
+            built = self.emit_field(field_node, item, depth + 1, f.name in alternating)
+            self.line(depth + 1, f"{value} = {built}")
             values.append(value)
+        for check in node.checks:
+            if (
+                isinstance(check, TextOnly)
+                and self.field_node(node, _field(node, check.field)) is _field(node, check.field).node
+            ):
+                # Not an array of one-of parts: test the built parts.
+                part = self.var()
+                value = values[[f.name for f in node.fields].index(check.field)]
+                self.line(depth, f"for {part} in {value}:")
+                self.line(depth + 1, f"if type({part}) is not str: raise Decline")
         out = self.var()
-        if node.build is None:
+        build = node.build
+        if build is None:
             self.line(depth, f"{out} = ({', '.join(values)},)")
+        elif isinstance(build, str):
+            self.line(depth, f"{out} = {values[[f.name for f in node.fields].index(build)]}")
+        elif isinstance(build, type) and issubclass(build, tuple) and hasattr(build, "_fields"):
+            # A named tuple: tuple.__new__ directly, without its generated __new__'s frame.
+            self.line(depth, f"{out} = tuple_new({self.constant(build)}, ({', '.join(values)},))")
         else:
-            self.line(depth, f"{out} = {self.constant(node.build)}({', '.join(values)})")
+            self.line(depth, f"{out} = {self.constant(build)}({', '.join(values)})")
         if node.refine is not None:
             self.line(depth, f"{out} = {self.constant(node.refine)}({out}, decline)")
         return out
 
+    def emit_field(self, node: Node, src: str, depth: int, alternating: bool) -> str:
+        if alternating:
+            if not isinstance(node, Array):
+                raise TypeError("Alternating applies to an array of turns")
+            return self.emit_array(node, src, depth, alternating=True)
+        return self.emit(node, src, depth)
+
     def emit_one_of(self, node: OneOf, src: str, depth: int) -> str:
         out = self.var()
+        if self.struct_mode and len(node.fields) == 1:  # a required field of the struct
+            (f,) = node.fields
+            return self.emit(f.node, self.get(src, f.name, depth), depth)
         if self.struct_mode:
             items = [self.get(src, f.name, depth) for f in node.fields]
             for i, (f, item) in enumerate(zip(node.fields, items, strict=True)):
@@ -753,6 +953,8 @@ class _Emitter:
         if isinstance(node, Tagged):
             return Union[tuple(self._record_type(v, node.tag_field) for v in node.variants)]
         if isinstance(node, OneOf):
+            if len(node.fields) == 1:
+                return self._struct([(node.fields[0].name, self.struct_type(node.fields[0].node))])
             return self._struct(
                 [
                     (f.name, Union[self.struct_type(f.node), msgspec.UnsetType], msgspec.UNSET)
@@ -766,9 +968,13 @@ class _Emitter:
         if found is not None:
             return found
         msgspec = self.msgspec
-        required = [(f.name, self.struct_type(f.node)) for f in node.fields if f.required is not None]
+        required = [
+            (f.name, self.struct_type(self.field_node(node, f)))
+            for f in node.fields
+            if f.required is not None
+        ]
         optional = [
-            (f.name, Union[self.struct_type(f.node), msgspec.UnsetType], msgspec.UNSET)
+            (f.name, Union[self.struct_type(self.field_node(node, f)), msgspec.UnsetType], msgspec.UNSET)
             for f in node.fields
             if f.required is None
         ]

@@ -11,24 +11,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from tuneport.datasets.formats.base import (
-    DatasetFormat,
-    Format,
-    Gap,
-    check_role_order,
-    file_part_gaps,
-    roles_alternate,
-)
+from tuneport.datasets.formats.base import DatasetFormat, Format, Gap, file_part_gaps
 from tuneport.datasets.formats.grammar import (
-    INVALID,
+    Alternating,
     Array,
     Choice,
     Field,
     OneOf,
     Record,
-    Report,
     Text,
     TextKind,
+    TextOnly,
 )
 from tuneport.datasets.light import MODEL, USER, FileRef, LightExample, LightPart
 from tuneport.datasets.problems import Rule
@@ -55,29 +48,6 @@ _UNSUPPORTED_PART = frozenset(
         "thought",
     }
 )
-
-
-def _text_only(parts: tuple[LightPart, ...], report: Report) -> Any:
-    """A system instruction holds text parts only."""
-    ok = True
-    for j, part in enumerate(parts):
-        if type(part) is FileRef:
-            report(f"parts[{j}]", Rule.FILE_PART_NOT_ALLOWED, "a system instruction holds text parts only")
-            ok = False
-    return parts if ok else INVALID
-
-
-def _turns_in_order(example: LightExample, report: Report) -> Any:
-    """Turns alternate user/model, from the user to the model (invalid turns were reported)."""
-    turns: tuple[Any, ...] = example.turns  # may hold INVALID turns (already reported)
-    try:
-        if roles_alternate(turns):
-            return example
-    except TypeError:  # an INVALID turn has no role: its problems were reported
-        return INVALID
-    if INVALID not in turns:
-        check_role_order(turns, report, _turn_field, str)
-    return INVALID
 
 
 _FILE_DATA = Record(
@@ -128,14 +98,14 @@ _SYSTEM = Record(
         Field("role", Text(TextKind.ANY)),
         Field("parts", _PARTS, required="the system instruction needs 'parts'"),
     ),
-    build=lambda role, parts: parts,
-    refine=_text_only,
+    build="parts",
+    checks=(TextOnly("parts", "a system instruction holds text parts only"),),
     what="a content object {'parts': [...]}",
 )
 #: A Vertex example (camelCase is written; the snake_case spellings are read too).
 GRAMMAR = Record(
     fields=(
-        Field("systemInstruction", _SYSTEM, aliases=("system_instruction",)),
+        Field("systemInstruction", _SYSTEM, aliases=("system_instruction",), default=()),
         Field(
             "contents",
             Array(
@@ -147,8 +117,8 @@ GRAMMAR = Record(
             required="an example needs 'contents' (its turns)",
         ),
     ),
-    build=lambda system, contents: LightExample(system or (), contents),
-    refine=_turns_in_order,
+    build=LightExample,
+    checks=(Alternating("contents"),),
     what="a JSON object",
     unknown="unknown field '{key}' (expected 'contents' and optionally 'systemInstruction')",
     unsupported=_UNSUPPORTED_TOP,
