@@ -15,12 +15,12 @@ _HERE = str(Path(__file__).resolve().parent)
 if _HERE not in sys.path:
     sys.path.insert(0, _HERE)
 
-from chaos_helpers import FIGURES, EmulatorProcess  # noqa: E402
+from chaos_helpers import FAULTS, FIGURES, EmulatorProcess  # noqa: E402
 
 
 @pytest.fixture
 def emulator_process(tmp_path: Path) -> Iterator[EmulatorProcess]:
-    process = EmulatorProcess(tmp_path / "emulator-state.sqlite", "seed=20261122; chaos")
+    process = EmulatorProcess(tmp_path / "emulator-state.sqlite", FAULTS)
     process.start()
     try:
         yield process

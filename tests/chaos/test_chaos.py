@@ -2,7 +2,9 @@
 
 One emulator process with ``--state`` and ``--faults chaos`` (30% of requests
 fail: 503/500/429/resets before the handler, and 503/500/resets *after* the
-change is committed, i.e. lost answers).  100 gemini and 100 vertex
+change is committed, i.e. lost answers) and, on creates, answers slower than
+the client's 2 s timeout, stalls longer than a whole lifecycle and 200s whose
+body is not JSON.  100 gemini and 100 vertex
 lifecycles — create, wait, metrics, generate, delete — run concurrently
 through :class:`~tuneport.AsyncTuningClient` (every fifth through the blocking
 :class:`~tuneport.TuningClient`, in worker threads); once a third have finished the
@@ -29,10 +31,10 @@ from typing import Any
 
 import httpx
 import pytest
-from chaos_helpers import FIGURES, EmulatorProcess
+from chaos_helpers import FIGURES, STALL, EmulatorProcess
 
 import tuneport
-from tuneport import JobState, NotFoundError, RetryPolicy
+from tuneport import JobState, NotFoundError, RetryPolicy, TuneportError
 from tuneport.demo import NUMBER_SUCCESSOR
 
 LIFECYCLES_PER_BACKEND = 100
@@ -46,6 +48,8 @@ RETRY = RetryPolicy(
     max_attempts=40, initial_backoff=0.02, max_backoff=0.25, retry_after_cap=0.1, deadline=120.0
 )
 POLL = 0.25
+#: The request timeout: slow creates (2.5 s) answer after it; the settle window is 4 s.
+TIMEOUT = 2.0
 
 
 def _settings(backend: str, url: str) -> dict[str, Any]:
@@ -55,6 +59,7 @@ def _settings(backend: str, url: str) -> dict[str, Any]:
         "emulator": True,
         "environ": {},
         "retry": RETRY,
+        "timeout": TIMEOUT,
     }
     if backend == "gemini":
         return {**common, "api_key": "chaos-test-key-not-real"}
@@ -87,6 +92,7 @@ def _sync_calls(client: tuneport.TuningClient, threads: ThreadPoolExecutor) -> C
 
 
 async def _lifecycle(call: Call, backend: str, number: int, dataset: Path, outcome: dict[str, Any]) -> None:
+    outcome["create_started"] = time.monotonic()
     job = await call(
         "create",
         base_model=BASE_MODEL[backend],
@@ -124,6 +130,8 @@ async def _run_all(emulator: EmulatorProcess, dataset: Path) -> dict[str, Any]:
                 await _lifecycle(calls[kind], backend, number, dataset, outcome)
             except Exception as exc:  # counted and reported: the test requires none
                 outcome["error"] = "".join(traceback.format_exception(exc))
+                outcome["typed"] = isinstance(exc, TuneportError)
+                outcome["handle"] = getattr(exc, "client_request_id", None)
         finished += 1
         if finished >= total * KILL_AFTER and not killed.is_set():
             killed.set()
@@ -154,6 +162,10 @@ async def _run_all(emulator: EmulatorProcess, dataset: Path) -> dict[str, Any]:
             )
             clients = (gemini, vertex, gemini_sync, vertex_sync)
             requests_sent = sum(client.driver.request_count for client in clients)
+    # A create stalled before the service may still be held: let every one end (abandoned, or
+    # landed) before the records are read, so that a late landing is counted.
+    last_create = max(o.get("create_started", 0.0) for o in outcomes)
+    await asyncio.sleep(max(0.0, last_create + STALL + 0.5 - time.monotonic()))
     return {"outcomes": outcomes, "restart": restart, "requests_sent": requests_sent}
 
 
@@ -180,6 +192,15 @@ def test_200_lifecycles_survive_faults_and_a_killed_emulator(
     vertex_jobs = records["sections"].get("vertex", {}).get("tuningJobs", {}).values()
     vertex_names = Counter(job["fields"].get("tunedModelDisplayName") for job in vertex_jobs)
     gemini_left = records["sections"].get("gemini", {}).get("tunedModels", {})
+    known = {o.get("job_id") for o in outcomes}
+    # A job no lifecycle returned, and no error's handle names, is orphaned.
+    handles = {o.get("handle") for o in errors}
+    vertex_records = records["sections"].get("vertex", {}).get("tuningJobs", {})
+    orphans = [
+        job_id for job_id, job in vertex_records.items()
+        if job_id.rsplit("/", 1)[-1] not in known
+        and (job["fields"].get("labels") or {}).get("tuneport-request-id") not in handles
+    ] + list(gemini_left)  # fmt: skip
     figures = {
         "lifecycles (sync client)": f"{len(outcomes)} ({sum(o['client'] == 'sync' for o in outcomes)})",
         "completed": sum(1 for o in outcomes if o.get("deleted")),
@@ -187,6 +208,11 @@ def test_200_lifecycles_survive_faults_and_a_killed_emulator(
         "gemini creates committed": counters.get("gemini.tunedModel", 0),
         "vertex creates committed": counters.get("vertex.tuningJob", 0),
         "duplicate vertex jobs": sum(n - 1 for n in vertex_names.values() if n > 1),
+        "duplicates (gemini + vertex)": max(0, counters.get("gemini.tunedModel", 0) - LIFECYCLES_PER_BACKEND)
+        + max(0, counters.get("vertex.tuningJob", 0) - LIFECYCLES_PER_BACKEND),
+        "orphans without a handle": len(orphans),
+        "lost jobs": sum(1 for o in outcomes if not o.get("deleted")),
+        "untyped exceptions": sum(1 for o in errors if not o.get("typed")),
         "requests sent (incl. retries)": result["requests_sent"],
         "requests served": served,
         "faults injected": dict(sorted(injected.items())),
@@ -200,6 +226,9 @@ def test_200_lifecycles_survive_faults_and_a_killed_emulator(
     FIGURES["200 lifecycles, chaos faults, SIGKILL + restart"] = figures
 
     assert not errors, errors[0]["error"]
+    assert not orphans, orphans[:3]
+    # The new create faults were drawn (slow answers, stalls, broken 200 bodies).
+    assert all(injected.get(kind, 0) > 0 for kind in ("slow", "stall", "html-after")), injected
     assert emulator_process.starts == 2, "the emulator was not restarted mid-run"
     assert result["restart"]
     assert all(o["state"] == "SUCCEEDED" and o["metric_points"] > 0 and o["answer_ok"] for o in outcomes)
