@@ -1,4 +1,4 @@
-"""A warning when a file that holds a secret is open to other users.
+"""A warning when a file that holds a secret is open to other users; only regular files are read.
 
 The check is the one ssh makes of a private key and Python's ``netrc`` of
 ``~/.netrc``: on POSIX, any permission bit for the group or for others
@@ -7,6 +7,11 @@ tuneport still reads the file, and warns with
 :class:`~tuneport.errors.InsecureConfigWarning`, naming the file (never the
 secret) and the ``chmod 600`` that fixes it.  Windows permissions are not mode
 bits, so nothing is checked there.
+
+:func:`not_a_regular_file` is asked before a config, credentials or dataset
+file is opened: a FIFO would block the reader forever and ``/dev/zero`` would
+feed it until memory runs out, so anything but a regular file is refused with
+the reason, which the caller raises as its own typed error.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from pathlib import Path
 
 from tuneport.errors import InsecureConfigWarning
 
-__all__ = ["warn_if_shared"]
+__all__ = ["not_a_regular_file", "warn_if_shared"]
 
 #: Permission bits of the group and of others: any of them lets another user in.
 SHARED_BITS = stat.S_IRWXG | stat.S_IRWXO
@@ -43,3 +48,34 @@ def warn_if_shared(path: Path, *, holding: str) -> None:
         f"restrict it to its owner: chmod 600 {shlex.quote(str(path))}"
     )
     warnings.warn(InsecureConfigWarning(message, path=str(path), mode=mode), stacklevel=2)
+
+
+def not_a_regular_file(path: str | os.PathLike[str]) -> str | None:
+    """Why *path* must not be opened for reading, or ``None`` when it may be.
+
+    A path holding a NUL character, or naming anything but a regular file (after
+    following symbolic links: a FIFO, a device such as ``/dev/zero``, a socket, a
+    directory), is refused.  A path that does not exist, or cannot be examined,
+    passes: the reader reports it with its own message.
+    """
+    text = os.fspath(path)
+    if "\x00" in text:
+        return "the path holds a NUL character"
+    try:
+        mode = os.stat(text).st_mode
+    except (OSError, ValueError):
+        return None
+    if stat.S_ISREG(mode):
+        return None
+    kind = (
+        "a directory"
+        if stat.S_ISDIR(mode)
+        else "a FIFO (named pipe)"
+        if stat.S_ISFIFO(mode)
+        else "a device"
+        if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+        else "a socket"
+        if stat.S_ISSOCK(mode)
+        else "not a regular file"
+    )
+    return f"only a regular file can be read, and {text} is {kind}"

@@ -34,7 +34,8 @@ from typing import Any, TypeVar
 
 import pydantic
 
-from tuneport._file_permissions import warn_if_shared
+from tuneport._file_permissions import not_a_regular_file, warn_if_shared
+from tuneport._nesting import MAX_NESTING, first_lone_surrogate, nested_too_deep, nesting_message
 from tuneport._secrets import is_secret_name, is_secret_type
 from tuneport._suggest import close_matches, did_you_mean
 from tuneport.errors import ConfigError
@@ -134,20 +135,28 @@ def find_config(
     """The config file to use, or ``None`` when there is none."""
     env = os.environ if environ is None else environ
     if explicit is not None:
-        path = Path(explicit)
+        path = _usable(Path(explicit), "config argument (--config)")
         if not path.is_file():
             raise ConfigError(f"config file not found: {path}", source="config argument (--config)")
         return path
     if env.get(CONFIG_ENV):
-        path = Path(env[CONFIG_ENV])
+        path = _usable(Path(env[CONFIG_ENV]), f"${CONFIG_ENV}")
         if not path.is_file():
             raise ConfigError(f"config file not found: {path}", source=f"${CONFIG_ENV}")
         return path
-    local = (cwd or Path.cwd()) / CONFIG_FILE_NAME
+    local = _usable((cwd or Path.cwd()) / CONFIG_FILE_NAME, "the current directory")
     if local.is_file():
         return local
-    user = user_config_path()
+    user = _usable(user_config_path(), "the user config directory")
     return user if user.is_file() else None
+
+
+def _usable(path: Path, source: str) -> Path:
+    """*path*, unless it holds a NUL or names something other than a regular file (a FIFO, a device)."""
+    reason = not_a_regular_file(path)
+    if reason is not None and not path.is_dir():  # a directory is reported as "not found"
+        raise ConfigError(f"cannot use {str(path)!r} as the config file: {reason}", source=source)
+    return path
 
 
 def load_config(path: Path | None) -> ConfigFile:
@@ -155,13 +164,24 @@ def load_config(path: Path | None) -> ConfigFile:
     if path is None:
         return ConfigFile(path=None)
     label = str(path)
+    reason = not_a_regular_file(path)
+    if reason is not None:
+        raise ConfigError(f"cannot read the file: {reason}", source=label)
     toml = _toml()
     try:
-        data = toml.loads(path.read_text(encoding="utf-8"))
+        # utf-8-sig: a byte-order mark (Windows editors write one) is skipped, as in datasets.
+        data = toml.loads(path.read_text(encoding="utf-8-sig"))
     except toml.TOMLDecodeError as exc:
         raise ConfigError(f"invalid TOML: {exc}", source=label) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read the file: {exc}", source=label) from None
+    except RecursionError:
+        data = None  # raised below, once the parser's deep stack has unwound (TOML has no null)
+    if data is None or nested_too_deep(data):
+        raise ConfigError(f"invalid TOML: a value is {nesting_message()}", source=label)
+    surrogate = first_lone_surrogate(data)
+    if surrogate:
+        raise ConfigError(f"invalid TOML: a string {surrogate}", source=label)
     for key in data:
         if key not in _TOP_LEVEL_KEYS:
             raise ConfigError(_unknown(key, _TOP_LEVEL_KEYS, "top-level key"), source=label, key=key)
@@ -299,7 +319,7 @@ def build_settings(
     for field_name in settings_model.model_fields:
         var = _ENV_PREFIX + field_name.upper()
         if var in env and var not in (CONFIG_ENV, PROFILE_ENV, BACKEND_ENV):
-            merged[field_name] = Setting(_env_value(env[var]), f"environment variable {var}")
+            merged[field_name] = Setting(_env_value(env[var], var, field_name), f"environment variable {var}")
     for key, value in (overrides or {}).items():
         if value is not None:
             merged[key] = Setting(value, "keyword argument")
@@ -330,13 +350,23 @@ def _warn_if_typed_secrets_shared(resolved: ResolvedProfile, settings_model: typ
         warn_if_shared(path, holding=_secrets_named(unnamed))
 
 
-def _env_value(text: str) -> Any:
-    """Environment values are strings; a JSON object or array stands for a table or list."""
+def _env_value(text: str, var: str, key: str) -> Any:
+    """Environment values are strings; a JSON object or array stands for a table or list.
+
+    A value nested more than ``MAX_NESTING`` levels deep is a :class:`ConfigError`
+    naming the variable and the setting (it would exhaust the parser's recursion).
+    """
     if text.lstrip().startswith(("{", "[")):
+        value: Any = text
         try:
-            return json.loads(text)
+            value = json.loads(text)
+        except RecursionError:
+            value = None
         except ValueError:
             pass  # left as a string: the settings model reports the bad value
+        if value is None or nested_too_deep(value):
+            raise ConfigError(nesting_message(MAX_NESTING), source=f"environment variable {var}", key=key)
+        return value
     return text
 
 

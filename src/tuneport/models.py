@@ -25,6 +25,14 @@ from pydantic import (
     model_validator,
 )
 
+from tuneport._nesting import (
+    first_lone_surrogate,
+    has_lone_surrogate,
+    nested_too_deep,
+    nesting_message,
+    surrogate_message,
+)
+
 __all__ = [
     "DataSource",
     "DetailState",
@@ -45,6 +53,28 @@ __all__ = [
     "Turn",
     "Usage",
 ]
+
+
+def _valid_text(value: Any) -> Any:
+    """A string must be sendable as UTF-8: no lone surrogate (``"\\ud800"``)."""
+    if isinstance(value, str):
+        index = has_lone_surrogate(value)
+        if index is not None:
+            raise ValueError(surrogate_message(value, index))
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _valid_text(item)
+    return value
+
+
+def _valid_tree(value: Any) -> Any:
+    """Free-form data (``extras``, ``labels``): not nested too deeply, no lone surrogate anywhere."""
+    if nested_too_deep(value):
+        raise ValueError(nesting_message())
+    problem = first_lone_surrogate(value)
+    if problem:
+        raise ValueError(problem)
+    return value
 
 
 def _refuse_booleans(value: Any) -> Any:
@@ -128,6 +158,8 @@ class TextPart(_Model):
     kind: Literal["text"] = "text"
     text: str
 
+    _sendable = field_validator("text")(_valid_text)
+
 
 class FilePart(_Model):
     """A file referenced by URI (``gs://…`` or ``https://…``) with its MIME type."""
@@ -135,6 +167,8 @@ class FilePart(_Model):
     kind: Literal["file"] = "file"
     uri: str
     mime_type: str | None = None
+
+    _sendable = field_validator("uri", "mime_type")(_valid_text)
 
 
 Part = Annotated[Union[TextPart, FilePart], Field(discriminator="kind")]
@@ -246,6 +280,9 @@ class JobSpec(_Model):
     #: each backend validates its own and refuses unknown ones.
     extras: dict[str, Any] = Field(default_factory=dict)
 
+    _sendable = field_validator("base_model", "display_name", "description")(_valid_text)
+    _free_form = field_validator("labels", "extras", mode="before")(_valid_tree)
+
     @field_validator("training_data", "validation_data", mode="before")
     @classmethod
     def _coerce_source(cls, value: Any) -> Any:
@@ -277,6 +314,14 @@ class JobSpec(_Model):
     def _non_empty_path(cls, value: Any) -> Any:
         if isinstance(value, str) and not value.strip():
             raise ValueError("the dataset path is empty")
+        if isinstance(value, (str, Path)):
+            text = str(value)
+            if "\x00" in text:
+                # No file system takes it; open() would raise a bare ValueError.
+                raise ValueError("the dataset path holds a NUL character")
+            index = has_lone_surrogate(text) if isinstance(value, str) and "://" in text else None
+            if index is not None:
+                raise ValueError(surrogate_message(text, index))
         return value
 
 
@@ -297,6 +342,8 @@ class GenerateRequest(_Model):
     _no_booleans = field_validator(
         "temperature", "top_p", "top_k", "max_output_tokens", "candidate_count", mode="before"
     )(_refuse_booleans)
+    _sendable = field_validator("system_instruction", "stop_sequences", "response_mime_type")(_valid_text)
+    _free_form = field_validator("extras", mode="before")(_valid_tree)
 
     @field_validator("contents", mode="before")
     @classmethod

@@ -11,6 +11,7 @@ Exit codes (stable; scripts may rely on them):
 5     not supported (by the backend, the base model, or this version)
 6     ``wait`` timed out
 7     the job has no tuned model to call yet (``generate`` on an unfinished job)
+70    internal error: an unexpected exception (a bug), reported without a traceback
 130   interrupted
 ====  =================================================================
 """
@@ -40,6 +41,8 @@ EXIT_INVALID = 4
 EXIT_UNSUPPORTED = 5
 EXIT_TIMEOUT = 6
 EXIT_NOT_READY = 7
+#: sysexits.h's EX_SOFTWARE: an internal software error, not the user's input.
+EXIT_INTERNAL = 70
 EXIT_INTERRUPTED = 130
 
 
@@ -110,14 +113,54 @@ def error_payload(error: BaseException) -> dict[str, Any]:
     return payload
 
 
+def internal_error_payload(error: BaseException) -> dict[str, Any]:
+    """The ``--json`` description of an unexpected exception (``type`` is ``InternalError``)."""
+    return {
+        "type": "InternalError",
+        "exception": type(error).__name__,
+        "message": internal_error_message(error),
+    }
+
+
+def internal_error_message(error: BaseException) -> str:
+    """One line naming an unexpected exception, secrets masked; never a traceback."""
+    from tuneport.errors import redact
+
+    detail = str(error)
+    if len(detail) > 500:
+        detail = detail[:500] + "…"
+    name = type(error).__name__
+    return redact(
+        f"internal error ({name}: {detail}); this is a bug in tuneport or a plugin, please report it"
+    )
+
+
+def report_internal_error(error: BaseException, json_mode: bool) -> None:
+    """Print an unexpected exception as the ``Error:`` line, or as a JSON error object on stdout."""
+    if json_mode:
+        click.echo(json.dumps({"error": internal_error_payload(error)}, indent=2, default=str))
+    else:
+        click.echo(f"Error: {internal_error_message(error)}", err=True)
+
+
+#: click's own control flow, raised through commands: never an internal error.
+_CLICK_FLOW: tuple[type[BaseException], ...] = (click.exceptions.Exit, click.ClickException, click.Abort)
+
+
 class TuneportGroup(click.Group):
-    """A group that turns tuneport errors into messages and exit codes, never tracebacks."""
+    """A group that turns every error into a message and an exit code, never a traceback.
+
+    tuneport's errors get their documented codes; any other exception is a bug,
+    reported as an internal error with :data:`EXIT_INTERNAL`.
+    """
 
     def invoke(self, ctx: click.Context) -> Any:
         from tuneport.errors import TuneportError
 
         try:
             return super().invoke(ctx)
+        except _CLICK_FLOW:
+            raise
         except TuneportError as error:
             state = ctx.find_object(State)
             json_mode = state.output.json_mode if state else False
@@ -129,10 +172,27 @@ class TuneportGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
             ctx.exit(EXIT_INTERRUPTED)
+        except Exception as error:
+            state = ctx.find_object(State)
+            report_internal_error(error, state.output.json_mode if state else False)
+            ctx.exit(EXIT_INTERNAL)
         finally:
             state = ctx.find_object(State)
             if state:
                 state.close()
+
+    def main(self, args: Sequence[str] | None = None, *pos: Any, **kwargs: Any) -> Any:
+        # What fails before a command runs (parsing an option, say) is caught here.
+        try:
+            return super().main(args, *pos, **kwargs)
+        except _CLICK_FLOW:
+            raise
+        except Exception as error:
+            argv = sys.argv[1:] if args is None else list(args)
+            report_internal_error(error, "--json" in argv)
+            if kwargs.get("standalone_mode", True):
+                sys.exit(EXIT_INTERNAL)
+            raise click.exceptions.Exit(EXIT_INTERNAL) from None
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         # Keep the order of the DESIGN: backends first, emulator/demo last.
@@ -156,7 +216,7 @@ def cli(ctx: click.Context, profile: str | None, config: str | None, json_mode: 
 
     Exit codes: 0 ok, 1 job failed, 2 usage/config error, 3 API error,
     4 invalid input, 5 not supported, 6 wait timed out, 7 job not ready,
-    130 interrupted.
+    70 internal error, 130 interrupted.
     """
     if verbose:
         logging.basicConfig(

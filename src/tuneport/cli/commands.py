@@ -33,22 +33,37 @@ def _key_values(pairs: tuple[str, ...], option: str, *, parse_json: bool = False
 
 
 def _load_spec_file(path: str) -> dict[str, Any]:
+    from tuneport._file_permissions import not_a_regular_file
+    from tuneport._nesting import nested_too_deep, nesting_message
     from tuneport.errors import Problem, SpecError
 
-    text = Path(path).read_text(encoding="utf-8")
+    def unreadable(message: str, rule: str) -> SpecError:
+        return SpecError([Problem(message, source=path, rule=rule)], summary="unreadable spec file")
+
+    reason = not_a_regular_file(path)
+    if reason is not None:
+        raise unreadable(reason, "not-a-regular-file")
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise unreadable(f"cannot read the file: {exc}", "unreadable") from None
+    data: Any = None
+    too_deep = False
     try:
         if path.endswith(".toml"):
             if sys.version_info >= (3, 11):
                 import tomllib
             else:  # pragma: no cover
                 import tomli as tomllib
-            data: Any = tomllib.loads(text)
+            data = tomllib.loads(text)
         else:
             data = json.loads(text)
     except ValueError as exc:
-        raise SpecError(
-            [Problem(str(exc), source=path, rule="syntax")], summary="unreadable spec file"
-        ) from None
+        raise unreadable(str(exc), "syntax") from None
+    except RecursionError:
+        too_deep = True  # raised below, once the parser's deep stack has unwound
+    if too_deep or nested_too_deep(data):
+        raise unreadable(f"a value is {nesting_message()}", "too-deep")
     if not isinstance(data, dict):
         raise SpecError([Problem("must be an object/table", source=path)], summary="invalid spec file")
     return data

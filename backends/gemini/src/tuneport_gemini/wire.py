@@ -39,8 +39,9 @@ from tuneport_google.proto_json import (
 )
 
 BACKEND = "gemini"
-#: ``tunedModelId``: up to 40 characters, lowercase letters, digits and hyphens.
-TUNED_MODEL_ID = re.compile(r"^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$")
+#: ``tunedModelId``: up to 40 characters, lowercase letters, digits and hyphens.  Anchored
+#: with ``\Z``, not ``$`` (which matches before a trailing newline), so ``match`` is a full match.
+TUNED_MODEL_ID = re.compile(r"[a-z]([a-z0-9-]{0,38}[a-z0-9])?\Z")
 MAX_DISPLAY_NAME = 40
 #: A tuned model id has at most 40 characters (``tunedModelId``).
 MAX_ID_LENGTH = 40
@@ -148,6 +149,15 @@ def _extras_problems(extras: Mapping[str, Any]) -> list[Problem]:
         )
         for key in sorted(set(extras) - EXTRAS)
     ]
+    chosen = extras.get("tuned_model_id")
+    if chosen is not None and not (isinstance(chosen, str) and TUNED_MODEL_ID.fullmatch(chosen)):
+        problems.append(
+            Problem(
+                "must match [a-z]([a-z0-9-]{0,38}[a-z0-9])? (a whole match: no trailing newline)",
+                field="extras.tuned_model_id",
+                rule="bad-id",
+            )
+        )
     for key, (low, high) in _SAMPLING_RANGES.items():
         value = extras.get(key)
         if value is None:

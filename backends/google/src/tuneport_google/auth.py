@@ -3,7 +3,8 @@
 An API key travels only in the ``x-goog-api-key`` header, never in a URL.
 OAuth credentials (ADC, service accounts) come from google-auth, imported
 only when used; their token refresh runs over httpx (:class:`GoogleAuthRequest`).
-:func:`warn_if_shared` warns when a key file is open to other users.
+:func:`warn_if_shared` warns when a key file is open to other users, the
+Application Default Credentials file included; only a regular file is read.
 
 Whether an endpoint is an emulator is declared in the settings
 (``emulator = true``, ``endpoint = "embedded"``, ``TUNEPORT_EMULATOR_HOST``),
@@ -12,11 +13,13 @@ never guessed from its address: a loopback URL may be an authenticating proxy.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
-from tuneport._file_permissions import warn_if_shared
+from tuneport._file_permissions import not_a_regular_file, warn_if_shared
 from tuneport._secrets import redact
 from tuneport.errors import APIConnectionError, APIError, ConfigError
 
@@ -107,15 +110,41 @@ class CredentialsAuthenticator:
 def application_default_credentials(
     scopes: Sequence[str], *, service: str, hint: str, key: str = "auth"
 ) -> Any:
-    """ADC with *scopes*, or a :class:`ConfigError` saying how to provide credentials."""
+    """ADC with *scopes*, or a :class:`ConfigError` saying how to provide credentials.
+
+    The file ADC would read (``$GOOGLE_APPLICATION_CREDENTIALS``, else gcloud's
+    well-known file) is checked first: anything but a regular file is refused (a
+    FIFO would block, ``/dev/zero`` fill memory), and one that other users can
+    access gives an :class:`~tuneport.errors.InsecureConfigWarning`.
+    """
     import google.auth
     import google.auth.exceptions
 
+    adc_file = _adc_file()
+    if adc_file is not None:
+        reason = not_a_regular_file(adc_file)
+        if reason is not None:
+            raise ConfigError(f"cannot use the Application Default Credentials file: {reason}", key=key)
+        warn_if_shared(adc_file, holding="Application Default Credentials")
     try:
         credentials, _project = google.auth.default(scopes=list(scopes))
     except google.auth.exceptions.DefaultCredentialsError as exc:
         raise ConfigError(f"no credentials for {service}: {hint} ({exc})", key=key) from None
     return credentials
+
+
+def _adc_file() -> Path | None:
+    """The credentials file ``google.auth.default()`` would read first, if any."""
+    explicit = os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")
+    if explicit:
+        return Path(explicit)
+    try:
+        from google.auth import _cloud_sdk
+
+        well_known = Path(_cloud_sdk.get_application_default_credentials_path())  # type: ignore[no-untyped-call]
+    except Exception:
+        return None
+    return well_known if os.path.lexists(well_known) else None
 
 
 class GoogleAuthRequest:

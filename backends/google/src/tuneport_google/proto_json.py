@@ -18,6 +18,8 @@ from tuneport.models import FilePart, GenerateRequest, Generation, Hyperparamete
 __all__ = [
     "FLOAT32_MAX",
     "INT32_MAX",
+    "MAX_FILTER_CHARS",
+    "check_filter",
     "check_generate_request",
     "check_hyperparameters",
     "generate_content_body",
@@ -28,6 +30,11 @@ __all__ = [
     "parse_time",
 ]
 
+
+#: The longest list ``filter`` sent: far above any real filter expression, and short enough
+#: that the URL (where it travels, percent-encoded) stays within what Google's front ends
+#: and httpx accept (httpx refuses a query over 65,536 characters: ``InvalidURL``).
+MAX_FILTER_CHARS = 8_192
 
 #: The largest value of a proto ``int32`` field (epochs, batch size, topK…).
 INT32_MAX = 2**31 - 1
@@ -164,8 +171,27 @@ def generate_content_body(request: GenerateRequest) -> dict[str, Any]:
     return body
 
 
+def check_filter(filter: str) -> None:
+    """Refuse a list filter that cannot be put into a URL (``SpecError`` naming ``filter``)."""
+    from tuneport._nesting import has_lone_surrogate, surrogate_message
+
+    message = None
+    if len(filter) > MAX_FILTER_CHARS:
+        message = f"at most {MAX_FILTER_CHARS:,} characters (it is sent in the URL), got {len(filter):,}"
+    elif (index := has_lone_surrogate(filter)) is not None:
+        message = surrogate_message(filter, index)
+    if message is not None:
+        raise SpecError([Problem(message, field="filter", rule="bad-filter")], summary="invalid list filter")
+
+
 def list_params(page_size: int | None, page_token: str | None, filter: str | None) -> dict[str, str | int]:
-    """The standard ``pageSize`` / ``pageToken`` / ``filter`` query of a Google list method."""
+    """The standard ``pageSize`` / ``pageToken`` / ``filter`` query of a Google list method.
+
+    A filter that is too long for a URL, or holds a lone surrogate (not sendable
+    as UTF-8), is a :class:`SpecError` on ``filter`` before any request.
+    """
+    if filter:
+        check_filter(filter)
     params: dict[str, str | int] = {}
     if page_size is not None:
         params["pageSize"] = page_size

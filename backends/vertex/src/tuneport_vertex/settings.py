@@ -8,7 +8,8 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from tuneport._endpoint import check_base_url
+from tuneport._endpoint import check_base_url, check_timeout
+from tuneport._file_permissions import not_a_regular_file
 from tuneport.protocol import BackendSettings
 
 # Google Cloud project ids: 6-30 chars, lowercase letters, digits, hyphens;
@@ -61,6 +62,15 @@ class VertexSettings(BackendSettings):
             raise ValueError("not a Cloud Storage bucket (gs://bucket[/prefix])")
         return f"gs://{bare}"
 
+    @field_validator("credentials_file")
+    @classmethod
+    def _credentials_readable(cls, value: Path | None) -> Path | None:
+        # Only a regular file is read: a FIFO would block forever, /dev/zero fill memory.
+        reason = not_a_regular_file(value) if value is not None else None
+        if reason is not None:
+            raise ValueError(reason)
+        return value
+
     @field_validator("labels")
     @classmethod
     def _label_shape(cls, value: dict[str, str]) -> dict[str, str]:
@@ -71,6 +81,11 @@ class VertexSettings(BackendSettings):
                     "lowercase letters, digits, '_' and '-', at most 63 characters"
                 )
         return value
+
+    @field_validator("timeout")
+    @classmethod
+    def _timeout_bounded(cls, value: float) -> float:
+        return check_timeout(value)
 
     @field_validator("endpoint")
     @classmethod

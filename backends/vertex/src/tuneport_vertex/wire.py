@@ -34,6 +34,19 @@ from tuneport_google.proto_json import (
 
 BACKEND = "vertex"
 MAX_DISPLAY_NAME = 128
+#: ``TuningJob.description``: Google's reference states no limit; Vertex refuses longer ones
+#: (issue #13), and the emulator enforces the same.
+MAX_DESCRIPTION = 2_048
+#: Label rules, from Google Cloud's "Requirements for labels"
+#: (https://cloud.google.com/resource-manager/docs/labels-overview): at most 64 labels per
+#: resource; keys 1-63 characters, starting with a lowercase letter or an international
+#: character; values 0-63 characters; both only lowercase letters, digits, '_' and '-',
+#: international characters allowed.  (The TuningJob reference says "no longer than 64
+#: characters"; the stricter general rule is kept.)  One label is tuneport's request id.
+MAX_LABELS = 64
+MAX_USER_LABELS = MAX_LABELS - 1
+MAX_LABEL_CHARS = 63
+_LABEL_CHARS = re.compile(r"[\w-]*")
 #: Label holding the client's request id: how a create whose reply was lost is found again.
 REQUEST_ID_LABEL = "tuneport-request-id"
 
@@ -133,6 +146,59 @@ def _dataset_uri_problems(spec: JobSpec) -> list[Problem]:
     ]
 
 
+def _label_text(text: str) -> bool:
+    """Lowercase letters (any script), digits, '_' and '-' only."""
+    return _LABEL_CHARS.fullmatch(text) is not None and text == text.lower()
+
+
+def label_problems(labels: Mapping[str, str]) -> list[Problem]:
+    """Labels that break Google Cloud's label rules (see ``MAX_LABELS``)."""
+    problems: list[Problem] = []
+    if len(labels) > MAX_USER_LABELS:
+        problems.append(
+            Problem(
+                f"at most {MAX_USER_LABELS} labels (Vertex takes {MAX_LABELS}, one is tuneport's "
+                f"{REQUEST_ID_LABEL}), got {len(labels)}",
+                field="labels",
+                rule="too-many",
+            )
+        )
+    for key, value in labels.items():
+        field = f"labels.{key}" if key else "labels"
+        if not key:
+            problems.append(Problem("a label key must not be empty", field=field, rule="bad-label"))
+        elif len(key) > MAX_LABEL_CHARS:
+            problems.append(
+                Problem(f"a label key has at most {MAX_LABEL_CHARS} characters", field=field, rule="too-long")
+            )
+        elif not (key[0].isalpha() and _label_text(key)):
+            problems.append(
+                Problem(
+                    f"label key {_shown(key)}: starts with a lowercase letter and holds only lowercase "
+                    "letters, digits, '_' and '-'",
+                    field=field,
+                    rule="bad-label",
+                )
+            )
+        if len(value) > MAX_LABEL_CHARS:
+            problems.append(
+                Problem(
+                    f"a label value has at most {MAX_LABEL_CHARS} characters, got {len(value):,}",
+                    field=field,
+                    rule="too-long",
+                )
+            )
+        elif not _label_text(value):
+            problems.append(
+                Problem(
+                    f"label value {_shown(value)}: only lowercase letters, digits, '_' and '-'",
+                    field=field,
+                    rule="bad-label",
+                )
+            )
+    return problems
+
+
 def check_spec(spec: JobSpec, *, api_version: str = "v1") -> None:
     """Refuse what a ``TuningJob`` of ``api_version`` cannot carry, without I/O (``SpecError``)."""
     unknown = sorted(set(spec.extras) - EXTRAS)
@@ -156,6 +222,15 @@ def check_spec(spec: JobSpec, *, api_version: str = "v1") -> None:
         problems.append(
             Problem(f"at most {MAX_DISPLAY_NAME} characters", field="display_name", rule="too-long")
         )
+    if spec.description is not None and len(spec.description) > MAX_DESCRIPTION:
+        problems.append(
+            Problem(
+                f"at most {MAX_DESCRIPTION:,} characters, got {len(spec.description):,}",
+                field="description",
+                rule="too-long",
+            )
+        )
+    problems.extend(label_problems(spec.labels))
     problems.extend(_dataset_uri_problems(spec))
     adapter_size = spec.hyperparameters.adapter_size
     if adapter_size is not None and adapter_size not in ADAPTER_SIZES:
