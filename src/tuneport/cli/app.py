@@ -78,6 +78,16 @@ class State:
             self.clients.pop().close()
 
 
+class FilePath(click.Path):
+    """``click.Path`` that refuses a NUL character as a usage error (click's own check would raise
+    a bare ``ValueError`` from ``os.stat``)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if "\x00" in str(value):
+            self.fail("the path holds a NUL character", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 def exit_code_for(error: BaseException) -> int:
     """The documented exit code of an exception."""
     from tuneport import errors
@@ -130,9 +140,7 @@ def internal_error_message(error: BaseException) -> str:
     if len(detail) > 500:
         detail = detail[:500] + "…"
     name = type(error).__name__
-    return redact(
-        f"internal error ({name}: {detail}); this is a bug in tuneport or a plugin, please report it"
-    )
+    return redact(f"internal error ({name}: {detail}); a bug in tuneport or a plugin, please report it")
 
 
 def report_internal_error(error: BaseException, json_mode: bool) -> None:
@@ -204,7 +212,7 @@ class TuneportGroup(click.Group):
 @click.option(
     "--config",
     "-c",
-    type=click.Path(dir_okay=False),
+    type=FilePath(dir_okay=False),
     help="Config file (default: $TUNEPORT_CONFIG, ./tuneport.toml, then the user config dir).",
 )
 @click.option("--json", "json_mode", is_flag=True, help="Machine output (JSON) on stdout; logs on stderr.")

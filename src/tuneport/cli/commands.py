@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from tuneport.cli._output import job_dict, job_panel, job_table
-from tuneport.cli.app import State, cli
+from tuneport.cli.app import FilePath, State, cli
 
 pass_state = click.make_pass_decorator(State)
 
@@ -134,7 +134,7 @@ def backends(state: State) -> None:
 
 @cli.command()
 @click.option(
-    "--spec", "spec_file", type=click.Path(exists=True, dir_okay=False), help="JobSpec as JSON or TOML."
+    "--spec", "spec_file", type=FilePath(exists=True, dir_okay=False), help="JobSpec as JSON or TOML."
 )
 @click.option("--base-model", "-m", help="Base model to tune.")
 @click.option("--training-data", "-t", help="Training data: a local file or gs:// URI.")
@@ -266,11 +266,11 @@ def generate(
 @click.option(
     "--csv",
     "csv_path",
-    type=click.Path(dir_okay=False, allow_dash=True),
+    type=FilePath(dir_okay=False, allow_dash=True),
     help="Write CSV rows (- for stdout).",
 )
 @click.option(
-    "--plot", "plot_path", type=click.Path(dir_okay=False), help="Save a loss-curve chart (PNG/SVG/PDF)."
+    "--plot", "plot_path", type=FilePath(dir_okay=False), help="Save a loss-curve chart (PNG/SVG/PDF)."
 )
 @pass_state
 def metrics(state: State, job_id: str, csv_path: str | None, plot_path: str | None) -> None:
@@ -355,7 +355,7 @@ def metrics(state: State, job_id: str, csv_path: str | None, plot_path: str | No
     "--state",
     metavar="FILE",
     envvar="TUNEPORT_EMULATOR_STATE",
-    type=click.Path(dir_okay=False),
+    type=FilePath(dir_okay=False),
     help="Keep every job, model, operation and object in this SQLite file across restarts.",
 )
 def emulator(

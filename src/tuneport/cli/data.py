@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from tuneport.cli.app import EXIT_INVALID, State, cli
+from tuneport.cli.app import EXIT_INVALID, FilePath, State, cli
 from tuneport.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -140,7 +140,7 @@ def dataset() -> None:
 
 
 @dataset.command(name="validate")
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file", type=FilePath(dir_okay=False))
 @click.option("--backend", "-b", help="Check against this backend's limits (with --model).")
 @click.option("--model", "-m", help="Check against this base model's limits.")
 @click.option("--format", "-f", "format_", type=FORMATS, help="The file's format (default: detected).")
@@ -213,8 +213,8 @@ def _auto_workers(file: str) -> int:
 
 
 @dataset.command(name="convert")
-@click.argument("source", type=click.Path(dir_okay=False))
-@click.argument("target", type=click.Path(dir_okay=False))
+@click.argument("source", type=FilePath(dir_okay=False))
+@click.argument("target", type=FilePath(dir_okay=False))
 @click.option("--to", "target_format", type=FORMATS, required=True, help="Format to write.")
 @click.option("--from", "source_format", type=FORMATS, help="The source's format (default: detected).")
 @click.option(
@@ -252,7 +252,7 @@ def dataset_convert(
 
 
 @dataset.command(name="stats")
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file", type=FilePath(dir_okay=False))
 @click.option("--epochs", type=click.IntRange(min=1), help="Epochs, for the billable-token estimate.")
 @click.option("--backend", "-b", help="Use this backend's limits (with --model).")
 @click.option("--model", "-m", help="Use this base model's limits (truncation, over-limit examples).")
