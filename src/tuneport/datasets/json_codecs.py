@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import importlib
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +30,32 @@ def _optional(name: str) -> Any:
         return importlib.import_module(name)
     except ImportError:  # pragma: no cover - the stdlib codec is tested by choosing it
         return None
+
+
+#: A JSON escape of a UTF-16 surrogate: only then can a decoded string hold a lone one.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _stdlib_loads(raw: bytes | str) -> Any:
+    """:func:`json.loads`, refusing what orjson refuses (a ``ValueError``, which readers report).
+
+    A lone surrogate (``"\\ud800"``) is not valid JSON text (RFC 8259 §8.2) and no
+    UTF-8 encoder takes it; nesting beyond the recursion limit raises ``RecursionError``.
+    """
+    try:
+        value = json.loads(raw)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+    data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
+    if _SURROGATE_ESCAPE.search(data):
+        from tuneport._nesting import first_lone_surrogate, nested_too_deep, nesting_message
+
+        if nested_too_deep(value):
+            raise ValueError(nesting_message())
+        problem = first_lone_surrogate(value)
+        if problem:
+            raise ValueError(f"a string {problem}")
+    return value
 
 
 def _stdlib_dumps(obj: Any) -> bytes:
@@ -76,7 +103,7 @@ class JsonCodec:
 
 @functools.cache
 def _stdlib() -> JsonCodec:
-    return JsonCodec("json", json.loads, _stdlib_dumps, _stdlib_dumps_line)
+    return JsonCodec("json", _stdlib_loads, _stdlib_dumps, _stdlib_dumps_line)
 
 
 @functools.cache
@@ -84,7 +111,7 @@ def _fastest() -> JsonCodec:
     orjson = _optional("orjson")
     msgspec = _optional("msgspec")
     if orjson is None:  # pragma: no cover - CI installs the fast extra
-        return JsonCodec("json", json.loads, _stdlib_dumps, _stdlib_dumps_line, msgspec)
+        return JsonCodec("json", _stdlib_loads, _stdlib_dumps, _stdlib_dumps_line, msgspec)
     option = orjson.OPT_APPEND_NEWLINE
 
     def dumps_line(obj: Any) -> bytes:

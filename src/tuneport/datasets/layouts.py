@@ -29,6 +29,8 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, Final
 
+from tuneport._file_permissions import not_a_regular_file
+from tuneport._nesting import first_lone_surrogate, nested_too_deep, nesting_message
 from tuneport.datasets.formats import DatasetFormat, FileLayout
 from tuneport.datasets.formats.gemini import INPUT_KEYS, OUTPUT_KEY
 from tuneport.datasets.json_codecs import JsonCodec, resolve_codec
@@ -57,6 +59,7 @@ __all__ = [
     "iter_json_array",
     "json_error_message",
     "open_lines",
+    "refuse_special_file",
     "sniff_layout",
 ]
 
@@ -77,6 +80,10 @@ _BOM = b"\xef\xbb\xbf"
 _READ_CHUNK = 1 << 20
 _JSON_POSITION = re.compile(r"line \d+ column (\d+) \(char \d+\)")
 _WHITESPACE = re.compile(r"[ \t\r\n]*")
+#: A JSON escape of a UTF-16 surrogate: only then can a decoded string hold a lone one.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+#: gzip's magic number: a compressed file is reported as such, not as a broken CSV.
+_GZIP_MAGIC = b"\x1f\x8b"
 
 
 def json_error_message(exc: ValueError) -> str:
@@ -199,6 +206,9 @@ class JsonArrayReader:
         while True:
             try:
                 value, end = self.decoder.raw_decode(self.buf, self.pos)
+            except RecursionError:
+                self._fail(f"invalid JSON: {nesting_message()}", start_line)
+                return MALFORMED
             except json.JSONDecodeError as exc:
                 # Maybe only the chunk ended mid-element: read more and retry,
                 # up to a bound so that a broken file does not fill memory.
@@ -207,6 +217,11 @@ class JsonArrayReader:
                 line = start_line + self.buf.count("\n", self.pos, exc.pos)
                 self._fail(f"invalid JSON: {exc.msg}", line)
                 return MALFORMED
+            if _SURROGATE_ESCAPE.search(self.buf, self.pos, end):
+                problem = None if nested_too_deep(value) else first_lone_surrogate(value)
+                if problem or nested_too_deep(value):
+                    self._fail(f"invalid JSON: {problem or nesting_message()}", start_line)
+                    return MALFORMED
             self._advance(end)
             return value
 
@@ -287,11 +302,19 @@ def classify_record(value: Any) -> DatasetFormat | None:
 
 def sniff_layout(path: Path) -> FileLayout:
     """The layout of a local file, from its first significant byte (or its suffix when empty)."""
+    refuse_special_file(path)
     try:
         with open(path, "rb") as f:
             head = f.read(_HEAD_BYTES)
     except OSError as exc:
         raise unreadable_error(path, exc) from exc
+    if head.startswith(_GZIP_MAGIC):
+        problem = Problem(
+            message="a compressed (gzip) file: decompress it first (gunzip)",
+            source=str(path),
+            rule=Rule.COMPRESSED_FILE.value,
+        )
+        raise DatasetError([problem], summary=f"{path}: {problem.message}")
     head = head.removeprefix(b"\xef\xbb\xbf").lstrip()
     if head.startswith(b"["):
         return FileLayout.JSON
@@ -318,7 +341,7 @@ def _sample(path: Path, layout: FileLayout, sample_lines: int, codec: JsonCodec)
         for raw in itertools.islice(f, sample_lines * 4):
             try:
                 values.append(codec.loads(raw.removeprefix(b"\xef\xbb\xbf")))
-            except ValueError:
+            except (ValueError, RecursionError):
                 continue
             if len(values) >= sample_lines:
                 break
@@ -367,6 +390,9 @@ def detect_layout_and_format(
     if not votes:
         if layout is FileLayout.JSONL and _is_blank(path):
             return layout, None
+        first_bad = _first_malformed(path, layout, sample_lines, codec)
+        if first_bad is not None:
+            raise DatasetError([first_bad], summary=f"{path}: no record of the first lines can be read")
         if layout is FileLayout.CSV:
             problem = Problem(
                 message="not a recognised dataset: a CSV needs a header with text_input and output",
@@ -385,6 +411,44 @@ def detect_layout_and_format(
     # Ties go to the order of the enum (gemini, vertex, openai) for stability.
     best = max(DatasetFormat, key=lambda f: (votes[f], -list(DatasetFormat).index(f)))
     return layout, best
+
+
+def _first_malformed(path: Path, layout: FileLayout, sample_lines: int, codec: JsonCodec) -> Problem | None:
+    """The first record of the sample that is not valid JSON (when none could be classified)."""
+    if layout is FileLayout.CSV:
+        return None
+    log = ProblemLog(str(path), max_problems=1)
+    try:
+        if layout is FileLayout.JSON:
+            with open(path, encoding="utf-8-sig") as f:
+                for _ in itertools.islice(JsonArrayReader(f, log), sample_lines):
+                    pass
+        else:
+            with open(path, "rb") as f:
+                for line, raw in enumerate(itertools.islice(f, sample_lines * 4), 1):
+                    try:
+                        decode_line(raw, line, log, codec.loads)
+                    except RecursionError:
+                        log.report(line, None, Rule.MALFORMED_JSON, f"invalid JSON: {nesting_message()}")
+                    if log.problems:
+                        break
+    except (OSError, UnicodeDecodeError):
+        return None
+    return log.problems[0] if log.problems else None
+
+
+def refuse_special_file(path: Path) -> None:
+    """Raise :class:`DatasetError` unless *path* is a regular file (or does not exist).
+
+    A FIFO would block the reader forever and ``/dev/zero`` feed it until memory
+    runs out: only regular files are opened.
+    """
+    reason = not_a_regular_file(path)
+    if reason is not None and not path.is_dir():
+        problem = Problem(
+            message=f"cannot read the file: {reason}", source=str(path), rule=Rule.FILE_NOT_READABLE.value
+        )
+        raise DatasetError([problem], summary=f"{path}: {problem.message}")
 
 
 def _is_blank(path: Path) -> bool:

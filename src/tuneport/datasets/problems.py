@@ -34,6 +34,7 @@ class Rule(str, enum.Enum):
 
     # --- finding and reading the file
     FILE_NOT_READABLE = "file-not-readable"
+    COMPRESSED_FILE = "compressed-file"
     REMOTE_SOURCE = "remote-source"
     UNKNOWN_FORMAT = "unknown-format"
     MALFORMED_JSON = "malformed-json"

@@ -37,6 +37,7 @@ from tuneport.datasets.layouts import (
     iter_csv,
     iter_json_array,
     open_lines,
+    refuse_special_file,
     sniff_layout,
 )
 from tuneport.datasets.light import LightExample, to_example
@@ -101,6 +102,7 @@ class Scan:
         #: The format's reader and writer (``None`` in memory or for an empty file).
         self.reader: Format | None = None
         if isinstance(source, LocalFile):
+            refuse_special_file(source.path)  # a NUL in the path, a FIFO, /dev/zero: never opened
             try:
                 self.size_bytes = source.path.stat().st_size
             except OSError as exc:
@@ -187,7 +189,10 @@ class Scan:
             with open_lines(self.source.path) as f:
                 lines = f if self.byte_range is None else _lines_in_range(f, *self.byte_range)
                 for line, raw in enumerate(lines, 1):
-                    example = fast(raw) if fast is not None else None
+                    try:
+                        example = fast(raw) if fast is not None else None
+                    except RecursionError:  # msgspec on deep nesting: the slow way reports it
+                        example = None
                     if example is None:
                         value = decode_line(raw, line, log, loads, bom_allowed=at_file_start)
                         if value is BLANK:
