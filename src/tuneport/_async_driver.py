@@ -83,6 +83,7 @@ class AsyncDriver(_DriverBase):
         self, flow: Flow[T], *, retry: RetryPolicy | None = None, timeout: float | None = None
     ) -> T:
         """Drive *flow* to completion and return its result."""
+        self._check_call_timeout(timeout)
         policy = retry or self.retry
         # The retry deadline covers the whole call, every request of the flow.
         started = self.clock.monotonic()

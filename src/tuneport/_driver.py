@@ -14,6 +14,7 @@ an untyped exception (a bug in a backend) arrives wrapped in
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
@@ -22,7 +23,8 @@ from typing import Any, TypeVar
 import httpx
 
 from tuneport import _http
-from tuneport.errors import APIError, BackendError, TuneportError
+from tuneport._endpoint import MAX_TIMEOUT
+from tuneport.errors import APIError, BackendError, Problem, SpecError, TuneportError
 from tuneport.protocol import (
     Authenticator,
     Backoff,
@@ -83,6 +85,20 @@ class _DriverBase:
         details = self.backend.read_error(response)
         raise _http.status_error(response, details, req, self.secrets())
 
+    @staticmethod
+    def _check_call_timeout(timeout: float | None) -> None:
+        """Refuse a per-call ``timeout=`` the sockets cannot take, before anything is sent."""
+        if timeout is None:
+            return
+        number = isinstance(timeout, (int, float)) and not isinstance(timeout, bool)
+        if not number or not math.isfinite(timeout) or not 0 < timeout <= MAX_TIMEOUT:
+            problem = Problem(
+                f"must be seconds above 0 and at most {MAX_TIMEOUT:,.0f} (a day), got {timeout!r}",
+                field="timeout",
+                rule="out-of-range",
+            )
+            raise SpecError([problem], summary="invalid timeout")
+
     def _untyped(self, exc: Exception) -> BackendError:
         """The typed error for an exception a flow let escape (a bug in the backend)."""
         return BackendError(self.backend.name, exc, self.secrets())
@@ -133,6 +149,7 @@ class SyncDriver(_DriverBase):
 
     def run(self, flow: Flow[T], *, retry: RetryPolicy | None = None, timeout: float | None = None) -> T:
         """Drive *flow* to completion and return its result."""
+        self._check_call_timeout(timeout)
         policy = retry or self.retry
         # The retry deadline covers the whole call, every request of the flow.
         started = self.clock.monotonic()

@@ -38,6 +38,7 @@ from typing import (
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from tuneport._endpoint import MAX_TIMEOUT
 from tuneport.errors import APIResponseError, UnsupportedCapability
 
 if TYPE_CHECKING:
@@ -320,8 +321,8 @@ class BackendSettings(BaseModel):
     #: credentials are looked up or sent.  ``endpoint = "embedded"`` and
     #: ``TUNEPORT_EMULATOR_HOST`` set it.
     emulator: bool = False
-    #: Per-request timeout in seconds (finite: an infinite one would overflow the socket's).
-    timeout: float = Field(default=60.0, gt=0, allow_inf_nan=False)
+    #: Per-request timeout in seconds, at most a day (a huge one overflows the socket's).
+    timeout: float = Field(default=60.0, gt=0, le=MAX_TIMEOUT, allow_inf_nan=False)
 
     @model_validator(mode="before")
     @classmethod

@@ -353,10 +353,6 @@ def test_timeout_beyond_a_day_is_a_config_error(backend: str, value: float) -> N
     assert_names(error, "timeout")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a per-call timeout= belongs in client.py / the drivers (the lead's files): reported",
-)
 def test_per_call_timeout_beyond_a_day_is_refused(connect: Connect, emulator: Emulator) -> None:
     client = connect("gemini")
     error = refused(lambda: client.get(GEMINI_MODEL_ID, timeout=1e20), SpecError)

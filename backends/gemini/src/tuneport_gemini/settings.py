@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 
-from tuneport._endpoint import check_base_url, check_timeout
+from tuneport._endpoint import check_base_url
 from tuneport.protocol import BackendSettings
 
 DEFAULT_ENDPOINT = "https://generativelanguage.googleapis.com"
@@ -41,11 +41,6 @@ class GeminiSettings(BackendSettings):
             if environ.get(var):
                 return {"api_key": (environ[var], var)}
         return {}
-
-    @field_validator("timeout")
-    @classmethod
-    def _timeout_bounded(cls, value: float) -> float:
-        return check_timeout(value)
 
     @field_validator("endpoint")
     @classmethod

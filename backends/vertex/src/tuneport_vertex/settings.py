@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from tuneport._endpoint import check_base_url, check_timeout
+from tuneport._endpoint import check_base_url
 from tuneport._file_permissions import not_a_regular_file
 from tuneport.protocol import BackendSettings
 
@@ -81,11 +81,6 @@ class VertexSettings(BackendSettings):
                     "lowercase letters, digits, '_' and '-', at most 63 characters"
                 )
         return value
-
-    @field_validator("timeout")
-    @classmethod
-    def _timeout_bounded(cls, value: float) -> float:
-        return check_timeout(value)
 
     @field_validator("endpoint")
     @classmethod
