@@ -404,17 +404,42 @@ def test_check_spec_and_plan_create_are_the_protocol() -> None:
     ("backend", "options"),
     [("gemini", {"api_key": "k-not-real"}), ("vertex", {"project": "test-project", "emulator": True})],
 )
-def test_a_success_whose_body_is_not_json_is_a_typed_error(
+def test_a_success_whose_body_is_never_json_is_a_typed_error(
     backend: str, options: dict[str, Any], body: bytes
 ) -> None:
     transport = httpx.MockTransport(
         lambda request: httpx.Response(200, content=body, headers={"content-type": "text/html"})
     )
     with tuneport.connect(
-        backend=backend, endpoint="https://svc.example.test", environ={}, transport=transport, **options
+        backend=backend,
+        endpoint="https://svc.example.test",
+        environ={},
+        transport=transport,
+        clock=ManualClock(),
+        **options,
     ) as client:
         for call in (lambda: client.get("m-1"), lambda: list(client.list(limit=1))):
             with pytest.raises(APIResponseError) as info:
                 call()
             assert info.value.status_code == 200
             assert "not JSON" in str(info.value)
+
+
+def test_a_broken_body_on_a_read_is_retried_when_the_service_answers_in_json() -> None:
+    answers = [
+        httpx.Response(200, content=b"<html>portal</html>", headers={"content-type": "text/html"}),
+        httpx.Response(200, content=b'{"name": "tunedModels/m-1", "sta'),
+        httpx.Response(200, json={"name": "tunedModels/m-1", "state": "ACTIVE"}),
+    ]
+    transport = httpx.MockTransport(lambda request: answers.pop(0))
+    with tuneport.connect(
+        backend="gemini",
+        endpoint="https://svc.example.test",
+        api_key="k-not-real",
+        environ={},
+        transport=transport,
+        clock=ManualClock(),
+    ) as client:
+        job = client.get("m-1")
+    assert job.state.value == "SUCCEEDED"
+    assert answers == []

@@ -59,6 +59,7 @@ class _DriverBase:
         self.request_count = 0
         self._authenticator: Authenticator | _Unresolved | None = _UNRESOLVED
         self._auth_lock = threading.Lock()
+        self._json_replies = backend.capabilities.json_replies
 
     @property
     def authenticator(self) -> Authenticator | None:
@@ -80,7 +81,11 @@ class _DriverBase:
         return tuple(authenticator.secrets())
 
     def _check(self, response: HttpResponse, req: HttpRequest) -> HttpResponse:
-        if response.is_success or response.status_code in req.expected:
+        if response.is_success:
+            if self._json_replies:
+                response.json()  # a broken body raises APIResponseError here, where it can be retried
+            return response
+        if response.status_code in req.expected:
             return response
         details = self.backend.read_error(response)
         raise _http.status_error(response, details, req, self.secrets())

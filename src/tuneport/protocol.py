@@ -112,6 +112,8 @@ class HttpResponse:
     headers: Mapping[str, str]
     content: bytes
     url: str = ""
+    # The decoded body, once decoded (the driver checks a JSON reply before the flow reads it).
+    _decoded: Any = field(default=None, init=False, repr=False, compare=False)
 
     def json(self) -> Any:
         """The body parsed as JSON (``{}`` for an empty body).
@@ -121,8 +123,10 @@ class HttpResponse:
         """
         if not self.content:
             return {}
+        if self._decoded is not None:
+            return self._decoded
         try:
-            return json.loads(self.content)
+            decoded = json.loads(self.content)
         except (ValueError, UnicodeDecodeError, RecursionError):
             content_type = self.headers.get("content-type") or self.headers.get("Content-Type")
             shown = f"{content_type} " if content_type else ""
@@ -133,6 +137,8 @@ class HttpResponse:
                 content_type=content_type,
                 url=self.url or None,
             ) from None
+        object.__setattr__(self, "_decoded", decoded)
+        return decoded
 
     @property
     def is_success(self) -> bool:
@@ -290,6 +296,10 @@ class Capabilities(BaseModel):
     data_sources: frozenset[Literal["inline", "file", "uri"]] = frozenset({"inline", "file"})
     validation_data: bool = False
     max_page_size: int | None = None
+    #: Every success answer of the service is JSON: the drivers check each one decodes,
+    #: so a body cut short or a proxy's page is retried like a 5xx (idempotent requests)
+    #: or handed to the flow as an ambiguous failure (creates).
+    json_replies: bool = False
 
     def supports(self, operation: Operation | str) -> bool:
         """Whether the backend implements *operation*."""
@@ -303,6 +313,7 @@ class Capabilities(BaseModel):
             "data_sources": sorted(self.data_sources),
             "validation_data": self.validation_data,
             "max_page_size": self.max_page_size,
+            "json_replies": self.json_replies,
         }
 
 

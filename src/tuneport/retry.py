@@ -13,7 +13,7 @@ import random
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from tuneport.errors import APIConnectionError, APIError, APIStatusError
+from tuneport.errors import APIConnectionError, APIError, APIResponseError, APIStatusError
 
 __all__ = ["DEFAULT_RETRY", "NO_RETRY", "RetryPolicy"]
 
@@ -56,6 +56,9 @@ class RetryPolicy:
         if isinstance(error, APIConnectionError):
             # A non-idempotent request is re-sent only if it never left.
             return idempotent or not error.request_sent
+        if isinstance(error, APIResponseError):
+            # A success whose body was lost in transit: the request was carried out.
+            return idempotent
         if isinstance(error, APIStatusError):
             if error.status_code not in self.retry_statuses:
                 return False

@@ -14,8 +14,11 @@ import httpx
 STALL = 8.0
 #: The chaos preset (30% of all requests fail, half after the commit), and on creates: answers
 #: slower than the client's timeout (2 s), stalls longer than a lifecycle (abandoned by the
-#: service after their X-Server-Timeout), and 200s whose body is a proxy's HTML page.
-FAULTS = f"seed=20261122; chaos; *.create: slow=0.06@2.5s, stall=0.04@{STALL:g}s, html-after=0.04"
+#: service after their X-Server-Timeout), and 200s whose body is a proxy's HTML page (on gets too).
+FAULTS = (
+    f"seed=20261122; chaos; *.create: slow=0.06@2.5s, stall=0.04@{STALL:g}s, html-after=0.04; "
+    "*.get: html-after=0.03"
+)
 
 #: Figures each chaos test records; the conftest prints them in the terminal summary.
 FIGURES: dict[str, dict[str, Any]] = {}

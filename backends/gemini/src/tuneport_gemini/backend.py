@@ -88,6 +88,7 @@ class GeminiBackend(BaseBackend):
         data_sources=frozenset({"inline", "file"}),
         validation_data=False,
         max_page_size=1000,
+        json_replies=True,  # Google's front ends answer every success in JSON
     )
 
     def __init__(self, settings: BackendSettings | None = None) -> None:

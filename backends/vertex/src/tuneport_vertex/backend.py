@@ -74,6 +74,7 @@ class VertexBackend(BaseBackend):
         hyperparameters=frozenset({"epoch_count", "learning_rate_multiplier", "adapter_size"}),
         data_sources=frozenset({"inline", "file", "uri"}),
         validation_data=True,
+        json_replies=True,  # Google's front ends answer every success in JSON
     )
 
     @property
