@@ -144,7 +144,7 @@ def run(sizes: list[int]) -> dict[str, Any]:
         for megabytes in sizes:
             path = Path(tmp) / f"train-{megabytes}mb.jsonl"
             examples = write_dataset(path, megabytes)
-            entry = {
+            entry: dict[str, Any] = {
                 "bytes": path.stat().st_size,
                 "examples": examples,
                 "tuneport": asyncio.run(tuneport_create(emulator.url, path)),
