@@ -170,3 +170,78 @@ def test_the_admin_route_reads_and_sets_the_spec(faulty: Emulator) -> None:
     assert "503" in bad.json()["error"]["message"]
     assert httpx.put(faulty.url + "/_emulator/faults", json={"spec": None}).json()["spec"] is None
     assert httpx.get(faulty.url + "/v1beta/tunedModels/x").status_code == 404
+
+
+# --- short-store: a resumable chunk only partly stored --------------------------------------
+
+UNIT = 256 * 1024
+
+
+def _open_session(emulator: Emulator, size: int) -> str:
+    opened = httpx.post(
+        emulator.url + "/upload/storage/v1/b/tuneport-test/o",
+        params={"uploadType": "resumable", "name": "short.bin"},
+        headers={"x-upload-content-length": str(size)},
+    )
+    assert opened.status_code == 200, opened.text
+    return str(opened.headers["location"])
+
+
+def _stored(reply: httpx.Response) -> int:
+    assert reply.status_code == 308, reply.text
+    header = reply.headers.get("range")
+    return 0 if header is None else int(header.rpartition("-")[2]) + 1
+
+
+def test_short_store_keeps_a_multiple_of_256_kib_and_answers_308_with_the_shorter_range(
+    faulty: Emulator,
+) -> None:
+    data = bytes(range(256)) * (16 * UNIT // 256) + b"tail"
+    location = _open_session(faulty, len(data))
+    faulty.configure_faults("seed=5; storage.objects.upload: short-store=1")
+    stored = 0
+    for _ in range(200):  # every answer is a 308 with a shorter Range; the client resumes from it
+        end = min(stored + 8 * UNIT, len(data))
+        reply = httpx.put(
+            location,
+            content=data[stored:end],
+            headers={"content-range": f"bytes {stored}-{end - 1}/{len(data)}"},
+        )
+        now = _stored(reply)
+        assert stored <= now < end  # never the whole chunk, even the last one
+        assert now % UNIT == 0
+        assert faulty.requests()[-1]["fault"] == "short-store"
+        stored = now
+        if stored == len(data) - len(b"tail"):
+            break
+    assert stored > 0
+    faulty.configure_faults(None)
+    status = httpx.put(location, headers={"content-range": f"bytes */{len(data)}"})
+    assert _stored(status) == stored  # a status query says the same
+    last = httpx.put(
+        location,
+        content=data[stored:],
+        headers={"content-range": f"bytes {stored}-{len(data) - 1}/{len(data)}"},
+    )
+    assert last.status_code == 200, last.text
+    assert faulty.storage_object("tuneport-test", "short.bin") == data  # byte-identical
+
+
+def test_short_store_is_reproducible_under_the_seed_and_spares_other_routes(faulty: Emulator) -> None:
+    def run(seed: int) -> list[int]:
+        location = _open_session(faulty, 40 * UNIT)
+        faulty.configure_faults(f"seed={seed}; *: short-store=1")
+        ranges = []
+        for _ in range(4):
+            reply = httpx.put(
+                location, content=bytes(8 * UNIT), headers={"content-range": f"bytes 0-{8 * UNIT - 1}/*"}
+            )
+            ranges.append(_stored(reply))
+        faulty.configure_faults(None)
+        return ranges
+
+    assert run(3) == run(3)
+    assert len({tuple(run(seed)) for seed in range(6)}) > 1
+    faulty.configure_faults("*: short-store=1")
+    assert httpx.get(faulty.url + CREATE).status_code == 200  # no chunk: served as usual
+    assert faulty.requests()[-1]["fault"] == "short-store"  # drawn and counted, with no effect

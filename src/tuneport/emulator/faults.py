@@ -53,25 +53,33 @@ import hashlib
 import re
 import threading
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
     "AFTER_COMMIT",
     "BEFORE_COMMIT",
+    "DURING",
     "PRESETS",
     "Fault",
     "FaultInjector",
     "FaultRule",
     "FaultSpec",
     "FaultSpecError",
+    "applying",
+    "short_store_fraction",
 ]
 
 #: Kinds applied instead of running the handler.
 BEFORE_COMMIT = ("503", "500", "429", "reset")
 #: Kinds applied after the handler ran and its change was committed.
 AFTER_COMMIT = ("503-after", "500-after", "reset-after", "html-after")
-_EXCLUSIVE = BEFORE_COMMIT + AFTER_COMMIT
+#: Kinds that change what the handler does (it runs, commits and answers as changed).
+DURING = ("short-store",)
+_EXCLUSIVE = BEFORE_COMMIT + AFTER_COMMIT + DURING
 #: Kinds drawn independently of the exclusive ones and of each other (each takes a duration).
 _TIMED = ("latency", "slow", "stall")
 _KINDS = (*_EXCLUSIVE, *_TIMED)
@@ -203,6 +211,8 @@ class Fault:
     slow: float = 0.0
     #: Seconds the request is held before the handler (``stall``), on top of ``delay``.
     stall: float = 0.0
+    #: The share of a chunk's new bytes that is stored (``short-store``), in [0, 1).
+    fraction: float = 0.0
 
     @property
     def before_commit(self) -> bool:
@@ -280,8 +290,16 @@ class FaultInjector:
             chance = probabilities.get(timed_kind, 0.0)
             if chance and _extra_draw(spec.seed, timed_kind, method, path, occurrence) < chance:
                 timed[timed_kind] = durations.get(timed_kind, _DEFAULT_DURATION[timed_kind])
+        fraction = 0.0
+        if kind == "short-store":
+            fraction = _extra_draw(spec.seed, "short-store", method, path, occurrence)
         fault = Fault(
-            kind, delay, durations.get("429", _DEFAULT_DURATION["429"]), timed["slow"], timed["stall"]
+            kind,
+            delay,
+            durations.get("429", _DEFAULT_DURATION["429"]),
+            timed["slow"],
+            timed["stall"],
+            fraction,
         )
         if kind is not None or delay or fault.slow or fault.stall:
             with self._lock:
@@ -306,6 +324,25 @@ class FaultInjector:
                 "injected": dict(self._injected),
                 "byRoute": {route: dict(counts) for route, counts in sorted(self._by_route.items())},
             }
+
+
+_ACTIVE: ContextVar[Fault | None] = ContextVar("tuneport_emulator_fault", default=None)
+
+
+@contextmanager
+def applying(fault: Fault | None) -> Iterator[None]:
+    """Make ``fault`` the one a handler sees (:func:`short_store_fraction`) while it runs."""
+    token = _ACTIVE.set(fault)
+    try:
+        yield
+    finally:
+        _ACTIVE.reset(token)
+
+
+def short_store_fraction() -> float | None:
+    """The share of a chunk to store when the running request drew ``short-store`` (else None)."""
+    fault = _ACTIVE.get()
+    return fault.fraction if fault is not None and fault.kind == "short-store" else None
 
 
 def _draws(seed: int, method: str, path: str, occurrence: int) -> tuple[float, float]:

@@ -30,7 +30,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from tuneport.emulator.auth import SECRET_QUERY_PARAMETERS, credential_kind
 from tuneport.emulator.clock import EmulatorClock
-from tuneport.emulator.faults import Fault, FaultInjector
+from tuneport.emulator.faults import Fault, FaultInjector, applying
 from tuneport.emulator.routing import Request, Response, Route, Router, check_query
 from tuneport.emulator.store import Store
 from tuneport.emulator.wire import ApiError, error_body, format_timestamp, parse_json_body
@@ -172,7 +172,8 @@ class _Handler(BaseHTTPRequestHandler):
                 check_query(route, request)
                 if route.auth is not None:
                     route.auth(request)
-                response = route.handler(request)
+                with applying(fault):  # a kind that changes what the handler does (short-store)
+                    response = route.handler(request)
         except _BodyError as exc:
             self.close_connection = True
             response = _error_response(exc.error)

@@ -282,8 +282,13 @@ class Objects:
             }
         return upload_id
 
-    def upload_chunk(self, upload_id: str, content_range: str | None, data: bytes) -> UploadProgress:
+    def upload_chunk(
+        self, upload_id: str, content_range: str | None, data: bytes, *, keep: float | None = None
+    ) -> UploadProgress:
         """Apply one ``PUT`` of a resumable session (``Content-Range: bytes a-b/total``, ``bytes */total``).
+
+        ``keep`` (the ``short-store`` fault): store only that share of the chunk's new
+        bytes, rounded down to a multiple of 256 KiB, and answer as incomplete.
 
         A finished session is kept, as Cloud Storage keeps it (for a week): any later
         ``PUT`` — a status query, or the last chunk re-sent after its answer was lost —
@@ -322,6 +327,14 @@ class Objects:
                 if received + len(fresh) > MAX_OBJECT_BYTES:
                     raise _too_large(received + len(fresh))
             session["total"] = known_total
+            if fresh and keep is not None:
+                # A server that stores less than it was sent: a whole number of 256 KiB units.
+                kept = int(len(fresh) * keep) // CHUNK_GRANULARITY * CHUNK_GRANULARITY
+                fresh = fresh[: min(kept, len(fresh) - 1)]
+                if fresh:
+                    session["chunks"].append(_pack(fresh))
+                    session["received"] = received = received + len(fresh)
+                return UploadProgress(received)
             if fresh:
                 session["chunks"].append(_pack(fresh))
                 session["received"] = received = received + len(fresh)

@@ -19,6 +19,7 @@ import json
 from typing import Any
 from urllib.parse import quote
 
+from tuneport.emulator.faults import short_store_fraction
 from tuneport.emulator.paging import page_size
 from tuneport.emulator.routing import Request, Response, Router
 from tuneport.emulator.storage.objects import MAX_LIST_RESULTS, Objects, object_resource
@@ -206,7 +207,9 @@ def register(router: Router, context: EmulatorContext) -> None:
             "media": f"{len(request.body)} bytes",
             "contentRange": request.headers.get("content-range"),
         }
-        progress = objects.upload_chunk(upload_id, request.headers.get("content-range"), request.body)
+        progress = objects.upload_chunk(
+            upload_id, request.headers.get("content-range"), request.body, keep=short_store_fraction()
+        )
         if progress.record is not None:
             return _json_reply(object_resource(progress.record, base_url(request)))
         headers = {"Range": f"bytes=0-{progress.received - 1}"} if progress.received else {}
