@@ -15,10 +15,17 @@ STALL = 8.0
 #: The chaos preset (30% of all requests fail, half after the commit), and on creates: answers
 #: slower than the client's timeout (2 s), stalls longer than a lifecycle (abandoned by the
 #: service after their X-Server-Timeout), and 200s whose body is a proxy's HTML page (on gets too).
+#: On resumable upload chunks and status queries (the large vertex datasets), most answers are
+#: lost (after the commit; the final chunk's included) and many chunks only partly stored (a 308
+#: whose Range is shorter than what was sent): few upload requests answer as sent.
 FAULTS = (
     f"seed=20261122; chaos; *.create: slow=0.06@2.5s, stall=0.04@{STALL:g}s, html-after=0.04; "
-    "*.get: html-after=0.03"
+    "*.get: html-after=0.03; "
+    "storage.objects.upload: 503=0, 500=0, 429=0, reset=0.02, 500-after=0, "
+    "reset-after=0.3, 503-after=0.25, short-store=0.4"
 )
+#: The fault kinds the upload route is given on top of the preset.
+UPLOAD_FAULTS = ("reset-after", "503-after", "short-store")
 
 #: Figures each chaos test records; the conftest prints them in the terminal summary.
 FIGURES: dict[str, dict[str, Any]] = {}

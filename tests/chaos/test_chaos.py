@@ -9,18 +9,26 @@ lifecycles — create, wait, metrics, generate, delete — run concurrently
 through :class:`~tuneport.AsyncTuningClient` (every fifth through the blocking
 :class:`~tuneport.TuningClient`, in worker threads); once a third have finished the
 emulator is killed with SIGKILL and started again on the same state file.
+Every tenth vertex lifecycle (half of them sync) stages its own dataset of over
+8 MiB, so it goes up through a resumable session in two chunks or more, and the
+upload route loses answers (the final chunk's included) and stores chunks only
+in part (``short-store``: a ``308`` with a shorter ``Range``).
 
 Then, from the emulator's own records: every create happened exactly once
 (the creation counters equal the number of lifecycles; every vertex job's
 display name occurs once), every job succeeded and was cleaned up, and no
-handler raised.
+handler raised; and every staged object is complete, its bytes those the client
+sent (md5).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import functools
+import hashlib
 import json
+import threading
 import time
 import traceback
 from collections import Counter
@@ -28,13 +36,15 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
-from chaos_helpers import FIGURES, STALL, EmulatorProcess
+from chaos_helpers import FIGURES, STALL, UPLOAD_FAULTS, EmulatorProcess
 
 import tuneport
 from tuneport import JobState, NotFoundError, RetryPolicy, TuneportError
+from tuneport.datasets import convert_dataset
 from tuneport.demo import NUMBER_SUCCESSOR
 
 LIFECYCLES_PER_BACKEND = 100
@@ -50,6 +60,94 @@ RETRY = RetryPolicy(
 POLL = 0.25
 #: The request timeout: slow creates (2.5 s) answer after it; the settle window is 4 s.
 TIMEOUT = 2.0
+#: One vertex lifecycle in this many stages a large dataset (alternately sync and async).
+LARGE_EVERY = 10
+#: A large dataset (as written; Vertex JSONL is larger): over the 8 MiB one-request limit.
+LARGE_BYTES = 8 * 1024 * 1024 + 512 * 1024
+UPLOAD_ROUTE = "storage.objects.upload"
+
+
+def _large(backend: str, number: int) -> bool:
+    """Vertex lifecycles 3, 10, 23, 30…: half through the sync client (every fifth), half async."""
+    return backend == "vertex" and number % LARGE_EVERY == (0 if (number // LARGE_EVERY) % 2 else 3)
+
+
+def _large_dataset(path: Path, number: int) -> Path:
+    """NUMBER_SUCCESSOR, padded with a few long examples of this lifecycle's own (so its own object).
+
+    Few: the emulated training takes a step per batch, and the lifecycle should not take longer.
+    """
+    lines = [json.dumps({"text_input": q, "output": a}) + "\n" for q, a in NUMBER_SUCCESSOR]
+    size, index = sum(map(len, lines)), 0
+    filler = "lorem ipsum " * (LARGE_BYTES // 12 // 40)
+    while size < LARGE_BYTES:
+        line = json.dumps({"text_input": f"pad {number}-{index} {filler}", "output": f"{index}"}) + "\n"
+        lines.append(line)
+        size, index = size + len(line), index + 1
+    path.write_text("".join(lines), encoding="utf-8")
+    return path
+
+
+class UploadLog:
+    """Polls the emulator's request log (1000 entries) and keeps the upload route's entries."""
+
+    def __init__(self, emulator: EmulatorProcess) -> None:
+        self.emulator = emulator
+        self.entries: dict[tuple[int, int], dict[str, Any]] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="upload-log", daemon=True)
+
+    def __enter__(self) -> UploadLog:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+        self.poll()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.3):
+            self.poll()
+
+    def poll(self) -> None:
+        starts = self.emulator.starts
+        try:
+            entries = httpx.get(f"{self.emulator.url}/_emulator/requests", timeout=10).json()["requests"]
+        except (httpx.HTTPError, ValueError, KeyError):
+            return  # down (killed, restarting): the next poll reads the new process
+        for entry in entries:
+            if entry.get("route") == UPLOAD_ROUTE:
+                self.entries[(starts, entry["seq"])] = entry
+
+    def figures(self) -> dict[str, int]:
+        entries = list(self.entries.values())
+        chunks = [e for e in entries if _sent(e) > 0]
+        queries = [e for e in entries if _sent(e) == 0]
+        # A status query that finds the session finished: the answer to its final chunk was lost.
+        finished = {_upload_id(e) for e in queries if e.get("status") == 200}
+        return {
+            "sessions": len({_upload_id(e) for e in entries}),
+            "chunks": len(chunks),
+            "chunks short-stored (308)": sum(
+                1 for e in chunks if e.get("fault") == "short-store" and e.get("status") == 308
+            ),
+            "chunk answers lost": sum(1 for e in chunks if e.get("fault") in ("reset-after", "503-after")),
+            "final chunk answers lost": len(finished),
+            "status queries": len(queries),
+        }
+
+
+def _sent(entry: dict[str, Any]) -> int:
+    """The bytes a PUT carried (the log keeps a large body's size only: ``omitted``)."""
+    body = entry.get("body") or {}
+    return int(str(body.get("media") or body.get("omitted") or "0 bytes").split(maxsplit=1)[0])
+
+
+def _upload_id(entry: dict[str, Any]) -> str:
+    query = entry.get("query") or {}
+    value = query.get("upload_id") or query.get("uploadId") or ""
+    return str(value[-1] if isinstance(value, list) else value)
 
 
 def _settings(backend: str, url: str) -> dict[str, Any]:
@@ -112,7 +210,7 @@ async def _lifecycle(call: Call, backend: str, number: int, dataset: Path, outco
     outcome["deleted"] = True
 
 
-async def _run_all(emulator: EmulatorProcess, dataset: Path) -> dict[str, Any]:
+async def _run_all(emulator: EmulatorProcess, datasets: Callable[[str, int], Path]) -> dict[str, Any]:
     outcomes: list[dict[str, Any]] = []
     gate = asyncio.Semaphore(CONCURRENCY)
     finished = 0
@@ -127,7 +225,7 @@ async def _run_all(emulator: EmulatorProcess, dataset: Path) -> dict[str, Any]:
         outcomes.append(outcome)
         async with gate:
             try:
-                await _lifecycle(calls[kind], backend, number, dataset, outcome)
+                await _lifecycle(calls[kind], backend, number, datasets(backend, number), outcome)
             except Exception as exc:  # counted and reported: the test requires none
                 outcome["error"] = "".join(traceback.format_exception(exc))
                 outcome["typed"] = isinstance(exc, TuneportError)
@@ -169,6 +267,28 @@ async def _run_all(emulator: EmulatorProcess, dataset: Path) -> dict[str, Any]:
     return {"outcomes": outcomes, "restart": restart, "requests_sent": requests_sent}
 
 
+def _check_staged(emulator: EmulatorProcess, sources: list[Path], tmp_path: Path) -> dict[str, int]:
+    """The staged objects, read back (faults off): each is one of the datasets sent, byte for byte."""
+    expected: dict[str, str] = {}  # object name -> base64 md5 of the Vertex JSONL the client sent
+    for source in sources:
+        converted = tmp_path / f"{source.stem}.vertex.jsonl"
+        convert_dataset(str(source), converted, to="vertex")
+        data = converted.read_bytes()
+        name = f"tuneport/datasets/{hashlib.sha256(data).hexdigest()}.jsonl"
+        expected[name] = base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode()
+    httpx.put(f"{emulator.url}/_emulator/faults", json={"spec": None}).raise_for_status()
+    storage = f"{emulator.url}/storage/v1/b/tuneport-chaos/o"
+    listed = httpx.get(storage, params={"prefix": "tuneport/datasets/"}, timeout=30).json().get("items", [])
+    identical = 0
+    for item in listed:
+        body = httpx.get(f"{storage}/{quote(item['name'], safe='')}", params={"alt": "media"}, timeout=60)
+        md5 = base64.b64encode(hashlib.md5(body.content, usedforsecurity=False).digest()).decode()
+        identical += md5 == item["md5Hash"] == expected.get(item["name"])
+    names = {item["name"] for item in listed}
+    assert names == set(expected), sorted(names ^ set(expected))
+    return {"objects": len(listed), "identical": identical}
+
+
 def test_200_lifecycles_survive_faults_and_a_killed_emulator(
     emulator_process: EmulatorProcess, tmp_path: Path
 ) -> None:
@@ -177,8 +297,16 @@ def test_200_lifecycles_survive_faults_and_a_killed_emulator(
         "".join(json.dumps({"text_input": q, "output": a}) + "\n" for q, a in NUMBER_SUCCESSOR),
         encoding="utf-8",
     )
+    large = {
+        n: _large_dataset(tmp_path / f"large-{n}.jsonl", n)
+        for n in range(LIFECYCLES_PER_BACKEND)
+        if _large("vertex", n)
+    }
     started = time.monotonic()
-    result = asyncio.run(_run_all(emulator_process, dataset))
+    with UploadLog(emulator_process) as uploads:
+        result = asyncio.run(
+            _run_all(emulator_process, lambda backend, n: large[n] if _large(backend, n) else dataset)
+        )
     wall = time.monotonic() - started
 
     outcomes = result["outcomes"]
@@ -201,6 +329,11 @@ def test_200_lifecycles_survive_faults_and_a_killed_emulator(
         if job_id.rsplit("/", 1)[-1] not in known
         and (job["fields"].get("labels") or {}).get("tuneport-request-id") not in handles
     ] + list(gemini_left)  # fmt: skip
+    staged = _check_staged(emulator_process, [dataset, *large.values()], tmp_path)
+    upload_faults = Counter(before["byRoute"].get(UPLOAD_ROUTE, {})) + Counter(
+        after["byRoute"].get(UPLOAD_ROUTE, {})
+    )
+    upload_figures = uploads.figures()
     figures = {
         "lifecycles (sync client)": f"{len(outcomes)} ({sum(o['client'] == 'sync' for o in outcomes)})",
         "completed": sum(1 for o in outcomes if o.get("deleted")),
@@ -219,6 +352,10 @@ def test_200_lifecycles_survive_faults_and_a_killed_emulator(
         "fault rate (excl. latency)": round(
             sum(n for k, n in injected.items() if k != "latency") / served, 3
         ),
+        "large datasets (sync)": f"{len(large)} ({sum(n % SYNC_EVERY == 0 for n in large)})",
+        "upload faults injected": dict(sorted(upload_faults.items())),
+        "upload chunks (seen in the log)": upload_figures,
+        "staged objects (md5 match)": f"{staged['objects']} ({staged['identical']})",
         "emulator restart": result["restart"],
         "emulator internal errors": len(state["internalErrors"]),
         "wall seconds": round(wall, 1),
@@ -229,6 +366,15 @@ def test_200_lifecycles_survive_faults_and_a_killed_emulator(
     assert not orphans, orphans[:3]
     # The new create faults were drawn (slow answers, stalls, broken 200 bodies).
     assert all(injected.get(kind, 0) > 0 for kind in ("slow", "stall", "html-after")), injected
+    # The upload faults were drawn: lost chunk answers (a final chunk's among them), short stores.
+    assert all(upload_faults.get(kind, 0) > 0 for kind in UPLOAD_FAULTS), upload_faults
+    assert upload_figures["chunks short-stored (308)"] > 0, upload_figures
+    assert upload_figures["chunk answers lost"] > 0, upload_figures
+    assert upload_figures["final chunk answers lost"] > 0, upload_figures
+    # Every large dataset went up in two chunks or more; every staged object is whole and the same.
+    assert upload_figures["sessions"] >= len(large), upload_figures
+    assert upload_figures["chunks"] >= 2 * len(large), upload_figures
+    assert staged["objects"] == staged["identical"] == 1 + len(large), staged
     assert emulator_process.starts == 2, "the emulator was not restarted mid-run"
     assert result["restart"]
     assert all(o["state"] == "SUCCEEDED" and o["metric_points"] > 0 and o["answer_ok"] for o in outcomes)
