@@ -50,9 +50,9 @@ def ranges(monkeypatch: pytest.MonkeyPatch) -> list[str | None]:
     seen: list[str | None] = []
     real = storage_objects.Objects.upload_chunk
 
-    def spy(self: Any, upload_id: str, content_range: str | None, data: bytes) -> Any:
+    def spy(self: Any, upload_id: str, content_range: str | None, data: bytes, **options: Any) -> Any:
         seen.append(content_range)
-        return real(self, upload_id, content_range, data)
+        return real(self, upload_id, content_range, data, **options)
 
     monkeypatch.setattr(storage_objects.Objects, "upload_chunk", spy)
     return seen
@@ -93,13 +93,13 @@ async def test_a_short_store_is_resumed_from_the_reported_range(
     short = 3 * storage_objects.CHUNK_GRANULARITY
     calls = []
 
-    def store_less(self: Any, upload_id: str, content_range: str | None, data: bytes) -> Any:
+    def store_less(self: Any, upload_id: str, content_range: str | None, data: bytes, **options: Any) -> Any:
         calls.append(content_range)
         match = re.fullmatch(r"bytes (\d+)-(\d+)/(\d+)", content_range or "")
         if len(calls) == 1 and match:  # the first chunk: keep all but the last 768 KiB
             first, last, total = (int(g) for g in match.groups())
-            return real(self, upload_id, f"bytes {first}-{last - short}/{total}", data[:-short])
-        return real(self, upload_id, content_range, data)
+            return real(self, upload_id, f"bytes {first}-{last - short}/{total}", data[:-short], **options)
+        return real(self, upload_id, content_range, data, **options)
 
     monkeypatch.setattr(storage_objects.Objects, "upload_chunk", store_less)
     job = await api.create(base_model=BASE, training_data=str(path), epoch_count=1)
