@@ -59,6 +59,7 @@ from tuneport.protocol import (
     request,
 )
 from tuneport_google.errors import read_google_error
+from tuneport_google.proto_json import list_params
 
 #: Three tiny pairs, the data most tests tune on.
 EXAMPLES = [("1", "I"), ("2", "II"), ("3", "III")]
@@ -539,13 +540,7 @@ class FakeBackend(BaseBackend):
     def list(
         self, *, page_size: int | None, page_token: str | None, filter: str | None
     ) -> Flow[Page[TuningJob]]:
-        params: dict[str, str | int] = {}
-        if page_size is not None:
-            params["pageSize"] = page_size
-        if page_token:
-            params["pageToken"] = page_token
-        if filter:
-            params["filter"] = filter
+        params = list_params(page_size, page_token, filter)
         resp = yield from request(HttpRequest("GET", self._url("tunedModels"), params=params))
         data = resp.json()
         return Page[TuningJob](
