@@ -22,7 +22,7 @@ def main() -> int:
     parser.add_argument("--request-log-size", type=int, default=1000)
     args = parser.parse_args()
 
-    from tuneport.emulator import Emulator, EmulatorClock
+    from tuneport_emulator import Emulator, EmulatorClock
 
     clock = EmulatorClock.manual() if args.clock == "manual" else EmulatorClock.scaled(speed=args.speed)
     emulator = Emulator(clock=clock, request_log_size=args.request_log_size)

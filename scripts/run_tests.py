@@ -14,6 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = [
     ("tuneport", ROOT / "tests"),
+    ("tuneport-emulator", ROOT / "emulator" / "tests"),
     ("tuneport-google", ROOT / "backends" / "google" / "tests"),
     ("tuneport-gemini", ROOT / "backends" / "gemini" / "tests"),
     ("tuneport-vertex", ROOT / "backends" / "vertex" / "tests"),

@@ -20,7 +20,7 @@ import pytest
 
 import tuneport
 from tuneport import RetryPolicy
-from tuneport.emulator import Emulator
+from tuneport_emulator import Emulator
 
 PARENT = "projects/tuneport-settle/locations/us-central1"
 

@@ -24,7 +24,7 @@ import httpx
 import pytest
 
 import tuneport
-from tuneport.emulator import Emulator, EmulatorClock
+from tuneport_emulator import Emulator, EmulatorClock
 from tuneport.errors import APIResponseError, BackendError, ConfigError, NotFoundError, TuneportError
 from tuneport.hookspecs import hookimpl
 from tuneport.models import JobSpec, TuningJob

@@ -8,7 +8,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 from tuneport.config import build_settings, find_config, load_config, resolve_profile
-from tuneport.errors import BackendNotFound, TuneportError, UnsupportedCapability, ValidationError
+from tuneport.errors import (
+    BackendNotFound,
+    ConfigError,
+    TuneportError,
+    UnsupportedCapability,
+    ValidationError,
+)
 from tuneport.plugins import PluginHost, default_host
 from tuneport.protocol import BackendSettings, HttpRequest, Maturity, TuningBackend
 from tuneport.retry import DEFAULT_RETRY, RetryPolicy
@@ -129,13 +135,18 @@ def _embedded(backend: TuningBackend) -> tuple[TuningBackend, Callable[[], None]
     """
     if backend.settings.endpoint != EMBEDDED or backend.maturity is Maturity.SETTINGS_ONLY:
         return backend, None  # a settings-only backend sends nothing: every operation is refused
-    from tuneport.emulator import Emulator
+    from tuneport_emulator import Emulator, EmulatorError
 
-    emulator = Emulator(  # loopback, ephemeral port, fast scaled clock
-        faults=os.environ.get("TUNEPORT_EMULATOR_FAULTS") or None,
-        state=os.environ.get("TUNEPORT_EMULATOR_STATE") or None,
-    )
-    url = emulator.start()
+    try:
+        emulator = Emulator(  # loopback, ephemeral port, fast scaled clock
+            faults=os.environ.get("TUNEPORT_EMULATOR_FAULTS") or None,
+            state=os.environ.get("TUNEPORT_EMULATOR_STATE") or None,
+        )
+        url = emulator.start()
+    except EmulatorError as exc:  # the emulator is its own distribution, with its own errors
+        raise ConfigError(
+            f"the embedded emulator cannot start: {exc}", key=getattr(exc, "key", None)
+        ) from None
     settings = backend.settings.model_copy(update={"endpoint": url, "emulator": True})
     backend_class = cast("Callable[[BackendSettings], TuningBackend]", type(backend))
     return backend_class(settings), emulator.stop

@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tuneport.emulator import Emulator
+from tuneport_emulator import Emulator
 from tuneport.errors import ConfigError, UnsupportedParameter, ValidationError
 
 PROJECT = "tuneport-test"

@@ -21,7 +21,7 @@ import pytest
 
 import tuneport
 from tuneport.client import TuningClient
-from tuneport.emulator import Emulator, EmulatorClock
+from tuneport_emulator import Emulator, EmulatorClock
 from tuneport.retry import NO_RETRY
 from tuneport.waiting import ManualClock
 

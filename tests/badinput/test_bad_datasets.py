@@ -17,7 +17,7 @@ import pytest
 from badinput_helpers import BASE_MODELS, BUCKET, assert_nothing_sent, assert_problem_at
 
 from tuneport.client import TuningClient
-from tuneport.emulator import Emulator
+from tuneport_emulator import Emulator
 from tuneport.errors import DatasetError
 
 Connect = Callable[..., TuningClient]

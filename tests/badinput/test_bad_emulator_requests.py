@@ -26,7 +26,7 @@ from badinput_helpers import (
     state_kept,
 )
 
-from tuneport.emulator import Emulator, EmulatorClock
+from tuneport_emulator import Emulator, EmulatorClock
 
 NO_BODY = object()
 MODEL = f"/v1beta/tunedModels/{GEMINI_MODEL_ID}"

@@ -17,7 +17,7 @@ import pytest
 from badinput_helpers import GEMINI_MODEL_ID, assert_names, assert_nothing_sent
 
 from tuneport.client import TuningClient
-from tuneport.emulator import Emulator
+from tuneport_emulator import Emulator
 from tuneport.errors import BadRequestError, SpecError
 
 Connect = Callable[..., TuningClient]

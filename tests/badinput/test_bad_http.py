@@ -23,7 +23,7 @@ from badinput_helpers import (
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tuneport.emulator import Emulator
+from tuneport_emulator import Emulator
 
 CLOSE = b"Host: emulator\r\nConnection: close\r\n"
 GENERATE = f"/v1beta/tunedModels/{GEMINI_MODEL_ID}:generateContent".encode()

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tuneport.client import TuningClient
-from tuneport.emulator import Emulator
+from tuneport_emulator import Emulator
 from tuneport.errors import SpecError, TuneportError, UnsupportedParameter
 from tuneport.models import JobState
 

@@ -46,7 +46,7 @@ from click.testing import CliRunner
 
 import tuneport
 from tuneport.client import TuningClient
-from tuneport.emulator import Emulator
+from tuneport_emulator import Emulator
 from tuneport.errors import (
     BackendError,
     ConfigError,

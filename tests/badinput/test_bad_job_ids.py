@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 import tuneport
 from tuneport.client import TuningClient
-from tuneport.emulator import Emulator
+from tuneport_emulator import Emulator
 from tuneport.errors import NotFoundError, SpecError
 from tuneport.retry import NO_RETRY
 from tuneport.waiting import ManualClock

@@ -18,7 +18,7 @@ from badinput_helpers import GEMINI_BASE, PAIRS, assert_names, assert_nothing_se
 
 import tuneport
 from tuneport.client import TuningClient
-from tuneport.emulator import Emulator
+from tuneport_emulator import Emulator
 from tuneport.errors import ConfigError, SpecError
 
 WriteConfig = Callable[[str], Path]

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tuneport.client import TuningClient
-from tuneport.emulator import Emulator
+from tuneport_emulator import Emulator
 from tuneport.errors import ConfigError, SpecError, TuneportError, UnsupportedParameter
 
 Connect = Callable[..., TuningClient]

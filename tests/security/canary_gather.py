@@ -15,7 +15,7 @@ import pytest
 from canary_scan import Evidence
 
 from tuneport.cli.app import error_payload
-from tuneport.emulator import Emulator
+from tuneport_emulator import Emulator
 
 
 class DebugLog(logging.Handler):

@@ -25,7 +25,7 @@ from canary_scan import Canary, Evidence
 from canary_wire import WireRecorder, port_of
 
 import tuneport
-from tuneport.emulator import Emulator
+from tuneport_emulator import Emulator
 from tuneport.models import JobState
 from tuneport.waiting import ManualClock
 

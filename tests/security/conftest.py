@@ -17,7 +17,7 @@ if _HERE not in sys.path:
 from canary_gather import DebugLog  # noqa: E402
 from canary_scan import Canary, Evidence  # noqa: E402
 
-from tuneport.emulator import Emulator, EmulatorClock  # noqa: E402
+from tuneport_emulator import Emulator, EmulatorClock  # noqa: E402
 
 
 @pytest.fixture

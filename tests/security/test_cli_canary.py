@@ -25,7 +25,7 @@ from click.testing import CliRunner, Result
 
 from tuneport.cli import commands, data  # noqa: F401  (registers the verbs)
 from tuneport.cli.app import EXIT_API, EXIT_OK, EXIT_USAGE, State, cli
-from tuneport.emulator import Emulator
+from tuneport_emulator import Emulator
 
 Runner = Callable[..., Result]
 

@@ -33,7 +33,7 @@ from canary_wire import (
     closed_port,
 )
 
-from tuneport.emulator import Emulator
+from tuneport_emulator import Emulator
 from tuneport.errors import (
     APIConnectionError,
     APIError,

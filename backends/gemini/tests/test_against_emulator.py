@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import tuneport
-from tuneport.emulator import Emulator, EmulatorClock
+from tuneport_emulator import Emulator, EmulatorClock
 from tuneport.errors import (
     AlreadyExistsError,
     BadRequestError,

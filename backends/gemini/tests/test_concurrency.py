@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 import tuneport
-from tuneport.emulator import Emulator, EmulatorClock
+from tuneport_emulator import Emulator, EmulatorClock
 from tuneport.errors import NotFoundError
 from tuneport.waiting import ManualClock
 

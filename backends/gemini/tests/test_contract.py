@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tuneport.emulator import Emulator, EmulatorClock
+from tuneport_emulator import Emulator, EmulatorClock
 from tuneport.models import JobState
 from tuneport_contract import BackendContract, Harness
 

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 import tuneport
-from tuneport.emulator import Emulator, EmulatorClock
+from tuneport_emulator import Emulator, EmulatorClock
 from tuneport.waiting import ManualClock
 
 # The contract kit is opt-in: this is how a backend's suite turns it on.

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tuneport.emulator import Emulator, EmulatorClock
+from tuneport_emulator import Emulator, EmulatorClock
 from tuneport.models import JobState
 from tuneport_contract import BackendContract, Harness
 

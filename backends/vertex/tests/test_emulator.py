@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tuneport.emulator import Emulator
+from tuneport_emulator import Emulator
 from tuneport.errors import APIError, JobFailed, JobNotReady, NotFoundError, SpecError
 from tuneport.models import JobState
 
@@ -312,7 +312,7 @@ def test_the_emulator_tunes_every_catalog_model_with_the_same_limits() -> None:
     from importlib import resources
 
     from tuneport.catalog import entries_from_toml
-    from tuneport.emulator.vertex import base_models
+    from tuneport_emulator.vertex import base_models
     from tuneport_vertex.wire import ADAPTER_SIZES
 
     text = resources.files("tuneport_vertex").joinpath("catalog.toml").read_text(encoding="utf-8")

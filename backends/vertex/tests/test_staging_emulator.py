@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from tuneport.emulator import Emulator
-from tuneport.emulator.faults import FaultInjector
-from tuneport.emulator.storage import objects as storage_objects
+from tuneport_emulator import Emulator
+from tuneport_emulator.faults import FaultInjector
+from tuneport_emulator.storage import objects as storage_objects
 
 BASE = "gemini-2.5-flash"
 BUCKET = "tuneport-staging"

@@ -368,7 +368,8 @@ def emulator(
     state: str | None,
 ) -> None:
     """Serve the Gemini API and Vertex AI emulator until interrupted."""
-    from tuneport.emulator import EmulatorClock, serve
+    from tuneport.errors import ConfigError
+    from tuneport_emulator import EmulatorClock, EmulatorError, serve
 
     def ready(url: str) -> None:
         click.echo(url)  # stdout: the one thing a script needs
@@ -378,16 +379,19 @@ def emulator(
         detail = f" ({'; '.join(extras)})" if extras else ""
         click.echo(f"tuneport emulator listening on {url}{detail}; Ctrl-C stops it", err=True)
 
-    serve(
-        host,
-        port,
-        allow_remote=allow_remote,
-        require_key=require_key or None,
-        faults=faults or None,
-        state=state or None,
-        clock=EmulatorClock.scaled(speed),
-        on_ready=ready,
-    )
+    try:
+        serve(
+            host,
+            port,
+            allow_remote=allow_remote,
+            require_key=require_key,
+            faults=faults or None,
+            state=state or None,
+            clock=EmulatorClock.scaled(speed),
+            on_ready=ready,
+        )
+    except EmulatorError as exc:  # the emulator's own errors; exit 2 like any configuration error
+        raise ConfigError(str(exc), key=getattr(exc, "key", None)) from None
 
 
 @cli.command()

@@ -1,0 +1,620 @@
+"""Vertex tuning jobs: their records, their time line on the emulator clock, and their views.
+
+A job is stored once, as plain JSON: what the client sent (normalized), the
+effective hyperparameters, the examples and statistics of its dataset (read
+from the emulated Cloud Storage at creation), the training plan
+(:mod:`tuneport_emulator.training`), the names of the model, endpoint,
+experiment and TensorBoard it will own, and, once it is stopped, when and
+why.  State is computed from the plan and the clock on every read::
+
+    create ─15 s─ dataset processed ─15 s─ step 1 … step N ─20 s─ SUCCEEDED
+    PENDING                PENDING          RUNNING      RUNNING
+    (PROCESSING_DATASET)   (WAITING_FOR_    (TUNING)     (POST_PROCESSING)
+                            CAPACITY)
+
+A bad dataset fails the job when processing ends (``INVALID_ARGUMENT``); a
+cancel makes it ``CANCELLING`` for 10 s, then ``CANCELLED`` with
+``error.code = 1``.  ``tuningDataStats`` appear once the dataset is
+processed, ``experiment`` once the job runs, ``tunedModel`` (and the model
+and endpoint resources) when it succeeds.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from tuneport_emulator import training
+from tuneport_emulator.paging import decode_page_token, encode_page_token, page_size
+from tuneport_emulator.schema import normalize
+from tuneport_emulator.storage import Objects
+from tuneport_emulator.surface import EmulatorContext
+from tuneport_emulator.vertex.base_models import resolve_base_model
+from tuneport_emulator.vertex.checks import (
+    check_pre_tuned_hyperparameters,
+    default_batch_size,
+    effective_hyperparameters,
+    validate_create,
+)
+from tuneport_emulator.vertex.datasets import Dataset, data_stats, read_dataset
+from tuneport_emulator.vertex.filters import FilterField, compile_filter
+from tuneport_emulator.vertex.names import METADATA_STORE, numeric_id
+from tuneport_emulator.vertex.schema import messages, prune
+from tuneport_emulator.wire import RPC_CODES, ApiError, bad_request, format_timestamp
+
+__all__ = [
+    "CANCEL_SECONDS",
+    "DEFAULT_PAGE_SIZE",
+    "MAX_PAGE_SIZE",
+    "POST_PROCESSING_SECONDS",
+    "PROCESSING_SECONDS",
+    "Status",
+    "TuningJobs",
+]
+
+SECTION = "vertex"
+#: Seconds of dataset processing (PENDING / PROCESSING_DATASET) after creation.
+PROCESSING_SECONDS = 15.0
+#: Seconds of post-processing (RUNNING / POST_PROCESSING) after the last step.
+POST_PROCESSING_SECONDS = 20.0
+#: Seconds a cancelled job stays CANCELLING.
+CANCEL_SECONDS = 10.0
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1000
+#: What a seeded job answers when it has no training data.
+SEED_EXAMPLES = [["ping", "pong", ""]]
+SEED_STATES = (
+    "JOB_STATE_PENDING",
+    "JOB_STATE_RUNNING",
+    "JOB_STATE_SUCCEEDED",
+    "JOB_STATE_FAILED",
+    "JOB_STATE_CANCELLING",
+    "JOB_STATE_CANCELLED",
+)
+TERMINAL = frozenset({"JOB_STATE_SUCCEEDED", "JOB_STATE_FAILED", "JOB_STATE_CANCELLED"})
+_CANCELLED_ERROR = {"code": RPC_CODES["CANCELLED"], "message": "The tuning job was cancelled."}
+_JOB_STATE_VALUES = {
+    name: number
+    for number, name in enumerate(
+        [
+            "JOB_STATE_UNSPECIFIED", "JOB_STATE_QUEUED", "JOB_STATE_PENDING", "JOB_STATE_RUNNING",
+            "JOB_STATE_SUCCEEDED", "JOB_STATE_FAILED", "JOB_STATE_CANCELLING", "JOB_STATE_CANCELLED",
+            "JOB_STATE_PAUSED", "JOB_STATE_EXPIRED", "JOB_STATE_UPDATING", "JOB_STATE_PARTIALLY_SUCCEEDED",
+        ]
+    )
+}  # fmt: skip
+_TIMESTAMP = FilterField("create_time", "timestamp")
+#: What ``tuningJobs.list`` filters on (snake_case and camelCase names).
+JOB_FIELDS: dict[str, FilterField] = {
+    "state": FilterField("state", "enum", _JOB_STATE_VALUES),
+    "labels": FilterField("labels", "map"),
+    "base_model": FilterField("base_model", "string"),
+    "baseModel": FilterField("base_model", "string"),
+    "tuned_model_display_name": FilterField("display_name", "string"),
+    "tunedModelDisplayName": FilterField("display_name", "string"),
+    "display_name": FilterField("display_name", "string"),
+    "create_time": _TIMESTAMP,
+    "createTime": _TIMESTAMP,
+    "update_time": FilterField("update_time", "timestamp"),
+    "updateTime": FilterField("update_time", "timestamp"),
+}
+
+
+@dataclass(frozen=True)
+class Status:
+    """Where a job is at some instant."""
+
+    state: str
+    #: v1beta1 ``tuningJobState`` (None once terminal).
+    detail: str | None
+    #: Completed training steps.
+    steps: int
+    #: When the job last changed (its ``updateTime``).
+    changed: float
+    #: Whether it reached RUNNING (it then has an experiment and a ``startTime``).
+    ran: bool
+    #: When it ended (terminal states only).
+    end: float | None = None
+
+
+class TuningJobs:
+    """The ``tuningJobs`` collections of every project and location, over the shared store."""
+
+    def __init__(self, context: EmulatorContext) -> None:
+        self._context = context
+        self._store = context.store
+        self._clock = context.clock
+        self._objects = Objects(context)
+
+    # --- records -----------------------------------------------------------------------
+
+    def section(self) -> dict[str, Any]:
+        """The surface's section of the store.  Hold the lock."""
+        return self._store.section(SECTION)
+
+    def _jobs(self) -> dict[str, dict[str, Any]]:
+        return self.section().setdefault("tuningJobs", {})  # type: ignore[no-any-return]
+
+    def index(self, kind: str) -> dict[str, str]:
+        """Resource name → job name, for ``models``, ``endpoints`` and ``experiments``.  Hold the lock."""
+        indexes = self.section().setdefault("index", {})
+        return indexes.setdefault(kind, {})  # type: ignore[no-any-return]
+
+    def page_cap(self, maximum: int) -> int:
+        """``maximum``, lowered by the admin ``maxPageSize`` setting (for tests of paging)."""
+        with self._store.lock:
+            cap = self.section().get("settings", {}).get("maxPageSize")
+        return min(maximum, int(cap)) if cap else maximum
+
+    def configure(self, settings: dict[str, Any]) -> dict[str, Any]:
+        """Set surface settings (admin): ``maxPageSize`` (a positive integer, or null to reset)."""
+        unknown = set(settings) - {"maxPageSize"}
+        if unknown:
+            raise bad_request(f"Unknown setting(s): {', '.join(sorted(unknown))}.")
+        cap = settings.get("maxPageSize")
+        if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 1):
+            raise bad_request("maxPageSize must be a positive integer or null.", field="maxPageSize")
+        with self._store.lock:
+            stored = self.section().setdefault("settings", {})
+            stored["maxPageSize"] = cap
+            return dict(stored)
+
+    def record(self, name: str) -> dict[str, Any]:
+        """The record of a job by full name; 404 if there is none.  Hold the lock."""
+        found = self._jobs().get(name)
+        if found is None:
+            raise ApiError("NOT_FOUND", f"TuningJob {name} is not found.")
+        return found
+
+    def record_by(self, kind: str, name: str) -> dict[str, Any] | None:
+        """The job owning resource ``name`` of ``kind`` (see :meth:`index`), or None.  Hold the lock."""
+        job = self.index(kind).get(name)
+        return None if job is None else self._jobs().get(job)
+
+    # --- the time line -------------------------------------------------------------------
+
+    def status(self, record: dict[str, Any], now: float) -> Status:
+        """The job's state at ``now``."""
+        plan = record["plan"]
+        created = float(record["createTime"])
+        started = training.step_time(plan, 0)
+        steps_end = training.end_time(plan)
+        succeeded = steps_end + POST_PROCESSING_SECONDS
+        stop = record.get("stop")
+        if stop is not None and float(stop["time"]) < succeeded and now >= float(stop["time"]):
+            at = float(stop["time"])
+            steps = training.completed_steps(plan, at)
+            ran = at >= started
+            if stop["kind"] == "fail":
+                return Status("JOB_STATE_FAILED", None, steps, at, ran, at)
+            done = at + CANCEL_SECONDS
+            if now < done:
+                return Status("JOB_STATE_CANCELLING", None, steps, at, ran)
+            return Status("JOB_STATE_CANCELLED", None, steps, done, ran, done)
+        if now >= succeeded:
+            return Status("JOB_STATE_SUCCEEDED", None, int(plan["totalSteps"]), succeeded, True, succeeded)
+        if now >= steps_end:
+            total = int(plan["totalSteps"])
+            return Status("JOB_STATE_RUNNING", "TUNING_JOB_STATE_POST_PROCESSING", total, steps_end, True)
+        if now >= started:
+            steps = training.completed_steps(plan, now)
+            return Status(
+                "JOB_STATE_RUNNING", "TUNING_JOB_STATE_TUNING", steps, training.step_time(plan, steps), True
+            )
+        if now >= created + PROCESSING_SECONDS:
+            return Status("JOB_STATE_PENDING", "TUNING_JOB_STATE_WAITING_FOR_CAPACITY", 0, created, False)
+        return Status("JOB_STATE_PENDING", "TUNING_JOB_STATE_PROCESSING_DATASET", 0, created, False)
+
+    def status_of(self, name: str) -> tuple[dict[str, Any], Status]:
+        """(record, state now) of a job; 404 if unknown.  Hold the lock."""
+        record = self.record(name)
+        return record, self.status(record, self._clock.now())
+
+    # --- create ------------------------------------------------------------------------
+
+    def create(self, parent: str, body: dict[str, Any], version: str) -> dict[str, Any]:
+        """Create a job from a normalized TuningJob; its view."""
+        request = validate_create(body)
+        fields = request.fields
+        base_name = request.base_model.name if request.base_model is not None else None
+        if request.pre_tuned_model is not None:
+            base_name = self._pre_tuned_base(request.pre_tuned_model, fields)
+        assert base_name is not None
+        spec = fields["supervisedTuningSpec"]
+        training_data = read_dataset(self._objects, spec["trainingDatasetUri"], "training")
+        validation_data: Dataset | str | None = None
+        if spec.get("validationDatasetUri"):
+            validation_data = read_dataset(self._objects, spec["validationDatasetUri"], "validation")
+        with self._store.lock:
+            record = self._new_record(parent, fields, base_name, training_data, validation_data)
+            return self.view(record, self._clock.now(), version)
+
+    def _pre_tuned_base(self, tuned_model: str, fields: dict[str, Any]) -> str:
+        model = tuned_model.split("@", 1)[0]
+        with self._store.lock:
+            owner = self.record_by("models", model)
+            now = self._clock.now()
+            if (
+                owner is None
+                or self.status(owner, now).state != "JOB_STATE_SUCCEEDED"
+                or (owner["modelDeleteTime"] is not None and now >= owner["modelDeleteTime"])
+            ):
+                raise ApiError("NOT_FOUND", f"Model {model} is not found.")
+            base_name = str(owner["baseModel"])
+        base = resolve_base_model(base_name)
+        assert base is not None
+        check_pre_tuned_hyperparameters(fields, base)
+        checkpoint = (fields.get("preTunedModel") or {}).get("checkpointId")
+        if checkpoint:
+            known = {c["checkpointId"] for c in _checkpoints(owner)}
+            if checkpoint not in known:
+                raise bad_request(
+                    f"Checkpoint {checkpoint} does not exist in {model}.",
+                    field="tuning_job.pre_tuned_model.checkpoint_id",
+                )
+        return base_name
+
+    def _new_record(
+        self,
+        parent: str,
+        fields: dict[str, Any],
+        base_name: str,
+        training_data: Dataset | str,
+        validation_data: Dataset | str | None,
+        *,
+        examples: list[list[str]] | None = None,
+    ) -> dict[str, Any]:
+        """Build and store a job record created now.  Hold the lock."""
+        now = self._clock.now()
+        spec = fields["supervisedTuningSpec"]
+        hyper = effective_hyperparameters(spec.get("hyperParameters") or {})
+        problem = next((d for d in (training_data, validation_data) if isinstance(d, str)), None)
+        dataset = training_data if isinstance(training_data, Dataset) else None
+        count = dataset.count if dataset is not None else len(examples or SEED_EXAMPLES)
+        epochs = int(hyper["epochCount"])
+        batch = int(hyper.get("batchSize") or default_batch_size(count))
+        steps, per_epoch = training.total_steps(max(1, count), batch, epochs)
+        job_id = numeric_id(self._context.ids, "tuningJob")
+        while f"{parent}/tuningJobs/{job_id}" in self._jobs():
+            job_id = numeric_id(self._context.ids, "tuningJob")
+        name = f"{parent}/tuningJobs/{job_id}"
+        plan = training.make_plan(
+            start=now, steps=steps, steps_per_epoch=per_epoch, seed=training.loss_seed(name)
+        )
+        output_tokens = dataset.output_tokens if dataset is not None else [1]
+        record: dict[str, Any] = {
+            "name": name,
+            "parent": parent,
+            "id": job_id,
+            "number": self._store.next_number("vertex.tuningJob"),
+            "fields": fields,
+            "baseModel": base_name,
+            "hyperParameters": hyper,
+            "examples": dataset.examples
+            if dataset is not None
+            else [list(e) for e in examples or SEED_EXAMPLES],
+            "stats": data_stats(dataset, epochs=epochs, steps=steps)
+            if dataset is not None and not problem
+            else None,
+            "stepTokens": batch * sum(output_tokens) / max(1, len(output_tokens)),
+            "validation": (
+                {"count": validation_data.count, "outputTokens": sum(validation_data.output_tokens)}
+                if isinstance(validation_data, Dataset)
+                else None
+            ),
+            "createTime": now,
+            "plan": plan,
+            "stop": None,
+            "experimentId": f"tuning-experiment-{job_id}",
+            "tensorboard": self._tensorboard(parent),
+            "model": f"{parent}/models/{numeric_id(self._context.ids, 'model')}",
+            "endpoint": f"{parent}/endpoints/{numeric_id(self._context.ids, 'endpoint')}",
+            "deployedModelId": numeric_id(self._context.ids, "deployedModel"),
+            "undeployTime": None,
+            "endpointDeleteTime": None,
+            "modelDeleteTime": None,
+        }
+        if problem is not None:
+            record["stop"] = {
+                "time": now + PROCESSING_SECONDS,
+                "kind": "fail",
+                "error": {"code": RPC_CODES["INVALID_ARGUMENT"], "message": problem},
+            }
+        self._jobs()[name] = record
+        self.index("models")[record["model"]] = name
+        self.index("endpoints")[record["endpoint"]] = name
+        experiment = f"{parent}/metadataStores/{METADATA_STORE}/contexts/{record['experimentId']}"
+        self.index("experiments")[experiment] = name
+        return record
+
+    def _tensorboard(self, parent: str) -> str:
+        """The TensorBoard of a location (one per project and location, made on first use)."""
+        boards = self.section().setdefault("tensorboards", {})
+        if parent not in boards:
+            boards[parent] = f"{parent}/tensorboards/{numeric_id(self._context.ids, 'tensorboard')}"
+        return str(boards[parent])
+
+    # --- read ----------------------------------------------------------------------------
+
+    def get(self, name: str, version: str) -> dict[str, Any]:
+        """The TuningJob (normalized, for ``version``)."""
+        with self._store.lock:
+            return self.view(self.record(name), self._clock.now(), version)
+
+    def list_jobs(
+        self, parent: str, *, size: str | None, token: str | None, filter_text: str | None, version: str
+    ) -> dict[str, Any]:
+        """One page of ListTuningJobsResponse, in creation order."""
+        limit = page_size(
+            size, default=self.page_cap(DEFAULT_PAGE_SIZE), maximum=self.page_cap(MAX_PAGE_SIZE)
+        )
+        predicate = compile_filter(filter_text, JOB_FIELDS)
+        context = f"{parent}|{filter_text or ''}"
+        after = decode_page_token(token, context=context)
+        with self._store.lock:
+            now = self._clock.now()
+            records = sorted(
+                (r for r in self._jobs().values() if r["parent"] == parent and int(r["number"]) > after),
+                key=lambda r: int(r["number"]),
+            )
+            page: list[dict[str, Any]] = []
+            more = False
+            for record in records:
+                if not predicate(self._filterable(record, now)):
+                    continue
+                if len(page) == limit:
+                    more = True
+                    break
+                page.append(record)
+            result: dict[str, Any] = {}
+            if page:
+                result["tuningJobs"] = [self.view(r, now, version) for r in page]
+            if more:
+                result["nextPageToken"] = encode_page_token(int(page[-1]["number"]), context=context)
+            return result
+
+    def _filterable(self, record: dict[str, Any], now: float) -> dict[str, Any]:
+        status = self.status(record, now)
+        fields = record["fields"]
+        return {
+            "state": status.state,
+            "labels": fields.get("labels") or {},
+            "base_model": fields.get("baseModel") or record["baseModel"],
+            "display_name": fields.get("tunedModelDisplayName"),
+            "create_time": record["createTime"],
+            "update_time": status.changed,
+        }
+
+    # --- cancel --------------------------------------------------------------------------
+
+    def cancel(self, name: str) -> None:
+        """Request cancellation: CANCELLING now, CANCELLED after :data:`CANCEL_SECONDS`."""
+        with self._store.lock:
+            record, status = self.status_of(name)
+            if status.state == "JOB_STATE_CANCELLING":
+                return
+            if status.state in TERMINAL:
+                raise ApiError(
+                    "FAILED_PRECONDITION",
+                    f"Cannot cancel TuningJob {name}: it is in the final state {status.state}.",
+                )
+            record["stop"] = {"time": self._clock.now(), "kind": "cancel"}
+
+    # --- views ---------------------------------------------------------------------------
+
+    def view(self, record: dict[str, Any], now: float, version: str) -> dict[str, Any]:
+        """The TuningJob as ``version`` shows it (normalized: ints, enum names)."""
+        status = self.status(record, now)
+        fields = record["fields"]
+        plan = record["plan"]
+        view: dict[str, Any] = {"name": record["name"]}
+        if "preTunedModel" in fields:
+            view["preTunedModel"] = {**fields["preTunedModel"], "baseModel": record["baseModel"]}
+        else:
+            view["baseModel"] = fields["baseModel"]
+        spec = dict(fields["supervisedTuningSpec"])
+        spec["hyperParameters"] = dict(record["hyperParameters"])
+        view["supervisedTuningSpec"] = spec
+        for key in ("tunedModelDisplayName", "description"):
+            if fields.get(key):
+                view[key] = fields[key]
+        view["state"] = status.state
+        view["createTime"] = format_timestamp(float(record["createTime"]))
+        if status.ran:
+            view["startTime"] = format_timestamp(training.step_time(plan, 0))
+        if status.end is not None:
+            view["endTime"] = format_timestamp(status.end)
+        view["updateTime"] = format_timestamp(status.changed)
+        stop = record.get("stop")
+        if status.state == "JOB_STATE_FAILED" and stop is not None:
+            view["error"] = dict(stop["error"])
+        elif status.state == "JOB_STATE_CANCELLED":
+            view["error"] = dict(_CANCELLED_ERROR)
+        if fields.get("labels"):
+            view["labels"] = dict(fields["labels"])
+        if status.ran:
+            view["experiment"] = experiment_name(record)
+        if status.state == "JOB_STATE_SUCCEEDED":
+            view["tunedModel"] = {
+                "model": f"{record['model']}@1",
+                "endpoint": record["endpoint"],
+                "checkpoints": _checkpoints(record),
+            }
+        processed = float(record["createTime"]) + PROCESSING_SECONDS
+        stopped_early = stop is not None and float(stop["time"]) < processed
+        if record.get("stats") and now >= processed and not stopped_early:
+            view["tuningDataStats"] = {"supervisedTuningDataStats": record["stats"]}
+        for key in ("encryptionSpec", "serviceAccount"):
+            if fields.get(key):
+                view[key] = fields[key]
+        if status.detail is not None:
+            view["tuningJobState"] = status.detail
+        metadata: dict[str, Any] = {}
+        if status.steps:
+            metadata["completedStepCount"] = status.steps
+            per_epoch = max(1, int(plan["stepsPerEpoch"]))
+            if status.steps // per_epoch:
+                metadata["completedEpochCount"] = status.steps // per_epoch
+        if metadata:
+            view["tuningJobMetadata"] = metadata
+        return prune(view, messages(version).tuning_job)
+
+    # --- seeding (admin) ---------------------------------------------------------------------
+
+    def seed(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Create a job directly in a given state (test backdoor); its v1beta1 view."""
+        unknown = set(body) - {"parent", "tuningJob", "state", "progress", "error", "examples"}
+        if unknown:
+            raise bad_request(f"Unknown seed field(s): {', '.join(sorted(unknown))}.")
+        parent = body.get("parent", "projects/tuneport-emulator/locations/us-central1")
+        if not isinstance(parent, str) or len(parent.split("/")) != 4 or not parent.startswith("projects/"):
+            raise bad_request("parent must be projects/{project}/locations/{location}.", field="parent")
+        job = normalize(body.get("tuningJob") or {}, messages("v1beta1").tuning_job, "tuning_job")
+        job.setdefault("baseModel", "gemini-2.5-flash")
+        spec = job.setdefault("supervisedTuningSpec", {})
+        spec.setdefault("trainingDatasetUri", "gs://tuneport-emulator/seed.jsonl")
+        state = body.get("state", "JOB_STATE_SUCCEEDED")
+        if state not in SEED_STATES:
+            raise bad_request(f"state must be one of {', '.join(SEED_STATES)}.", field="state")
+        progress = body.get("progress", 1.0 if state == "JOB_STATE_SUCCEEDED" else 0.0)
+        if isinstance(progress, bool) or not isinstance(progress, (int, float)) or not 0 <= progress <= 1:
+            raise bad_request("progress must be a number from 0 to 1.", field="progress")
+        error = _seed_error(body.get("error"), state)
+        examples = _seed_examples(body.get("examples"))
+        request = validate_create(job)
+        if request.base_model is None:
+            raise bad_request("A seed needs baseModel, not preTunedModel.", field="tuningJob")
+        data: Dataset | str
+        stored = self._objects.read_uri(spec["trainingDatasetUri"])
+        if examples is None and stored is not None:
+            data = read_dataset(self._objects, spec["trainingDatasetUri"], "training")
+        else:
+            data = _dataset_of(spec["trainingDatasetUri"], examples or [list(e) for e in SEED_EXAMPLES])
+        with self._store.lock:
+            record = self._new_record(parent, request.fields, request.base_model.name, data, None)
+            if record["stop"] is not None and state != "JOB_STATE_FAILED":
+                raise bad_request(f"The seed's dataset is invalid: {record['stop']['error']['message']}")
+            _place_in_time(record, state, float(progress), error, self._clock.now())
+            return self.view(record, self._clock.now(), "v1beta1")
+
+
+def experiment_name(record: dict[str, Any]) -> str:
+    """The metadata context of a job's experiment."""
+    return f"{record['parent']}/metadataStores/{METADATA_STORE}/contexts/{record['experimentId']}"
+
+
+def _checkpoints(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """One checkpoint per epoch (or only the last with exportLastCheckpointOnly); the last is deployed."""
+    plan = record["plan"]
+    total, per_epoch = int(plan["totalSteps"]), max(1, int(plan["stepsPerEpoch"]))
+    epochs = math.ceil(total / per_epoch)
+    numbers = range(1, epochs + 1)
+    if record["fields"]["supervisedTuningSpec"].get("exportLastCheckpointOnly"):
+        numbers = range(epochs, epochs + 1)
+    checkpoints: list[dict[str, Any]] = []
+    for epoch in numbers:
+        checkpoint: dict[str, Any] = {
+            "checkpointId": str(epoch),
+            "epoch": epoch,
+            "step": min(total, epoch * per_epoch),
+        }
+        if epoch == epochs:
+            checkpoint["endpoint"] = record["endpoint"]
+        checkpoints.append(checkpoint)
+    return checkpoints
+
+
+def _dataset_of(uri: str, examples: list[list[str]]) -> Dataset:
+    from tuneport_emulator.answers import estimate_tokens
+
+    dataset = Dataset(uri)
+    for prompt, output, system in examples:
+        dataset.examples.append([prompt, output, system])
+        dataset.characters += len(system) + len(prompt) + len(output)
+        dataset.input_tokens.append(estimate_tokens(system + prompt))
+        dataset.output_tokens.append(estimate_tokens(output))
+        dataset.messages.append(2)
+        if len(dataset.samples) < 3:
+            dataset.samples.append(
+                [
+                    {"role": "user", "parts": [{"text": prompt}]},
+                    {"role": "model", "parts": [{"text": output}]},
+                ]
+            )
+    return dataset
+
+
+def _seed_examples(value: Any) -> list[list[str]] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or not value:
+        raise bad_request(
+            'examples must be a non-empty list of {"input", "output"} objects.', field="examples"
+        )
+    examples: list[list[str]] = []
+    for item in value:
+        if (
+            isinstance(item, dict)
+            and isinstance(item.get("input"), str)
+            and isinstance(item.get("output"), str)
+        ):
+            system = item.get("systemInstruction", "")
+            examples.append([item["input"], item["output"], system if isinstance(system, str) else ""])
+        elif isinstance(item, list) and len(item) == 2 and all(isinstance(x, str) for x in item):
+            examples.append([item[0], item[1], ""])
+        else:
+            raise bad_request('Each example is {"input", "output"[, "systemInstruction"]}.', field="examples")
+    return examples
+
+
+def _seed_error(error: Any, state: str) -> dict[str, Any] | None:
+    if error is None:
+        return (
+            {"code": RPC_CODES["INTERNAL"], "message": "Tuning failed."}
+            if state == "JOB_STATE_FAILED"
+            else None
+        )
+    if state != "JOB_STATE_FAILED":
+        raise bad_request("error is only meaningful with state JOB_STATE_FAILED.", field="error")
+    if (
+        not isinstance(error, dict)
+        or set(error) - {"code", "message"}
+        or isinstance(error.get("code"), bool)
+        or not isinstance(error.get("code"), int)
+        or not 1 <= error["code"] <= 16
+        or not isinstance(error.get("message", ""), str)
+    ):
+        raise bad_request('error must be {"code": 1..16, "message": "..."}.', field="error")
+    return {"code": error["code"], "message": error.get("message", "")}
+
+
+def _place_in_time(
+    record: dict[str, Any], state: str, progress: float, error: dict[str, Any] | None, now: float
+) -> None:
+    """Move a new record into the past so that it is in ``state`` at ``now``."""
+    plan = record["plan"]
+    total = int(plan["totalSteps"])
+    setup, step = float(plan["setupSeconds"]), float(plan["stepSeconds"])
+    done = min(total - 1, math.floor(progress * total))
+    running = setup + done * step + step / 2  # half-way through the next step
+    stop: dict[str, Any] | None = None
+    if state == "JOB_STATE_SUCCEEDED":
+        elapsed = setup + total * step + POST_PROCESSING_SECONDS + 1.0
+    elif state == "JOB_STATE_PENDING":
+        elapsed = PROCESSING_SECONDS / 2
+    elif state == "JOB_STATE_RUNNING":
+        elapsed = running
+    elif state == "JOB_STATE_FAILED":
+        elapsed = running if progress > 0 else PROCESSING_SECONDS
+        stop = {"time": now, "kind": "fail", "error": error}
+    elif state == "JOB_STATE_CANCELLING":
+        elapsed = running
+        stop = {"time": now, "kind": "cancel"}
+    else:  # CANCELLED
+        elapsed = running + CANCEL_SECONDS
+        stop = {"time": now - CANCEL_SECONDS, "kind": "cancel"}
+    start = now - elapsed
+    plan["start"] = start
+    record["createTime"] = start
+    record["stop"] = stop

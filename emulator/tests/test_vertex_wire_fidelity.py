@@ -1,0 +1,453 @@
+"""Wire fidelity of the Vertex surface against Google's published types (``google-cloud-aiplatform``).
+
+* The request messages the surface reads know every field and enum value of
+  the ``aiplatform_v1`` / ``v1beta1`` protos, with the same names, oneofs and
+  enum numbers, so whatever an official client sends is understood.
+* Every reply parses strictly (``ignore_unknown_fields=False``) into the
+  message of its API version, ``Any`` fields included.
+* What the official clients sent (recorded bodies) is accepted.
+
+The surface follows the discovery documents (revision 20261106), which are
+newer than the installed protos (google-cloud-aiplatform 2.7.0); the fields
+only the discovery documents have are listed in NEWER_FIELDS and are the
+only ones tolerated.
+"""
+
+from __future__ import annotations
+
+import importlib
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+from google.longrunning import operations_pb2
+from google.protobuf import descriptor_pool, json_format
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from google.rpc import error_details_pb2, status_pb2
+
+import tuneport_emulator.vertex.schema
+from tuneport_emulator import Emulator
+from tuneport_emulator.schema import _ENUMS, Message
+
+assert error_details_pb2  # registers google.rpc.BadRequest for Any in error details
+
+PARENT = "projects/p/locations/us-central1"
+POOL = descriptor_pool.Default()
+V1, V1BETA1 = "google.cloud.aiplatform.v1", "google.cloud.aiplatform.v1beta1"
+
+
+def _types(version: str) -> Any:
+    """The ``aiplatform_v1`` or ``v1beta1`` types (a test dependency: fail, never skip).
+
+    Imported on first use, not at collection: they weigh ~150 MB, which
+    would otherwise sit in every later test's process (and its children).
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # api_core's Python-version FutureWarning
+        module = importlib.import_module(f"google.cloud.aiplatform_{version}")
+    return module.types
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _published_types() -> None:
+    """Load both versions' descriptors into the default pool before anything looks them up."""
+    _types("v1")
+    _types("v1beta1")
+
+
+#: Fields of the discovery documents (revision 20261106) that google-cloud-aiplatform 2.7.0 lacks.
+_NEWER_COMMON = {
+    "TuningJob": {"gcsMetricsUri", "preferenceOptimizationSpec"},
+    "TuningDataStats": {"preferenceOptimizationDataStats"},
+    "Part": {"audioTranscription", "speechMetadata"},
+    "Blob": {"displayName"},
+    "FileData": {"displayName"},
+    "GenerationConfig": {
+        "audioTranscriptionConfig", "enableAffectiveDialog", "responseFormat", "translationConfig",
+    },
+    "GenerateContentRequest": {"continuationToken", "outputConfig"},
+    "GenerateContentResponse.UsageMetadata": {"toolUsePromptTokenCount"},
+    "DeployedModel": {"gdcConnectedModel"},
+    "Endpoint": {"gdcConfig"},
+    "Candidate": {"continuationToken"},
+    "DeployedModelRef": {"checkpointId"},
+}  # fmt: skip
+NEWER_FIELDS: dict[str, set[str]] = {
+    **{f"{V1}.{k}": v for k, v in _NEWER_COMMON.items()},
+    **{f"{V1BETA1}.{k}": set(v) for k, v in _NEWER_COMMON.items()},
+}
+NEWER_FIELDS[f"{V1BETA1}.Part"] |= {"mediaResolution", "mediaProcessing"}
+NEWER_FIELDS[f"{V1BETA1}.VideoMetadata"] = {"fps"}
+NEWER_FIELDS[f"{V1BETA1}.TuningJob"] |= {
+    "fullFineTuningSpec", "reinforcementTuningSpec", "tuningJobState", "tuningJobMetadata", "satisfiesPzs",
+    "satisfiesPzi",
+}  # fmt: skip
+NEWER_FIELDS[f"{V1BETA1}.TuningDataStats"] |= {"reinforcementTuningDataStats"}
+NEWER_FIELDS[f"{V1BETA1}.GenerateContentResponse.UsageMetadata"] |= {
+    "toolUsePromptTokensDetails",
+    "trafficType",
+}
+NEWER_ENUMS = {f"{V1BETA1}.TuningJobState", f"{V1BETA1}.GenerateContentResponse.UsageMetadata.TrafficType"}
+#: The request messages, checked field by field (response messages are checked by parsing replies).
+REQUEST_MESSAGES = [
+    "TuningJob", "SupervisedTuningSpec", "SupervisedHyperParameters", "PreTunedModel", "EncryptionSpec",
+    "CancelTuningJobRequest", "GenerateContentRequest", "Content", "Part", "Blob", "FileData",
+    "VideoMetadata", "GenerationConfig", "SafetySetting", "UndeployModelRequest",
+    "ExportTensorboardTimeSeriesDataRequest",
+]  # fmt: skip
+
+
+def _descriptor(full_name: str) -> Descriptor | None:
+    try:
+        return POOL.FindMessageTypeByName(full_name)
+    except KeyError:
+        return None
+
+
+def _strip_newer(value: Any, descriptor: Descriptor) -> Any:
+    """Drop, recursively, the NEWER_FIELDS the installed descriptor lacks (and only those)."""
+    if descriptor.full_name == "google.protobuf.Any" and isinstance(value, dict):
+        inner = _descriptor(str(value.get("@type", "")).rsplit("/", 1)[-1])
+        if inner is None:
+            return value
+        rest = _strip_newer({k: v for k, v in value.items() if k != "@type"}, inner)
+        return {"@type": value["@type"], **rest}
+    if not isinstance(value, dict):
+        return value
+    result = {}
+    for key, item in value.items():
+        field = descriptor.fields_by_camelcase_name.get(key)
+        if field is None:
+            if key in NEWER_FIELDS.get(descriptor.full_name, set()):
+                continue
+            result[key] = item  # unknown and not excused: ParseDict will fail on it
+        elif field.type == FieldDescriptor.TYPE_MESSAGE and not field.message_type.GetOptions().map_entry:
+            if field.message_type.full_name in ("google.protobuf.Struct", "google.protobuf.Value"):
+                result[key] = item
+            elif isinstance(item, list):
+                result[key] = [_strip_newer(i, field.message_type) for i in item]
+            else:
+                result[key] = _strip_newer(item, field.message_type)
+        else:
+            result[key] = item
+    return result
+
+
+def parse_strictly(body: dict[str, Any], message_class: Any) -> Any:
+    """ParseDict with ignore_unknown_fields=False into a protobuf class (or a proto-plus type)."""
+    cls = message_class.pb() if hasattr(message_class, "pb") else message_class
+    message = cls()
+    json_format.ParseDict(_strip_newer(body, message.DESCRIPTOR), message, ignore_unknown_fields=False)
+    return message
+
+
+# --- the schemas against the descriptors ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("version", ["v1", "v1beta1"])
+@pytest.mark.parametrize("short", REQUEST_MESSAGES)
+def test_request_schemas_know_every_field_of_the_published_protos(version: str, short: str) -> None:
+    package = V1 if version == "v1" else V1BETA1
+    name = f"{package}.{short}"
+    from tuneport_emulator.schema import lookup_message
+
+    mine: Message = lookup_message(name)
+    descriptor = _descriptor(name)
+    assert descriptor is not None, name
+    theirs = {f.json_name: f for f in descriptor.fields}
+    assert set(theirs) <= set(mine.fields), (
+        f"{name}: unknown to the emulator: {set(theirs) - set(mine.fields)}"
+    )
+    extra = set(mine.fields) - set(theirs)
+    allowed = NEWER_FIELDS.get(name, set())
+    assert extra <= allowed, f"{name}: fields the protos do not have: {extra - allowed}"
+    for json_name, proto_field in theirs.items():
+        field = mine.fields[json_name]
+        assert field.proto_name == proto_field.name, (name, json_name)
+        is_map = (
+            proto_field.type == FieldDescriptor.TYPE_MESSAGE
+            and proto_field.message_type.GetOptions().map_entry
+        )
+        if not is_map:
+            assert field.repeated == (proto_field.label == FieldDescriptor.LABEL_REPEATED), (name, json_name)
+        if proto_field.type == FieldDescriptor.TYPE_ENUM:
+            assert (field.kind, field.type_name) == ("enum", proto_field.enum_type.full_name), json_name
+        oneof = proto_field.containing_oneof
+        if oneof is not None and not oneof.name.startswith("_"):  # "_x": proto3 `optional`
+            assert field.oneof == oneof.name, (name, json_name)
+
+
+def test_enum_numbers_match_the_published_protos() -> None:
+    assert tuneport_emulator.vertex.schema.VERSIONS
+    checked = 0
+    for name, enum in _ENUMS.items():
+        if not name.startswith("google.cloud.aiplatform."):
+            continue
+        try:
+            descriptor = POOL.FindEnumTypeByName(name)
+        except KeyError:
+            assert name in NEWER_ENUMS, name
+            continue
+        checked += 1
+        theirs = {v.name: v.number for v in descriptor.values}
+        assert dict(enum.values) == theirs, name
+    assert checked >= 20
+
+
+# --- replies parse strictly ----------------------------------------------------------------------------
+
+
+def _collect_replies(
+    emulator: Emulator,
+    client: httpx.Client,
+    create_job: Callable[..., httpx.Response],
+    gcs: Callable[..., str],
+    version: str,
+    params: dict[str, str],
+) -> list[tuple[dict[str, Any], str]]:
+    """(reply, message short name) of every kind of reply the surface sends."""
+    replies: list[tuple[dict[str, Any], str]] = []
+    spec = {
+        "trainingDatasetUri": gcs(),
+        "validationDatasetUri": gcs(name="validation.jsonl"),
+        "hyperParameters": {"epochCount": 2, "adapterSize": "ADAPTER_SIZE_EIGHT"},
+        "exportLastCheckpointOnly": False,
+    }
+    created = create_job(
+        version, params=params, supervisedTuningSpec=spec, labels={"team": "ml"},
+        encryptionSpec={"kmsKeyName": "projects/p/locations/l/keyRings/r/cryptoKeys/k"},
+        tunedModelDisplayName="numbers", description="d", serviceAccount="sa@p.iam.gserviceaccount.com",
+    ).json()  # fmt: skip
+    name = created["name"]
+    replies.append((created, "TuningJob"))
+    for step in (16, 20, 3600):  # pending with stats, running, succeeded
+        emulator.advance(step)
+        replies.append((client.get(f"/{version}/{name}", params=params).json(), "TuningJob"))
+    failed = create_job(
+        version, params=params, supervisedTuningSpec={"trainingDatasetUri": "gs://none/x"}
+    ).json()
+    cancelled = create_job(version, params=params).json()
+    client.post(f"/{version}/{cancelled['name']}:cancel", params=params)
+    emulator.advance(40)
+    for job in (failed, cancelled):
+        replies.append((client.get(f"/{version}/{job['name']}", params=params).json(), "TuningJob"))
+    replies.append(
+        (client.get(f"/{version}/{PARENT}/tuningJobs", params=params).json(), "ListTuningJobsResponse")
+    )
+    done = client.get(f"/{version}/{name}", params=params).json()
+    endpoint = done["tunedModel"]["endpoint"]
+    model = done["tunedModel"]["model"]
+    request = {
+        "contents": [{"role": "user", "parts": [{"text": "IV"}]}],
+        "generationConfig": {"candidateCount": 2},
+    }
+    replies.append(
+        (
+            client.post(f"/{version}/{endpoint}:generateContent", params=params, json=request).json(),
+            "GenerateContentResponse",
+        )
+    )
+    for chunk in client.post(
+        f"/{version}/{endpoint}:streamGenerateContent", params=params, json=request
+    ).json():
+        replies.append((chunk, "GenerateContentResponse"))
+    ep = client.get(f"/{version}/{endpoint}", params=params).json()
+    replies.append((ep, "Endpoint"))
+    replies.append((client.get(f"/{version}/{model}", params=params).json(), "Model"))
+    context = client.get(f"/{version}/{done['experiment']}", params=params).json()
+    replies.append((context, "Context"))
+    store = f"{PARENT}/metadataStores/default"
+    replies.append((client.get(f"/{version}/{store}/contexts", params=params).json(), "ListContextsResponse"))
+    tensorboard = context["metadata"]["backing_tensorboard_resource"]
+    runs = client.get(
+        f"/{version}/{tensorboard}/experiments/{done['experiment'].rsplit('/', 1)[1]}/runs", params=params
+    ).json()
+    replies.append((runs, "ListTensorboardRunsResponse"))
+    run = runs["tensorboardRuns"][0]["name"]
+    replies.append((client.get(f"/{version}/{run}", params=params).json(), "TensorboardRun"))
+    series = client.get(f"/{version}/{run}/timeSeries", params=params).json()
+    replies.append((series, "ListTensorboardTimeSeriesResponse"))
+    for ts in series["tensorboardTimeSeries"]:
+        exported = client.post(
+            f"/{version}/{ts['name']}:exportTensorboardTimeSeries", params=params, json={"pageSize": 2}
+        )
+        replies.append((exported.json(), "ExportTensorboardTimeSeriesDataResponse"))
+    undeploy = client.post(
+        f"/{version}/{endpoint}:undeployModel",
+        params=params,
+        json={"deployedModelId": ep["deployedModels"][0]["id"]},
+    ).json()
+    replies.append((undeploy, "Operation"))
+    emulator.advance(5)
+    replies.append((client.get(f"/{version}/{undeploy['name']}", params=params).json(), "Operation"))
+    replies.append((client.delete(f"/{version}/{endpoint}", params=params).json(), "Operation"))
+    deleted = client.delete(f"/{version}/{model.split('@')[0]}", params=params).json()
+    emulator.advance(5)
+    replies.append((client.get(f"/{version}/{deleted['name']}", params=params).json(), "Operation"))
+    return replies
+
+
+@pytest.mark.parametrize("enum_int", [False, True])
+@pytest.mark.parametrize("version", ["v1", "v1beta1"])
+def test_replies_parse_strictly(
+    emulator: Emulator,
+    client: httpx.Client,
+    create_job: Callable[..., httpx.Response],
+    gcs: Callable[..., str],
+    version: str,
+    enum_int: bool,
+) -> None:
+    params = {"$alt": "json;enum-encoding=int"} if enum_int else {}
+    replies = _collect_replies(emulator, client, create_job, gcs, version, params)
+    kinds = set()
+    for body, short in replies:
+        assert "error" not in body or short == "TuningJob", body
+        kinds.add(short)
+        if short == "Operation":
+            parsed = parse_strictly(body, operations_pb2.Operation)
+            metadata_class = (
+                _types(version).UndeployModelOperationMetadata
+                if "UndeployModel" in body["metadata"]["@type"]
+                else _types(version).DeleteOperationMetadata
+            )
+            assert parsed.metadata.Unpack(metadata_class.pb()())
+            continue
+        cls = (
+            _types(version).GenerateContentResponse
+            if short == "GenerateContentResponse"
+            else getattr(_types(version), short)
+        )
+        parse_strictly(body, cls)
+    assert len(kinds) == 12
+    # v1beta1-only fields never reach a v1 client.
+    if version == "v1":
+        assert not any("tuningJobState" in b for b, s in replies if s == "TuningJob")
+
+
+def test_error_bodies_parse_as_status_with_details(
+    client: httpx.Client, create_job: Callable[..., httpx.Response]
+) -> None:
+    errors = [
+        create_job(
+            supervisedTuningSpec={"trainingDatasetUri": "gs://b-b/x", "hyperParameters": {"epochs": 1}}
+        ).json()["error"],
+        client.get(f"/v1/{PARENT}/tuningJobs/1").json()["error"],
+        client.get(f"/v1/{PARENT}/tuningJobs", params={"filter": "x"}).json()["error"],
+    ]
+    for error in errors:
+        status = parse_strictly({k: v for k, v in error.items() if k != "status"}, status_pb2.Status)
+        assert status.code == error["code"]
+
+
+# --- what official clients sent is accepted ---------------------------------------------------------------
+
+#: Request bodies recorded from google-genai 2.34 (Vertex mode) and the vertexai SDK 2.7.0 (REST,
+#: $alt=json;enum-encoding=int), from shared/reference/official-clients/*.jsonl; the dataset URIs
+#: point at a bucket of this test.
+RECORDED_CREATES: list[tuple[dict[str, Any], dict[str, str]]] = [
+    (
+        {
+            "baseModel": "gemini-1.5-flash-002",
+            "supervisedTuningSpec": {
+                "trainingDatasetUri": "gs://tuneport-test/train.jsonl",
+                "validationDatasetUri": "gs://tuneport-test/validation.jsonl",
+                "hyperParameters": {
+                    "epochCount": 4,
+                    "learningRateMultiplier": 1.0,
+                    "adapterSize": "ADAPTER_SIZE_FOUR",
+                },
+            },
+            "tunedModelDisplayName": "number generator",
+        },
+        {},
+    ),
+    (
+        {
+            "baseModel": "gemini-2.0-flash-001",
+            "supervisedTuningSpec": {
+                "trainingDatasetUri": "gs://tuneport-test/train.jsonl",
+                "hyperParameters": {
+                    "epochCount": 2,
+                    "learningRateMultiplier": 0.5,
+                    "adapterSize": "ADAPTER_SIZE_ONE",
+                },
+                "exportLastCheckpointOnly": True,
+            },
+            "tunedModelDisplayName": "more",
+            "description": "desc",
+            "labels": {"team": "x"},
+        },
+        {},
+    ),
+    (
+        {
+            "baseModel": "gemini-1.5-flash-002",
+            "supervisedTuningSpec": {
+                "trainingDatasetUri": "gs://tuneport-test/train.jsonl",
+                "hyperParameters": {"batchSize": 2, "learningRate": 0.001},
+            },
+        },
+        {},
+    ),
+    (
+        {
+            "tunedModelDisplayName": "x",
+            "baseModel": "gemini-1.5-pro-002",
+            "supervisedTuningSpec": {
+                "trainingDatasetUri": "gs://tuneport-test/train.jsonl",
+                "validationDatasetUri": "gs://tuneport-test/validation.jsonl",
+                "hyperParameters": {"epochCount": "4", "learningRateMultiplier": 1.0, "adapterSize": 2},
+            },
+        },
+        {"$alt": "json;enum-encoding=int"},
+    ),
+    (
+        {
+            "tunedModelDisplayName": "SupervisedTuningJob 2026-11-22 10:09:06.612566",
+            "baseModel": "gemini-2.0-flash-001",
+            "supervisedTuningSpec": {
+                "trainingDatasetUri": "gs://tuneport-test/train.jsonl",
+                "hyperParameters": {"epochCount": "1", "adapterSize": 4, "learningRate": 0.0002},
+            },
+        },
+        {"$alt": "json;enum-encoding=int"},
+    ),
+]
+RECORDED_GENERATE = {"contents": [{"role": "user", "parts": [{"text": "LXIII"}]}]}
+
+
+def test_recorded_client_bodies_are_accepted(
+    emulator: Emulator, client: httpx.Client, gcs: Callable[..., str]
+) -> None:
+    gcs()
+    gcs(name="validation.jsonl")
+    names = []
+    for body, params in RECORDED_CREATES:
+        created = client.post(f"/v1beta1/{PARENT}/tuningJobs", params=params, json=body)
+        assert created.status_code == 200, created.text
+        names.append(created.json()["name"])
+        parse_strictly(body, _types("v1beta1").TuningJob)
+    emulator.advance(3600)
+    for name in names:
+        job = client.get(f"/v1beta1/{name}").json()
+        assert job["state"] == "JOB_STATE_SUCCEEDED", job
+    endpoint = client.get(f"/v1beta1/{names[0]}").json()["tunedModel"]["endpoint"]
+    for version in ("v1", "v1beta1"):
+        reply = client.post(f"/{version}/{endpoint}:generateContent", json=RECORDED_GENERATE)
+        assert reply.status_code == 200, reply.text
+    parse_strictly(RECORDED_GENERATE, _types("v1").GenerateContentRequest)
+    # google-genai sends no body on cancel; the vertexai SDK sends {}.
+    assert client.post(f"/v1beta1/{names[0]}:cancel", content=b"").status_code == 400  # finished
+    # The pre-tuned-model body names a model that does not exist here.
+    pre_tuned = {
+        "preTunedModel": {"checkpoint_id": "3", "tuned_model_name": f"{PARENT}/models/7777777777777777777"},
+        "supervisedTuningSpec": {
+            "trainingDatasetUri": "gs://tuneport-test/train.jsonl",
+            "hyperParameters": {"epochCount": 1},
+        },
+    }
+    refused = client.post(f"/v1beta1/{PARENT}/tuningJobs", json=pre_tuned)
+    assert refused.status_code == 404, refused.text
+    parse_strictly(pre_tuned, _types("v1beta1").TuningJob)

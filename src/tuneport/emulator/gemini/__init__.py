@@ -1,7 +1,0 @@
-"""The Gemini API surface (generativelanguage ``tunedModels``) of the emulator."""
-
-from __future__ import annotations
-
-from tuneport.emulator.gemini.routes import register
-
-__all__ = ["register"]
