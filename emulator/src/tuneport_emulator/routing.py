@@ -15,10 +15,11 @@ other parameter that is not a system parameter (``$alt``, ``key``…).
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import unquote
 
 from tuneport_emulator.wire import ApiError, bad_request, parse_json_body
@@ -52,7 +53,25 @@ class Request:
     #: What the request log records as the body; handlers set it to the
     #: normalized (camelCase) body once they have read it.
     log_body: Any = None
+    #: For a route registered with ``stream_body=True``: the body spooled to a
+    #: temporary file by the server (``body`` is then empty).  Read it with
+    #: :meth:`open_body`, which works for every route.
+    body_file: BinaryIO | None = field(default=None, repr=False)
     _json: Any = field(default=None, repr=False)
+
+    def open_body(self) -> BinaryIO:
+        """The body as a binary file positioned at its start (spooled on disk for streamed routes)."""
+        if self.body_file is None:
+            return io.BytesIO(self.body)
+        self.body_file.seek(0)
+        return self.body_file
+
+    @property
+    def body_size(self) -> int:
+        """The body's length in bytes, wherever it is kept."""
+        if self.body_file is None:
+            return len(self.body)
+        return self.body_file.seek(0, io.SEEK_END)
 
     def json(self) -> dict[str, Any]:
         """The body as a JSON object (``{}`` when empty); 400 if it is not one."""
@@ -117,6 +136,8 @@ class Route:
     #: Whether requests to it go to the request log (admin routes do not).
     log: bool
     regex: re.Pattern[str]
+    #: Whether the server spools the body to disk (``Request.body_file``) instead of memory.
+    stream_body: bool = False
 
 
 class Router:
@@ -139,6 +160,7 @@ class Router:
         query: Iterable[str] = (),
         auth: AuthCheck | None = None,
         log: bool = True,
+        stream_body: bool = False,
     ) -> Route:
         """Register ``handler`` for ``method`` on ``pattern``; a duplicate is a bug (ValueError)."""
         method = method.upper()
@@ -148,7 +170,9 @@ class Router:
         for spelling in query:
             allowed.add(spelling)
             allowed.add(_CAMEL_BOUNDARY.sub("_", spelling).lower())
-        route = Route(method, pattern, handler, name, frozenset(allowed), auth, log, _compile(pattern))
+        route = Route(
+            method, pattern, handler, name, frozenset(allowed), auth, log, _compile(pattern), stream_body
+        )
         self._routes.append(route)
         return route
 
