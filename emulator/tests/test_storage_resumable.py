@@ -117,9 +117,15 @@ def test_a_finished_session_survives_a_restart_without_its_bytes(tmp_path: Path)
             )
             assert done.status_code == 200
         session = next(iter(first.store.snapshot()["sections"]["storage"]["uploads"].values()))
-        assert session["chunks"] == []  # the bytes live in the object only
+        assert session["state"] == "FINISHED"
+        assert session["file"] == ""  # the bytes live in the object's file only
+        assert session["object"]["file"] == ""
+        objects_dir = Path(f"{path}.objects")
+        assert [p.name for p in objects_dir.iterdir() if p.is_file()] == [
+            first.store.snapshot()["sections"]["storage"]["buckets"][BUCKET]["objects"]["kept.bin"]["file"]
+        ]
         assert first.state_file is not None
-        assert first.state_file.counts()["blobs"] == 1
+        assert first.state_file.counts()["blobs"] == 0  # no bytes in SQLite
         old_url = first.url
     with (
         Emulator(clock=EmulatorClock.manual(), state=path) as second,

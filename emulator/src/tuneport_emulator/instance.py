@@ -22,6 +22,7 @@ from tuneport_emulator.persistence import StateFile
 from tuneport_emulator.routing import Router
 from tuneport_emulator.schema import render
 from tuneport_emulator.server import EmulatorHTTPServer
+from tuneport_emulator.storage.files import ObjectFiles
 from tuneport_emulator.store import DEFAULT_REQUEST_LOG_SIZE, Store
 from tuneport_emulator.surface import EmulatorContext, Surface
 from tuneport_emulator.wire import ApiError
@@ -122,6 +123,8 @@ class Emulator:
             ids=IdSource(self.store, seed),
             api_key_auth=ApiKeyAuth(require_key),
             faults=self.faults,
+            # Object bytes live on disk: beside the state file (kept), else in a temporary directory.
+            object_files=ObjectFiles() if state is None else ObjectFiles.beside(state),
         )
         #: The state file's path (None: state lives in memory only).
         self.state_path = None if state is None else os.fspath(state)

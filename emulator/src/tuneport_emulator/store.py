@@ -38,6 +38,8 @@ class Store:
         self._internal_errors: deque[dict[str, Any]] = deque(maxlen=_INTERNAL_ERROR_LOG_SIZE)
         self._request_seq = 0
         self._saver: Callable[[dict[str, Any]], object] | None = None
+        #: Called after every reset (Cloud Storage deletes the object files no record refers to).
+        self._reset_listeners: list[Callable[[], object]] = []
 
     # --- persistence ---------------------------------------------------------------------
 
@@ -81,6 +83,13 @@ class Store:
             self._requests.clear()
             self._internal_errors.clear()
             self._request_seq = 0
+            for listener in self._reset_listeners:
+                listener()
+
+    def on_reset(self, listener: Callable[[], object]) -> None:
+        """Have :meth:`reset` call ``listener`` (with the lock held) once the records are gone."""
+        with self.lock:
+            self._reset_listeners.append(listener)
 
     def snapshot(self) -> dict[str, Any]:
         """A deep copy of the records and counters (plain JSON).

@@ -16,6 +16,7 @@ from tuneport_emulator.clock import EmulatorClock
 from tuneport_emulator.faults import FaultInjector
 from tuneport_emulator.ids import IdSource
 from tuneport_emulator.routing import Router
+from tuneport_emulator.storage.files import ObjectFiles
 from tuneport_emulator.store import Store
 
 __all__ = ["EmulatorContext", "Surface"]
@@ -32,6 +33,8 @@ class EmulatorContext:
     api_key_auth: ApiKeyAuth
     #: Which requests fail on purpose (off unless a fault spec is configured).
     faults: FaultInjector = field(default_factory=FaultInjector)
+    #: Where Cloud Storage objects keep their bytes (a temporary directory unless given).
+    object_files: ObjectFiles = field(default_factory=ObjectFiles)
 
 
 Surface = Callable[[Router, EmulatorContext], None]

@@ -13,18 +13,21 @@ Credentials are not checked.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from tuneport_emulator.faults import short_store_fraction
 from tuneport_emulator.paging import page_size
 from tuneport_emulator.routing import Request, Response, Router
+from tuneport_emulator.storage.multipart import MAX_METADATA_BYTES, split_multipart
 from tuneport_emulator.storage.objects import MAX_LIST_RESULTS, Objects, object_resource
-from tuneport_emulator.surface import EmulatorContext
+from tuneport_emulator.storage.payload import Payload
+from tuneport_emulator.storage.records import StoredObject
 from tuneport_emulator.wire import bad_request
+
+if TYPE_CHECKING:
+    from tuneport_emulator.surface import EmulatorContext
 
 __all__ = ["base_url", "register"]
 
@@ -56,15 +59,15 @@ def _json_reply(value: dict[str, Any], status: int = 200) -> Response:
     return Response(value, status=status)
 
 
-def _media_reply(record: dict[str, Any], data: bytes) -> Response:
+def _media_reply(record: StoredObject, data: bytes) -> Response:
     headers = {
-        "x-goog-generation": str(record["generation"]),
-        "x-goog-metageneration": str(record["metageneration"]),
-        "x-goog-stored-content-length": str(record["size"]),
-        "x-goog-hash": f"md5={record['md5Hash']}",
-        "ETag": f'"{record["md5Hash"]}"',
+        "x-goog-generation": str(record.generation),
+        "x-goog-metageneration": str(record.metageneration),
+        "x-goog-stored-content-length": str(record.size),
+        "x-goog-hash": f"md5={record.md5_hash}",
+        "ETag": f'"{record.md5_hash}"',
     }
-    return Response(data, content_type=record["contentType"], headers=headers)
+    return Response(data, content_type=record.content_type, headers=headers)
 
 
 def _header_content_type(request: Request) -> str | None:
@@ -72,12 +75,24 @@ def _header_content_type(request: Request) -> str | None:
     return value or None
 
 
+def _payload(request: Request) -> Payload:
+    """The request's body as a payload (spooled on disk by the server for these routes)."""
+    return Payload(request.open_body(), request.body_size)
+
+
+def _small_body(request: Request) -> bytes:
+    """A body that must be small (resumable session metadata); 400 if it is not."""
+    if request.body_size > MAX_METADATA_BYTES:
+        raise bad_request("The object metadata is too large.")
+    return request.open_body().read()
+
+
 def _metadata_part(raw: bytes) -> dict[str, Any]:
     if not raw.strip():
         return {}
     try:
         value = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise bad_request("Invalid JSON in the object metadata.") from None
     if not isinstance(value, dict):
         raise bad_request("The object metadata must be a JSON object.")
@@ -92,46 +107,11 @@ def _metadata_part(raw: bytes) -> dict[str, Any]:
     return value
 
 
-def _split_multipart(content_type: str, body: bytes) -> list[tuple[dict[str, str], bytes]]:
-    """The parts of a ``multipart/related`` body: (lower-cased headers, decoded content)."""
-    boundary = None
-    for param in content_type.split(";")[1:]:
-        key, _, value = param.strip().partition("=")
-        if key.lower() == "boundary":
-            boundary = value.strip().strip('"')
-    if not boundary:
-        raise bad_request("A multipart upload needs Content-Type: multipart/related; boundary=...")
-    delimiter = b"--" + boundary.encode("latin-1")
-    parts: list[tuple[dict[str, str], bytes]] = []
-    for raw in body.split(delimiter)[1:]:
-        if raw.startswith(b"--"):
-            break
-        segment = raw.removeprefix(b"\r\n").removeprefix(b"\n")
-        head, sep, content = segment.partition(b"\r\n\r\n")
-        if not sep:
-            head, sep, content = segment.partition(b"\n\n")
-        if not sep:
-            raise bad_request("Malformed multipart body: a part has no blank line after its headers.")
-        content = content[:-2] if content.endswith(b"\r\n") else content.removesuffix(b"\n")
-        headers: dict[str, str] = {}
-        for line in head.decode("latin-1").splitlines():
-            name, colon, value = line.partition(":")
-            if colon:
-                headers[name.strip().lower()] = value.strip()
-        if headers.get("content-transfer-encoding", "").lower() == "base64":
-            try:
-                content = base64.b64decode(content, validate=False)
-            except (binascii.Error, ValueError):
-                raise bad_request("Malformed base64 in a multipart part.") from None
-        parts.append((headers, content))
-    if len(parts) != 2:
-        raise bad_request(f"A multipart upload has two parts (metadata, media); this one has {len(parts)}.")
-    return parts
-
-
 def register(router: Router, context: EmulatorContext) -> None:
     """Add the Cloud Storage JSON API routes to ``router``."""
     objects = Objects(context)
+    objects.recover()
+    context.store.on_reset(objects.sweep)  # a reset forgets the objects: their files go too
 
     # --- uploads ---------------------------------------------------------------------
 
@@ -143,35 +123,40 @@ def register(router: Router, context: EmulatorContext) -> None:
             name = request.param("name")
             if not name:
                 raise bad_request("Required parameter: name", field="name")
-            request.log_body = {"media": f"{len(request.body)} bytes"}
+            request.log_body = {"media": f"{request.body_size} bytes"}
             record = objects.insert(
                 bucket,
                 name,
-                request.body,
+                _payload(request),
                 content_type=_header_content_type(request) or _OCTET,
                 if_generation_match=condition,
             )
             return _json_reply(object_resource(record, base_url(request)))
         if kind == "multipart":
-            (_, meta_raw), (media_headers, media) = _split_multipart(
-                _header_content_type(request) or "", request.body
-            )
-            metadata = _metadata_part(meta_raw)
-            request.log_body = {"metadata": metadata, "media": f"{len(media)} bytes"}
-            name = request.param("name") or metadata.get("name")
-            if not name:
-                raise bad_request("Required parameter: name", field="name")
-            record = objects.insert(
+            spooled = objects.files.spool()
+            try:
+                meta_raw, media_headers = split_multipart(
+                    _header_content_type(request) or "", request.open_body(), spooled.write
+                )
+                metadata = _metadata_part(meta_raw)
+                request.log_body = {"metadata": metadata, "media": f"{spooled.size} bytes"}
+                name = request.param("name") or metadata.get("name")
+                if not name:
+                    raise bad_request("Required parameter: name", field="name")
+            except BaseException:
+                spooled.discard()
+                raise
+            record = objects.insert_spooled(
                 bucket,
                 name,
-                media,
+                spooled,
                 content_type=metadata.get("contentType") or media_headers.get("content-type") or _OCTET,
                 metadata=metadata.get("metadata"),
                 if_generation_match=condition,
             )
             return _json_reply(object_resource(record, base_url(request)))
         if kind == "resumable":
-            metadata = _metadata_part(request.body)
+            metadata = _metadata_part(_small_body(request))
             request.log_body = metadata
             name = request.param("name") or metadata.get("name")
             if not name:
@@ -204,11 +189,11 @@ def register(router: Router, context: EmulatorContext) -> None:
         if not upload_id:
             raise bad_request("Required parameter: upload_id", field="upload_id")
         request.log_body = {
-            "media": f"{len(request.body)} bytes",
+            "media": f"{request.body_size} bytes",
             "contentRange": request.headers.get("content-range"),
         }
         progress = objects.upload_chunk(
-            upload_id, request.headers.get("content-range"), request.body, keep=short_store_fraction()
+            upload_id, request.headers.get("content-range"), _payload(request), keep=short_store_fraction()
         )
         if progress.record is not None:
             return _json_reply(object_resource(progress.record, base_url(request)))
@@ -225,8 +210,10 @@ def register(router: Router, context: EmulatorContext) -> None:
         return Response(b"", status=499, content_type="text/plain; charset=utf-8")
 
     upload = "/upload/storage/v1/b/{bucket}/o"
-    router.add("POST", upload, insert, name="storage.objects.insert", query=_INSERT_QUERY)
-    router.add("PUT", upload, upload_chunk, name="storage.objects.upload", query=_INSERT_QUERY)
+    router.add("POST", upload, insert, name="storage.objects.insert", query=_INSERT_QUERY, stream_body=True)
+    router.add(
+        "PUT", upload, upload_chunk, name="storage.objects.upload", query=_INSERT_QUERY, stream_body=True
+    )
     router.add("DELETE", upload, cancel_upload, name="storage.objects.cancelUpload", query=_INSERT_QUERY)
 
     # --- reads -------------------------------------------------------------------------
@@ -235,6 +222,7 @@ def register(router: Router, context: EmulatorContext) -> None:
         bucket, name = request.params["bucket"], request.params["object"]
         alt = request.alt.split(";", 1)[0].strip().lower()
         if alt == "media":
+            # Read whole from its file: a Response holds bytes (no second copy is made).
             record, data = objects.read(bucket, name, request.param("generation"))
             return _media_reply(record, data)
         if alt not in ("", "json"):
@@ -279,7 +267,7 @@ def register(router: Router, context: EmulatorContext) -> None:
         record = objects.insert(
             request.params["bucket"],
             request.params["object"],
-            request.body,
+            _payload(request),
             content_type=_header_content_type(request) or _OCTET,
         )
         return _json_reply(object_resource(record, base_url(request)))
@@ -290,6 +278,7 @@ def register(router: Router, context: EmulatorContext) -> None:
         admin_put,
         name="admin.storage.put",
         log=False,
+        stream_body=True,
     )
 
 
