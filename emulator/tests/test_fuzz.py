@@ -123,14 +123,20 @@ def test_random_bytes_and_queries(http: httpx.Client, raw: bytes, query: str) ->
 
 
 @pytest.mark.parametrize("depth", [90, 101, 900, 100_000])
-def test_deeply_nested_json_is_refused_and_harmless(http: httpx.Client, depth: int) -> None:
-    nested = "[" * depth + "]" * depth
+@pytest.mark.parametrize(("opening", "closing", "refusal"), [
+    ("[", "]", "Arrays are nested deeper than 100 levels"),
+    ('{"a":', "}", "Message too deep. Max recursion depth reached for key 'a'"),
+])  # fmt: skip
+def test_deeply_nested_json_is_refused_and_harmless(
+    http: httpx.Client, depth: int, opening: str, closing: str, refusal: str
+) -> None:
+    nested = opening * depth + ("1" if closing == "}" else "") + closing * depth
     body = '{"contents": [{"parts": [{"functionCall": {"args": ' + nested + "}}]}]}"
     response = http.post("/v1beta/tunedModels/target:generateContent", content=body.encode())
     _check(response)
     assert response.status_code == 400
     if depth > 100:
-        assert "Nesting is deeper than 100 levels" in response.json()["error"]["message"]
+        assert refusal in response.json()["error"]["message"]
     # The log and the state stay readable (and copyable).
     assert http.get("/_emulator/requests").status_code == 200
     assert http.get("/_emulator/state").status_code == 200

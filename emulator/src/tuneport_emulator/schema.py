@@ -15,16 +15,27 @@ what the store keeps, so records stay plain JSON.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tuneport_emulator.wire import ApiError, field_violation, parse_timestamp
+from tuneport_emulator.esf_json import RepeatedKeyObject
+from tuneport_emulator.proto_values import (
+    INT_RANGES,
+    Refused,
+    shown,
+    to_bool,
+    to_bytes,
+    to_duration,
+    to_enum,
+    to_float,
+    to_int,
+    to_string,
+    to_timestamp,
+)
+from tuneport_emulator.wire import violations_error
 
 __all__ = ["Enum", "Field", "Message", "Schema", "lookup_message", "normalize", "render", "type_url"]
 
@@ -47,14 +58,6 @@ _SCALARS = {
     # google.protobuf.Any: an object with "@type"; rendered through that type.
     "any": "type.googleapis.com/google.protobuf.Any",
 }
-_INT_RANGES = {
-    "int32": (-(2**31), 2**31 - 1),
-    "uint32": (0, 2**32 - 1),
-    "int64": (-(2**63), 2**63 - 1),
-    "uint64": (0, 2**64 - 1),
-}
-_FLOAT_WORDS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
-_DURATION = re.compile(r"^-?\d+(\.\d{1,9})?s$")
 _CAMEL_BOUNDARY = re.compile(r"(?<!^)(?=[A-Z])")
 
 #: Every message and enum any surface declared, by full proto name (for Any).
@@ -195,204 +198,190 @@ class Schema:
 
 # --- reading requests ------------------------------------------------------------------
 
+#: At most this many problems are reported for one body (the emulator's bound).
+MAX_VIOLATIONS = 100
+#: Kinds that a JSON object may be given for (the others are "scalar fields").
+_OBJECT_KINDS = frozenset({"message", "json", "any", "timestamp", "duration"})
+_INVALID = object()  # a value that was refused (and reported)
+_END = object()
+
 
 def _child(path: str, name: str) -> str:
     return f"{path}.{name}" if path else name
 
 
-def _invalid(path: str, label: str, value: Any) -> ApiError:
-    shown = json.dumps(value, ensure_ascii=False)
-    if len(shown) > 200:
-        shown = shown[:200] + "..."
-    message = f"Invalid value at '{path}' ({label}), {shown}"
-    return ApiError(
-        "INVALID_ARGUMENT",
-        f"Invalid JSON payload received. {message}",
-        details=[field_violation(path, message)],
-    )
-
-
-def _payload_error(message: str, path: str) -> ApiError:
-    return ApiError(
-        "INVALID_ARGUMENT",
-        f"Invalid JSON payload received. {message}",
-        details=[field_violation(path, message)] if path else None,
-    )
-
-
 def normalize(
     value: Any, message: Message, path: str = "", *, keep_output_only: bool = False
 ) -> dict[str, Any]:
-    """Read a JSON object as ``message``; return it with camelCase keys and canonical values.
+    """Read a JSON object as ``message``, as ESF's converter does; return it normalized.
 
     ``path`` is the proto path of ``value`` from the request root (e.g.
-    ``"tuned_model"`` for a create body) and prefixes every error.
-    Output-only fields are checked and then dropped unless
-    ``keep_output_only``.  Raises :class:`ApiError` (400) on the first problem.
+    ``"tuned_model"`` for a create body) and prefixes every error.  Keys
+    may be camelCase or snake_case; a single value stands for a one-item
+    list; a repeated key merges into what came before.  Output-only fields
+    are checked and then dropped unless ``keep_output_only``.  Every problem
+    is collected (unknown names, values that do not convert, a second member
+    of a oneof…) and raised as one 400 with a ``BadRequest`` violation each.
     """
+    reader = _Reader(keep_output_only)
+    if value is None:
+        return {}
     if not isinstance(value, dict):
-        raise _invalid(path or "", type_url(message.full_name), value)
-    result: dict[str, Any] = {}
-    seen: set[str] = set()
-    oneofs: dict[str, str] = {}
-    for key, item in value.items():
-        f = message.find(key)
-        if f is None:
-            where = f" at '{path}'" if path else ""
-            raise _payload_error(f'Unknown name "{key}"{where}: Cannot find field.', path)
-        # camelCase and snake_case spellings of one field in one object: refused
-        # rather than letting the last one silently win.
-        if f.name in seen:
-            raise _payload_error(
-                f'Duplicate value for field "{f.proto_name}"' + (f" at '{path}'." if path else "."), path
-            )
-        seen.add(f.name)
-        if item is None:
-            continue  # proto3 JSON: null means "not set"
-        if f.oneof is not None:
-            other = oneofs.get(f.oneof)
-            if other is not None:
-                raise _payload_error(
-                    f"Oneof field '{f.oneof}' is already set. Cannot set '{f.name}'"
-                    + (f" at '{path}'." if path else "."),
-                    path,
-                )
-            oneofs[f.oneof] = f.name
-        field_path = _child(path, f.proto_name)
-        if f.repeated:
-            if not isinstance(item, list):
-                raise _invalid(field_path, _label(f), item)
-            converted: Any = [
-                _value(element, f, f"{field_path}[{i}]", keep_output_only) for i, element in enumerate(item)
-            ]
-        else:
-            if isinstance(item, list):
-                raise _payload_error(
-                    f'Unknown name "{key}"'
-                    + (f" at '{path}'" if path else "")
-                    + ": Proto field is not repeating, cannot start list.",
-                    field_path,
-                )
-            converted = _value(item, f, field_path, keep_output_only)
-        if f.output_only and not keep_output_only:
-            continue
-        result[f.name] = converted
+        reader.invalid_value(path, type_url(message.full_name), shown(value))
+        raise violations_error(reader.violations)
+    result = reader.message(value, message, path)
+    if reader.violations:
+        raise violations_error(reader.violations)
     return result
+
+
+class _Reader:
+    """Walks one body, converting values and collecting every problem in document order."""
+
+    def __init__(self, keep_output_only: bool) -> None:
+        self.keep_output_only = keep_output_only
+        self.violations: list[tuple[str, str]] = []
+
+    def report(self, field: str, description: str) -> None:
+        if len(self.violations) < MAX_VIOLATIONS:
+            self.violations.append((field, description))
+
+    def unknown_name(self, key: str, path: str, why: str) -> None:
+        # ProtoWriter::InvalidName, reported at the object that holds the key.
+        where = f" at '{path}'" if path else ""
+        self.report(path, f'Invalid JSON payload received. Unknown name "{key}"{where}: {why}')
+
+    def invalid_value(self, path: str, label: str, text: str) -> None:
+        # ProtoWriter::InvalidValue.
+        self.report(path, f"Invalid value at '{path}' ({label}), {text}")
+
+    def message(self, value: dict[str, Any], message: Message, path: str) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        oneofs_set: set[str] = set()
+        pairs = value.pairs if isinstance(value, RepeatedKeyObject) else value.items()
+        for key, item in pairs:
+            f = message.find(key)
+            if f is None:
+                self.unknown_name(key, path, "Cannot find field.")
+                continue
+            if item is None:
+                continue  # proto3 JSON: null means "not set"
+            if isinstance(item, list) and not f.repeated and f.kind != "json":
+                self.unknown_name(key, path, "Proto field is not repeating, cannot start list.")
+                continue
+            if isinstance(item, dict) and f.kind not in _OBJECT_KINDS:
+                self.invalid_value(path, f.proto_name, "Starting an object on a scalar field")
+                continue
+            if f.oneof is not None:
+                if f.oneof in oneofs_set:
+                    self.invalid_value(
+                        path, "oneof", f"oneof field '{f.oneof}' is already set. Cannot set '{key}'"
+                    )
+                    continue
+                oneofs_set.add(f.oneof)
+            field_path = _child(path, f.proto_name)
+            converted = (
+                self.repeated(item, f, field_path, key)
+                if f.repeated
+                else self.value(item, f, field_path, key)
+            )
+            if converted is _INVALID or (f.output_only and not self.keep_output_only):
+                continue
+            _store(result, f, converted)
+        return result
+
+    def repeated(self, item: Any, f: Field, path: str, key: str) -> list[Any]:
+        if not isinstance(item, list):  # a single value is a one-item list
+            converted = self.value(item, f, path, key)
+            return [] if converted is _INVALID else [converted]
+        if f.kind == "json":
+            return list(item)
+        result: list[Any] = []
+        # The converter's element index counts objects and refused values, not
+        # scalars it accepted (proto3 pushes no element for those).
+        index = 0
+        pending = [iter(item)]
+        while pending:
+            element = next(pending[-1], _END)
+            if element is _END:
+                pending.pop()
+            elif element is None:
+                continue
+            elif isinstance(element, list):
+                pending.append(iter(element))  # a nested list continues the same field
+            elif isinstance(element, dict) and f.kind not in _OBJECT_KINDS:
+                where = f"{path}[{index - 1}]" if index else path
+                self.invalid_value(where, f.proto_name, "Starting an object on a scalar field")
+            elif f.kind in _OBJECT_KINDS:
+                index += 1
+                converted = self.value(element, f, f"{path}[{index - 1}]", key)
+                if converted is not _INVALID:
+                    result.append(converted)
+            else:
+                converted = self.value(element, f, f"{path}[{index}]", key)
+                if converted is _INVALID:
+                    index += 1
+                else:
+                    result.append(converted)
+        return result
+
+    def value(self, item: Any, f: Field, path: str, key: str) -> Any:
+        kind = f.kind
+        if kind == "message":
+            inner = _MESSAGES[f.type_name or ""]
+            if isinstance(item, dict):
+                return self.message(item, inner, path)
+            self.invalid_value(path, type_url(inner.full_name), shown(item))
+            return _INVALID
+        if kind in ("json", "any"):
+            return item
+        try:
+            return _convert(item, f, key)
+        except Refused as refused:
+            self.invalid_value(path, _label(f), refused.text)
+            return _INVALID
+
+
+def _convert(item: Any, f: Field, key: str) -> Any:
+    kind = f.kind
+    if kind == "enum":
+        return to_enum(item, _ENUMS[f.type_name or ""].values)
+    if kind == "string":
+        return to_string(item)
+    if kind == "bool":
+        return to_bool(item)
+    if kind in INT_RANGES:
+        return to_int(item, kind)
+    if kind in ("float", "double"):
+        return to_float(item, kind)
+    if kind == "bytes":
+        return to_bytes(item)
+    if kind == "timestamp":
+        return to_timestamp(item, key)
+    return to_duration(item, key)
+
+
+def _store(result: dict[str, Any], f: Field, value: Any) -> None:
+    """Set a field; a key given twice appends (repeated), merges (message) or replaces."""
+    old = result.get(f.name)
+    if old is None:
+        result[f.name] = value
+    elif f.repeated:
+        result[f.name] = old + value
+    elif f.kind == "message" and isinstance(old, dict) and isinstance(value, dict):
+        merged = dict(old)
+        inner = _MESSAGES[f.type_name or ""]
+        for name, item in value.items():
+            _store(merged, inner.fields[name], item)
+        result[f.name] = merged
+    else:
+        result[f.name] = value
 
 
 def _label(f: Field) -> str:
     if f.kind in ("enum", "message"):
         return type_url(f.type_name or "")
     return _SCALARS[f.kind]
-
-
-def _value(item: Any, f: Field, path: str, keep_output_only: bool) -> Any:
-    kind = f.kind
-    if item is None:
-        raise _invalid(path, _label(f), item)
-    if kind == "message":
-        return normalize(item, _MESSAGES[f.type_name or ""], path, keep_output_only=keep_output_only)
-    if kind == "enum":
-        return _enum(item, _ENUMS[f.type_name or ""], path)
-    if kind == "string":
-        if not isinstance(item, str):
-            raise _invalid(path, _label(f), item)
-        return item
-    if kind == "bool":
-        if not isinstance(item, bool):
-            raise _invalid(path, _label(f), item)
-        return item
-    if kind in _INT_RANGES:
-        return _integer(item, kind, path)
-    if kind in ("float", "double"):
-        return _float(item, kind, path)
-    if kind == "bytes":
-        if not isinstance(item, str) or not _is_base64(item):
-            raise _invalid(path, _label(f), item)
-        return item
-    if kind == "timestamp":
-        if not isinstance(item, str):
-            raise _invalid(path, _label(f), item)
-        try:
-            parse_timestamp(item)
-        except ValueError:
-            raise _invalid(path, _label(f), item) from None
-        return item
-    if kind == "duration":
-        if not isinstance(item, str) or not _DURATION.match(item):
-            raise _invalid(path, _label(f), item)
-        return item
-    return item  # "json" / "any": taken as is
-
-
-def _enum(item: Any, enum: Enum, path: str) -> str:
-    label = type_url(enum.full_name)
-    if isinstance(item, bool):
-        raise _invalid(path, label, item)
-    if isinstance(item, str):
-        if item in enum.values:
-            return item
-        if re.fullmatch(r"-?\d+", item):
-            item = int(item)
-        else:
-            raise _invalid(path, label, item)
-    if isinstance(item, int):
-        name = enum.name_of(item)
-        if name is None:
-            raise _invalid(path, label, item)
-        return name
-    raise _invalid(path, label, item)
-
-
-def _integer(item: Any, kind: str, path: str) -> int:
-    label = _SCALARS[kind]
-    number: int
-    if isinstance(item, bool):
-        raise _invalid(path, label, item)
-    if isinstance(item, int):
-        number = item
-    elif isinstance(item, float):
-        if not item.is_integer():
-            raise _invalid(path, label, item)
-        number = int(item)
-    elif isinstance(item, str) and re.fullmatch(r"\s*-?\d+\s*", item):
-        number = int(item)
-    else:
-        raise _invalid(path, label, item)
-    low, high = _INT_RANGES[kind]
-    if not low <= number <= high:
-        raise _invalid(path, label, item)
-    return number
-
-
-def _float(item: Any, kind: str, path: str) -> float:
-    label = _SCALARS[kind]
-    if isinstance(item, bool):
-        raise _invalid(path, label, item)
-    if isinstance(item, (int, float)):
-        number = float(item)
-    elif isinstance(item, str):
-        if item in _FLOAT_WORDS:
-            return _FLOAT_WORDS[item]
-        try:
-            number = float(item)
-        except ValueError:
-            raise _invalid(path, label, item) from None
-        if not math.isfinite(number):
-            raise _invalid(path, label, item)
-    else:
-        raise _invalid(path, label, item)
-    if kind == "float" and math.isfinite(number) and abs(number) > 3.4028234663852886e38:
-        raise _invalid(path, label, item)
-    return number
-
-
-def _is_base64(text: str) -> bool:
-    try:
-        base64.b64decode(text.replace("-", "+").replace("_", "/") + "=" * (-len(text) % 4), validate=True)
-    except (binascii.Error, ValueError):
-        return False
-    return True
 
 
 # --- writing replies -------------------------------------------------------------------

@@ -9,12 +9,13 @@ particular API.
 
 from __future__ import annotations
 
-import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
+
+from tuneport_emulator import esf_json
 
 __all__ = [
     "MAX_JSON_DEPTH",
@@ -27,6 +28,7 @@ __all__ = [
     "parse_json_body",
     "parse_timestamp",
     "status_for_rpc_code",
+    "violations_error",
 ]
 
 #: google.rpc.Code: status string -> (numeric RPC code, HTTP status).
@@ -54,8 +56,8 @@ _STATUSES: dict[str, tuple[int, int]] = {
 RPC_CODES: dict[str, int] = {name: codes[0] for name, codes in _STATUSES.items()}
 
 _BAD_REQUEST_TYPE = "type.googleapis.com/google.rpc.BadRequest"
-#: Deepest JSON nesting accepted, the limit of protobuf's JSON parsers.
-MAX_JSON_DEPTH = 100
+#: Deepest object nesting accepted, the limit of protobuf's JSON stream parser.
+MAX_JSON_DEPTH = esf_json.MAX_OBJECT_DEPTH
 
 
 def status_for_rpc_code(code: int) -> str:
@@ -120,56 +122,59 @@ def bad_request(message: str, *, field: str | None = None) -> ApiError:
 
 # --- JSON bodies ---------------------------------------------------------------------
 
+_PAYLOAD = "Invalid JSON payload received. "
 
-def _reject_constant(name: str) -> float:
-    # json.loads accepts the non-standard NaN/Infinity literals; ESF does not.
-    raise ValueError(f"unexpected token {name}")
+
+def violations_error(violations: Sequence[tuple[str, str]]) -> ApiError:
+    """400 INVALID_ARGUMENT for problems found while reading a body, worded as ESF reports them.
+
+    Each violation is ``(field, description)``; ``field`` is the proto path
+    (``""`` at the root, where Google leaves the field out).  The message is
+    the descriptions joined by newlines, and one ``google.rpc.BadRequest``
+    detail lists them all, in document order.
+    """
+    listed = [
+        {"field": field, "description": text} if field else {"description": text}
+        for field, text in violations
+    ]
+    message = "\n".join(text for _, text in violations)
+    return ApiError(
+        "INVALID_ARGUMENT", message, details=[{"@type": _BAD_REQUEST_TYPE, "fieldViolations": listed}]
+    )
 
 
 def parse_json_body(raw: bytes) -> Any:
-    """Parse a request body; an empty body is an empty message.
+    """Parse a request body as ESF does; an empty (or blank) body is an empty message.
 
-    Raises a 400 with ESF's wording on bad UTF-8 or bad JSON, and when the
-    top level is not an object.
+    The grammar is protobuf's JSON stream parser (:mod:`.esf_json`): trailing
+    commas, single quotes and bare keys are accepted.  Malformed text is a 400
+    whose message is ``Invalid JSON payload received.`` and the parser's words
+    with their context lines; a top level that is not an object is refused as
+    ESF refuses it.
     """
     if not raw.strip():
         return {}
     try:
         text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise bad_request("Invalid JSON payload received. Invalid UTF-8 in the request body.") from None
-    try:
-        value = json.loads(text, parse_constant=_reject_constant)
-    except RecursionError:
+    except UnicodeDecodeError as exc:
+        # The parser reads the valid prefix, then refuses the rest.
+        prefix = raw[: exc.start].decode("utf-8")
+        try:
+            esf_json.loads(prefix)
+        except esf_json.JsonSyntaxError as syntax:
+            if not syntax.needs_more:
+                raise bad_request(_PAYLOAD + syntax.message) from None
+        tail = raw[exc.start :].decode("utf-8", errors="replace")
         raise bad_request(
-            f"Invalid JSON payload received. Nesting is deeper than {MAX_JSON_DEPTH} levels."
+            f"{_PAYLOAD}Encountered non UTF-8 code points.\n{esf_json.error_context(tail, 0)}"
         ) from None
-    except ValueError as exc:
-        raise bad_request(f"Invalid JSON payload received. Unexpected token. ({exc})") from None
+    try:
+        value = esf_json.loads(text)
+    except esf_json.JsonSyntaxError as exc:
+        raise bad_request(_PAYLOAD + exc.message) from None
     if not isinstance(value, dict):
-        raise bad_request('Invalid JSON payload received. Unknown name "": Root element must be a message.')
-    if _depth(value) > MAX_JSON_DEPTH:
-        raise bad_request(f"Invalid JSON payload received. Nesting is deeper than {MAX_JSON_DEPTH} levels.")
+        raise violations_error([("", f'{_PAYLOAD}Unknown name "": Root element must be a message.')])
     return value
-
-
-def _depth(value: Any) -> int:
-    """Nesting depth of a JSON value, iteratively (deep values must not exhaust the stack)."""
-    deepest = 0
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict):
-            items: Any = item.values()
-        elif isinstance(item, list):
-            items = item
-        else:
-            continue
-        deepest = max(deepest, depth)
-        if deepest > MAX_JSON_DEPTH:
-            break
-        stack.extend((child, depth + 1) for child in items)
-    return deepest
 
 
 # --- timestamps ----------------------------------------------------------------------
