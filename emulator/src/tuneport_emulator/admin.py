@@ -1,9 +1,10 @@
 """The test-only admin surface under ``/_emulator/``: inspect and reset state, move the clock.
 
-These routes need no credentials and are not in the request log, so that
-tests and the contract kit can look at what clients sent without changing
-it.  They exist only on the emulator; never expose it beyond loopback with
-them (``tuneport emulator`` refuses a non-loopback host unless told).
+These routes are not in the request log, so that tests and the contract kit
+can look at what clients sent without changing it.  On loopback they need no
+credentials; :class:`~tuneport_emulator.guard.Guard` keeps web pages away
+from them (loopback Host and Origin only, ``Content-Type: application/json``
+on writes), and a remote emulator with a key demands it here too.
 Surfaces add their own seeding routes under ``/_emulator/<surface>/``.
 """
 
@@ -19,6 +20,8 @@ from tuneport_emulator.wire import bad_request
 
 __all__ = ["register"]
 
+_JSON = "application/json; charset=UTF-8"
+
 
 def register(router: Router, context: EmulatorContext) -> None:
     """Add the generic admin routes to ``router``."""
@@ -33,13 +36,14 @@ def register(router: Router, context: EmulatorContext) -> None:
         body: dict[str, Any] = {
             "clock": clock.describe(),
             "state": store.snapshot(),
-            "requestCount": len(store.requests()),
+            "requestCount": len(store.request_log),
             "internalErrors": store.internal_errors,
         }
         return Response(body)
 
     def list_requests(request: Request) -> Response:
-        return Response({"requests": store.requests()})
+        # The log's stored encodings, joined: listing it costs no more memory than it holds.
+        return Response(b'{"requests":' + store.request_log.json_array() + b"}\n", content_type=_JSON)
 
     def clear_requests(request: Request) -> Response:
         store.clear_requests()

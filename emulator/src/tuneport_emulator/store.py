@@ -19,10 +19,10 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from tuneport_emulator.request_log import DEFAULT_REQUEST_LOG_SIZE, RequestLog
+
 __all__ = ["DEFAULT_REQUEST_LOG_SIZE", "Store"]
 
-#: How many requests the log keeps (the oldest are dropped first).
-DEFAULT_REQUEST_LOG_SIZE = 1000
 #: How many unexpected handler exceptions are kept.
 _INTERNAL_ERROR_LOG_SIZE = 100
 
@@ -34,9 +34,9 @@ class Store:
         #: Re-entrant so a helper can take it again inside a handler's transaction.
         self.lock = threading.RLock()
         self._data: dict[str, Any] = {"sections": {}, "counters": {}}
-        self._requests: deque[dict[str, Any]] = deque(maxlen=request_log_size)
+        #: The bounded request log (:mod:`tuneport_emulator.request_log`); it has its own lock.
+        self.request_log = RequestLog(max_entries=request_log_size)
         self._internal_errors: deque[dict[str, Any]] = deque(maxlen=_INTERNAL_ERROR_LOG_SIZE)
-        self._request_seq = 0
         self._saver: Callable[[dict[str, Any]], object] | None = None
         #: Called after every reset (Cloud Storage deletes the object files no record refers to).
         self._reset_listeners: list[Callable[[], object]] = []
@@ -80,9 +80,8 @@ class Store:
         """Forget every record, counter, logged request and internal error."""
         with self.lock:
             self._data = {"sections": {}, "counters": {}}
-            self._requests.clear()
+            self.request_log.reset()
             self._internal_errors.clear()
-            self._request_seq = 0
             for listener in self._reset_listeners:
                 listener()
 
@@ -112,20 +111,16 @@ class Store:
     # --- request log --------------------------------------------------------------------
 
     def log_request(self, entry: dict[str, Any]) -> None:
-        """Append one request to the bounded log (it gets a ``seq`` number)."""
-        with self.lock:
-            self._request_seq += 1
-            self._requests.append({"seq": self._request_seq, **entry})
+        """Append one request to the bounded log (it gets a ``seq`` number; a large body is summarized)."""
+        self.request_log.append(entry)
 
     def requests(self) -> list[dict[str, Any]]:
         """The logged requests, oldest first (copies)."""
-        with self.lock:
-            return copy.deepcopy(list(self._requests))
+        return self.request_log.entries()
 
     def clear_requests(self) -> None:
         """Empty the request log."""
-        with self.lock:
-            self._requests.clear()
+        self.request_log.clear()
 
     # --- internal errors ----------------------------------------------------------------
 

@@ -1,0 +1,118 @@
+"""Memory bounds: the request log, and what listing it costs.
+
+Issue #14 part 4: the log kept parsed bodies of up to 4 MiB for 1,000
+entries (40 POSTs of 4 MiB held 3.9 GB; ``GET /_emulator/requests`` then
+took 10 GB).  Each entry's body and the whole log now have byte bounds.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+from tuneport_emulator import Emulator, EmulatorClock
+from tuneport_emulator.request_log import (
+    MAX_LOGGED_BODY_BYTES,
+    REQUEST_LOG_BYTES,
+    RequestLog,
+    loggable_body,
+)
+
+
+def _wide_body(size: int) -> dict[str, Any]:
+    """A JSON object of about ``size`` bytes made of many small values (costly once parsed)."""
+    return {"displayName": "x", "tuningTask": {"values": list(range(size // 8))}}
+
+
+def test_a_large_body_is_summarized_with_its_size_and_field_names() -> None:
+    log = RequestLog(max_body_bytes=100)
+    log.append({"method": "POST", "body": {"a": "x" * 200, "b": 1}})
+    log.append({"method": "POST", "body": {"small": True}})
+    log.append({"method": "POST", "body": ["y" * 200]})
+    big, small, listed = log.entries()
+    assert big["body"] == {"omitted": "214 bytes", "keys": ["a", "b"]}  # {"a":"x…x","b":1}
+    assert small["body"] == {"small": True}
+    assert listed["body"] == {"omitted": "204 bytes"}
+    assert [e["seq"] for e in log.entries()] == [1, 2, 3]
+
+
+def test_the_log_drops_its_oldest_entries_beyond_its_byte_budget() -> None:
+    log = RequestLog(max_entries=1000, max_bytes=2000, max_body_bytes=500)
+    for number in range(50):
+        log.append({"method": "POST", "body": {"text": "z" * 400, "n": number}})
+        assert log.size_bytes <= 2000
+    kept = log.entries()
+    assert 1 <= len(kept) < 50
+    assert [e["body"]["n"] for e in kept] == list(range(50 - len(kept), 50))
+    assert log.size_bytes == len(log.json_array()) - 2 - (len(kept) - 1)
+    assert json.loads(log.json_array()) == kept
+
+
+def test_the_log_drops_its_oldest_entries_beyond_its_count() -> None:
+    log = RequestLog(max_entries=3)
+    for number in range(5):
+        log.append({"n": number})
+    assert [(e["seq"], e["n"]) for e in log.entries()] == [(3, 2), (4, 3), (5, 4)]
+    log.clear()
+    log.append({"n": 5})
+    assert [e["seq"] for e in log.entries()] == [6]
+    log.reset()
+    log.append({"n": 6})
+    assert [e["seq"] for e in log.entries()] == [1]
+
+
+def test_entries_are_copies_and_odd_values_do_not_fail_the_log() -> None:
+    log = RequestLog()
+    log.append({"body": {"lone": "\ud800", "bytes": b"\x00", "set": {1}}})
+    (entry,) = log.entries()
+    assert entry["body"] == {"lone": "\ud800", "bytes": "<bytes>", "set": "<set>"}
+    entry["body"]["lone"] = "changed"
+    assert log.entries()[0]["body"]["lone"] == "\ud800"
+
+
+def test_loggable_body_summarizes_a_large_raw_body_before_encoding_it() -> None:
+    assert loggable_body({"a": 1}, MAX_LOGGED_BODY_BYTES) == {"a": 1}
+    assert loggable_body({"a": 1}, MAX_LOGGED_BODY_BYTES + 1) == {
+        "omitted": f"{MAX_LOGGED_BODY_BYTES + 1} bytes",
+        "keys": ["a"],
+    }
+
+
+@pytest.mark.parametrize("bad", [{"max_entries": -1}, {"max_bytes": -1}, {"max_body_bytes": -1}])
+def test_negative_bounds_are_a_bug(bad: dict[str, int]) -> None:
+    with pytest.raises(ValueError, match="bounds"):
+        RequestLog(**bad)
+
+
+def test_large_posts_leave_the_log_within_its_budget() -> None:
+    """The attack, scaled down: POSTs of 1 MiB each would have kept 1 MiB each, parsed."""
+    body = json.dumps(_wide_body(1024 * 1024)).encode()
+    with Emulator(clock=EmulatorClock.manual()) as emu, httpx.Client(base_url=emu.url, timeout=60) as http:
+        for _ in range(24):
+            http.post("/v1beta/tunedModels", content=body, headers={"Content-Type": "application/json"})
+        listed = http.get("/_emulator/requests")
+        entries = emu.requests()
+        state = http.get("/_emulator/state").json()
+    assert listed.status_code == 200
+    assert len(listed.content) <= REQUEST_LOG_BYTES + 64
+    assert listed.json()["requests"] == entries
+    assert len(entries) == 24 == state["requestCount"]
+    assert all(len(json.dumps(e["body"])) < 200 for e in entries)  # summaries, not bodies
+    assert {e["body"]["omitted"].split()[1] for e in entries} == {"bytes"}
+    assert entries[0]["body"]["keys"] == ["displayName", "tuningTask"]
+    assert emu.store.request_log.size_bytes <= REQUEST_LOG_BYTES
+
+
+def test_many_medium_posts_stay_within_the_total_budget() -> None:
+    body = json.dumps(_wide_body(MAX_LOGGED_BODY_BYTES // 2), separators=(",", ":")).encode()  # kept whole
+    count = REQUEST_LOG_BYTES // len(body) + 40
+    log = RequestLog(max_entries=10_000)
+    parsed = json.loads(body)
+    for _ in range(count):
+        log.append({"method": "POST", "path": "/v1beta/tunedModels", "body": parsed})
+    assert log.size_bytes <= REQUEST_LOG_BYTES
+    assert len(log) < count
+    assert log.entries()[-1]["body"] == parsed
