@@ -451,3 +451,84 @@ def test_recorded_client_bodies_are_accepted(
     refused = client.post(f"/v1beta1/{PARENT}/tuningJobs", json=pre_tuned)
     assert refused.status_code == 404, refused.text
     parse_strictly(pre_tuned, _types("v1beta1").TuningJob)
+
+
+# --- the documentation's own requests, verbatim ---------------------------------------------------------
+
+#: tuningJobs.create as Vertex's "Tune Gemini models by using supervised fine-tuning" page writes
+#: it (REST tab), with its placeholders filled in: numbers travel as strings, one key is
+#: snake_case and a trailing comma closes supervisedTuningSpec.
+DOCUMENTED_CREATE = b"""{
+  "baseModel": "gemini-2.5-flash",
+  "supervisedTuningSpec" : {
+      "trainingDatasetUri": "gs://tuneport-test/train.jsonl",
+      "validationDatasetUri": "gs://tuneport-test/validation.jsonl",
+      "hyperParameters": {
+          "epochCount": "4",
+          "adapterSize": "ADAPTER_SIZE_FOUR",
+          "learningRateMultiplier": "1.0"
+      },
+      "export_last_checkpoint_only": true,
+  },
+  "tunedModelDisplayName": "tuned-gemini",
+  "encryptionSpec": {
+    "kmsKeyName": "projects/p/locations/us-central1/keyRings/r/cryptoKeys/k"
+  },
+  "serviceAccount": "tuner@p.iam.gserviceaccount.com"
+}"""
+#: generateContent on the tuned model's endpoint as the same page writes it ("Test the tuned
+#: model with a prompt"): "role" in capitals and "parts" a single object, not a list.
+DOCUMENTED_GENERATE = b"""{
+    "contents": [
+        {
+            "role": "USER",
+            "parts": {
+                "text" : "Why is sky blue?"
+            }
+        }
+    ],
+    "generation_config": {
+        "temperature":0.2,
+        "topP": 0.95,
+        "topK": 40,
+        "maxOutputTokens": 256
+    }
+}"""
+
+
+def test_the_documented_requests_are_answered_verbatim(
+    emulator: Emulator, client: httpx.Client, gcs: Callable[..., str]
+) -> None:
+    gcs()
+    gcs(name="validation.jsonl")
+    headers = {"Content-Type": "application/json; charset=utf-8"}
+    created = client.post(f"/v1/{PARENT}/tuningJobs", content=DOCUMENTED_CREATE, headers=headers)
+    assert created.status_code == 200, created.text
+    job = created.json()
+    spec = job["supervisedTuningSpec"]
+    assert spec["exportLastCheckpointOnly"] is True
+    assert spec["hyperParameters"]["epochCount"] == "4"  # int64: a string on the wire
+    assert spec["hyperParameters"]["adapterSize"] == "ADAPTER_SIZE_FOUR"
+    emulator.advance(3600)
+    job = client.get(f"/v1/{job['name']}").json()
+    assert job["state"] == "JOB_STATE_SUCCEEDED", job
+    endpoint = job["tunedModel"]["endpoint"]
+    answer = client.post(f"/v1/{endpoint}:generateContent", content=DOCUMENTED_GENERATE, headers=headers)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["candidates"][0]["content"]["role"] == "model"
+
+
+def test_a_role_in_any_case_is_a_role_but_other_words_are_not(
+    client: httpx.Client, create_job: Callable[..., httpx.Response], emulator: Emulator
+) -> None:
+    name = create_job().json()["name"]
+    emulator.advance(3600)
+    endpoint = client.get(f"/v1beta1/{name}").json()["tunedModel"]["endpoint"]
+    for role in ("user", "User", "USER"):
+        body = {"contents": {"role": role, "parts": {"text": "1"}}}
+        assert client.post(f"/v1/{endpoint}:generateContent", json=body).status_code == 200
+    refused = client.post(
+        f"/v1/{endpoint}:generateContent", json={"contents": {"role": "human", "parts": {}}}
+    )
+    assert refused.status_code == 400
+    assert refused.json()["error"]["message"] == "Please use a valid role: user, model."

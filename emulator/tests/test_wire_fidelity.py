@@ -275,3 +275,102 @@ def test_recorded_client_bodies_are_accepted(emulator: Emulator, client: httpx.C
     parse_strictly(RECORDED_CREATE, glm.TunedModel.pb())
     parse_strictly(RECORDED_PATCH, glm.TunedModel.pb())
     parse_strictly(RECORDED_GENERATE, glm.GenerateContentRequest.pb())
+
+
+# --- the documentation's own requests, verbatim -------------------------------------------------------
+
+#: The REST create of the Gemini API tuning tutorial (ai.google.dev/gemini-api/docs/model-tuning,
+#: "Create a tuned model"; google-gemini's tuned_models.sh sample), byte for byte: snake_case
+#: names and trailing commas, which Google's front end accepts.
+TUTORIAL_CREATE = b"""
+      {
+        "display_name": "number generator model",
+        "base_model": "models/gemini-1.5-flash-001-tuning",
+        "tuning_task": {
+          "hyperparameters": {
+            "batch_size": 2,
+            "learning_rate": 0.001,
+            "epoch_count":5,
+          },
+          "training_data": {
+            "examples": {
+              "examples": [
+                {
+                    "text_input": "1",
+                    "output": "2",
+                },{
+                    "text_input": "3",
+                    "output": "4",
+                },{
+                    "text_input": "-3",
+                    "output": "-2",
+                },{
+                    "text_input": "twenty two",
+                    "output": "twenty three",
+                },{
+                    "text_input": "two hundred",
+                    "output": "two hundred one",
+                },{
+                    "text_input": "ninety nine",
+                    "output": "one hundred",
+                },{
+                    "text_input": "8",
+                    "output": "9",
+                },{
+                    "text_input": "-98",
+                    "output": "-97",
+                },{
+                    "text_input": "1,000",
+                    "output": "1,001",
+                },{
+                    "text_input": "10,100,000",
+                    "output": "10,100,001",
+                },{
+                    "text_input": "thirteen",
+                    "output": "fourteen",
+                },{
+                    "text_input": "eighty",
+                    "output": "eighty one",
+                },{
+                    "text_input": "one",
+                    "output": "two",
+                },{
+                    "text_input": "three",
+                    "output": "four",
+                },{
+                    "text_input": "seven",
+                    "output": "eight",
+                }
+              ]
+            }
+          }
+        }
+      }"""
+#: The tutorial's generateContent on the tuned model, verbatim.
+TUTORIAL_GENERATE = b"""{
+        "contents": [{
+        "parts": [{
+          "text": "LXIII"
+          }]
+        }]
+        }"""
+
+
+def test_the_tutorials_requests_are_answered_verbatim(emulator: Emulator, client: httpx.Client) -> None:
+    headers = {"Content-Type": "application/json"}
+    created = client.post("/v1beta/tunedModels", content=TUTORIAL_CREATE, headers=headers)
+    assert created.status_code == 200, created.text
+    operation = created.json()
+    assert operation["name"].startswith("tunedModels/number-generator-model-")
+    model_name = operation["metadata"]["tunedModel"]
+    model = client.get(f"/v1beta/{model_name}").json()
+    assert model["displayName"] == "number generator model"
+    assert model["tuningTask"]["hyperparameters"] == {"batchSize": 2, "learningRate": 0.001, "epochCount": 5}
+    # The tutorial polls the operation on v1, then reads the model and generates with it.
+    emulator.advance(3600)
+    polled = client.get(f"/v1/{operation['name']}").json()
+    assert polled["done"] is True
+    assert client.get(f"/v1beta/{model_name}").json()["state"] == "ACTIVE"
+    answer = client.post(f"/v1beta/{model_name}:generateContent", content=TUTORIAL_GENERATE, headers=headers)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["candidates"][0]["content"]["parts"][0]["text"]
