@@ -1,140 +1,133 @@
 """Reading a tuning job's JSONL files from the emulated Cloud Storage, as the service does.
 
-The file is checked with tuneport's own validator (:func:`tuneport.datasets.validate_dataset`,
-Vertex format, Vertex's limits), so the emulator and ``tuneport dataset
-validate`` agree on what is wrong.  A missing object, a file that is not
-JSON Lines, or any invalid line makes the job fail with ``INVALID_ARGUMENT``
-naming the file and the first bad line.  A valid file yields the examples a
-tuned model answers from and the numbers of ``SupervisedTuningDataStats``.
+The file is checked by the emulator's own oracle (:mod:`tuneport_emulator.datasets`:
+Google's documented rules and Vertex's limits), streamed from its object
+file line by line, never loaded whole.  A missing object, a file over 1 GB,
+a file that is not JSON Lines, or any invalid line makes the job fail with
+``INVALID_ARGUMENT`` naming the file and the first bad line.  A valid file
+yields the examples a tuned model answers from and the numbers of
+``SupervisedTuningDataStats``.
 
 Token counts are the emulator's estimate (:func:`tuneport_emulator.answers.estimate_tokens`).
-tuneport.datasets (and with it pydantic) is imported on first use only, so
-starting an emulator stays light.
+Memory stays bounded however large the file: per example the emulator keeps
+three integers; the examples a tuned model answers from are the first
+:data:`MAX_ANSWER_EXAMPLES` (at most :data:`MAX_ANSWER_CHARACTERS` of text).
 """
 
 from __future__ import annotations
 
-import json
 import math
-import os
 import statistics
-import tempfile
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from tuneport_emulator.answers import estimate_tokens
+from tuneport_emulator.datasets import VERTEX_SUPERVISED, DatasetRole, Example, Verdict, check_dataset
 from tuneport_emulator.storage import Objects
-from tuneport_emulator.vertex.base_models import (
-    MAX_EXAMPLE_TOKENS,
-    MAX_FILE_BYTES,
-    MAX_TRAINING_EXAMPLES,
-    MAX_VALIDATION_EXAMPLES,
-)
+from tuneport_emulator.storage.objects import parse_gs_uri
 
-__all__ = ["SAMPLE_EXAMPLES", "Dataset", "data_stats", "read_dataset"]
+__all__ = [
+    "MAX_ANSWER_CHARACTERS",
+    "MAX_ANSWER_EXAMPLES",
+    "SAMPLE_EXAMPLES",
+    "Dataset",
+    "data_stats",
+    "read_dataset",
+]
 
 #: How many examples ``userDatasetExamples`` shows.
 SAMPLE_EXAMPLES = 3
+#: A tuned model answers from at most this many of its dataset's first examples...
+MAX_ANSWER_EXAMPLES = 10_000
+#: ... holding at most this much text (characters), so a large dataset's job record stays small.
+MAX_ANSWER_CHARACTERS = 8 << 20
 #: Buckets of a token distribution's histogram.
 _BUCKETS = 10
 _MAX_TRUNCATED_LISTED = 100
-_SYSTEM_KEYS = ("systemInstruction", "system_instruction")
+_LIMITS = VERTEX_SUPERVISED
+
+
+def _int_array() -> array[int]:
+    return array("q")
 
 
 @dataclass
 class Dataset:
-    """A valid dataset: its examples (``[input, output, system]``) and per-example measures."""
+    """A valid dataset: the examples answered from (``[input, output, system]``) and per-example measures."""
 
     uri: str
     examples: list[list[str]] = field(default_factory=list)
     characters: int = 0
-    input_tokens: list[int] = field(default_factory=list)
-    output_tokens: list[int] = field(default_factory=list)
-    messages: list[int] = field(default_factory=list)
+    input_tokens: array[int] = field(default_factory=_int_array)
+    output_tokens: array[int] = field(default_factory=_int_array)
+    messages: array[int] = field(default_factory=_int_array)
     samples: list[list[dict[str, Any]]] = field(default_factory=list)
+    _kept_characters: int = 0
 
     @property
     def count(self) -> int:
-        return len(self.examples)
+        """How many examples the file holds (every one is measured)."""
+        return len(self.input_tokens)
+
+    def add(self, example: Example) -> None:
+        """Measure one valid example (and keep it to answer from while there is room)."""
+        turns = example.turns
+        output = turns[-1].text
+        prompt = next((turn.text for turn in reversed(turns[:-1]) if turn.role == "user"), "")
+        before = example.system + "".join(turn.text for turn in turns[:-1])
+        kept = len(prompt) + len(output) + len(example.system)
+        if len(self.examples) < MAX_ANSWER_EXAMPLES and self._kept_characters + kept <= MAX_ANSWER_CHARACTERS:
+            self.examples.append([prompt, output, example.system])
+            self._kept_characters += kept
+        self.characters += len(before) + len(output)
+        self.input_tokens.append(estimate_tokens(before))
+        self.output_tokens.append(estimate_tokens(output))
+        self.messages.append(len(turns))
+        if len(self.samples) < SAMPLE_EXAMPLES:
+            self.samples.append([{"role": turn.role, "parts": [{"text": turn.text}]} for turn in turns])
 
 
 def read_dataset(objects: Objects, uri: str, role: str) -> Dataset | str:
     """The dataset at ``uri`` (``role`` is ``training`` or ``validation``), or why it is unusable."""
-    data = objects.read_uri(uri)
-    if data is None:
+    parsed = parse_gs_uri(uri)
+    stored = None if parsed is None else objects.find(*parsed)
+    stream = None if stored is None else objects.open_uri(uri)
+    if stored is None or stream is None:
         return f"Failed to read the {role} dataset {uri}: no such object in Cloud Storage."
-    problem = _validate(data, uri, role)
-    if problem is not None:
-        return problem
-    return _measure(data, uri)
+    with stream:
+        if stored.size > _LIMITS.max_file_bytes:
+            return (
+                f"The {role} dataset {uri} is invalid: it has {stored.size:,} bytes; a dataset file may have "
+                f"at most {_LIMITS.max_file_bytes:,} (1 GB)."
+            )
+        dataset = Dataset(uri)
+        verdict = check_dataset(
+            stream,
+            role=DatasetRole.VALIDATION if role == "validation" else DatasetRole.TRAINING,
+            limits=_LIMITS,
+            on_example=dataset.add,
+        )
+    problem = _describe(verdict, uri, role)
+    return dataset if problem is None else problem
 
 
-def _validate(data: bytes, uri: str, role: str) -> str | None:
-    from tuneport.datasets import DatasetLimits, FileLayout, validate_dataset
-    from tuneport.errors import DatasetError
-
-    limits = DatasetLimits(
-        max_example_tokens=MAX_EXAMPLE_TOKENS,
-        max_examples=MAX_TRAINING_EXAMPLES,
-        max_validation_examples=MAX_VALIDATION_EXAMPLES,
-        max_file_bytes=MAX_FILE_BYTES,
-    )
-    handle, name = tempfile.mkstemp(prefix="tuneport-emulator-", suffix=".jsonl")
-    path = Path(name)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        report = validate_dataset(
-            path, format="vertex", limits=limits, role="validation" if role == "validation" else "training",
-            max_problems=20, check_duplicates=False,
-        )  # fmt: skip
-    except DatasetError as exc:
-        return f"The {role} dataset {uri} cannot be read: {exc}".replace(str(path), uri)
-    finally:
-        path.unlink(missing_ok=True)
-    if report.layout is not None and report.layout != FileLayout.JSONL and report.example_count:
+def _describe(verdict: Verdict, uri: str, role: str) -> str | None:
+    """The job's error message for a file the oracle refused; None if it is usable."""
+    if verdict.not_json_lines:
         return f"The {role} dataset {uri} must be JSON Lines (one JSON object per line)."
-    if report.ok:
-        return None
-    first = report.errors[0]
-    where = f"line {first.line}" if first.line is not None else "the file"
-    if first.field:
-        where += f", field {first.field}"
-    more = report.error_count - 1
-    extra = f" ({more:,} more error{'s' if more != 1 else ''} in the file)" if more else ""
-    return f"The {role} dataset {uri} is invalid: {where}: {first.message}{extra}"
-
-
-def _texts(parts: Any) -> str:
-    if not isinstance(parts, list):
-        return ""
-    return "".join(p["text"] for p in parts if isinstance(p, dict) and isinstance(p.get("text"), str))
-
-
-def _measure(data: bytes, uri: str) -> Dataset:
-    """The examples and measures of a file the validator accepted."""
-    dataset = Dataset(uri)
-    for raw in data.splitlines():
-        if not raw.strip():
-            continue
-        record = json.loads(raw)
-        system_value = next((record[k] for k in _SYSTEM_KEYS if k in record), None)
-        system = _texts(system_value.get("parts")) if isinstance(system_value, dict) else ""
-        contents = record["contents"]
-        turns = [(str(c["role"]), _texts(c.get("parts"))) for c in contents]
-        output = turns[-1][1]
-        prompt = next((text for role, text in reversed(turns[:-1]) if role == "user"), "")
-        before = system + "".join(text for _, text in turns[:-1])
-        dataset.examples.append([prompt, output, system])
-        dataset.characters += len(before) + len(output)
-        dataset.input_tokens.append(estimate_tokens(before))
-        dataset.output_tokens.append(estimate_tokens(output))
-        dataset.messages.append(len(turns))
-        if len(dataset.samples) < SAMPLE_EXAMPLES:
-            dataset.samples.append([{"role": role, "parts": [{"text": text}]} for role, text in turns])
-    return dataset
+    first = verdict.first
+    if first is not None:
+        where = f"line {first.line}"
+        if first.field:
+            where += f", field {first.field}"
+        more = verdict.bad_lines - 1
+        extra = f" ({more:,} more invalid line{'s' if more != 1 else ''} in the file)" if more else ""
+        return f"The {role} dataset {uri} is invalid: {where}: {first.message}{extra}"
+    if verdict.file_problem is not None:
+        return f"The {role} dataset {uri} is invalid: {verdict.file_problem}."
+    return None
 
 
 def _percentile(ordered: Sequence[int], fraction: float) -> float:
@@ -175,8 +168,9 @@ def _distribution(values: Sequence[int], *, billable: Sequence[int] | None = Non
 def data_stats(dataset: Dataset, *, epochs: int, steps: int) -> dict[str, Any]:
     """``SupervisedTuningDataStats`` (normalized: ints, which render as int64 strings)."""
     whole = [i + o for i, o in zip(dataset.input_tokens, dataset.output_tokens, strict=True)]
-    truncated = [index for index, tokens in enumerate(whole) if tokens > MAX_EXAMPLE_TOKENS]
-    billable_tokens = sum(min(t, MAX_EXAMPLE_TOKENS) for t in whole)
+    limit = _LIMITS.max_example_tokens
+    truncated = [index for index, tokens in enumerate(whole) if tokens > limit]
+    billable_tokens = sum(min(t, limit) for t in whole)
     stats: dict[str, Any] = {
         "tuningDatasetExampleCount": dataset.count,
         "totalTuningCharacterCount": dataset.characters,
@@ -185,7 +179,7 @@ def data_stats(dataset: Dataset, *, epochs: int, steps: int) -> dict[str, Any]:
         "tuningStepCount": steps,
         "userInputTokenDistribution": _distribution(dataset.input_tokens),
         "userOutputTokenDistribution": _distribution(
-            dataset.output_tokens, billable=[min(o, MAX_EXAMPLE_TOKENS) for o in dataset.output_tokens]
+            dataset.output_tokens, billable=[min(o, limit) for o in dataset.output_tokens]
         ),
         "userMessagePerExampleDistribution": _distribution(dataset.messages),
         # Content[]: the turns of the first examples, one Content each.
