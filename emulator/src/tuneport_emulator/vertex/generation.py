@@ -116,7 +116,7 @@ def stream_chunks(response: dict[str, Any], chunk_chars: int = 64) -> list[dict[
 def _prompt(contents: list[dict[str, Any]]) -> str:
     """The text the model answers: the last user turn's text parts, joined."""
     for content in reversed(contents):
-        if content.get("role", "user") == "user":
+        if str(content.get("role", "user")).lower() == "user":
             return _text(content)
     return _text(contents[-1])
 
@@ -128,7 +128,8 @@ def _check_request(request: dict[str, Any], base_model: str) -> None:
             "Unable to submit request because it has an empty contents field.", field="contents"
         )
     for index, content in enumerate(contents):
-        role = content.get("role", "")
+        # Vertex answers its own documented body, which sends "role": "USER": roles match in any case.
+        role = str(content.get("role", "")).lower()
         if role and role not in _ROLES:
             raise bad_request("Please use a valid role: user, model.", field=f"contents[{index}].role")
         parts = content.get("parts") or []
