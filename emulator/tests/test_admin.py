@@ -70,7 +70,7 @@ def test_state_shows_everything_as_plain_json(emulator: Emulator, client: httpx.
 
 def test_reset_forgets_everything(emulator: Emulator, client: httpx.Client) -> None:
     first = client.post("/v1beta/tunedModels", json=create_body(display_name="Same")).json()["name"]
-    assert client.post("/_emulator/reset").json() == {}
+    assert client.post("/_emulator/reset", json={}).json() == {}  # admin writes are JSON
     assert emulator.requests() == []
     assert client.get("/v1beta/tunedModels").json() == {}
     # Counters are state too: ids start over.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import warnings
 from collections.abc import Iterator
 
 import httpx
@@ -9,6 +11,10 @@ import pytest
 from emulator_helpers import assert_error, create_body
 
 from tuneport_emulator import Emulator, EmulatorClock
+from tuneport_emulator.__main__ import main as emulator_main
+from tuneport_emulator.auth import ApiKeyAuth, RemoteAccessKey, UnprotectedRemoteWarning
+from tuneport_emulator.errors import EmulatorConfigError
+from tuneport_emulator.instance import serve
 
 KEY = "AIzaSyTEST-emulator-key-0123456789abcdef"
 
@@ -80,3 +86,41 @@ def test_keys_never_reach_the_request_log(locked: Emulator) -> None:
     assert [e["credentials"] for e in entries] == ["api-key", "api-key", "api-key"]
     assert entries[0]["query"] == {"tunedModelId": ["k"]}
     assert [e["status"] for e in entries] == [200, 200, 400]
+
+
+# --- what a key setting may be ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bad", ["", " ", f" {KEY}", f"{KEY}\n", "two words", "clé"])
+def test_a_key_that_can_never_match_is_refused(bad: str) -> None:
+    # An empty key used to turn the check off silently (issue #14 part 4).
+    with pytest.raises(EmulatorConfigError) as caught:
+        Emulator(require_key=bad)
+    assert caught.value.key == "require_key"
+    assert bad.strip() == "" or bad.strip() not in str(caught.value)  # never echoed
+    with pytest.raises(EmulatorConfigError, match="require_key"):
+        serve(port=0, require_key=bad, stop=threading.Event())
+
+
+def test_the_cli_refuses_an_empty_key(capsys: pytest.CaptureFixture[str]) -> None:
+    assert emulator_main(["--port", "0", "--require-key", ""]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "require_key is empty" in captured.err
+
+
+def test_a_remote_emulator_without_a_key_warns() -> None:
+    with pytest.warns(UnprotectedRemoteWarning, match="without a key"):
+        Emulator(allow_remote=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Emulator(allow_remote=True, require_key=KEY)
+        Emulator()
+
+
+def test_no_repr_shows_the_key() -> None:
+    assert KEY not in repr(ApiKeyAuth(KEY))
+    assert KEY not in repr(RemoteAccessKey(KEY))
+    emulator = Emulator(require_key=KEY)
+    assert KEY not in repr(emulator)
+    assert KEY not in repr(emulator.context)

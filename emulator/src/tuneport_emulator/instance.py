@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from types import FrameType, TracebackType
 from typing import Any
 
-from tuneport_emulator.auth import ApiKeyAuth
+from tuneport_emulator.auth import ApiKeyAuth, check_key_setting
 from tuneport_emulator.clock import EmulatorClock
 from tuneport_emulator.errors import EmulatorConfigError, EmulatorError
 from tuneport_emulator.faults import FaultInjector, FaultSpec, FaultSpecError
@@ -97,6 +97,7 @@ class Emulator:
         faults: FaultSpec | str | None = None,
         state: str | os.PathLike[str] | None = None,
     ) -> None:
+        check_key_setting(require_key, allow_remote=allow_remote)  # an empty key is refused, not ignored
         if not allow_remote and not is_loopback(host):
             raise EmulatorConfigError(
                 f"refusing to serve on non-loopback host '{host}': the emulator's admin routes are "
