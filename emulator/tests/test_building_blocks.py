@@ -60,23 +60,23 @@ def test_normalize_can_keep_output_only_fields() -> None:
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ({"nope": 1}, "Unknown name \"nope\" at 'tuned_model': Cannot find field."),
+        (
+            {"nope": 1},
+            "Invalid JSON payload received. Unknown name \"nope\" at 'tuned_model': Cannot find field.",
+        ),
         ({"topK": 1.5}, "Invalid value at 'tuned_model.top_k' (TYPE_INT32), 1.5"),
-        ({"topK": "1.5"}, "Invalid value at 'tuned_model.top_k' (TYPE_INT32)"),
+        ({"topK": "1.5"}, "Invalid value at 'tuned_model.top_k' (TYPE_INT32), \"1.5\""),
         ({"topK": True}, "(TYPE_INT32), true"),
         ({"temperature": "warm"}, "(TYPE_FLOAT)"),
         ({"temperature": 1e39}, "(TYPE_FLOAT)"),
         ({"displayName": ["a"]}, "Proto field is not repeating, cannot start list."),
-        ({"readerProjectNumbers": "1"}, "(TYPE_INT64)"),
-        ({"readerProjectNumbers": [None]}, "reader_project_numbers[0]"),
+        ({"readerProjectNumbers": "x"}, 'reader_project_numbers\' (TYPE_INT64), "x"'),
         ({"readerProjectNumbers": [2**63]}, "(TYPE_INT64)"),
         ({"state": "RUNNING"}, "google.ai.generativelanguage.v1beta.TunedModel.State"),
-        ({"state": 9}, "TunedModel.State"),
         ({"state": True}, "TunedModel.State"),
         ({"createTime": "2024-13-01T00:00:00Z"}, "google.protobuf.Timestamp"),
         ({"tuningTask": 3}, "Invalid value at 'tuned_model.tuning_task'"),
-        ({"baseModel": "a", "tunedModelSource": {}}, "Oneof field 'source_model' is already set."),
-        ({"displayName": "a", "display_name": "b"}, 'Duplicate value for field "display_name"'),
+        ({"baseModel": "a", "tunedModelSource": {}}, "oneof field 'source_model' is already set."),
     ],
 )
 def test_normalize_refusals(body: dict[str, object], message: str) -> None:
@@ -85,7 +85,18 @@ def test_normalize_refusals(body: dict[str, object], message: str) -> None:
     assert caught.value.status == "INVALID_ARGUMENT"
     assert caught.value.http_status == 400
     assert message in caught.value.message
-    assert caught.value.message.startswith("Invalid JSON payload received.")
+
+
+def test_normalize_reads_what_the_converter_accepts() -> None:
+    # A single value for a repeated field, nulls in a list, an enum number the enum lacks,
+    # and both spellings of one field (the later one wins).
+    body = {"readerProjectNumbers": "1", "state": 9, "displayName": "a", "display_name": "b"}
+    assert normalize(body, TUNED_MODEL, keep_output_only=True) == {
+        "readerProjectNumbers": [1],
+        "state": 9,
+        "displayName": "b",
+    }
+    assert normalize({"readerProjectNumbers": [None, 2]}, TUNED_MODEL) == {"readerProjectNumbers": [2]}
 
 
 def test_normalize_bytes_duration_and_json_fields() -> None:
