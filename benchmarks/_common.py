@@ -14,6 +14,7 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -161,6 +162,8 @@ class EmulatorProcess:
 
     url: str
     process: subprocess.Popen[str]
+    #: The file the emulator package was imported from (``__init__.py``), as the child reported it.
+    origin: str = ""
 
     def admin(self, method: str, path: str, body: Any = None) -> Any:
         """Call an admin route (``/_emulator/...``) with the standard library; the JSON reply."""
@@ -170,6 +173,14 @@ class EmulatorProcess:
             req.add_header("Content-Type", "application/json")
         with _no_proxy().open(req, timeout=30) as resp:
             return json.loads(resp.read() or b"{}")
+
+    def upload(self, bucket: str, name: str, data: bytes, content_type: str = "application/jsonl") -> Any:
+        """Stage *data* as ``gs://bucket/name`` (Cloud Storage's single-request media upload); the object."""
+        query = urllib.parse.urlencode({"uploadType": "media", "name": name})
+        url = f"{self.url}/upload/storage/v1/b/{urllib.parse.quote(bucket, safe='')}/o?{query}"
+        req = urllib.request.Request(url, data=data, method="POST", headers={"Content-Type": content_type})
+        with _no_proxy().open(req, timeout=60) as resp:
+            return json.loads(resp.read())
 
     def request_seq(self) -> int:
         """How many non-admin requests the emulator has received so far (the log's last ``seq``)."""
@@ -188,6 +199,15 @@ class EmulatorProcess:
                 return int(line.split()[1])
         return 0
 
+    def memory_mb(self) -> dict[str, float]:
+        """The emulator process's resident set now (``VmRSS``) and at its peak (``VmHWM``), in MB."""
+        fields = {}
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                fields[key] = int(value.split()[0]) / 1024  # kB
+        return {"rss_mb": fields["VmRSS"], "peak_rss_mb": fields["VmHWM"]}
+
 
 def _no_proxy() -> urllib.request.OpenerDirector:
     return urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -195,28 +215,34 @@ def _no_proxy() -> urllib.request.OpenerDirector:
 
 @contextlib.contextmanager
 def emulator_process(
-    *, clock: str = "scaled", speed: float = 60.0, request_log_size: int = 1000
+    *,
+    clock: str = "scaled",
+    speed: float = 60.0,
+    request_log_size: int | None = 1000,
+    package: str = "tuneport_emulator",
+    pythonpath: str | None = None,
 ) -> Iterator[EmulatorProcess]:
-    """Start ``_emulator_proc.py`` (loopback, ephemeral port); stop it on exit."""
-    args = [
-        sys.executable,
-        str(HERE / "_emulator_proc.py"),
-        "--clock",
-        clock,
-        "--speed",
-        str(speed),
-        "--request-log-size",
-        str(request_log_size),
-    ]
+    """Start ``_emulator_proc.py`` (loopback, ephemeral port); stop it on exit.
+
+    *package* is the emulator package to serve and *pythonpath* what the child's
+    ``PYTHONPATH`` starts with (another tree's ``src``, for a baseline); the
+    child reports where the package came from as :attr:`EmulatorProcess.origin`.
+    ``request_log_size=None`` keeps the package's default.
+    """
+    args = [sys.executable, str(HERE / "_emulator_proc.py"), "--clock", clock, "--speed", str(speed)]
+    args += ["--package", package]
+    if request_log_size is not None:
+        args += ["--request-log-size", str(request_log_size)]
+    extra = {} if pythonpath is None else {"PYTHONPATH": pythonpath}
     process = subprocess.Popen(
-        args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=child_env(), cwd=HERE
+        args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=child_env(**extra), cwd=HERE
     )
     try:
         assert process.stdout is not None
-        url = process.stdout.readline().strip()
+        url, _, origin = process.stdout.readline().strip().partition("\t")
         if not url.startswith("http://127.0.0.1:"):
             raise RuntimeError(f"the emulator did not start (got {url!r})")
-        yield EmulatorProcess(url, process)
+        yield EmulatorProcess(url, process, origin)
     finally:
         if process.stdin is not None:
             with contextlib.suppress(OSError):
