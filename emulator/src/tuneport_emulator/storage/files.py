@@ -179,6 +179,19 @@ class ObjectFiles:
             raise
         return self.adopt(spooled), spooled.md5
 
+    def ensure(self, key: str, produce: Callable[[], bytes]) -> None:
+        """Write the file of ``key`` with ``produce()`` unless it is there (whole, or not at all)."""
+        if self.exists(key):
+            return
+        spooled = self.spool()
+        try:
+            spooled.write(produce())
+            spooled.close()
+            os.replace(spooled.path, self.path(key))
+        except BaseException:
+            spooled.discard()
+            raise
+
     def read_bytes(self, key: str) -> bytes:
         """The whole content of a file."""
         return self.path(key).read_bytes()

@@ -20,6 +20,13 @@ from tuneport_emulator.paging import decode_page_token, encode_page_token, page_
 from tuneport_emulator.storage.files import ObjectFiles, Spooled
 from tuneport_emulator.storage.payload import Payload
 from tuneport_emulator.storage.records import StoredObject, UploadSession, UploadState
+from tuneport_emulator.storage.samples import (
+    SAMPLES_BUCKET,
+    sample_bytes,
+    sample_key,
+    sample_names,
+    sample_object,
+)
 from tuneport_emulator.wire import ApiError, bad_request, format_timestamp
 
 if TYPE_CHECKING:
@@ -145,6 +152,8 @@ class Objects:
 
     def find(self, bucket: str, name: str) -> StoredObject | None:
         """The object, or None."""
+        if bucket == SAMPLES_BUCKET:
+            return sample_object(name)
         with self._store.lock:
             found = self._buckets(create=False).get(bucket, {}).get("objects", {}).get(name)
             return None if found is None else StoredObject.from_json(found)
@@ -190,6 +199,8 @@ class Objects:
     def _open_file(self, found: StoredObject) -> BinaryIO:
         """Open an object's file (hold the lock: a rewrite may delete it once released)."""
         try:
+            if found.bucket == SAMPLES_BUCKET:
+                self.files.ensure(found.file, lambda: sample_bytes(found.name))
             return self.files.open(found.file)
         except (OSError, ValueError):
             # The file went missing behind the emulator's back (deleted by hand): gone, as a 404.
@@ -209,6 +220,7 @@ class Objects:
     ) -> StoredObject:
         """Write an object (a new generation if it exists)."""
         check_bucket(bucket)
+        _check_writable(bucket)
         check_object_name(name)
         payload = Payload.of(data)
         if len(payload) > MAX_OBJECT_BYTES:
@@ -241,6 +253,7 @@ class Objects:
         """Write an object whose bytes were spooled to disk already (they are moved, not copied)."""
         try:
             check_bucket(bucket)
+            _check_writable(bucket)
             check_object_name(name)
             if spooled.size > MAX_OBJECT_BYTES:
                 raise _too_large(spooled.size)
@@ -312,6 +325,7 @@ class Objects:
         """Remove an object; 404 if absent."""
         with self._store.lock:
             found = self.record(bucket, name, generation)
+            _check_writable(bucket)
             del self._buckets()[bucket]["objects"][name]
             self._release(found.file)
 
@@ -323,12 +337,16 @@ class Objects:
         limit = page_size(size, default=MAX_LIST_RESULTS, maximum=MAX_LIST_RESULTS)
         context = f"objects:{bucket}:{prefix or ''}"
         after = decode_page_token(token, context=context)
-        with self._store.lock:
-            holder = self._buckets(create=False).get(bucket)
-            if holder is None:
-                raise ApiError("NOT_FOUND", "The specified bucket does not exist.")
-            names = sorted(n for n in holder["objects"] if n.startswith(prefix or ""))
-            page = [StoredObject.from_json(holder["objects"][n]) for n in names[after : after + limit]]
+        if bucket == SAMPLES_BUCKET:
+            names = [n for n in sample_names() if n.startswith(prefix or "")]
+            page = [found for n in names[after : after + limit] if (found := sample_object(n)) is not None]
+        else:
+            with self._store.lock:
+                holder = self._buckets(create=False).get(bucket)
+                if holder is None:
+                    raise ApiError("NOT_FOUND", "The specified bucket does not exist.")
+                names = sorted(n for n in holder["objects"] if n.startswith(prefix or ""))
+                page = [StoredObject.from_json(holder["objects"][n]) for n in names[after : after + limit]]
         following = encode_page_token(after + limit, context=context) if len(names) > after + limit else None
         return page, following
 
@@ -346,6 +364,7 @@ class Objects:
     ) -> str:
         """Open a resumable upload session; its id."""
         check_bucket(bucket)
+        _check_writable(bucket)
         check_object_name(name)
         if total is not None and total > MAX_OBJECT_BYTES:
             raise _too_large(total)
@@ -505,6 +524,7 @@ class Objects:
             for record in holder.get("objects", {}).values()
         }
         keys.update(str(session.get("file") or "") for session in self._uploads(create=False).values())
+        keys.update(sample_key(name) for name in sample_names())  # written on first read, then kept
         keys.discard("")
         return keys
 
@@ -591,6 +611,16 @@ def _check_precondition(existing: StoredObject | None, if_generation_match: str 
             "FAILED_PRECONDITION",
             "At least one of the pre-conditions you specified did not hold.",
             http_status=412,
+        )
+
+
+def _check_writable(bucket: str) -> None:
+    """403 for Google's public samples bucket, which only Google writes to."""
+    if bucket == SAMPLES_BUCKET:
+        raise ApiError(
+            "PERMISSION_DENIED",
+            "The caller does not have storage.objects.create access to the Google Cloud Storage bucket "
+            f"{bucket} (Google's public samples, read-only).",
         )
 
 
