@@ -114,7 +114,9 @@ ONE_EXAMPLE_WITHOUT_OUTPUT = {"tuningTask__trainingData__examples__examples": [{
 GEMINI_CASES = [
     # malformed JSON and bodies that are not objects
     Case("unclosed object", "POST", TUNED_MODELS, b"{", "Invalid JSON payload"),
-    Case("single quotes", "POST", TUNED_MODELS, b"{'baseModel': 'x'}", "Invalid JSON payload"),
+    # Google's front end reads single-quoted strings (protobuf's JSON stream parser): the body
+    # parses, and the base model is what is wrong.
+    Case("single quotes", "POST", TUNED_MODELS, b"{'baseModel': 'x'}", "base_model"),
     Case("empty body", "POST", TUNED_MODELS, b"", "base_model"),
     Case("array root", "POST", TUNED_MODELS, [], "Root element must be a message"),
     Case("string root", "POST", TUNED_MODELS, "model", "Root element must be a message"),
@@ -125,7 +127,8 @@ GEMINI_CASES = [
     create_model("one field in both spellings", "base_model", base_model=GEMINI_BASE),
     # wrong types
     create_model("baseModel a number", "base_model", baseModel=5),
-    create_model("displayName a list", "display_name", displayName=["a"]),
+    # Google names a list given for a single field by the key as sent, at the object holding it.
+    create_model("displayName a list", "displayName", displayName=["a"]),
     create_model("tuningTask a string", "tuning_task", tuningTask="fast"),
     create_model("examples an object", "examples", tuningTask__trainingData__examples__examples={}),
     hyper("epochCount a word", "epoch_count", epochCount="abc"),
@@ -140,7 +143,9 @@ GEMINI_CASES = [
     create_model("topK over int32", "top_k", topK=2**40),
     # enums and oneofs
     create_model("unknown state", "state", state="BOGUS"),
-    create_model("state number out of range", "state", state=99),
+    # An enum number the enum lacks is kept, as proto3 keeps it (state=99 is accepted, and
+    # ignored as output-only); one beyond int32 is refused.
+    create_model("state number beyond int32", "state", state=2**31),
     hyper("learningRate and its multiplier", "learning_rate", learningRate=0.1, learningRateMultiplier=1.0),
     # the service's own checks
     create_model("displayName of 41 characters", "display_name", displayName="x" * 41),
