@@ -264,3 +264,21 @@ def test_the_error_body_keeps_googles_shape(client: httpx.Client) -> None:
         "tuned_model",  # "colour" comes last in the body
     ]
     assert error["message"].split("\n") == [v["description"] for v in error["details"][0]["fieldViolations"]]
+
+
+def test_timestamps_and_durations_as_their_messages() -> None:
+    body = {"createTime": {"seconds": "1700000000", "nanos": 500000000}}
+    assert normalize(body, TUNED_MODEL, keep_output_only=True) == {"createTime": "2023-11-14T22:13:20.500Z"}
+    part = {
+        "fileData": {"fileUri": "gs://b/o"},
+        "videoMetadata": {"startOffset": {"seconds": -1, "nanos": -5}},
+    }
+    request = normalize({"contents": {"parts": part}}, GENERATE_CONTENT_REQUEST)
+    assert request["contents"][0]["parts"][0]["videoMetadata"] == {"startOffset": "-1.000000005s"}
+    error = refusal({"createTime": {"seconds": 2**40, "extra": 1}})
+    assert [v["description"] for v in violations(error)] == [
+        "Invalid JSON payload received. Unknown name \"extra\" at 'tuned_model.create_time': "
+        "Cannot find field.",
+        "Invalid value at 'tuned_model.create_time' (type.googleapis.com/google.protobuf.Timestamp), "
+        "Field 'createTime', Timestamp value exceeds limits",
+    ]

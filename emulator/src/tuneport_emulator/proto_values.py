@@ -30,7 +30,7 @@ import math
 import re
 import struct
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from tuneport_emulator.esf_json import strtod
@@ -47,6 +47,8 @@ __all__ = [
     "to_int",
     "to_string",
     "to_timestamp",
+    "duration_from_parts",
+    "timestamp_from_parts",
 ]
 
 INT_RANGES = {
@@ -62,6 +64,9 @@ _SIGNED_DIGITS = re.compile(r"[+-]?[0-9]+")
 _OFFSET = re.compile(r"[+-]\d{2}:\d{2}")
 _SECONDS = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}")
 _MAX_DURATION_SECONDS = 315_576_000_000
+#: 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z, the range of google.protobuf.Timestamp.
+_MIN_TIMESTAMP_SECONDS = -62_135_596_800
+_MAX_TIMESTAMP_SECONDS = 253_402_300_799
 
 
 class Refused(ValueError):
@@ -258,3 +263,34 @@ def to_duration(value: Any, key: str) -> str:
     if int(seconds) > _MAX_DURATION_SECONDS:
         raise Refused(f"Field '{key}', Duration value exceeds limits")
     return value
+
+
+def _fraction(nanos: int) -> str:
+    # proto3 JSON prints 0, 3, 6 or 9 fractional digits.
+    if nanos == 0:
+        return ""
+    if nanos % 1_000_000 == 0:
+        return f".{nanos // 1_000_000:03d}"
+    if nanos % 1000 == 0:
+        return f".{nanos // 1000:06d}"
+    return f".{nanos:09d}"
+
+
+def timestamp_from_parts(seconds: int, nanos: int, key: str) -> str:
+    """The RFC 3339 string of a Timestamp sent as its ``{"seconds", "nanos"}`` object."""
+    if not (_MIN_TIMESTAMP_SECONDS <= seconds <= _MAX_TIMESTAMP_SECONDS and 0 <= nanos < 1_000_000_000):
+        raise Refused(f"Field '{key}', Timestamp value exceeds limits")
+    stamp = datetime.fromtimestamp(0, tz=timezone.utc) + _seconds(seconds)
+    return stamp.strftime("%Y-%m-%dT%H:%M:%S") + _fraction(nanos) + "Z"
+
+
+def duration_from_parts(seconds: int, nanos: int, key: str) -> str:
+    """The ``"1.5s"`` string of a Duration sent as its ``{"seconds", "nanos"}`` object."""
+    if abs(seconds) > _MAX_DURATION_SECONDS or abs(nanos) >= 1_000_000_000 or seconds * nanos < 0:
+        raise Refused(f"Field '{key}', Duration value exceeds limits")
+    sign = "-" if seconds < 0 or nanos < 0 else ""
+    return f"{sign}{abs(seconds)}{_fraction(abs(nanos))}s"
+
+
+def _seconds(count: int) -> timedelta:
+    return timedelta(seconds=count)

@@ -25,7 +25,9 @@ from tuneport_emulator.esf_json import RepeatedKeyObject
 from tuneport_emulator.proto_values import (
     INT_RANGES,
     Refused,
+    duration_from_parts,
     shown,
+    timestamp_from_parts,
     to_bool,
     to_bytes,
     to_duration,
@@ -203,6 +205,11 @@ MAX_VIOLATIONS = 100
 #: Kinds that a JSON object may be given for (the others are "scalar fields").
 _OBJECT_KINDS = frozenset({"message", "json", "any", "timestamp", "duration"})
 _INVALID = object()  # a value that was refused (and reported)
+_WELL_KNOWN = Schema("google.protobuf")
+_SECONDS_NANOS = {
+    "timestamp": _WELL_KNOWN.message("Timestamp", "seconds int64", "nanos int32"),
+    "duration": _WELL_KNOWN.message("Duration", "seconds int64", "nanos int32"),
+}
 _END = object()
 
 
@@ -336,6 +343,11 @@ class _Reader:
         if kind in ("json", "any"):
             return item
         try:
+            if kind in _SECONDS_NANOS and isinstance(item, dict):
+                # A Timestamp or Duration given as the message it is: {"seconds", "nanos"}.
+                parts = self.message(item, _SECONDS_NANOS[kind], path)
+                to_text = timestamp_from_parts if kind == "timestamp" else duration_from_parts
+                return to_text(parts.get("seconds", 0), parts.get("nanos", 0), key)
             return _convert(item, f, key)
         except Refused as refused:
             self.invalid_value(path, _label(f), refused.text)
