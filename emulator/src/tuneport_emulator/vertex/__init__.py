@@ -1,7 +1,7 @@
 """The Vertex AI surface (``aiplatform`` v1 and v1beta1) of the emulator.
 
 Supervised ``tuningJobs``, the model and endpoint a job produces
-(``:generateContent``, undeploy, delete), their operations, and the
+(``:generateContent``, undeploy, delete, list), their operations, and the
 metadata-context / TensorBoard routes from a job's ``experiment`` to its
 loss series.  Datasets are read from the emulated Cloud Storage
 (:mod:`tuneport_emulator.storage`).  See docs/emulator.md.
@@ -9,6 +9,14 @@ loss series.  Datasets are read from the emulated Cloud Storage
 
 from __future__ import annotations
 
-from tuneport_emulator.vertex.routes import register
+from tuneport_emulator.routing import Router
+from tuneport_emulator.surface import EmulatorContext
+from tuneport_emulator.vertex import model_list, routes
 
 __all__ = ["register"]
+
+
+def register(router: Router, context: EmulatorContext) -> None:
+    """Add every Vertex AI route to ``router``: the core routes, then the reads the official clients add."""
+    routes.register(router, context)
+    model_list.register(router, context)
