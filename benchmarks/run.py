@@ -1,7 +1,7 @@
 """The benchmark suite: every figure of docs/performance.md, as ratios against baselines run alongside.
 
-    python benchmarks/run.py [--quick] [--only import,first-answer,calls,fanout,stall,datasets,emulator]
-                             [--attempts N] [--json out.json] [--write-docs]
+    python benchmarks/run.py [--quick] [--only import,first-answer,calls,fanout,stall,datasets,emulator,
+                             emulator-memory] [--attempts N] [--json out.json] [--write-docs] [--full]
 
 Parts (each a module of this folder, also runnable alone):
 
@@ -14,7 +14,11 @@ Parts (each a module of this folder, also runnable alone):
 * ``stall``    — bench_stall.py: the longest event-loop stall while ``AsyncTuningClient.create``
   stages a 40 MB and a 1 GB dataset (and a 1 MB one, the first create of the process);
 * ``datasets`` — bench_datasets.py: validation and conversion of a 1 GiB JSONL (64 MiB with --quick);
-* ``emulator`` — bench_emulator.py: the emulator's requests per second and latency.
+* ``emulator`` — bench_emulator.py: the emulator's requests per second and p50/p99 latency with 50
+  clients (gets and creates), against the stdlib server of commit 333dc80 run alongside;
+* ``emulator-memory`` — bench_emulator_memory.py: the emulator's peak RSS while a 1 GB dataset is
+  staged by resumable upload and a tuning job created on it (100 MB with --quick), against the
+  stdlib server with 200 MB (50 MB with --quick; the same size as the new one with ``--full``).
 
 ``--quick`` makes the whole suite run in a few minutes (smaller data set, fewer
 repeats, shorter jobs).  ``--attempts N`` runs each part N times and keeps the
@@ -43,13 +47,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_calls
 import bench_emulator
+import bench_emulator_memory
 import bench_fanout
 import bench_first_answer
 import bench_stall
 import bench_startup
 from _common import HERE, ROOT, child_env, machine
 
-PARTS = ("import", "first-answer", "calls", "fanout", "stall", "datasets", "emulator")
+PARTS = ("import", "first-answer", "calls", "fanout", "stall", "datasets", "emulator", "emulator-memory")
 DOCS = ROOT / "docs" / "performance.md"
 #: The figures the docs show: ``--write-docs`` merges the parts it ran into these.
 RESULTS = HERE / "results.json"
@@ -88,6 +93,7 @@ RUNNERS: dict[str, Callable[[bool], dict[str, Any]]] = {
     "stall": lambda quick: bench_stall.run([1, 40] if quick else [1, 40, 1000]),
     "datasets": _datasets,
     "emulator": lambda quick: bench_emulator.run(quick=quick),
+    "emulator-memory": lambda quick: bench_emulator_memory.run(quick=quick),
 }
 REPORTS: dict[str, Callable[[dict[str, Any]], str]] = {
     "import": bench_startup.report,
@@ -96,6 +102,7 @@ REPORTS: dict[str, Callable[[dict[str, Any]], str]] = {
     "fanout": bench_fanout.report,
     "stall": bench_stall.report,
     "emulator": bench_emulator.report,
+    "emulator-memory": bench_emulator_memory.report,
 }
 
 
@@ -173,7 +180,17 @@ def _headline(part: str, result: dict[str, Any]) -> str:
             f"convert {rows['tuneport convert']['ratio']:.2f}x"
         )
     if part == "emulator":
-        return f"{result['rows']['gemini get']['rps']:.0f} req/s"
+        return ", ".join(
+            f"{name} {entry['rps_ratio']:.2f}x req/s, p99 x{entry['p99_ratio']:.2f}"
+            for name, entry in result["cases"].items()
+            if "met" in entry
+        )
+    if part == "emulator-memory":
+        runs = result["runs"]
+        return ", ".join(
+            f"{server} {row['size_bytes'] / 1e6:,.0f} MB: peak {row['peak_rss_mb']:.0f} MB"
+            for server, row in runs.items()
+        )
     return "-"
 
 
@@ -367,18 +384,69 @@ def _md_datasets(r: dict[str, Any]) -> list[str]:
 
 def _md_emulator(r: dict[str, Any]) -> list[str]:
     lines = [
-        f"{r['clients']} keep-alive connections in a closed loop for {r['seconds']:g} s after "
-        f"{r['warmup_s']:g} s of warm-up; the load generator is another process.",
+        f"The emulator at `{r['commit']}` (new) against the stdlib server at `{r['baseline_commit']}` "
+        f"(baseline), each in its own process; {r['clients']} keep-alive connections in a closed loop "
+        f"for {r['seconds']:g} s after {r['warmup_s']:g} s of warm-up, from a load generator in a third "
+        f"process. Medians of {r['rounds']} interleaved round(s); *other load* is the CPU that other "
+        "processes used meanwhile, in cores (the machine has 2).",
         "",
-        "| route | requests/s | p50 | p90 | p99 | max | errors | emulator CPU | load-generator CPU |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| case | server | requests/s | p50 | p90 | p99 | max | errors | emulator CPU | other load |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for name, row in r["rows"].items():
+    for name, entry in r["cases"].items():
+        for server in (bench_emulator.NEW, bench_emulator.BASELINE):
+            row = entry[server]
+            lines.append(
+                f"| {name} | {server} | {row['rps']:,.0f} | {row['p50_ms']:.1f} ms | "
+                f"{row['p90_ms']:.1f} ms | {row['p99_ms']:.1f} ms | {row['max_ms']:.0f} ms | "
+                f"{row['errors']} | {row['emulator_cpu_s']:.1f} s | {row['other_load_cores']:.2f} |"
+            )
+    lines += [
+        "",
+        f"| case | requests/s new ÷ baseline (target ≥ {r['target_rps_ratio']:g}) | per round | "
+        "p99 new ÷ baseline (target < 1) | per round |",
+        "|---|---:|---|---:|---|",
+    ]
+    for name, entry in r["cases"].items():
+        met = entry.get("met")
+        rps = f"{entry['rps_ratio']:.2f}" + (f" ({_yes(met['throughput'])})" if met else "")
+        p99 = f"{entry['p99_ratio']:.2f}" + (f" ({_yes(met['p99'])})" if met else "")
         lines.append(
-            f"| {name} | {row['rps']:,.0f} | {row['p50_ms']:.1f} ms | {row['p90_ms']:.1f} ms | "
-            f"{row['p99_ms']:.1f} ms | {row['max_ms']:.0f} ms | {row['errors']} | "
-            f"{row['emulator_cpu_s']:.1f} s | {row['cpu_s']:.1f} s |"
+            f"| {name} | {rps} | {', '.join(f'{x:.2f}' for x in entry['rps_ratios'])} | {p99} | "
+            f"{', '.join(f'{x:.2f}' for x in entry['p99_ratios'])} |"
         )
+    return lines
+
+
+def _md_emulator_memory(r: dict[str, Any]) -> list[str]:
+    lines = [
+        f"The emulator at `{r['commit']}` (new) against the stdlib server at `{r['baseline_commit']}` "
+        "(baseline): a generated Vertex JSONL staged by Cloud Storage's resumable upload in 8 MiB "
+        "chunks, then a tuning job created on it; the emulator process's resident set from "
+        "`/proc/<pid>/status`.",
+        "",
+        "| server | dataset | idle RSS | upload | peak RSS after the upload | RSS after the upload | "
+        "create | peak RSS | RSS after | job |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for server, row in r["runs"].items():
+        job = row.get("job_state") or f"HTTP {row['create_status']}"
+        lines.append(
+            f"| {server} | {row['size_bytes'] / 1e6:,.0f} MB | {row['idle_rss_mb']:.0f} MB | "
+            f"{row['upload_mb_per_s']:.0f} MB/s | {row['peak_rss_after_upload_mb']:.0f} MB | "
+            f"{row['rss_after_upload_mb']:.0f} MB | {row['create_s']:.1f} s | "
+            f"**{row['peak_rss_mb']:.0f} MB** | {row['rss_after_mb']:.0f} MB | {job} |"
+        )
+    new = r["runs"][bench_emulator.NEW]
+    if r["met"] is None:
+        verdict = (
+            f"not judged: this run staged {new['size_bytes'] / 1e6:,.0f} MB, and the target is stated "
+            f"for 1 GB (it stayed {'under' if r['under_target'] else 'over'} {r['target_peak_mb']:.0f} MB)"
+        )
+    else:
+        verdict = _yes(r["met"])
+    target = r["target_peak_mb"]
+    lines += ["", f"Target: peak RSS of the new emulator under {target:.0f} MB at 1 GB: {verdict}."]
     return lines
 
 
@@ -410,6 +478,7 @@ SECTIONS: dict[str, tuple[str, Callable[[dict[str, Any]], list[str]]]] = {
     "stall": ("Event-loop stall", _md_stall),
     "datasets": ("Datasets", _md_datasets),
     "emulator": ("Emulator throughput", _md_emulator),
+    "emulator-memory": ("Emulator memory", _md_emulator_memory),
 }
 
 
@@ -490,7 +559,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--from-json", type=Path, default=None, help="skip running: render the docs from a saved JSON file"
     )
+    parser.add_argument(
+        "--full",
+        action="store_true",
+        help="emulator-memory: stage 1 GB into the stdlib baseline too (several GB of RSS)",
+    )
     args = parser.parse_args(argv)
+    if args.full:
+        RUNNERS["emulator-memory"] = lambda quick: bench_emulator_memory.run(quick=quick, full=True)
     if args.from_json:
         results = json.loads(args.from_json.read_text())
     else:
