@@ -18,6 +18,8 @@ from typing import Any
 import httpx
 import pytest
 from emulator_helpers import assert_error, create_body
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tuneport_emulator.esf_json import loads
 from tuneport_emulator.gemini.schema import GENERATE_CONTENT_REQUEST, TUNED_MODEL
@@ -282,3 +284,43 @@ def test_timestamps_and_durations_as_their_messages() -> None:
         "Invalid value at 'tuned_model.create_time' (type.googleapis.com/google.protobuf.Timestamp), "
         "Field 'createTime', Timestamp value exceeds limits",
     ]
+
+
+_ANY_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats()
+    | st.text(max_size=12)
+    | st.sampled_from(["NaN", "Infinity", "1e3", "+7", "ACTIVE", "2024-01-01T00:00:00Z", "1.5s", "aGk="]),
+    lambda inner: st.lists(inner, max_size=3)
+    | st.dictionaries(
+        st.sampled_from(["displayName", "tuning_task", "hyperparameters", "epochCount", "parts", "text",
+                         "contents", "role", "seconds", "nanos", "state", "examples", "baseModel", "x"]),
+        inner,
+        max_size=4,
+    ),
+    max_leaves=25,
+)  # fmt: skip
+_REQUESTS = [
+    (TUNED_MODEL, "tuned_model"),
+    (GENERATE_CONTENT_REQUEST, ""),
+    (messages("v1beta1").tuning_job, "tuning_job"),
+    (messages("v1").generate_content_request, ""),
+]
+
+
+@settings(max_examples=400, deadline=None)
+@given(body=st.dictionaries(st.text(max_size=10), _ANY_JSON, max_size=5) | _ANY_JSON, which=st.integers(0, 3))
+def test_any_body_is_read_or_refused_with_a_400(body: Any, which: int) -> None:
+    message, path = _REQUESTS[which]
+    refused: ApiError | None = None
+    try:
+        normalized = normalize(body, message, path)
+    except ApiError as error:
+        refused = error
+    if refused is None:
+        assert isinstance(normalized, dict)
+    else:
+        assert refused.http_status == 400
+        assert violations(refused)
