@@ -82,11 +82,12 @@ def test_reset_forgets_everything(emulator: Emulator, client: httpx.Client) -> N
 @pytest.mark.parametrize(
     ("state", "progress", "expected_steps"),
     [
+        # 5 examples, 5 epochs, batch 4: ceil(25 / 4) = 7 steps.
         ("CREATING", 0.0, 0),
-        ("CREATING", 0.5, 5),
-        ("CREATING", 1.0, 9),
-        ("ACTIVE", None, 10),
-        ("FAILED", 0.3, 3),
+        ("CREATING", 0.5, 3),
+        ("CREATING", 1.0, 6),
+        ("ACTIVE", None, 7),
+        ("FAILED", 0.3, 2),
     ],
 )
 def test_seed_in_any_state(

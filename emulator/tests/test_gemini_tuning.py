@@ -30,7 +30,7 @@ def test_create_returns_a_running_operation(client: httpx.Client, tuned: dict[st
     assert tuned["metadata"] == {
         "@type": METADATA_TYPE,
         "tunedModel": "tunedModels/numbers",
-        "totalSteps": 10,  # ceil(5 / 4) x 5 epochs
+        "totalSteps": 7,  # ceil(5 examples x 5 epochs / batch 4)
     }
     model = client.get("/v1beta/tunedModels/numbers").json()
     assert model["state"] == "CREATING"
@@ -46,15 +46,55 @@ def test_create_returns_a_running_operation(client: httpx.Client, tuned: dict[st
 
 @pytest.mark.parametrize(
     ("count", "batch", "epochs", "steps"),
-    [(5, 4, 5, 10), (5, 2, 3, 9), (1, 4, 1, 1), (8, 4, 2, 4), (9, 4, 2, 6), (3, 16, 4, 4)],
+    [(15, 2, 5, 38), (15, 4, 5, 19), (5, 4, 5, 7), (5, 2, 3, 8), (1, 4, 1, 1), (8, 4, 2, 4), (3, 16, 4, 1)],
 )
-def test_total_steps_is_ceil_examples_over_batch_times_epochs(
+def test_total_steps_is_ceil_examples_times_epochs_over_batch(
     client: httpx.Client, count: int, batch: int, epochs: int, steps: int
 ) -> None:
+    # As the Gemini API counts them: batches run across epoch boundaries, so only
+    # the very last batch may be short (15 examples, 5 epochs, batch 2 -> 38, not 8 x 5).
     pairs = [(f"in {i}", f"out {i}") for i in range(count)]
     body = create_body(pairs, batchSize=batch, epochCount=epochs)
     operation = client.post("/v1beta/tunedModels", json=body).json()
-    assert operation["metadata"]["totalSteps"] == steps == math.ceil(count / batch) * epochs
+    assert operation["metadata"]["totalSteps"] == steps == math.ceil(count * epochs / batch)
+
+
+@pytest.mark.parametrize(("batch", "steps"), [(2, 38), (4, 19)])
+def test_progress_snapshots_and_duration_follow_the_total_steps(
+    emulator: Emulator, client: httpx.Client, batch: int, steps: int
+) -> None:
+    pairs = [(f"in {i}", f"out {i}") for i in range(15)]
+    body = create_body(pairs, batchSize=batch, epochCount=5)
+    name = client.post("/v1beta/tunedModels", params={"tunedModelId": "fifteen"}, json=body).json()["name"]
+    emulator.advance(SETUP_SECONDS + 10 * SECONDS_PER_STEP)
+    metadata = client.get(f"/v1beta/{name}").json()["metadata"]
+    assert metadata["totalSteps"] == steps
+    assert metadata["completedSteps"] == 10
+    assert metadata["completedPercent"] == pytest.approx(100 * 10 / steps, abs=1e-3)
+    assert [s["step"] for s in metadata["snapshots"]] == list(range(1, 11))
+
+    emulator.advance((steps - 10) * SECONDS_PER_STEP)
+    operation = client.get(f"/v1beta/{name}").json()
+    assert operation["done"] is True
+    assert operation["metadata"]["completedSteps"] == steps
+    model = operation["response"]
+    snapshots = model["tuningTask"]["snapshots"]
+    assert [s["step"] for s in snapshots] == list(range(1, steps + 1))
+    # A step belongs to the epoch of its last example: examples 1-15 are epoch 1, 16-30 epoch 2...
+    assert [s["epoch"] for s in snapshots] == [
+        math.ceil(s * batch / 15) if s * batch <= 75 else 5 for s in range(1, steps + 1)
+    ]
+    assert snapshots[-1]["epoch"] == 5
+    created = _seconds(model["createTime"])
+    assert _seconds(model["tuningTask"]["completeTime"]) - created == pytest.approx(
+        SETUP_SECONDS + steps * SECONDS_PER_STEP
+    )
+
+
+def _seconds(timestamp: str) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp()
 
 
 def test_large_datasets_get_the_larger_defaults(client: httpx.Client) -> None:
@@ -303,17 +343,17 @@ def test_lifecycle_creating_to_active(
     operation = client.get(f"/v1beta/{name}").json()
     metadata = operation["metadata"]
     assert metadata["completedSteps"] == 3
-    assert metadata["completedPercent"] == pytest.approx(30.0)
+    assert metadata["completedPercent"] == pytest.approx(300 / 7, abs=1e-3)
     assert [s["step"] for s in metadata["snapshots"]] == [1, 2, 3]
     assert "done" not in operation
     model = client.get("/v1beta/tunedModels/numbers").json()
     assert model["state"] == "CREATING"
     assert model["tuningTask"]["snapshots"] == metadata["snapshots"]
 
-    emulator.advance(7 * SECONDS_PER_STEP)
+    emulator.advance(4 * SECONDS_PER_STEP)
     operation = client.get(f"/v1beta/{name}").json()
     assert operation["done"] is True
-    assert operation["metadata"]["completedSteps"] == 10
+    assert operation["metadata"]["completedSteps"] == 7
     assert operation["metadata"]["completedPercent"] == 100
     response = operation["response"]
     assert response["@type"] == MODEL_TYPE
@@ -322,8 +362,9 @@ def test_lifecycle_creating_to_active(
     assert model == {k: v for k, v in response.items() if k != "@type"}
     assert model["tuningTask"]["completeTime"] == model["updateTime"]
     snapshots = model["tuningTask"]["snapshots"]
-    assert [s["step"] for s in snapshots] == list(range(1, 11))
-    assert [s["epoch"] for s in snapshots] == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
+    assert [s["step"] for s in snapshots] == list(range(1, 8))
+    # 25 examples seen in batches of 4; a step belongs to the epoch of its last example.
+    assert [s["epoch"] for s in snapshots] == [1, 2, 3, 4, 4, 5, 5]
     times = [s["computeTime"] for s in snapshots]
     assert times == sorted(times)
     assert snapshots[-1]["computeTime"] == model["tuningTask"]["completeTime"]

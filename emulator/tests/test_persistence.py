@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import sqlite3
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import httpx
 import pytest
 
 from tuneport_emulator import Emulator, EmulatorClock
-from tuneport_emulator.persistence import StateFile, StateFileError
+from tuneport_emulator.persistence import FORMAT_VERSION, StateFile, StateFileError
 
 BASE = "models/gemini-1.5-flash-001-tuning"
 PARENT = "projects/p/locations/us-central1"
@@ -42,7 +43,7 @@ def test_a_restart_keeps_models_operations_jobs_objects_and_counters(tmp_path: P
         job = first.seed_vertex_job(
             {"baseModel": "gemini-2.5-flash"}, parent=PARENT, state="JOB_STATE_RUNNING"
         )
-        first.advance(30)
+        first.advance(5)  # still RUNNING: one step (ceil(1 example x epochs / batch)) and post-processing
         before = first.store.snapshot()
         now = first.clock.now()
     with _emulator(path) as second:
@@ -142,6 +143,46 @@ def test_a_file_of_another_format_version_is_refused(tmp_path: Path) -> None:
         db.execute("UPDATE meta SET value = '99' WHERE key = 'version'")
     with pytest.raises(StateFileError, match="format version 99"):
         _emulator(path)
+
+
+def test_a_file_of_the_untyped_layout_is_refused(tmp_path: Path) -> None:
+    # Version 1 kept plans as step counts; its records cannot be read as typed records.
+    path = tmp_path / "state.sqlite"
+    with _emulator(path):
+        pass
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
+        db.execute("UPDATE meta SET value = '1' WHERE key = 'version'")
+    with pytest.raises(
+        StateFileError, match=f"format version 1; this tuneport reads version {FORMAT_VERSION}"
+    ):
+        _emulator(path)
+    assert FORMAT_VERSION == 2
+
+
+def test_typed_records_round_trip_exactly_through_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    with _emulator(path) as first:
+        first.seed_gemini_model(state="FAILED", progress=0.4)
+        seeded = first.seed_vertex_job({"baseModel": "gemini-2.5-flash"}, parent=PARENT)
+        endpoint = httpx.get(f"{first.url}/v1/{seeded['name']}").json()["tunedModel"]["endpoint"]
+        deployed = httpx.get(f"{first.url}/v1/{endpoint}").json()["deployedModels"][0]["id"]
+        undeploy = httpx.post(f"{first.url}/v1/{endpoint}:undeployModel", json={"deployedModelId": deployed})
+        assert undeploy.status_code == 200, undeploy.text
+        first.advance(10 / 3)  # a time that is not a short decimal
+        before = first.store.snapshot()
+        views = _views(first.url, seeded["name"], undeploy.json()["name"])
+    with _emulator(path) as second:
+        assert _views(second.url, seeded["name"], undeploy.json()["name"]) == views
+        assert second.store.snapshot() == before
+        json.dumps(before)  # rendered records are plain JSON
+
+
+def _views(url: str, job: str, operation: str) -> list[object]:
+    return [
+        httpx.get(f"{url}/v1beta/tunedModels").json(),
+        httpx.get(f"{url}/v1/{job}").json(),
+        httpx.get(f"{url}/v1/{operation}").json(),
+    ]
 
 
 def test_a_failed_save_is_an_error_answer_and_the_file_keeps_the_last_good_state(

@@ -45,10 +45,13 @@ def _export_all(client: httpx.Client, series: str, **body: Any) -> list[dict[str
 
 
 @pytest.fixture
-def validated(emulator: Emulator, create_job: CreateJob, gcs: Callable[..., str]) -> str:
-    """A job with a validation set (5 examples, batch 4, 3 epochs: 6 steps, 2 per epoch); its name."""
+def validated(
+    emulator: Emulator, create_job: CreateJob, gcs: Callable[..., str], vertex_jsonl: Callable[..., bytes]
+) -> str:
+    """A job with a validation set (8 examples, batch 4, 3 epochs: ceil(8 x 3 / 4) = 6 steps, 2 per epoch)."""
+    pairs = [(f"question {i}", f"answer {i}") for i in range(8)]
     spec = {
-        "trainingDatasetUri": gcs(),
+        "trainingDatasetUri": gcs(vertex_jsonl(pairs), name="eight.jsonl"),
         "validationDatasetUri": gcs(name="validation.jsonl"),
         "hyperParameters": {"epochCount": 3, "batchSize": 4},
     }

@@ -50,7 +50,7 @@ def test_create_returns_the_job_itself(create_job: CreateJob) -> None:
 def test_the_job_moves_through_its_states(
     emulator: Emulator, client: httpx.Client, create_job: CreateJob
 ) -> None:
-    # 5 examples, batch 4, 2 epochs: 4 steps.
+    # 5 examples, batch 4, 2 epochs: ceil(5 x 2 / 4) = 3 steps; epoch 1 ends in step 2.
     name = create_job(supervisedTuningSpec={
         "trainingDatasetUri": "gs://tuneport-test/train.jsonl", "hyperParameters": {"epochCount": "2"}
     }).json()["name"]  # fmt: skip
@@ -62,7 +62,7 @@ def test_the_job_moves_through_its_states(
     )
     stats = job["tuningDataStats"]["supervisedTuningDataStats"]
     assert stats["tuningDatasetExampleCount"] == "5"
-    assert stats["tuningStepCount"] == "4"
+    assert stats["tuningStepCount"] == "3"
     assert "experiment" not in job
     emulator.advance(15 + 6)
     job = _get(client, name)
@@ -80,14 +80,14 @@ def test_the_job_moves_through_its_states(
     job = _get(client, name)
     assert job["state"] == "JOB_STATE_SUCCEEDED"
     assert "tuningJobState" not in job
-    assert job["endTime"] == job["updateTime"] == "2024-06-01T00:01:14Z"
+    assert job["endTime"] == job["updateTime"] == "2024-06-01T00:01:08Z"  # 30 + 3 x 6 + 20 s
     tuned = job["tunedModel"]
     assert tuned["model"].startswith(f"{PARENT}/models/")
     assert tuned["model"].endswith("@1")
     assert tuned["endpoint"].startswith(f"{PARENT}/endpoints/")
     assert tuned["checkpoints"] == [
         {"checkpointId": "1", "epoch": "1", "step": "2"},
-        {"checkpointId": "2", "epoch": "2", "step": "4", "endpoint": tuned["endpoint"]},
+        {"checkpointId": "2", "epoch": "2", "step": "3", "endpoint": tuned["endpoint"]},
     ]
 
 

@@ -66,11 +66,11 @@ def test_create_get_wait_metrics_generate(call: Any, emulator: Emulator, tmp_pat
     assert job.state is JobState.RUNNING
     assert job.name == f"tunedModels/{job.id}"
     assert job.tuned_model == job.name
-    assert job.total_steps == 6  # ceil(5 / 2) steps per epoch, 2 epochs
-    emulator.advance(60)
+    assert job.total_steps == 5  # ceil(5 examples x 2 epochs / batch 2)
+    emulator.advance(45)  # set-up (30 s) and two steps (6 s each)
     running = call("get", job.id)
     assert running.state is JobState.RUNNING
-    assert running.total_steps == 6
+    assert running.total_steps == 5
     assert running.progress is not None
     assert 0 <= running.progress < 1
     done = call("wait", job.id, poll=1.0, progress=lambda _job: emulator.advance(120))
@@ -82,7 +82,7 @@ def test_create_get_wait_metrics_generate(call: Any, emulator: Emulator, tmp_pat
     metrics = call("metrics", job.id)
     steps = [p.step for p in metrics.series["mean_loss"]]
     assert steps == sorted(steps)
-    assert steps[-1] == 6
+    assert steps[-1] == 5
     assert call("generate", job.id, "IV").text == "V"
     assert call("generate", f"tunedModels/{job.id}", "twenty two").text == "twenty three"
 

@@ -163,7 +163,7 @@ async def test_wait_until_succeeded(api: Any, train_file: Path) -> None:
     assert done.tuned_model.startswith(f"{PARENT}/models/")
     assert done.endpoint is not None
     assert done.endpoint.startswith(f"{PARENT}/endpoints/")
-    assert done.data_stats["tuningStepCount"] == "4"
+    assert done.data_stats["tuningStepCount"] == "3"  # ceil(5 examples x 2 epochs / batch 4)
     assert done.start_time is not None
     assert done.end_time is not None
     assert done.display_name == "numbers"
@@ -187,7 +187,7 @@ async def test_v1beta1_reports_detail_states_and_progress(
         running = client.get(job.id)
         assert running.state is JobState.RUNNING
         assert running.detail_state is DetailState.TUNING
-        assert (running.completed_steps, running.total_steps, running.progress) == (2, 4, 0.5)
+        assert (running.completed_steps, running.total_steps, running.progress) == (2, 3, 2 / 3)
         assert running.completed_epochs == 1
 
 
@@ -273,13 +273,13 @@ async def test_metrics_follow_the_chain(api: Any, emulator: Emulator, train_file
         "eval_total_loss", "eval_fraction_of_correct_next_step_preds", "eval_num_predictions",
     }  # fmt: skip
     loss = metrics.series["train_total_loss"]
-    assert [p.step for p in loss] == list(range(1, 9))  # 2 steps a epoch, 4 epochs
+    assert [p.step for p in loss] == list(range(1, 6))  # ceil(5 examples x 4 epochs / batch 4)
     assert loss[-1].value < loss[0].value
     assert all(p.time is not None for p in loss)
-    assert [p.step for p in metrics.series["eval_total_loss"]] == [2, 4, 6, 8]
+    assert [p.step for p in metrics.series["eval_total_loss"]] == [2, 3, 4, 5]  # each epoch's last step
     assert metrics.raw["tensorboard"].startswith(f"{PARENT}/tensorboards/")
     exports = _routes(emulator, "vertex.v1.tensorboards.experiments.runs.timeSeries.export")
-    assert len(exports) == 3 + 3 + 3 + 2 + 2 + 2  # 8 train points in pages of 3, 4 eval points
+    assert len(exports) == 2 + 2 + 2 + 2 + 2 + 2  # 5 train points and 4 eval points, in pages of 3
     assert len(_routes(emulator, "vertex.v1.tensorboards.experiments.runs.timeSeries.list")) == 2
 
 

@@ -7,6 +7,7 @@ google-generativeai need to unpack them.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from tuneport_emulator.schema import Message, Schema, render, type_url
@@ -16,12 +17,32 @@ __all__ = [
     "LIST_OPERATIONS_RESPONSE",
     "OPERATION",
     "STATUS",
+    "RpcStatus",
     "operation_json",
     "render_operation",
 ]
 
 _RPC = Schema("google.rpc")
 STATUS: Message = _RPC.message("Status", "code int32", "message string", "details any[]")
+
+
+@dataclass(frozen=True)
+class RpcStatus:
+    """A ``google.rpc.Status`` without details: why an operation or a job failed."""
+
+    #: A ``google.rpc.Code`` number (1 CANCELLED, 3 INVALID_ARGUMENT, 13 INTERNAL…).
+    code: int
+    message: str
+
+    def to_json(self) -> dict[str, Any]:
+        """As stored, and as the wire writes it (normalized)."""
+        return {"code": self.code, "message": self.message}
+
+    @classmethod
+    def from_json(cls, value: dict[str, Any]) -> RpcStatus:
+        """A stored status."""
+        return cls(int(value["code"]), str(value.get("message", "")))
+
 
 _LONGRUNNING = Schema("google.longrunning")
 OPERATION: Message = _LONGRUNNING.message(

@@ -1,7 +1,9 @@
 """``--state FILE``: the emulator's records in SQLite, committed before each answer.
 
-The store's state is plain JSON (see :mod:`tuneport_emulator.store`).  This
-module keeps it in a SQLite file, one row per record: a record is an entry
+The store's state is plain JSON: its typed records rendered by their
+``to_json`` (see :mod:`tuneport_emulator.store`), decoded again by their
+collections on first access after a load.  This module keeps it in a SQLite
+file, one row per record: a record is an entry
 two levels under a section (``gemini/tunedModels/<name>``,
 ``storage/buckets/<bucket>``…) or a counter.  After every request the
 emulator calls :meth:`StateFile.save`, which compares each record with what
@@ -36,7 +38,8 @@ from tuneport_emulator.errors import StateFileError
 __all__ = ["FORMAT_VERSION", "StateFile", "StateFileError"]
 
 #: Bumped when the layout changes; a file of another version is refused, not guessed at.
-FORMAT_VERSION = 1
+#: 2: typed records (training plans keep examples, batch size and epochs, not step counts).
+FORMAT_VERSION = 2
 #: Strings at least this long are stored in the blobs table.
 _BLOB_THRESHOLD = 16 * 1024
 #: Marks a reference to a blob inside a stored record (a key no request can produce: NUL).

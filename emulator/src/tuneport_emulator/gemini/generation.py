@@ -12,6 +12,7 @@ from typing import Any
 from tuneport_emulator.answers import answer, estimate_tokens
 from tuneport_emulator.gemini.base_models import model_version
 from tuneport_emulator.gemini.checks import MAX_INPUT_CHARS
+from tuneport_emulator.gemini.records import State
 from tuneport_emulator.gemini.tuning import TunedModels
 from tuneport_emulator.ids import IdSource
 from tuneport_emulator.wire import ApiError, bad_request
@@ -40,9 +41,9 @@ def generate(models: TunedModels, ids: IdSource, model_id: str, request: dict[st
     name = f"tunedModels/{model_id}"
     state, examples, base_model = models.generation_inputs(model_id)
     _check_request(name, request)
-    if state != "ACTIVE":
+    if state is not State.ACTIVE:
         raise ApiError(
-            "FAILED_PRECONDITION", f"Tuned model {name} is not ready: its state is {state}, not ACTIVE."
+            "FAILED_PRECONDITION", f"Tuned model {name} is not ready: its state is {state.value}, not ACTIVE."
         )
     contents: list[dict[str, Any]] = request["contents"]
     all_text = "".join(p.get("text", "") for c in contents for p in c.get("parts", []))

@@ -1,10 +1,12 @@
 """Tuned models and their creation operations: the Gemini surface's state and rules.
 
-A tuned model is stored once, as a plain-JSON record holding what the
+A tuned model is stored once, as a typed record
+(:class:`~tuneport_emulator.gemini.records.TunedModel`) holding what the
 client sent (normalized), the effective hyperparameters, the training
 examples, the training plan (:mod:`tuneport_emulator.training`) and, when it
-was stopped early, when and why.  Its state, progress and loss snapshots are
-computed from the plan and the emulator clock on every read:
+was stopped early, when and why.  Its :class:`~.records.State`, progress and
+loss snapshots are computed from the plan and the emulator clock on every
+read, and rendered to the wire's JSON here:
 
 * ``CREATING`` from creation until the last step finishes;
 * ``ACTIVE`` afterwards (``tuningTask.completeTime`` = when the last step finished);
@@ -30,9 +32,10 @@ from tuneport_emulator.gemini.checks import (
     mask_path,
     validate_create,
 )
+from tuneport_emulator.gemini.records import Example, State, Stop, TunedModel
 from tuneport_emulator.gemini.schema import PACKAGE, TUNED_MODEL
 from tuneport_emulator.ids import slugify
-from tuneport_emulator.operations import operation_json
+from tuneport_emulator.operations import RpcStatus, operation_json
 from tuneport_emulator.paging import decode_page_token, encode_page_token, page_size
 from tuneport_emulator.schema import normalize
 from tuneport_emulator.surface import EmulatorContext
@@ -46,7 +49,7 @@ DEFAULT_PAGE_SIZE = 10
 MAX_PAGE_SIZE = 1000
 #: What a seeded model answers when the seed carries no training data.
 SEED_EXAMPLES = [{"textInput": "ping", "output": "pong"}]
-_SEED_STATES = ("CREATING", "ACTIVE", "FAILED")
+_SEED_STATES = tuple(state.value for state in State)
 _METADATA_TYPE = f"{PACKAGE}.CreateTunedModelMetadata"
 _MODEL_TYPE = f"{PACKAGE}.TunedModel"
 
@@ -61,24 +64,23 @@ class TunedModels:
 
     # --- records ---------------------------------------------------------------------
 
-    def _models(self) -> dict[str, dict[str, Any]]:
-        section = self._store.section(SECTION)
-        return section.setdefault("tunedModels", {})  # type: ignore[no-any-return]
+    def _models(self) -> dict[str, TunedModel]:
+        return self._store.collection(SECTION, "tunedModels", TunedModel.from_json)
 
-    def record(self, model_id: str) -> dict[str, Any]:
+    def record(self, model_id: str) -> TunedModel:
         """The record of ``tunedModels/{model_id}``; 404 if there is none.  Hold the lock."""
         found = self._models().get(model_id)
         if found is None:
             raise ApiError("NOT_FOUND", f"Tuned model tunedModels/{model_id} does not exist.")
         return found
 
-    def generation_inputs(self, model_id: str) -> tuple[str, list[tuple[str, str]], str]:
+    def generation_inputs(self, model_id: str) -> tuple[State, list[tuple[str, str]], str]:
         """What answering needs: (state now, (input, output) examples, base model); 404 if unknown."""
         with self._store.lock:
             record = self.record(model_id)
             state = self._status(record, self._clock.now())[0]
-            examples = [(e["textInput"], e["output"]) for e in record["examples"]]
-            return state, examples, str(record["fields"]["baseModel"])
+            examples = [(e.text_input, e.output) for e in record.examples]
+            return state, examples, str(record.fields["baseModel"])
 
     # --- create ------------------------------------------------------------------------
 
@@ -115,12 +117,13 @@ class TunedModels:
         examples: list[dict[str, str]],
         hyperparameters: dict[str, Any],
         now: float,
-    ) -> dict[str, Any]:
-        steps, per_epoch = training.total_steps(
-            len(examples), hyperparameters["batchSize"], hyperparameters["epochCount"]
-        )
-        plan = training.make_plan(
-            start=now, steps=steps, steps_per_epoch=per_epoch, seed=training.loss_seed(model_id)
+    ) -> TunedModel:
+        plan = training.Plan.create(
+            start=now,
+            examples=len(examples),
+            batch_size=int(hyperparameters["batchSize"]),
+            epochs=int(hyperparameters["epochCount"]),
+            seed=training.loss_seed(model_id),
         )
         base = BASE_MODELS[fields["baseModel"]]
         for name in ("temperature", "topP", "topK"):
@@ -131,22 +134,19 @@ class TunedModels:
         if problem is not None:
             # The service checks the examples when training begins: the job
             # fails then, with INVALID_ARGUMENT on its operation.
-            stop = {
-                "time": training.step_time(plan, 0),
-                "error": {"code": RPC_CODES["INVALID_ARGUMENT"], "message": problem},
-            }
-        return {
-            "id": model_id,
-            "number": self._store.next_number("gemini.tunedModel"),
-            "operationId": self._context.ids.token("gemini.operation", 12),
-            "fields": fields,
-            "hyperparameters": hyperparameters,
-            "examples": examples,
-            "createTime": now,
-            "updateTime": now,
-            "plan": plan,
-            "stop": stop,
-        }
+            stop = Stop(plan.step_time(0), RpcStatus(RPC_CODES["INVALID_ARGUMENT"], problem))
+        return TunedModel(
+            id=model_id,
+            number=self._store.next_number("gemini.tunedModel"),
+            operation_id=self._context.ids.token("gemini.operation", 12),
+            fields=fields,
+            hyperparameters=hyperparameters,
+            examples=[Example.from_json(e) for e in examples],
+            create_time=now,
+            update_time=now,
+            plan=plan,
+            stop=stop,
+        )
 
     # --- read --------------------------------------------------------------------------
 
@@ -163,12 +163,12 @@ class TunedModels:
         after = decode_page_token(token, context=context)
         with self._store.lock:
             now = self._clock.now()
-            records = sorted(self._models().values(), key=lambda r: int(r["number"]))
-            matching = [r for r in records if r["number"] > after and _matches(r, terms)]
+            records = sorted(self._models().values(), key=lambda r: r.number)
+            matching = [r for r in records if r.number > after and _matches(r, terms)]
             page = matching[:limit]
             result: dict[str, Any] = {"tunedModels": [self._view(r, now) for r in page]}
             if len(matching) > limit:
-                result["nextPageToken"] = encode_page_token(int(page[-1]["number"]), context=context)
+                result["nextPageToken"] = encode_page_token(page[-1].number, context=context)
             if not page:
                 del result["tunedModels"]  # proto3 JSON leaves out empty lists
             return result
@@ -187,11 +187,11 @@ class TunedModels:
             record = self.record(model_id)
             for path in paths:
                 if path in changes:
-                    record["fields"][path] = changes[path]
+                    record.fields[path] = changes[path]
                 else:
-                    record["fields"].pop(path, None)  # in the mask, absent: cleared
+                    record.fields.pop(path, None)  # in the mask, absent: cleared
             now = self._clock.now()
-            record["updateTime"] = now
+            record.update_time = now
             return self._view(record, now)
 
     def delete(self, model_id: str) -> None:
@@ -202,9 +202,9 @@ class TunedModels:
 
     # --- operations ----------------------------------------------------------------------
 
-    def _operation_record(self, model_id: str, operation_id: str) -> dict[str, Any]:
+    def _operation_record(self, model_id: str, operation_id: str) -> TunedModel:
         record = self._models().get(model_id)
-        if record is None or record["operationId"] != operation_id:
+        if record is None or record.operation_id != operation_id:
             raise ApiError(
                 "NOT_FOUND", f"Operation tunedModels/{model_id}/operations/{operation_id} does not exist."
             )
@@ -238,11 +238,8 @@ class TunedModels:
         with self._store.lock:
             record = self._operation_record(model_id, operation_id)
             now = self._clock.now()
-            if self._status(record, now)[0] == "CREATING":
-                record["stop"] = {
-                    "time": now,
-                    "error": {"code": RPC_CODES["CANCELLED"], "message": "Operation cancelled."},
-                }
+            if self._status(record, now)[0] is State.CREATING:
+                record.stop = Stop(now, RpcStatus(RPC_CODES["CANCELLED"], "Operation cancelled."))
 
     # --- seeding (admin) ---------------------------------------------------------------
 
@@ -253,10 +250,11 @@ class TunedModels:
             raise bad_request(f"Unknown seed field(s): {', '.join(sorted(unknown))}.")
         raw = body.get("tunedModel") or {}
         model = normalize(raw, TUNED_MODEL, "tuned_model", keep_output_only=True)
-        state = body.get("state", "ACTIVE")
-        if state not in _SEED_STATES:
+        state_name = body.get("state", State.ACTIVE.value)
+        if state_name not in _SEED_STATES:
             raise bad_request(f"state must be one of {', '.join(_SEED_STATES)}.", field="state")
-        progress = body.get("progress", 1.0 if state == "ACTIVE" else 0.0)
+        state = State(state_name)
+        progress = body.get("progress", 1.0 if state is State.ACTIVE else 0.0)
         if isinstance(progress, bool) or not isinstance(progress, (int, float)) or not 0 <= progress <= 1:
             raise bad_request("progress must be a number from 0 to 1.", field="progress")
         error = _seed_error(body.get("error"), state)
@@ -284,61 +282,65 @@ class TunedModels:
 
     # --- views ---------------------------------------------------------------------------
 
-    def _status(self, record: dict[str, Any], now: float) -> tuple[str, int, float]:
+    def _status(self, record: TunedModel, now: float) -> tuple[State, int, float]:
         """(state, completed steps, time of the last state change) at ``now``."""
-        plan = record["plan"]
-        stop = record.get("stop")
-        end = training.end_time(plan)
-        if stop is not None and stop["time"] < end and now >= stop["time"]:
-            return "FAILED", training.completed_steps(plan, stop["time"]), float(stop["time"])
+        plan, stop = record.plan, record.stop
+        end = plan.end_time
+        if stop is not None and stop.time < end and now >= stop.time:
+            return State.FAILED, plan.completed_steps(stop.time), stop.time
         if now >= end:
-            return "ACTIVE", int(plan["totalSteps"]), end
-        return "CREATING", training.completed_steps(plan, now), float(record["createTime"])
+            return State.ACTIVE, plan.total_steps, end
+        return State.CREATING, plan.completed_steps(now), record.create_time
 
-    def _snapshots(self, record: dict[str, Any], steps: int) -> list[dict[str, Any]]:
-        snapshots = training.snapshots(record["plan"], steps)
-        for snapshot in snapshots:
-            snapshot["computeTime"] = format_timestamp(snapshot["computeTime"])
-        return snapshots
+    def _snapshots(self, record: TunedModel, steps: int) -> list[dict[str, Any]]:
+        """``TuningSnapshot``s of the first ``steps`` steps (normalized)."""
+        return [
+            {
+                "step": snapshot.step,
+                "epoch": snapshot.epoch,
+                "meanLoss": snapshot.mean_loss,
+                "computeTime": format_timestamp(snapshot.compute_time),
+            }
+            for snapshot in record.plan.snapshots(steps)
+        ]
 
-    def _view(self, record: dict[str, Any], now: float) -> dict[str, Any]:
+    def _view(self, record: TunedModel, now: float) -> dict[str, Any]:
         state, steps, changed = self._status(record, now)
-        fields = record["fields"]
-        task: dict[str, Any] = {"startTime": format_timestamp(record["plan"]["start"])}
-        if state == "ACTIVE":
+        fields = record.fields
+        task: dict[str, Any] = {"startTime": format_timestamp(record.plan.start)}
+        if state is State.ACTIVE:
             task["completeTime"] = format_timestamp(changed)
         snapshots = self._snapshots(record, steps)
         if snapshots:
             task["snapshots"] = snapshots
-        task["hyperparameters"] = dict(record["hyperparameters"])
-        view: dict[str, Any] = {"name": f"tunedModels/{record['id']}"}
+        task["hyperparameters"] = dict(record.hyperparameters)
+        view: dict[str, Any] = {"name": record.name}
         view.update({k: v for k, v in fields.items() if k != "readerProjectNumbers"})
-        view["state"] = state
-        view["createTime"] = format_timestamp(record["createTime"])
-        view["updateTime"] = format_timestamp(max(float(record["updateTime"]), changed))
+        view["state"] = state.value
+        view["createTime"] = format_timestamp(record.create_time)
+        view["updateTime"] = format_timestamp(max(record.update_time, changed))
         view["tuningTask"] = task
         if fields.get("readerProjectNumbers"):
             view["readerProjectNumbers"] = list(fields["readerProjectNumbers"])
         return view
 
-    def _operation(self, record: dict[str, Any], now: float) -> dict[str, Any]:
+    def _operation(self, record: TunedModel, now: float) -> dict[str, Any]:
         state, steps, _ = self._status(record, now)
-        total = int(record["plan"]["totalSteps"])
-        name = f"tunedModels/{record['id']}"
-        metadata: dict[str, Any] = {"tunedModel": name, "totalSteps": total}
+        total = record.plan.total_steps
+        metadata: dict[str, Any] = {"tunedModel": record.name, "totalSteps": total}
         if steps:  # proto3 JSON leaves out zeros and empty lists
             metadata["completedSteps"] = steps
             metadata["completedPercent"] = round(100.0 * steps / total, 4)
             metadata["snapshots"] = self._snapshots(record, steps)
-        stop = record.get("stop")
+        stop = record.stop
         return operation_json(
-            f"{name}/operations/{record['operationId']}",
+            f"{record.name}/operations/{record.operation_id}",
             metadata_type=_METADATA_TYPE,
             metadata=metadata,
-            done=state != "CREATING",
+            done=state is not State.CREATING,
             response_type=_MODEL_TYPE,
-            response=self._view(record, now) if state == "ACTIVE" else None,
-            error=dict(stop["error"]) if state == "FAILED" and stop is not None else None,
+            response=self._view(record, now) if state is State.ACTIVE else None,
+            error=stop.error.to_json() if state is State.FAILED and stop is not None else None,
         )
 
 
@@ -358,18 +360,18 @@ def _filter_terms(text: str) -> list[str] | None:
     return terms
 
 
-def _matches(record: dict[str, Any], terms: list[str] | None) -> bool:
+def _matches(record: TunedModel, terms: list[str] | None) -> bool:
     if terms is None:
         return False
-    fields = record["fields"]
+    fields = record.fields
     haystack = f"{fields.get('displayName', '')}\n{fields.get('description', '')}".lower()
     return all(term in haystack for term in terms)
 
 
-def _seed_error(error: Any, state: str) -> dict[str, Any] | None:
+def _seed_error(error: Any, state: State) -> RpcStatus | None:
     if error is None:
-        return {"code": RPC_CODES["INTERNAL"], "message": "Tuning failed."} if state == "FAILED" else None
-    if state != "FAILED":
+        return RpcStatus(RPC_CODES["INTERNAL"], "Tuning failed.") if state is State.FAILED else None
+    if state is not State.FAILED:
         raise bad_request("error is only meaningful with state FAILED.", field="error")
     if (
         not isinstance(error, dict)
@@ -380,17 +382,17 @@ def _seed_error(error: Any, state: str) -> dict[str, Any] | None:
         or not isinstance(error.get("message", ""), str)
     ):
         raise bad_request('error must be {"code": 1..16, "message": "..."}.', field="error")
-    return {"code": error["code"], "message": error.get("message", "")}
+    return RpcStatus(error["code"], error.get("message", ""))
 
 
 def _place_in_time(
-    record: dict[str, Any], state: str, progress: float, error: dict[str, Any] | None, now: float
+    record: TunedModel, state: State, progress: float, error: RpcStatus | None, now: float
 ) -> None:
     """Move a new record's plan into the past so that it is in ``state`` at ``now``."""
-    plan = record["plan"]
-    total = int(plan["totalSteps"])
-    setup, step = float(plan["setupSeconds"]), float(plan["stepSeconds"])
-    if state == "ACTIVE":
+    plan = record.plan
+    total = plan.total_steps
+    setup, step = plan.setup_seconds, plan.step_seconds
+    if state is State.ACTIVE:
         elapsed = setup + total * step + 1.0  # a second past the end: safely ACTIVE
     else:
         # At most total - 1 steps done, so that the job has not ended yet.
@@ -400,10 +402,7 @@ def _place_in_time(
         else:
             elapsed = setup + done * step + step / 2  # half-way through the next step
     start = now - elapsed
-    plan["start"] = start
-    record["createTime"] = start
-    record["updateTime"] = start
-    if state == "FAILED":
-        record["stop"] = {"time": now, "error": error}
-    else:
-        record["stop"] = None
+    record.plan = plan.moved_to(start)
+    record.create_time = start
+    record.update_time = start
+    record.stop = Stop(now, error) if state is State.FAILED and error is not None else None

@@ -20,11 +20,11 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from tuneport_emulator import training
 from tuneport_emulator.operations import operation_json
 from tuneport_emulator.surface import EmulatorContext
-from tuneport_emulator.vertex.jobs import POST_PROCESSING_SECONDS, TuningJobs
+from tuneport_emulator.vertex.jobs import POST_PROCESSING_SECONDS, SECTION, TuningJobs
 from tuneport_emulator.vertex.names import numeric_id
+from tuneport_emulator.vertex.records import Example, JobState, Operation, TuningJob
 from tuneport_emulator.vertex.schema import messages
 from tuneport_emulator.wire import ApiError, bad_request, format_timestamp
 
@@ -35,9 +35,9 @@ OPERATION_SECONDS = 5.0
 _EMPTY = "google.protobuf.Empty"
 
 
-def _ready_time(record: dict[str, Any]) -> float:
+def _ready_time(record: TuningJob) -> float:
     """When the job succeeds (and its model and endpoint appear)."""
-    return training.end_time(record["plan"]) + POST_PROCESSING_SECONDS
+    return record.plan.end_time + POST_PROCESSING_SECONDS
 
 
 def _etag(*parts: object) -> str:
@@ -55,39 +55,37 @@ class Endpoints:
 
     # --- lookups (hold the lock) ---------------------------------------------------------
 
-    def _operations(self) -> dict[str, dict[str, Any]]:
-        return self._jobs.section().setdefault("operations", {})  # type: ignore[no-any-return]
+    def _operations(self) -> dict[str, Operation]:
+        return self._store.collection(SECTION, "operations", Operation.from_json)
 
-    def _succeeded(self, record: dict[str, Any], now: float) -> bool:
-        return self._jobs.status(record, now).state == "JOB_STATE_SUCCEEDED"
+    def _succeeded(self, record: TuningJob, now: float) -> bool:
+        return self._jobs.status(record, now).state is JobState.JOB_STATE_SUCCEEDED
 
     @staticmethod
-    def deployed(record: dict[str, Any], now: float) -> bool:
+    def deployed(record: TuningJob, now: float) -> bool:
         """Whether the job's model is (still) deployed on its endpoint at ``now``."""
-        return record["undeployTime"] is None or now < float(record["undeployTime"])
+        return record.undeploy_time is None or now < record.undeploy_time
 
-    def endpoint_record(self, name: str, now: float) -> dict[str, Any]:
+    def endpoint_record(self, name: str, now: float) -> TuningJob:
         """The job owning endpoint ``name``; 404 unless the endpoint exists at ``now``."""
         record = self._jobs.record_by("endpoints", name)
-        deleted = record is not None and record["endpointDeleteTime"] is not None
         if (
             record is None
             or not self._succeeded(record, now)
-            or (deleted and now >= float(record["endpointDeleteTime"]))
+            or (record.endpoint_delete_time is not None and now >= record.endpoint_delete_time)
         ):
             raise ApiError("NOT_FOUND", f"Endpoint `{name}` not found.")
         return record
 
-    def model_record(self, name: str, now: float) -> dict[str, Any]:
+    def model_record(self, name: str, now: float) -> TuningJob:
         """The job owning model ``name`` (``@version`` allowed); 404 unless it exists at ``now``."""
         bare, _, version = name.partition("@")
         record = self._jobs.record_by("models", bare)
-        deleted = record is not None and record["modelDeleteTime"] is not None
         if (
             record is None
             or version not in ("", "1", "default")
             or not self._succeeded(record, now)
-            or (deleted and now >= float(record["modelDeleteTime"]))
+            or (record.model_delete_time is not None and now >= record.model_delete_time)
         ):
             raise ApiError("NOT_FOUND", f"Model `{bare}` not found.")
         return record
@@ -100,25 +98,25 @@ class Endpoints:
             now = self._clock.now()
             record = self.endpoint_record(name, now)
             ready = _ready_time(record)
-            display = record["fields"].get("tunedModelDisplayName") or f"tuned-model-{record['id']}"
+            display = _display_name(record)
             view: dict[str, Any] = {"name": name, "displayName": display}
             changed = ready
-            if self.deployed(record, now):
+            if record.undeploy_time is None or now < record.undeploy_time:
                 view["deployedModels"] = [
                     {
-                        "id": record["deployedModelId"],
-                        "model": record["model"],
+                        "id": record.deployed_model_id,
+                        "model": record.model,
                         "modelVersionId": "1",
                         "displayName": display,
                         "createTime": format_timestamp(ready),
                     }
                 ]
-                view["trafficSplit"] = {record["deployedModelId"]: 100}
+                view["trafficSplit"] = {record.deployed_model_id: 100}
             else:
-                changed = float(record["undeployTime"])
+                changed = record.undeploy_time
             view["etag"] = _etag(name, changed)
-            if record["fields"].get("labels"):
-                view["labels"] = dict(record["fields"]["labels"])
+            if record.fields.get("labels"):
+                view["labels"] = dict(record.fields["labels"])
             view["createTime"] = format_timestamp(ready)
             view["updateTime"] = format_timestamp(changed)
             return view
@@ -130,21 +128,21 @@ class Endpoints:
             record = self.model_record(name, now)
             ready = format_timestamp(_ready_time(record))
             view: dict[str, Any] = {
-                "name": record["model"],
+                "name": record.model,
                 "versionId": "1",
                 "versionAliases": ["default"],
-                "displayName": record["fields"].get("tunedModelDisplayName") or f"tuned-model-{record['id']}",
+                "displayName": _display_name(record),
                 "createTime": ready,
                 "updateTime": ready,
                 "versionCreateTime": ready,
                 "versionUpdateTime": ready,
-                "etag": _etag(record["model"]),
+                "etag": _etag(record.model),
             }
-            if record["fields"].get("labels"):
-                view["labels"] = dict(record["fields"]["labels"])
+            if record.fields.get("labels"):
+                view["labels"] = dict(record.fields["labels"])
             if self.deployed(record, now):
                 view["deployedModels"] = [
-                    {"endpoint": record["endpoint"], "deployedModelId": record["deployedModelId"]}
+                    {"endpoint": record.endpoint, "deployedModelId": record.deployed_model_id}
                 ]
             return view
 
@@ -157,16 +155,16 @@ class Endpoints:
         with self._store.lock:
             now = self._clock.now()
             record = self.endpoint_record(endpoint, now)
-            if deployed_model_id != record["deployedModelId"] or not self.deployed(record, now):
+            if deployed_model_id != record.deployed_model_id or not self.deployed(record, now):
                 raise ApiError(
                     "NOT_FOUND", f"Deployed model {deployed_model_id} not found in endpoint `{endpoint}`."
                 )
-            if record["undeployTime"] is None:
-                record["undeployTime"] = now + OPERATION_SECONDS
-                record["undeployOperation"] = self._new_operation(
+            if record.undeploy_operation is None:
+                record.undeploy_time = now + OPERATION_SECONDS
+                record.undeploy_operation = self._new_operation(
                     endpoint, "UndeployModelOperationMetadata", "UndeployModelResponse", now
                 )
-            return self._view(record["undeployOperation"], now, version)
+            return self._view(record.undeploy_operation, now, version)
 
     def delete_endpoint(self, endpoint: str, version: str) -> dict[str, Any]:
         """``DELETE endpoints/{e}``: the Operation; refused while a model is deployed."""
@@ -179,12 +177,12 @@ class Endpoints:
                     f"Endpoint `{endpoint}` has deployed models. Undeploy all models before deleting "
                     "the endpoint.",
                 )
-            if record["endpointDeleteTime"] is None:
-                record["endpointDeleteTime"] = now + OPERATION_SECONDS
-                record["endpointDeleteOperation"] = self._new_operation(
+            if record.endpoint_delete_operation is None:
+                record.endpoint_delete_time = now + OPERATION_SECONDS
+                record.endpoint_delete_operation = self._new_operation(
                     endpoint, "DeleteOperationMetadata", _EMPTY, now
                 )
-            return self._view(record["endpointDeleteOperation"], now, version)
+            return self._view(record.endpoint_delete_operation, now, version)
 
     def delete_model(self, model: str, version: str) -> dict[str, Any]:
         """``DELETE models/{m}``: the Operation; refused while the model is deployed."""
@@ -194,41 +192,35 @@ class Endpoints:
             if self.deployed(record, now):
                 raise ApiError(
                     "FAILED_PRECONDITION",
-                    f"The model `{record['model']}` is deployed to endpoint `{record['endpoint']}`. "
+                    f"The model `{record.model}` is deployed to endpoint `{record.endpoint}`. "
                     "Undeploy it before deleting the model.",
                 )
-            if record["modelDeleteTime"] is None:
-                record["modelDeleteTime"] = now + OPERATION_SECONDS
-                record["modelDeleteOperation"] = self._new_operation(
-                    record["model"], "DeleteOperationMetadata", _EMPTY, now
+            if record.model_delete_operation is None:
+                record.model_delete_time = now + OPERATION_SECONDS
+                record.model_delete_operation = self._new_operation(
+                    record.model, "DeleteOperationMetadata", _EMPTY, now
                 )
-            return self._view(record["modelDeleteOperation"], now, version)
+            return self._view(record.model_delete_operation, now, version)
 
     # --- operations --------------------------------------------------------------------------
 
     def _new_operation(self, resource: str, metadata: str, response: str, now: float) -> str:
         name = f"{resource}/operations/{numeric_id(self._context.ids, 'operation')}"
-        self._operations()[name] = {
-            "name": name,
-            "metadataType": metadata,
-            "responseType": response,
-            "createTime": now,
-            "doneTime": now + OPERATION_SECONDS,
-        }
+        self._operations()[name] = Operation(name, metadata, response, now, now + OPERATION_SECONDS)
         return name
 
     def _view(self, name: str, now: float, version: str) -> dict[str, Any]:
         operation = self._operations()[name]
-        done = now >= float(operation["doneTime"])
+        done = now >= operation.done_time
         package = messages(version).package
-        updated = min(now, float(operation["doneTime"]))
-        response_type = operation["responseType"]
+        updated = min(now, operation.done_time)
+        response_type = operation.response_type
         return operation_json(
             name,
-            metadata_type=f"{package}.{operation['metadataType']}",
+            metadata_type=f"{package}.{operation.metadata_type}",
             metadata={
                 "genericMetadata": {
-                    "createTime": format_timestamp(float(operation["createTime"])),
+                    "createTime": format_timestamp(operation.create_time),
                     "updateTime": format_timestamp(updated),
                 }
             },
@@ -248,7 +240,7 @@ class Endpoints:
 
     # --- generation -----------------------------------------------------------------------------
 
-    def generation_inputs(self, endpoint: str) -> tuple[list[list[str]], str]:
+    def generation_inputs(self, endpoint: str) -> tuple[list[Example], str]:
         """What answering needs: the examples (``[input, output, system]``) and the base model."""
         with self._store.lock:
             now = self._clock.now()
@@ -258,4 +250,9 @@ class Endpoints:
                     "FAILED_PRECONDITION",
                     f"Endpoint `{endpoint}` has no deployed model to serve the request.",
                 )
-            return record["examples"], str(record["baseModel"])  # never mutated: no copy
+            return record.examples, record.base_model  # never mutated: no copy
+
+
+def _display_name(record: TuningJob) -> str:
+    """The model's display name: the job's ``tunedModelDisplayName``, or one made of its id."""
+    return str(record.fields.get("tunedModelDisplayName") or f"tuned-model-{record.id}")

@@ -18,6 +18,7 @@ from typing import Any
 from tuneport_emulator.answers import answer, estimate_tokens
 from tuneport_emulator.ids import IdSource
 from tuneport_emulator.vertex.base_models import resolve_base_model
+from tuneport_emulator.vertex.records import Example
 from tuneport_emulator.wire import bad_request, format_timestamp
 
 __all__ = ["MAX_CANDIDATES", "MAX_STOP_SEQUENCES", "generate", "stream_chunks"]
@@ -38,7 +39,7 @@ def _text(content: dict[str, Any]) -> str:
 
 
 def generate(
-    examples: list[list[str]], base_model: str, request: dict[str, Any], *, ids: IdSource, now: float
+    examples: list[Example], base_model: str, request: dict[str, Any], *, ids: IdSource, now: float
 ) -> dict[str, Any]:
     """Answer a normalized GenerateContentRequest; the GenerateContentResponse (normalized)."""
     _check_request(request, base_model)
@@ -47,10 +48,10 @@ def generate(
     pool = examples
     if system:
         wanted = _fold(system)
-        pool = [e for e in examples if _fold(e[2]) == wanted] or examples
+        pool = [e for e in examples if _fold(e.system) == wanted] or examples
     config = request.get("generationConfig") or {}
     result = answer(
-        [(e[0], e[1]) for e in pool],
+        [(e.input, e.output) for e in pool],
         _prompt(contents),
         max_output_tokens=config.get("maxOutputTokens"),
         stop_sequences=config.get("stopSequences") or (),

@@ -1,11 +1,12 @@
 """Vertex tuning jobs: their records, their time line on the emulator clock, and their views.
 
-A job is stored once, as plain JSON: what the client sent (normalized), the
-effective hyperparameters, the examples and statistics of its dataset (read
-from the emulated Cloud Storage at creation), the training plan
-(:mod:`tuneport_emulator.training`), the names of the model, endpoint,
-experiment and TensorBoard it will own, and, once it is stopped, when and
-why.  State is computed from the plan and the clock on every read::
+A job is stored once, as a typed record (:class:`~.records.TuningJob`): what
+the client sent (normalized), the effective hyperparameters, the examples
+and statistics of its dataset (read from the emulated Cloud Storage at
+creation), the training plan (:mod:`tuneport_emulator.training`), the names
+of the model, endpoint, experiment and TensorBoard it will own, and, once it
+is stopped, when and why.  Its :class:`~.records.JobState` is computed from
+the plan and the clock on every read, and rendered to the wire's JSON here::
 
     create ─15 s─ dataset processed ─15 s─ step 1 … step N ─20 s─ SUCCEEDED
     PENDING                PENDING          RUNNING      RUNNING
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tuneport_emulator import training
+from tuneport_emulator.operations import RpcStatus
 from tuneport_emulator.paging import decode_page_token, encode_page_token, page_size
 from tuneport_emulator.schema import normalize
 from tuneport_emulator.storage import Objects
@@ -40,6 +42,7 @@ from tuneport_emulator.vertex.checks import (
 from tuneport_emulator.vertex.datasets import Dataset, data_stats, read_dataset
 from tuneport_emulator.vertex.filters import FilterField, compile_filter
 from tuneport_emulator.vertex.names import METADATA_STORE, numeric_id
+from tuneport_emulator.vertex.records import Example, JobState, Stop, StopKind, TuningJob, Validation
 from tuneport_emulator.vertex.schema import messages, prune
 from tuneport_emulator.wire import RPC_CODES, ApiError, bad_request, format_timestamp
 
@@ -64,26 +67,20 @@ DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
 #: What a seeded job answers when it has no training data.
 SEED_EXAMPLES = [["ping", "pong", ""]]
-SEED_STATES = (
-    "JOB_STATE_PENDING",
-    "JOB_STATE_RUNNING",
-    "JOB_STATE_SUCCEEDED",
-    "JOB_STATE_FAILED",
-    "JOB_STATE_CANCELLING",
-    "JOB_STATE_CANCELLED",
-)
-TERMINAL = frozenset({"JOB_STATE_SUCCEEDED", "JOB_STATE_FAILED", "JOB_STATE_CANCELLED"})
-_CANCELLED_ERROR = {"code": RPC_CODES["CANCELLED"], "message": "The tuning job was cancelled."}
-_JOB_STATE_VALUES = {
-    name: number
-    for number, name in enumerate(
-        [
-            "JOB_STATE_UNSPECIFIED", "JOB_STATE_QUEUED", "JOB_STATE_PENDING", "JOB_STATE_RUNNING",
-            "JOB_STATE_SUCCEEDED", "JOB_STATE_FAILED", "JOB_STATE_CANCELLING", "JOB_STATE_CANCELLED",
-            "JOB_STATE_PAUSED", "JOB_STATE_EXPIRED", "JOB_STATE_UPDATING", "JOB_STATE_PARTIALLY_SUCCEEDED",
-        ]
+#: The states a seed may put a job in.
+SEED_STATES = tuple(
+    state.name
+    for state in (
+        JobState.JOB_STATE_PENDING,
+        JobState.JOB_STATE_RUNNING,
+        JobState.JOB_STATE_SUCCEEDED,
+        JobState.JOB_STATE_FAILED,
+        JobState.JOB_STATE_CANCELLING,
+        JobState.JOB_STATE_CANCELLED,
     )
-}  # fmt: skip
+)
+_CANCELLED_ERROR = RpcStatus(RPC_CODES["CANCELLED"], "The tuning job was cancelled.")
+_JOB_STATE_VALUES = {state.name: state.value for state in JobState}
 _TIMESTAMP = FilterField("create_time", "timestamp")
 #: What ``tuningJobs.list`` filters on (snake_case and camelCase names).
 JOB_FIELDS: dict[str, FilterField] = {
@@ -105,7 +102,7 @@ JOB_FIELDS: dict[str, FilterField] = {
 class Status:
     """Where a job is at some instant."""
 
-    state: str
+    state: JobState
     #: v1beta1 ``tuningJobState`` (None once terminal).
     detail: str | None
     #: Completed training steps.
@@ -133,8 +130,12 @@ class TuningJobs:
         """The surface's section of the store.  Hold the lock."""
         return self._store.section(SECTION)
 
-    def _jobs(self) -> dict[str, dict[str, Any]]:
-        return self.section().setdefault("tuningJobs", {})  # type: ignore[no-any-return]
+    def _jobs(self) -> dict[str, TuningJob]:
+        return self._store.collection(SECTION, "tuningJobs", TuningJob.from_json)
+
+    def all_jobs(self) -> list[TuningJob]:
+        """Every job of every project and location, in creation order.  Hold the lock."""
+        return sorted(self._jobs().values(), key=lambda job: job.number)
 
     def index(self, kind: str) -> dict[str, str]:
         """Resource name → job name, for ``models``, ``endpoints`` and ``experiments``.  Hold the lock."""
@@ -160,53 +161,57 @@ class TuningJobs:
             stored["maxPageSize"] = cap
             return dict(stored)
 
-    def record(self, name: str) -> dict[str, Any]:
+    def record(self, name: str) -> TuningJob:
         """The record of a job by full name; 404 if there is none.  Hold the lock."""
         found = self._jobs().get(name)
         if found is None:
             raise ApiError("NOT_FOUND", f"TuningJob {name} is not found.")
         return found
 
-    def record_by(self, kind: str, name: str) -> dict[str, Any] | None:
+    def record_by(self, kind: str, name: str) -> TuningJob | None:
         """The job owning resource ``name`` of ``kind`` (see :meth:`index`), or None.  Hold the lock."""
         job = self.index(kind).get(name)
         return None if job is None else self._jobs().get(job)
 
     # --- the time line -------------------------------------------------------------------
 
-    def status(self, record: dict[str, Any], now: float) -> Status:
+    def status(self, record: TuningJob, now: float) -> Status:
         """The job's state at ``now``."""
-        plan = record["plan"]
-        created = float(record["createTime"])
-        started = training.step_time(plan, 0)
-        steps_end = training.end_time(plan)
+        plan = record.plan
+        created = record.create_time
+        started = plan.step_time(0)
+        steps_end = plan.end_time
         succeeded = steps_end + POST_PROCESSING_SECONDS
-        stop = record.get("stop")
-        if stop is not None and float(stop["time"]) < succeeded and now >= float(stop["time"]):
-            at = float(stop["time"])
-            steps = training.completed_steps(plan, at)
+        stop = record.stop
+        if stop is not None and stop.time < succeeded and now >= stop.time:
+            at = stop.time
+            steps = plan.completed_steps(at)
             ran = at >= started
-            if stop["kind"] == "fail":
-                return Status("JOB_STATE_FAILED", None, steps, at, ran, at)
+            if stop.kind is StopKind.FAIL:
+                return Status(JobState.JOB_STATE_FAILED, None, steps, at, ran, at)
             done = at + CANCEL_SECONDS
             if now < done:
-                return Status("JOB_STATE_CANCELLING", None, steps, at, ran)
-            return Status("JOB_STATE_CANCELLED", None, steps, done, ran, done)
+                return Status(JobState.JOB_STATE_CANCELLING, None, steps, at, ran)
+            return Status(JobState.JOB_STATE_CANCELLED, None, steps, done, ran, done)
         if now >= succeeded:
-            return Status("JOB_STATE_SUCCEEDED", None, int(plan["totalSteps"]), succeeded, True, succeeded)
+            return Status(JobState.JOB_STATE_SUCCEEDED, None, plan.total_steps, succeeded, True, succeeded)
         if now >= steps_end:
-            total = int(plan["totalSteps"])
-            return Status("JOB_STATE_RUNNING", "TUNING_JOB_STATE_POST_PROCESSING", total, steps_end, True)
-        if now >= started:
-            steps = training.completed_steps(plan, now)
+            total = plan.total_steps
             return Status(
-                "JOB_STATE_RUNNING", "TUNING_JOB_STATE_TUNING", steps, training.step_time(plan, steps), True
+                JobState.JOB_STATE_RUNNING, "TUNING_JOB_STATE_POST_PROCESSING", total, steps_end, True
+            )
+        if now >= started:
+            steps = plan.completed_steps(now)
+            return Status(
+                JobState.JOB_STATE_RUNNING, "TUNING_JOB_STATE_TUNING", steps, plan.step_time(steps), True
             )
         if now >= created + PROCESSING_SECONDS:
-            return Status("JOB_STATE_PENDING", "TUNING_JOB_STATE_WAITING_FOR_CAPACITY", 0, created, False)
-        return Status("JOB_STATE_PENDING", "TUNING_JOB_STATE_PROCESSING_DATASET", 0, created, False)
+            return Status(
+                JobState.JOB_STATE_PENDING, "TUNING_JOB_STATE_WAITING_FOR_CAPACITY", 0, created, False
+            )
+        return Status(JobState.JOB_STATE_PENDING, "TUNING_JOB_STATE_PROCESSING_DATASET", 0, created, False)
 
-    def status_of(self, name: str) -> tuple[dict[str, Any], Status]:
+    def status_of(self, name: str) -> tuple[TuningJob, Status]:
         """(record, state now) of a job; 404 if unknown.  Hold the lock."""
         record = self.record(name)
         return record, self.status(record, self._clock.now())
@@ -237,11 +242,11 @@ class TuningJobs:
             now = self._clock.now()
             if (
                 owner is None
-                or self.status(owner, now).state != "JOB_STATE_SUCCEEDED"
-                or (owner["modelDeleteTime"] is not None and now >= owner["modelDeleteTime"])
+                or self.status(owner, now).state is not JobState.JOB_STATE_SUCCEEDED
+                or (owner.model_delete_time is not None and now >= owner.model_delete_time)
             ):
                 raise ApiError("NOT_FOUND", f"Model {model} is not found.")
-            base_name = str(owner["baseModel"])
+            base_name = owner.base_model
         base = resolve_base_model(base_name)
         assert base is not None
         check_pre_tuned_hyperparameters(fields, base)
@@ -264,7 +269,7 @@ class TuningJobs:
         validation_data: Dataset | str | None,
         *,
         examples: list[list[str]] | None = None,
-    ) -> dict[str, Any]:
+    ) -> TuningJob:
         """Build and store a job record created now.  Hold the lock."""
         now = self._clock.now()
         spec = fields["supervisedTuningSpec"]
@@ -274,58 +279,49 @@ class TuningJobs:
         count = dataset.count if dataset is not None else len(examples or SEED_EXAMPLES)
         epochs = int(hyper["epochCount"])
         batch = int(hyper.get("batchSize") or default_batch_size(count))
-        steps, per_epoch = training.total_steps(max(1, count), batch, epochs)
         job_id = numeric_id(self._context.ids, "tuningJob")
         while f"{parent}/tuningJobs/{job_id}" in self._jobs():
             job_id = numeric_id(self._context.ids, "tuningJob")
         name = f"{parent}/tuningJobs/{job_id}"
-        plan = training.make_plan(
-            start=now, steps=steps, steps_per_epoch=per_epoch, seed=training.loss_seed(name)
+        plan = training.Plan.create(
+            start=now, examples=count, batch_size=batch, epochs=epochs, seed=training.loss_seed(name)
         )
         output_tokens = dataset.output_tokens if dataset is not None else [1]
-        record: dict[str, Any] = {
-            "name": name,
-            "parent": parent,
-            "id": job_id,
-            "number": self._store.next_number("vertex.tuningJob"),
-            "fields": fields,
-            "baseModel": base_name,
-            "hyperParameters": hyper,
-            "examples": dataset.examples
-            if dataset is not None
-            else [list(e) for e in examples or SEED_EXAMPLES],
-            "stats": data_stats(dataset, epochs=epochs, steps=steps)
+        rows = dataset.examples if dataset is not None else (examples or SEED_EXAMPLES)
+        record = TuningJob(
+            name=name,
+            parent=parent,
+            id=job_id,
+            number=self._store.next_number("vertex.tuningJob"),
+            fields=fields,
+            base_model=base_name,
+            hyper_parameters=hyper,
+            examples=[Example.from_json(row) for row in rows],
+            stats=data_stats(dataset, epochs=epochs, steps=plan.total_steps)
             if dataset is not None and not problem
             else None,
-            "stepTokens": batch * sum(output_tokens) / max(1, len(output_tokens)),
-            "validation": (
-                {"count": validation_data.count, "outputTokens": sum(validation_data.output_tokens)}
+            step_tokens=batch * sum(output_tokens) / max(1, len(output_tokens)),
+            validation=(
+                Validation(validation_data.count, sum(validation_data.output_tokens))
                 if isinstance(validation_data, Dataset)
                 else None
             ),
-            "createTime": now,
-            "plan": plan,
-            "stop": None,
-            "experimentId": f"tuning-experiment-{job_id}",
-            "tensorboard": self._tensorboard(parent),
-            "model": f"{parent}/models/{numeric_id(self._context.ids, 'model')}",
-            "endpoint": f"{parent}/endpoints/{numeric_id(self._context.ids, 'endpoint')}",
-            "deployedModelId": numeric_id(self._context.ids, "deployedModel"),
-            "undeployTime": None,
-            "endpointDeleteTime": None,
-            "modelDeleteTime": None,
-        }
+            create_time=now,
+            plan=plan,
+            stop=None,
+            experiment_id=f"tuning-experiment-{job_id}",
+            tensorboard=self._tensorboard(parent),
+            model=f"{parent}/models/{numeric_id(self._context.ids, 'model')}",
+            endpoint=f"{parent}/endpoints/{numeric_id(self._context.ids, 'endpoint')}",
+            deployed_model_id=numeric_id(self._context.ids, "deployedModel"),
+        )
         if problem is not None:
-            record["stop"] = {
-                "time": now + PROCESSING_SECONDS,
-                "kind": "fail",
-                "error": {"code": RPC_CODES["INVALID_ARGUMENT"], "message": problem},
-            }
+            error = RpcStatus(RPC_CODES["INVALID_ARGUMENT"], problem)
+            record.stop = Stop(now + PROCESSING_SECONDS, StopKind.FAIL, error)
         self._jobs()[name] = record
-        self.index("models")[record["model"]] = name
-        self.index("endpoints")[record["endpoint"]] = name
-        experiment = f"{parent}/metadataStores/{METADATA_STORE}/contexts/{record['experimentId']}"
-        self.index("experiments")[experiment] = name
+        self.index("models")[record.model] = name
+        self.index("endpoints")[record.endpoint] = name
+        self.index("experiments")[experiment_name(record)] = name
         return record
 
     def _tensorboard(self, parent: str) -> str:
@@ -355,10 +351,10 @@ class TuningJobs:
         with self._store.lock:
             now = self._clock.now()
             records = sorted(
-                (r for r in self._jobs().values() if r["parent"] == parent and int(r["number"]) > after),
-                key=lambda r: int(r["number"]),
+                (r for r in self._jobs().values() if r.parent == parent and r.number > after),
+                key=lambda r: r.number,
             )
-            page: list[dict[str, Any]] = []
+            page: list[TuningJob] = []
             more = False
             for record in records:
                 if not predicate(self._filterable(record, now)):
@@ -371,18 +367,18 @@ class TuningJobs:
             if page:
                 result["tuningJobs"] = [self.view(r, now, version) for r in page]
             if more:
-                result["nextPageToken"] = encode_page_token(int(page[-1]["number"]), context=context)
+                result["nextPageToken"] = encode_page_token(page[-1].number, context=context)
             return result
 
-    def _filterable(self, record: dict[str, Any], now: float) -> dict[str, Any]:
+    def _filterable(self, record: TuningJob, now: float) -> dict[str, Any]:
         status = self.status(record, now)
-        fields = record["fields"]
+        fields = record.fields
         return {
-            "state": status.state,
+            "state": status.state.name,
             "labels": fields.get("labels") or {},
-            "base_model": fields.get("baseModel") or record["baseModel"],
+            "base_model": fields.get("baseModel") or record.base_model,
             "display_name": fields.get("tunedModelDisplayName"),
-            "create_time": record["createTime"],
+            "create_time": record.create_time,
             "update_time": status.changed,
         }
 
@@ -392,59 +388,59 @@ class TuningJobs:
         """Request cancellation: CANCELLING now, CANCELLED after :data:`CANCEL_SECONDS`."""
         with self._store.lock:
             record, status = self.status_of(name)
-            if status.state == "JOB_STATE_CANCELLING":
+            if status.state is JobState.JOB_STATE_CANCELLING:
                 return
-            if status.state in TERMINAL:
+            if status.state.terminal:
                 raise ApiError(
                     "FAILED_PRECONDITION",
-                    f"Cannot cancel TuningJob {name}: it is in the final state {status.state}.",
+                    f"Cannot cancel TuningJob {name}: it is in the final state {status.state.name}.",
                 )
-            record["stop"] = {"time": self._clock.now(), "kind": "cancel"}
+            record.stop = Stop(self._clock.now(), StopKind.CANCEL)
 
     # --- views ---------------------------------------------------------------------------
 
-    def view(self, record: dict[str, Any], now: float, version: str) -> dict[str, Any]:
+    def view(self, record: TuningJob, now: float, version: str) -> dict[str, Any]:
         """The TuningJob as ``version`` shows it (normalized: ints, enum names)."""
         status = self.status(record, now)
-        fields = record["fields"]
-        plan = record["plan"]
-        view: dict[str, Any] = {"name": record["name"]}
+        fields = record.fields
+        plan = record.plan
+        view: dict[str, Any] = {"name": record.name}
         if "preTunedModel" in fields:
-            view["preTunedModel"] = {**fields["preTunedModel"], "baseModel": record["baseModel"]}
+            view["preTunedModel"] = {**fields["preTunedModel"], "baseModel": record.base_model}
         else:
             view["baseModel"] = fields["baseModel"]
         spec = dict(fields["supervisedTuningSpec"])
-        spec["hyperParameters"] = dict(record["hyperParameters"])
+        spec["hyperParameters"] = dict(record.hyper_parameters)
         view["supervisedTuningSpec"] = spec
         for key in ("tunedModelDisplayName", "description"):
             if fields.get(key):
                 view[key] = fields[key]
-        view["state"] = status.state
-        view["createTime"] = format_timestamp(float(record["createTime"]))
+        view["state"] = status.state.name
+        view["createTime"] = format_timestamp(record.create_time)
         if status.ran:
-            view["startTime"] = format_timestamp(training.step_time(plan, 0))
+            view["startTime"] = format_timestamp(plan.step_time(0))
         if status.end is not None:
             view["endTime"] = format_timestamp(status.end)
         view["updateTime"] = format_timestamp(status.changed)
-        stop = record.get("stop")
-        if status.state == "JOB_STATE_FAILED" and stop is not None:
-            view["error"] = dict(stop["error"])
-        elif status.state == "JOB_STATE_CANCELLED":
-            view["error"] = dict(_CANCELLED_ERROR)
+        stop = record.stop
+        if status.state is JobState.JOB_STATE_FAILED and stop is not None and stop.error is not None:
+            view["error"] = stop.error.to_json()
+        elif status.state is JobState.JOB_STATE_CANCELLED:
+            view["error"] = _CANCELLED_ERROR.to_json()
         if fields.get("labels"):
             view["labels"] = dict(fields["labels"])
         if status.ran:
             view["experiment"] = experiment_name(record)
-        if status.state == "JOB_STATE_SUCCEEDED":
+        if status.state is JobState.JOB_STATE_SUCCEEDED:
             view["tunedModel"] = {
-                "model": f"{record['model']}@1",
-                "endpoint": record["endpoint"],
+                "model": f"{record.model}@1",
+                "endpoint": record.endpoint,
                 "checkpoints": _checkpoints(record),
             }
-        processed = float(record["createTime"]) + PROCESSING_SECONDS
-        stopped_early = stop is not None and float(stop["time"]) < processed
-        if record.get("stats") and now >= processed and not stopped_early:
-            view["tuningDataStats"] = {"supervisedTuningDataStats": record["stats"]}
+        processed = record.create_time + PROCESSING_SECONDS
+        stopped_early = stop is not None and stop.time < processed
+        if record.stats and now >= processed and not stopped_early:
+            view["tuningDataStats"] = {"supervisedTuningDataStats": record.stats}
         for key in ("encryptionSpec", "serviceAccount"):
             if fields.get(key):
                 view[key] = fields[key]
@@ -453,9 +449,9 @@ class TuningJobs:
         metadata: dict[str, Any] = {}
         if status.steps:
             metadata["completedStepCount"] = status.steps
-            per_epoch = max(1, int(plan["stepsPerEpoch"]))
-            if status.steps // per_epoch:
-                metadata["completedEpochCount"] = status.steps // per_epoch
+            epochs = plan.completed_epochs(status.steps)
+            if epochs:
+                metadata["completedEpochCount"] = epochs
         if metadata:
             view["tuningJobMetadata"] = metadata
         return prune(view, messages(version).tuning_job)
@@ -474,10 +470,11 @@ class TuningJobs:
         job.setdefault("baseModel", "gemini-2.5-flash")
         spec = job.setdefault("supervisedTuningSpec", {})
         spec.setdefault("trainingDatasetUri", "gs://tuneport-emulator/seed.jsonl")
-        state = body.get("state", "JOB_STATE_SUCCEEDED")
-        if state not in SEED_STATES:
+        state_name = body.get("state", JobState.JOB_STATE_SUCCEEDED.name)
+        if state_name not in SEED_STATES:
             raise bad_request(f"state must be one of {', '.join(SEED_STATES)}.", field="state")
-        progress = body.get("progress", 1.0 if state == "JOB_STATE_SUCCEEDED" else 0.0)
+        state = JobState[state_name]
+        progress = body.get("progress", 1.0 if state is JobState.JOB_STATE_SUCCEEDED else 0.0)
         if isinstance(progress, bool) or not isinstance(progress, (int, float)) or not 0 <= progress <= 1:
             raise bad_request("progress must be a number from 0 to 1.", field="progress")
         error = _seed_error(body.get("error"), state)
@@ -493,34 +490,37 @@ class TuningJobs:
             data = _dataset_of(spec["trainingDatasetUri"], examples or [list(e) for e in SEED_EXAMPLES])
         with self._store.lock:
             record = self._new_record(parent, request.fields, request.base_model.name, data, None)
-            if record["stop"] is not None and state != "JOB_STATE_FAILED":
-                raise bad_request(f"The seed's dataset is invalid: {record['stop']['error']['message']}")
+            if (
+                record.stop is not None
+                and record.stop.error is not None
+                and state is not JobState.JOB_STATE_FAILED
+            ):
+                raise bad_request(f"The seed's dataset is invalid: {record.stop.error.message}")
             _place_in_time(record, state, float(progress), error, self._clock.now())
             return self.view(record, self._clock.now(), "v1beta1")
 
 
-def experiment_name(record: dict[str, Any]) -> str:
+def experiment_name(record: TuningJob) -> str:
     """The metadata context of a job's experiment."""
-    return f"{record['parent']}/metadataStores/{METADATA_STORE}/contexts/{record['experimentId']}"
+    return f"{record.parent}/metadataStores/{METADATA_STORE}/contexts/{record.experiment_id}"
 
 
-def _checkpoints(record: dict[str, Any]) -> list[dict[str, Any]]:
+def _checkpoints(record: TuningJob) -> list[dict[str, Any]]:
     """One checkpoint per epoch (or only the last with exportLastCheckpointOnly); the last is deployed."""
-    plan = record["plan"]
-    total, per_epoch = int(plan["totalSteps"]), max(1, int(plan["stepsPerEpoch"]))
-    epochs = math.ceil(total / per_epoch)
+    plan = record.plan
+    epochs = plan.epochs
     numbers = range(1, epochs + 1)
-    if record["fields"]["supervisedTuningSpec"].get("exportLastCheckpointOnly"):
+    if record.fields["supervisedTuningSpec"].get("exportLastCheckpointOnly"):
         numbers = range(epochs, epochs + 1)
     checkpoints: list[dict[str, Any]] = []
     for epoch in numbers:
         checkpoint: dict[str, Any] = {
             "checkpointId": str(epoch),
             "epoch": epoch,
-            "step": min(total, epoch * per_epoch),
+            "step": plan.epoch_end_step(epoch),
         }
         if epoch == epochs:
-            checkpoint["endpoint"] = record["endpoint"]
+            checkpoint["endpoint"] = record.endpoint
         checkpoints.append(checkpoint)
     return checkpoints
 
@@ -568,14 +568,12 @@ def _seed_examples(value: Any) -> list[list[str]] | None:
     return examples
 
 
-def _seed_error(error: Any, state: str) -> dict[str, Any] | None:
+def _seed_error(error: Any, state: JobState) -> RpcStatus | None:
     if error is None:
         return (
-            {"code": RPC_CODES["INTERNAL"], "message": "Tuning failed."}
-            if state == "JOB_STATE_FAILED"
-            else None
+            RpcStatus(RPC_CODES["INTERNAL"], "Tuning failed.") if state is JobState.JOB_STATE_FAILED else None
         )
-    if state != "JOB_STATE_FAILED":
+    if state is not JobState.JOB_STATE_FAILED:
         raise bad_request("error is only meaningful with state JOB_STATE_FAILED.", field="error")
     if (
         not isinstance(error, dict)
@@ -586,35 +584,35 @@ def _seed_error(error: Any, state: str) -> dict[str, Any] | None:
         or not isinstance(error.get("message", ""), str)
     ):
         raise bad_request('error must be {"code": 1..16, "message": "..."}.', field="error")
-    return {"code": error["code"], "message": error.get("message", "")}
+    return RpcStatus(error["code"], error.get("message", ""))
 
 
 def _place_in_time(
-    record: dict[str, Any], state: str, progress: float, error: dict[str, Any] | None, now: float
+    record: TuningJob, state: JobState, progress: float, error: RpcStatus | None, now: float
 ) -> None:
     """Move a new record into the past so that it is in ``state`` at ``now``."""
-    plan = record["plan"]
-    total = int(plan["totalSteps"])
-    setup, step = float(plan["setupSeconds"]), float(plan["stepSeconds"])
+    plan = record.plan
+    total = plan.total_steps
+    setup, step = plan.setup_seconds, plan.step_seconds
     done = min(total - 1, math.floor(progress * total))
     running = setup + done * step + step / 2  # half-way through the next step
-    stop: dict[str, Any] | None = None
-    if state == "JOB_STATE_SUCCEEDED":
+    stop: Stop | None = None
+    if state is JobState.JOB_STATE_SUCCEEDED:
         elapsed = setup + total * step + POST_PROCESSING_SECONDS + 1.0
-    elif state == "JOB_STATE_PENDING":
+    elif state is JobState.JOB_STATE_PENDING:
         elapsed = PROCESSING_SECONDS / 2
-    elif state == "JOB_STATE_RUNNING":
+    elif state is JobState.JOB_STATE_RUNNING:
         elapsed = running
-    elif state == "JOB_STATE_FAILED":
+    elif state is JobState.JOB_STATE_FAILED:
         elapsed = running if progress > 0 else PROCESSING_SECONDS
-        stop = {"time": now, "kind": "fail", "error": error}
-    elif state == "JOB_STATE_CANCELLING":
+        stop = Stop(now, StopKind.FAIL, error)
+    elif state is JobState.JOB_STATE_CANCELLING:
         elapsed = running
-        stop = {"time": now, "kind": "cancel"}
+        stop = Stop(now, StopKind.CANCEL)
     else:  # CANCELLED
         elapsed = running + CANCEL_SECONDS
-        stop = {"time": now - CANCEL_SECONDS, "kind": "cancel"}
+        stop = Stop(now - CANCEL_SECONDS, StopKind.CANCEL)
     start = now - elapsed
-    plan["start"] = start
-    record["createTime"] = start
-    record["stop"] = stop
+    record.plan = plan.moved_to(start)
+    record.create_time = start
+    record.stop = stop

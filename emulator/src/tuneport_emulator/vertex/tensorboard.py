@@ -21,7 +21,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from tuneport_emulator import training
 from tuneport_emulator.ids import DIGITS, derive_token
 from tuneport_emulator.paging import decode_page_token, encode_page_token, page_size
 from tuneport_emulator.surface import EmulatorContext
@@ -29,6 +28,7 @@ from tuneport_emulator.vertex import series
 from tuneport_emulator.vertex.filters import FilterField, compile_filter
 from tuneport_emulator.vertex.jobs import Status, TuningJobs, experiment_name
 from tuneport_emulator.vertex.names import METADATA_STORE
+from tuneport_emulator.vertex.records import TuningJob
 from tuneport_emulator.wire import ApiError, bad_request, format_timestamp
 
 __all__ = ["RUN_ID", "Metrics"]
@@ -62,8 +62,8 @@ _POINT_FIELDS = {
 _ORDERS = {"": False, "step": False, "step asc": False, "step desc": True}
 
 
-def _ts_id(record: dict[str, Any], name: str) -> str:
-    token = derive_token(f"{record['name']}/timeSeries/{name}", 19, DIGITS)
+def _ts_id(record: TuningJob, name: str) -> str:
+    token = derive_token(f"{record.name}/timeSeries/{name}", 19, DIGITS)
     return ("1" + token[1:]) if token[0] == "0" else token
 
 
@@ -77,27 +77,27 @@ class Metrics:
 
     # --- lookups (hold the lock) ---------------------------------------------------------
 
-    def _ran(self, record: dict[str, Any] | None, now: float) -> Status | None:
+    def _ran(self, record: TuningJob | None, now: float) -> Status | None:
         if record is None:
             return None
         status = self._jobs.status(record, now)
         return status if status.ran else None
 
-    def _by_experiment(self, experiment: str, now: float) -> tuple[dict[str, Any], Status] | None:
+    def _by_experiment(self, experiment: str, now: float) -> tuple[TuningJob, Status] | None:
         record = self._jobs.record_by("experiments", experiment)
         status = self._ran(record, now)
         return None if record is None or status is None else (record, status)
 
-    def _by_tensorboard_experiment(self, tb_experiment: str, now: float) -> tuple[dict[str, Any], Status]:
+    def _by_tensorboard_experiment(self, tb_experiment: str, now: float) -> tuple[TuningJob, Status]:
         tensorboard, _, experiment_id = tb_experiment.partition("/experiments/")
         parent = "/".join(tensorboard.split("/")[:4])
         context = f"{parent}/metadataStores/{METADATA_STORE}/contexts/{experiment_id}"
         found = self._by_experiment(context, now)
-        if found is None or found[0]["tensorboard"] != tensorboard:
+        if found is None or found[0].tensorboard != tensorboard:
             raise ApiError("NOT_FOUND", f"TensorboardExperiment {tb_experiment} is not found.")
         return found
 
-    def _by_run(self, run: str, now: float) -> tuple[dict[str, Any], Status]:
+    def _by_run(self, run: str, now: float) -> tuple[TuningJob, Status]:
         tb_experiment, _, run_id = run.partition("/runs/")
         if run_id != RUN_ID:
             raise ApiError("NOT_FOUND", f"TensorboardRun {run} is not found.")
@@ -106,28 +106,28 @@ class Metrics:
         except ApiError:
             raise ApiError("NOT_FOUND", f"TensorboardRun {run} is not found.") from None
 
-    def _by_series(self, time_series: str, now: float) -> tuple[dict[str, Any], Status, str]:
+    def _by_series(self, time_series: str, now: float) -> tuple[TuningJob, Status, str]:
         run, _, series_id = time_series.partition("/timeSeries/")
         try:
             record, status = self._by_run(run, now)
         except ApiError:
             raise ApiError("NOT_FOUND", f"TensorboardTimeSeries {time_series} is not found.") from None
-        for name in series.series_names(record["validation"] is not None):
+        for name in series.series_names(record.validation is not None):
             if _ts_id(record, name) == series_id:
                 return record, status, name
         raise ApiError("NOT_FOUND", f"TensorboardTimeSeries {time_series} is not found.")
 
     # --- contexts -------------------------------------------------------------------------
 
-    def _contexts(self, record: dict[str, Any], status: Status) -> list[dict[str, Any]]:
+    def _contexts(self, record: TuningJob, status: Status) -> list[dict[str, Any]]:
         experiment = experiment_name(record)
-        started = format_timestamp(training.step_time(record["plan"], 0))
+        started = format_timestamp(record.plan.step_time(0))
         updated = format_timestamp(status.changed)
         finished = status.end is not None
         return [
             {
                 "name": experiment,
-                "displayName": record["experimentId"],
+                "displayName": record.experiment_id,
                 "etag": str(int(status.changed)),
                 "createTime": started,
                 "updateTime": updated,
@@ -135,9 +135,9 @@ class Metrics:
                 "schemaVersion": _SCHEMA_VERSION,
                 "metadata": {
                     "experiment_deleted": False,
-                    "backing_tensorboard_resource": record["tensorboard"],
+                    "backing_tensorboard_resource": record.tensorboard,
                 },
-                "description": f"Tuning experiment of {record['name']}",
+                "description": f"Tuning experiment of {record.name}",
             },
             {
                 "name": f"{experiment}-{RUN_ID}",
@@ -193,10 +193,7 @@ class Metrics:
         with self._store.lock:
             now = self._clock.now()
             found: list[dict[str, Any]] = []
-            records = sorted(
-                self._jobs.section().get("tuningJobs", {}).values(), key=lambda r: int(r["number"])
-            )
-            for record in records:
+            for record in self._jobs.all_jobs():
                 status = self._ran(record, now)
                 if status is None or not experiment_name(record).startswith(store + "/"):
                     continue
@@ -205,7 +202,7 @@ class Metrics:
                         "schema_title": context["schemaTitle"],
                         "parent_contexts": context.get("parentContexts", []),
                         "display_name": context["displayName"],
-                        "create_time": training.step_time(record["plan"], 0),
+                        "create_time": record.plan.step_time(0),
                         "update_time": status.changed,
                     }
                     if query.matches(fields):
@@ -215,14 +212,14 @@ class Metrics:
     # --- TensorBoard ---------------------------------------------------------------------------
 
     @staticmethod
-    def _run_name(record: dict[str, Any]) -> str:
-        return f"{record['tensorboard']}/experiments/{record['experimentId']}/runs/{RUN_ID}"
+    def _run_name(record: TuningJob) -> str:
+        return f"{record.tensorboard}/experiments/{record.experiment_id}/runs/{RUN_ID}"
 
-    def _run_view(self, record: dict[str, Any], status: Status) -> dict[str, Any]:
+    def _run_view(self, record: TuningJob, status: Status) -> dict[str, Any]:
         return {
             "name": self._run_name(record),
             "displayName": RUN_ID,
-            "createTime": format_timestamp(training.step_time(record["plan"], 0)),
+            "createTime": format_timestamp(record.plan.step_time(0)),
             "updateTime": format_timestamp(status.changed),
             "etag": str(int(status.changed)),
         }
@@ -242,29 +239,27 @@ class Metrics:
         with self._store.lock:
             return self._run_view(*self._by_run(run, self._clock.now()))
 
-    def _points(self, record: dict[str, Any], status: Status, name: str) -> list[tuple[int, float, float]]:
+    def _points(self, record: TuningJob, status: Status, name: str) -> list[tuple[int, float, float]]:
         """(step, wall time, value) of every point written so far."""
-        plan = record["plan"]
+        plan = record.plan
         steps = (
             series.eval_steps(plan, status.steps)
             if name in series.EVAL_SERIES
             else list(range(1, status.steps + 1))
         )
-        eval_tokens = int((record["validation"] or {}).get("outputTokens", 0))
+        eval_tokens = 0 if record.validation is None else record.validation.output_tokens
         return [
             (
                 step,
-                training.step_time(plan, step),
-                series.value(
-                    plan, name, step, step_tokens=float(record["stepTokens"]), eval_tokens=eval_tokens
-                ),
+                plan.step_time(step),
+                series.value(plan, name, step, step_tokens=record.step_tokens, eval_tokens=eval_tokens),
             )
             for step in steps
         ]
 
-    def _series_view(self, record: dict[str, Any], status: Status, name: str) -> dict[str, Any]:
-        started = training.step_time(record["plan"], 0)
-        plan = record["plan"]
+    def _series_view(self, record: TuningJob, status: Status, name: str) -> dict[str, Any]:
+        started = record.plan.step_time(0)
+        plan = record.plan
         last = (
             (series.eval_steps(plan, status.steps) or [0])[-1] if name in series.EVAL_SERIES else status.steps
         )
@@ -273,14 +268,14 @@ class Metrics:
             "displayName": f"/{name}",
             "valueType": "SCALAR",
             "createTime": format_timestamp(started),
-            "updateTime": format_timestamp(training.step_time(plan, last) if last else started),
+            "updateTime": format_timestamp(plan.step_time(last) if last else started),
             "etag": str(last),
             "pluginName": "scalars",
         }
         if last:
             view["metadata"] = {
                 "maxStep": last,
-                "maxWallTime": format_timestamp(training.step_time(plan, last)),
+                "maxWallTime": format_timestamp(plan.step_time(last)),
             }
         return view
 
@@ -293,7 +288,7 @@ class Metrics:
             record, status = self._by_run(run, self._clock.now())
             views = [
                 self._series_view(record, status, name)
-                for name in series.series_names(record["validation"] is not None)
+                for name in series.series_names(record.validation is not None)
             ]
         return query.page(query.named(views), "tensorboardTimeSeries")
 

@@ -1,0 +1,259 @@
+"""The Vertex surface's typed records: tuning jobs (with the model and endpoint they own) and operations.
+
+A :class:`TuningJob` is what the store keeps of one tuning job and of the
+resources it owns once it succeeds: its model, its endpoint and the
+deployment of one on the other (removing them sets times and operations
+here).  Its :class:`JobState` is not stored: it is computed from the
+:class:`~tuneport_emulator.training.Plan`, the optional :class:`Stop` and the
+emulator clock on every read (see :mod:`.jobs`).  ``fields`` holds what the
+client sent, normalized — wire content, kept as the JSON the schema reads and
+writes.  An :class:`Operation` is an undeploy or delete operation.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any
+
+from tuneport_emulator.operations import RpcStatus
+from tuneport_emulator.training import Plan
+
+__all__ = ["Example", "JobState", "Operation", "Stop", "StopKind", "TuningJob", "Validation"]
+
+
+class JobState(enum.Enum):
+    """``google.cloud.aiplatform.v1.JobState``, every value (filters compare their numbers)."""
+
+    JOB_STATE_UNSPECIFIED = 0
+    JOB_STATE_QUEUED = 1
+    JOB_STATE_PENDING = 2
+    JOB_STATE_RUNNING = 3
+    JOB_STATE_SUCCEEDED = 4
+    JOB_STATE_FAILED = 5
+    JOB_STATE_CANCELLING = 6
+    JOB_STATE_CANCELLED = 7
+    JOB_STATE_PAUSED = 8
+    JOB_STATE_EXPIRED = 9
+    JOB_STATE_UPDATING = 10
+    JOB_STATE_PARTIALLY_SUCCEEDED = 11
+
+    @property
+    def terminal(self) -> bool:
+        """Whether the job can change no more (SUCCEEDED, FAILED, CANCELLED)."""
+        return self in (JobState.JOB_STATE_SUCCEEDED, JobState.JOB_STATE_FAILED, JobState.JOB_STATE_CANCELLED)
+
+
+class StopKind(enum.Enum):
+    """Why a job stopped before succeeding."""
+
+    #: It failed (a refused dataset, or a seed).
+    FAIL = "fail"
+    #: It was cancelled (CANCELLING, then CANCELLED).
+    CANCEL = "cancel"
+
+
+@dataclass(frozen=True)
+class Stop:
+    """A job stopped at ``time``; a failure carries its error."""
+
+    time: float
+    kind: StopKind
+    error: RpcStatus | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """As stored."""
+        stored: dict[str, Any] = {"time": self.time, "kind": self.kind.value}
+        if self.error is not None:
+            stored["error"] = self.error.to_json()
+        return stored
+
+    @classmethod
+    def from_json(cls, value: dict[str, Any]) -> Stop:
+        """A stored stop."""
+        error = value.get("error")
+        return cls(
+            float(value["time"]),
+            StopKind(value["kind"]),
+            None if error is None else RpcStatus.from_json(error),
+        )
+
+
+@dataclass(frozen=True)
+class Example:
+    """One training example, as the tuned model answers from it."""
+
+    input: str
+    output: str
+    #: The example's system instruction ("" without one).
+    system: str = ""
+
+    def to_json(self) -> list[str]:
+        """As stored: ``[input, output, system]``."""
+        return [self.input, self.output, self.system]
+
+    @classmethod
+    def from_json(cls, value: list[str]) -> Example:
+        """A stored example."""
+        return cls(str(value[0]), str(value[1]), str(value[2]) if len(value) > 2 else "")
+
+
+@dataclass(frozen=True)
+class Validation:
+    """What the metrics need of a job's validation dataset."""
+
+    count: int
+    output_tokens: int
+
+    def to_json(self) -> dict[str, Any]:
+        """As stored."""
+        return {"count": self.count, "outputTokens": self.output_tokens}
+
+    @classmethod
+    def from_json(cls, value: dict[str, Any]) -> Validation:
+        """A stored summary."""
+        return cls(int(value["count"]), int(value["outputTokens"]))
+
+
+@dataclass
+class TuningJob:
+    """A tuning job, and the model, endpoint and deployment it owns once it succeeds."""
+
+    #: ``projects/{number}/locations/{location}/tuningJobs/{id}``.
+    name: str
+    #: ``projects/{number}/locations/{location}``.
+    parent: str
+    id: str
+    #: Creation order (listing order, page tokens).
+    number: int
+    #: The TuningJob fields the client set (normalized).
+    fields: dict[str, Any]
+    #: The base model's resource name (also of a job continuing a pre-tuned model).
+    base_model: str
+    #: The effective ``SupervisedHyperParameters`` (normalized).
+    hyper_parameters: dict[str, Any]
+    examples: list[Example]
+    #: ``SupervisedTuningDataStats`` (normalized), None for a dataset that failed the checks.
+    stats: dict[str, Any] | None
+    #: Output tokens of one step (batch size x mean output tokens), for the metrics.
+    step_tokens: float
+    validation: Validation | None
+    create_time: float
+    plan: Plan
+    stop: Stop | None
+    experiment_id: str
+    #: The location's TensorBoard.
+    tensorboard: str
+    #: The model it makes (``…/models/{id}``, version 1).
+    model: str
+    #: The endpoint the model is deployed on (``…/endpoints/{id}``).
+    endpoint: str
+    deployed_model_id: str
+    #: When the model leaves its endpoint (set by ``:undeployModel``).
+    undeploy_time: float | None = None
+    #: When the endpoint, and the model, are gone (set by their deletes).
+    endpoint_delete_time: float | None = None
+    model_delete_time: float | None = None
+    #: Names of the operations of those removals (asked again, they return the same one).
+    undeploy_operation: str | None = None
+    endpoint_delete_operation: str | None = None
+    model_delete_operation: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The record as stored."""
+        return {
+            "name": self.name,
+            "parent": self.parent,
+            "id": self.id,
+            "number": self.number,
+            "fields": self.fields,
+            "baseModel": self.base_model,
+            "hyperParameters": self.hyper_parameters,
+            "examples": [example.to_json() for example in self.examples],
+            "stats": self.stats,
+            "stepTokens": self.step_tokens,
+            "validation": None if self.validation is None else self.validation.to_json(),
+            "createTime": self.create_time,
+            "plan": self.plan.to_json(),
+            "stop": None if self.stop is None else self.stop.to_json(),
+            "experimentId": self.experiment_id,
+            "tensorboard": self.tensorboard,
+            "model": self.model,
+            "endpoint": self.endpoint,
+            "deployedModelId": self.deployed_model_id,
+            "undeployTime": self.undeploy_time,
+            "endpointDeleteTime": self.endpoint_delete_time,
+            "modelDeleteTime": self.model_delete_time,
+            "undeployOperation": self.undeploy_operation,
+            "endpointDeleteOperation": self.endpoint_delete_operation,
+            "modelDeleteOperation": self.model_delete_operation,
+        }
+
+    @classmethod
+    def from_json(cls, value: dict[str, Any]) -> TuningJob:
+        """A stored record."""
+        stop, validation = value.get("stop"), value.get("validation")
+        return cls(
+            name=str(value["name"]),
+            parent=str(value["parent"]),
+            id=str(value["id"]),
+            number=int(value["number"]),
+            fields=dict(value["fields"]),
+            base_model=str(value["baseModel"]),
+            hyper_parameters=dict(value["hyperParameters"]),
+            examples=[Example.from_json(e) for e in value["examples"]],
+            stats=value.get("stats"),
+            step_tokens=float(value["stepTokens"]),
+            validation=None if validation is None else Validation.from_json(validation),
+            create_time=float(value["createTime"]),
+            plan=Plan.from_json(value["plan"]),
+            stop=None if stop is None else Stop.from_json(stop),
+            experiment_id=str(value["experimentId"]),
+            tensorboard=str(value["tensorboard"]),
+            model=str(value["model"]),
+            endpoint=str(value["endpoint"]),
+            deployed_model_id=str(value["deployedModelId"]),
+            undeploy_time=_time(value.get("undeployTime")),
+            endpoint_delete_time=_time(value.get("endpointDeleteTime")),
+            model_delete_time=_time(value.get("modelDeleteTime")),
+            undeploy_operation=value.get("undeployOperation"),
+            endpoint_delete_operation=value.get("endpointDeleteOperation"),
+            model_delete_operation=value.get("modelDeleteOperation"),
+        )
+
+
+@dataclass(frozen=True)
+class Operation:
+    """An undeploy or delete operation: done :data:`~.endpoints.OPERATION_SECONDS` after creation."""
+
+    name: str
+    #: Message names (without package) of its metadata and response; ``google.*`` names are whole.
+    metadata_type: str
+    response_type: str
+    create_time: float
+    done_time: float
+
+    def to_json(self) -> dict[str, Any]:
+        """The record as stored."""
+        return {
+            "name": self.name,
+            "metadataType": self.metadata_type,
+            "responseType": self.response_type,
+            "createTime": self.create_time,
+            "doneTime": self.done_time,
+        }
+
+    @classmethod
+    def from_json(cls, value: dict[str, Any]) -> Operation:
+        """A stored record."""
+        return cls(
+            name=str(value["name"]),
+            metadata_type=str(value["metadataType"]),
+            response_type=str(value["responseType"]),
+            create_time=float(value["createTime"]),
+            done_time=float(value["doneTime"]),
+        )
+
+
+def _time(value: Any) -> float | None:
+    return None if value is None else float(value)
