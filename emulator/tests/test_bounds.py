@@ -7,13 +7,18 @@ took 10 GB).  Each entry's body and the whole log now have byte bounds.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import socket
+import time
 from typing import Any
 
 import httpx
 import pytest
 
-from tuneport_emulator import Emulator, EmulatorClock
+from tuneport_emulator import Emulator, EmulatorClock, head_limit
+from tuneport_emulator.head_limit import MAX_HEAD_BYTES, bounded_http_protocol
 from tuneport_emulator.request_log import (
     MAX_LOGGED_BODY_BYTES,
     REQUEST_LOG_BYTES,
@@ -89,7 +94,7 @@ def test_negative_bounds_are_a_bug(bad: dict[str, int]) -> None:
 
 def test_large_posts_leave_the_log_within_its_budget() -> None:
     """The attack, scaled down: POSTs of 1 MiB each would have kept 1 MiB each, parsed."""
-    body = json.dumps(_wide_body(1024 * 1024)).encode()
+    body = json.dumps({"displayName": "x", "tuningTask": {"note": "n" * 1024 * 1024}}).encode()
     with Emulator(clock=EmulatorClock.manual()) as emu, httpx.Client(base_url=emu.url, timeout=60) as http:
         for _ in range(24):
             http.post("/v1beta/tunedModels", content=body, headers={"Content-Type": "application/json"})
@@ -116,3 +121,82 @@ def test_many_medium_posts_stay_within_the_total_budget() -> None:
     assert log.size_bytes <= REQUEST_LOG_BYTES
     assert len(log) < count
     assert log.entries()[-1]["body"] == parsed
+
+
+# --- request heads (uvicorn's httptools protocol buffers a head of any size) -----------------------
+
+
+async def _hello(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["type"] != "http":
+        return
+    while (await receive()).get("more_body"):
+        pass
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
+async def _serve_bounded() -> tuple[Any, asyncio.Task[None], int]:
+    import uvicorn
+
+    protocol = bounded_http_protocol()
+    assert protocol is not None  # httptools is installed with the emulator's stack
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    config = uvicorn.Config(_hello, http=protocol, lifespan="off", log_config=None, access_log=False)
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started:
+        await asyncio.sleep(0.01)
+    return server, task, sock.getsockname()[1]
+
+
+async def _exchange(port: int, *parts: bytes, pause: float = 0.0) -> bytes:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        with contextlib.suppress(ConnectionError):  # the server may stop reading: its answer is still read
+            for part in parts:
+                writer.write(part)
+                await writer.drain()
+                await asyncio.sleep(pause)
+        return await asyncio.wait_for(reader.read(), 10)
+    except ConnectionError:
+        return b"(reset)"
+    finally:
+        writer.close()
+
+
+async def test_a_head_beyond_the_limit_is_refused_with_431() -> None:
+    server, task, port = await _serve_bounded()
+    try:
+        ok = await _exchange(port, b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        assert ok.startswith(b"HTTP/1.1 200")
+        filler = b"a" * 4096
+        refused = await _exchange(port, b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Long: ", *[filler] * 64)
+        assert refused.startswith(b"HTTP/1.1 431"), refused[:80]
+        assert json.loads(refused.split(b"\r\n\r\n", 1)[1])["error"]["code"] == 431
+        big_body = b"x" * (4 * MAX_HEAD_BYTES)  # a large body in the same read is not a head
+        head = f"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: {len(big_body)}\r\nConnection: close\r\n\r\n"
+        assert (await _exchange(port, head.encode() + big_body)).startswith(b"HTTP/1.1 200")
+    finally:
+        server.should_exit = True
+        await task
+
+
+async def test_a_head_that_never_completes_is_closed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(head_limit, "HEAD_TIMEOUT", 0.2)
+    server, task, port = await _serve_bounded()
+    try:
+        started = time.monotonic()
+        assert await _exchange(port, b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n") in (b"", b"(reset)")
+        assert await _exchange(port) in (b"", b"(reset)")  # connected, silent
+        assert time.monotonic() - started < 5
+        keep_alive = await _exchange(
+            port,
+            b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+            b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+            pause=0.5,  # longer than the head timeout between requests: the idle wait is not a head
+        )
+        assert keep_alive.count(b"HTTP/1.1 200") == 2
+    finally:
+        server.should_exit = True
+        await task

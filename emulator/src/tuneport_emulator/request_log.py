@@ -86,15 +86,17 @@ class RequestLog:
 
     def append(self, entry: dict[str, Any]) -> None:
         """Add one request (its ``body`` summarized if too large), dropping the oldest beyond the bounds."""
-        entry = dict(entry)
-        body = entry.get("body")
-        if body is not None:
-            encoded_body = _encode(body)
-            if len(encoded_body) > self.max_body_bytes:
-                entry["body"] = _summary(body, len(encoded_body))
+        rest = dict(entry)
+        has_body = "body" in rest
+        body = rest.pop("body", None)
+        encoded_body = _encode(body)  # encoded once, spliced in below
+        if len(encoded_body) > self.max_body_bytes:
+            encoded_body = _encode(_summary(body, len(encoded_body)))
         with self._lock:
             self._seq += 1
-            encoded = _encode({"seq": self._seq, **entry})
+            encoded = _encode({"seq": self._seq, **rest})
+            if has_body:
+                encoded = encoded[:-1] + b',"body":' + encoded_body + b"}"
             self._entries.append(encoded)
             self._bytes += len(encoded)
             while self._entries and (len(self._entries) > self.max_entries or self._bytes > self.max_bytes):
