@@ -30,6 +30,7 @@ import importlib.metadata
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -144,8 +145,9 @@ def test_genai_vertex_mode(genai: tuple[int, Path], vertex_emulator: Emulator) -
     seen = _scenario(python, "vertex", vertex_emulator.url, {"train": TRAIN_URI})
     assert seen["version"].startswith(f"{major}.")
 
-    parent = "projects/p/locations/us-central1"
     job = seen["created"]
+    parent = "/".join(job.split("/")[:4])
+    assert re.fullmatch(r"projects/\d{12}/locations/us-central1", parent)  # Vertex names carry the number
     assert job.startswith(f"{parent}/tuningJobs/")
     assert seen["first_state"] == "JOB_STATE_PENDING"
     done = seen["done"]

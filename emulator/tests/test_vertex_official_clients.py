@@ -13,6 +13,7 @@ The training file is uploaded to the emulated Cloud Storage with plain HTTP firs
 from __future__ import annotations
 
 import json
+import re
 import time
 import warnings
 from collections.abc import Iterator
@@ -74,6 +75,13 @@ def fast_emulator() -> Iterator[Emulator]:
         assert emu.internal_errors == []
 
 
+def _number_parent(name: str) -> str:
+    """The ``projects/*/locations/*`` of ``name``, checked to carry a project number, as Vertex's do."""
+    parent = "/".join(name.split("/")[:4])
+    assert re.fullmatch(rf"projects/\d{{12}}/locations/{LOCATION}", parent), name
+    return parent
+
+
 def _until(predicate: Any, refresh: Any) -> Any:
     deadline = time.monotonic() + TIMEOUT
     value = refresh()
@@ -109,11 +117,12 @@ def test_genai_vertex_mode(fast_emulator: Emulator) -> None:
             labels={"team": "x"},
         ),
     )
-    assert job.name.startswith(f"projects/{PROJECT}/locations/{LOCATION}/tuningJobs/")
+    parent = _number_parent(job.name)
+    assert job.name.startswith(f"{parent}/tuningJobs/")
     assert job.state.name == "JOB_STATE_PENDING"
     done = _until(lambda j: j.has_ended, lambda: client.tunings.get(name=job.name))
     assert done.state.name == "JOB_STATE_SUCCEEDED"
-    assert done.tuned_model.endpoint.startswith(f"projects/{PROJECT}/locations/{LOCATION}/endpoints/")
+    assert done.tuned_model.endpoint.startswith(f"{parent}/endpoints/")
     assert done.tuned_model.model.endswith("@1")
     assert done.tuning_data_stats.supervised_tuning_data_stats.tuning_dataset_example_count == 5
     assert done.experiment
@@ -171,7 +180,8 @@ def test_vertexai_sdk(vertexai_sdk: Any, fast_emulator: Emulator) -> None:
         adapter_size=4,
         tuned_model_display_name="numbers",
     )
-    assert job.resource_name.startswith(f"projects/{PROJECT}/locations/{LOCATION}/tuningJobs/")
+    parent = _number_parent(job.resource_name)
+    assert job.resource_name.startswith(f"{parent}/tuningJobs/")
 
     def refreshed() -> Any:
         job.refresh()
@@ -180,7 +190,7 @@ def test_vertexai_sdk(vertexai_sdk: Any, fast_emulator: Emulator) -> None:
     _until(lambda j: j.has_ended, refreshed)
     assert job.has_succeeded
     assert job.experiment is not None  # the SDK read and validated the experiment context
-    assert job.tuned_model_endpoint_name.startswith(f"projects/{PROJECT}/locations/{LOCATION}/endpoints/")
+    assert job.tuned_model_endpoint_name.startswith(f"{parent}/endpoints/")
     stats = job.tuning_data_statistics.supervised_tuning_data_stats
     assert stats.tuning_dataset_example_count == 5
 

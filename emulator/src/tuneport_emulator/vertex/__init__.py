@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from tuneport_emulator.routing import Router
 from tuneport_emulator.surface import EmulatorContext
-from tuneport_emulator.vertex import model_list, routes
+from tuneport_emulator.vertex import metadata, model_list, routes, tensorboard_reads
 
 __all__ = ["register"]
 
@@ -20,3 +20,5 @@ def register(router: Router, context: EmulatorContext) -> None:
     """Add every Vertex AI route to ``router``: the core routes, then the reads the official clients add."""
     routes.register(router, context)
     model_list.register(router, context)
+    metadata.register(router, context)
+    tensorboard_reads.register(router, context)
