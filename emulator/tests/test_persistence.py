@@ -105,7 +105,7 @@ def test_deleted_objects_leave_no_bytes_behind(tmp_path: Path) -> None:
         assert _blob_count(emulator) == 1
         emulator.put_storage_object("bucket-one", "b", b"c" * 100_000)  # a new generation
         assert _blob_count(emulator) == 1
-        httpx.post(emulator.url + "/_emulator/reset").raise_for_status()
+        httpx.post(emulator.url + "/_emulator/reset", json={}).raise_for_status()  # admin writes are JSON
         assert _blob_count(emulator) == 0
     with _emulator(path) as again:
         assert again.store.snapshot() == {"sections": {}, "counters": {}}

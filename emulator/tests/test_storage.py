@@ -240,7 +240,11 @@ def test_backdoor_and_state_stay_json(emulator: Emulator, client: httpx.Client) 
     assert emulator.storage_object(BUCKET, "missing") is None
     with pytest.raises(EmulatorError, match="Invalid bucket name"):
         emulator.put_storage_object("B", "x", b"")
-    admin = client.post(f"/_emulator/storage/b/{BUCKET}/o/via%2Fadmin", content=b"abc")
+    admin = client.post(  # a type no web page may send without a preflight (docs: Security)
+        f"/_emulator/storage/b/{BUCKET}/o/via%2Fadmin",
+        content=b"abc",
+        headers={"Content-Type": "application/jsonl"},
+    )
     assert admin.json()["name"] == "via/admin"
     state = client.get("/_emulator/state")
     assert state.status_code == 200  # object bytes are kept JSON-serializable
