@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import ipaddress
 import os
 import signal
-import socket
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from types import FrameType, TracebackType
@@ -21,7 +19,7 @@ from tuneport_emulator.ids import IdSource
 from tuneport_emulator.persistence import StateFile
 from tuneport_emulator.routing import Router
 from tuneport_emulator.schema import render
-from tuneport_emulator.server import EmulatorHTTPServer
+from tuneport_emulator.server import EmulatorServer, load_stack
 from tuneport_emulator.storage.files import ObjectFiles
 from tuneport_emulator.store import DEFAULT_REQUEST_LOG_SIZE, Store
 from tuneport_emulator.surface import EmulatorContext, Surface
@@ -36,8 +34,8 @@ DEFAULT_SURFACES: tuple[str, ...] = (
     "tuneport_emulator.storage:register",
     "tuneport_emulator.vertex:register",
 )
-#: How often the serving loop checks for a stop request (seconds); bounds stop() latency.
-_POLL_INTERVAL = 0.05
+#: Signals that stop :func:`serve` (Ctrl-C, and what ``kill`` or a process manager sends).
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def is_loopback(host: str) -> bool:
@@ -48,12 +46,6 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False  # a host name other than localhost: could be anything
-
-
-def _poke(server: EmulatorHTTPServer) -> None:
-    host, port = server.server_address[:2]
-    with contextlib.suppress(OSError), socket.create_connection((str(host), int(port)), timeout=0.1):
-        pass
 
 
 def _load_surface(spec: str) -> Surface:
@@ -108,6 +100,8 @@ class Emulator:
             raise EmulatorConfigError(f"port {port} is out of range 0-65535", key="port")
         self.host = host
         self.port = port
+        self.allow_remote = allow_remote
+        self._require_key = require_key
         #: All state: records, counters, the request log, internal errors.
         self.store = Store(request_log_size=request_log_size)
         #: Emulator time (scaled by default; pass ``EmulatorClock.manual()`` for tests).
@@ -134,9 +128,9 @@ class Emulator:
             self._load_state(self.state_path)
         for surface in surfaces:
             (_load_surface(surface) if isinstance(surface, str) else surface)(self.router, self.context)
-        self._server: EmulatorHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._server: EmulatorServer | None = None
         self._lifecycle = threading.Lock()
+        load_stack()  # the HTTP stack's imports, paid here rather than by the first start()
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -147,53 +141,41 @@ class Emulator:
                 if self.state_path is not None and self._state is None:
                     self._reopen_state()
                 try:
-                    server = EmulatorHTTPServer(
-                        (self.host, self.port), self.router, self.store, self.clock, self.faults
+                    server = EmulatorServer(
+                        (self.host, self.port),
+                        self.router,
+                        self.store,
+                        self.clock,
+                        self.faults,
+                        allow_remote=self.allow_remote,
+                        require_key=self._require_key,
                     )
                 except OSError as exc:
                     raise EmulatorError(
                         f"cannot listen on {self.host}:{self.port}: {exc.strerror or exc}"
                     ) from None
-                thread = threading.Thread(
-                    target=server.serve_forever,
-                    kwargs={"poll_interval": _POLL_INTERVAL},
-                    name=f"tuneport-emulator:{server.server_address[1]}",
-                    daemon=True,
-                )
-                thread.start()
-                self._server, self._thread = server, thread
+                try:
+                    server.start()
+                except OSError as exc:
+                    raise EmulatorError(f"cannot serve on {self.host}:{self.port}: {exc}") from None
+                self._server = server
             return self.url
 
     def stop(self) -> None:
         """Stop serving, close every connection and release the state file (idempotent)."""
         with self._lifecycle:
-            server, thread = self._server, self._thread
-            self._server = self._thread = None
+            server, self._server = self._server, None
         if server is not None:
-            self._shut(server, thread)
+            server.stop()
         if self._state is not None:
             # Saved, then released: another emulator (or this one's next start) may open it.
-            # A handler thread still finishing commits nothing after this (as if the
-            # process had stopped); changes made while stopped are saved by the next start().
+            # A handler still finishing commits nothing after this (as if the process had
+            # stopped); changes made while stopped are saved by the next start().
             with self.store.lock:
                 self.store.commit()
                 self.store.attach_saver(None)
                 self._state.close()
                 self._state = None
-
-    @staticmethod
-    def _shut(server: EmulatorHTTPServer, thread: threading.Thread | None) -> None:
-        # shutdown() waits for the serving loop to notice, which polls every
-        # _POLL_INTERVAL; poking the listening socket wakes it at once.
-        stopper = threading.Thread(target=server.shutdown, daemon=True)
-        stopper.start()
-        while stopper.is_alive():
-            _poke(server)
-            stopper.join(0.005)
-        server.close_connections()
-        server.server_close()
-        if thread is not None:
-            thread.join(timeout=5)
 
     # --- persistence ---------------------------------------------------------------------
 
@@ -418,23 +400,27 @@ def serve(
         state=state,
     )
     stop_event = stop or threading.Event()
-    previous: Any = None
     in_main = threading.current_thread() is threading.main_thread()
+    previous: dict[signal.Signals, Any] = {}
 
-    def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    def _on_signal(signum: int, frame: FrameType | None) -> None:
         stop_event.set()
 
     url = emulator.start()
     try:
         if in_main:
-            previous = signal.signal(signal.SIGTERM, _on_sigterm)
+            # Installed explicitly, SIGINT included: a process started in the background
+            # by a shell script inherits SIGINT ignored, and Python then never raises
+            # KeyboardInterrupt, so Ctrl-C (or ``kill -INT``) would do nothing.
+            for signum in _STOP_SIGNALS:
+                previous[signum] = signal.signal(signum, _on_signal)
         if on_ready is not None:
             on_ready(url)
         while not stop_event.wait(0.5):
             pass
     except KeyboardInterrupt:
-        pass  # Ctrl-C: a normal way to stop
+        pass  # Ctrl-C before the handlers were installed: a normal way to stop
     finally:
-        if in_main and previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        for stop_signal, handler in previous.items():
+            signal.signal(stop_signal, handler)
         emulator.stop()
