@@ -390,7 +390,8 @@ def _md_emulator(r: dict[str, Any]) -> list[str]:
         f"process. Medians of {r['rounds']} interleaved round(s); *other load* is the CPU that other "
         "processes used meanwhile, in cores (the machine has 2).",
         "",
-        "| case | server | requests/s | p50 | p90 | p99 | max | errors | emulator CPU | other load |",
+        "| case | server | requests/s | p50 | p90 | p99 | max | errors | emulator CPU per request "
+        "| other load |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, entry in r["cases"].items():
@@ -399,13 +400,14 @@ def _md_emulator(r: dict[str, Any]) -> list[str]:
             lines.append(
                 f"| {name} | {server} | {row['rps']:,.0f} | {row['p50_ms']:.1f} ms | "
                 f"{row['p90_ms']:.1f} ms | {row['p99_ms']:.1f} ms | {row['max_ms']:.0f} ms | "
-                f"{row['errors']} | {row['emulator_cpu_s']:.1f} s | {row['other_load_cores']:.2f} |"
+                f"{row['errors']} | {row['emulator_cpu_us_per_request']:,.0f} µs | "
+                f"{row['other_load_cores']:.2f} |"
             )
     lines += [
         "",
         f"| case | requests/s new ÷ baseline (target ≥ {r['target_rps_ratio']:g}) | per round | "
-        "p99 new ÷ baseline (target < 1) | per round |",
-        "|---|---:|---|---:|---|",
+        "p99 new ÷ baseline (target < 1) | per round | CPU per request, baseline ÷ new |",
+        "|---|---:|---|---:|---|---:|",
     ]
     for name, entry in r["cases"].items():
         met = entry.get("met")
@@ -413,7 +415,7 @@ def _md_emulator(r: dict[str, Any]) -> list[str]:
         p99 = f"{entry['p99_ratio']:.2f}" + (f" ({_yes(met['p99'])})" if met else "")
         lines.append(
             f"| {name} | {rps} | {', '.join(f'{x:.2f}' for x in entry['rps_ratios'])} | {p99} | "
-            f"{', '.join(f'{x:.2f}' for x in entry['p99_ratios'])} |"
+            f"{', '.join(f'{x:.2f}' for x in entry['p99_ratios'])} | {entry['cpu_per_request_ratio']:.2f} |"
         )
     return lines
 
