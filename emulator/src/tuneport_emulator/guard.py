@@ -183,10 +183,11 @@ class Guard:
         api_key: str | None = None,
         streamed: Callable[[str, str], bool] | None = None,
         raw_admin_prefixes: Iterable[str] = ("/_emulator/storage/",),
-        max_concurrent_requests: int = MAX_CONCURRENT_REQUESTS,
-        max_inflight_body_bytes: int = MAX_INFLIGHT_BODY_BYTES,
-        body_idle_timeout: float = BODY_IDLE_TIMEOUT,
+        max_concurrent_requests: int | None = None,
+        max_inflight_body_bytes: int | None = None,
+        body_idle_timeout: float | None = None,
     ) -> None:
+        """Wrap ``app``; the limits default to this module's constants (read when the guard is made)."""
         self.app = app
         self.allow_remote = allow_remote
         self._hosts = frozenset(
@@ -198,11 +199,15 @@ class Guard:
         self._key = RemoteAccessKey(api_key) if allow_remote and api_key is not None else None
         self._streamed = streamed
         self._raw_admin_prefixes = tuple(raw_admin_prefixes)
-        self._max_requests = max_concurrent_requests
+        self._max_requests = (
+            MAX_CONCURRENT_REQUESTS if max_concurrent_requests is None else max_concurrent_requests
+        )
         self._active = 0
         self._active_lock = threading.Lock()
-        self._bodies = _Budget(max_inflight_body_bytes)
-        self._idle_timeout = body_idle_timeout
+        self._bodies = _Budget(
+            MAX_INFLIGHT_BODY_BYTES if max_inflight_body_bytes is None else max_inflight_body_bytes
+        )
+        self._idle_timeout = BODY_IDLE_TIMEOUT if body_idle_timeout is None else body_idle_timeout
 
     def __repr__(self) -> str:
         # Never the key: reprs end up in logs and tracebacks.
@@ -320,7 +325,9 @@ class Guard:
         counted = not (self._streamed is not None and self._streamed(method, str(scope.get("path", "/"))))
         declared = _content_length(headers)
         reserved = 0
-        if counted and declared:
+        # A declared body within the budget is reserved whole, before a byte is read; a larger
+        # one (which the app refuses as too large) is counted as it arrives, like a chunked one.
+        if counted and 0 < declared <= self._bodies.limit:
             if not self._bodies.take(declared):
                 await _reply(send, self._over_budget(), close=True)
                 return
