@@ -193,7 +193,7 @@ def test_input_over_40000_characters_is_400(client: httpx.Client, model: str) ->
         (
             {"contents": [{"parts": [{"text": "a", "inlineData": {"data": "AAAA"}}]}]},
             "INVALID_ARGUMENT",
-            "Oneof field 'data'",
+            "oneof field 'data' is already set. Cannot set 'inlineData'",
         ),
         (
             {"contents": [{"parts": [{"text": "a"}]}], "systemInstruction": {"parts": [{"text": "be nice"}]}},
