@@ -219,7 +219,7 @@ def test_unknown_fields_and_wrong_types_use_esf_wording(create_job: CreateJob) -
         create_job("v1", supervisedTuningSpec=v1_only), 400, "INVALID_ARGUMENT", contains='"batchSize"'
     )
     two_sources = create_job(preTunedModel={"tunedModelName": f"{PARENT}/models/1"})
-    assert_error(two_sources, 400, "INVALID_ARGUMENT", contains="Oneof field 'source_model'")
+    assert_error(two_sources, 400, "INVALID_ARGUMENT", contains="oneof field 'source_model' is already set")
 
 
 def test_nothing_is_created_by_a_refused_request(client: httpx.Client, create_job: CreateJob) -> None:
