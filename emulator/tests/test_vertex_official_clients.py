@@ -4,8 +4,10 @@
   generate on the tuned endpoint.
 * The ``vertexai`` SDK with its REST transport (``$alt=json;enum-encoding=int``):
   ``sft.train``, ``refresh()`` until the job has ended (it reads the
-  experiment context on ``v1``), ``SupervisedTuningJob.list()``, ``cancel()``
-  and ``GenerativeModel(endpoint).generate_content`` on ``v1``.
+  experiment context on ``v1``), the experiment's objects (its backing
+  TensorBoard, ``ExperimentRun.list`` and ``get_state``, the TensorBoard
+  run's ``read_time_series_data``), ``SupervisedTuningJob.list()``,
+  ``cancel()`` and ``GenerativeModel(endpoint).generate_content`` on ``v1``.
 
 The training file is uploaded to the emulated Cloud Storage with plain HTTP first.
 """
@@ -194,6 +196,8 @@ def test_vertexai_sdk(vertexai_sdk: Any, fast_emulator: Emulator) -> None:
     stats = job.tuning_data_statistics.supervised_tuning_data_stats
     assert stats.tuning_dataset_example_count == 5
 
+    _experiment_reads(job)
+
     answer = GenerativeModel(job.tuned_model_endpoint_name).generate_content("twenty-two")
     assert answer.text == "twenty three"
 
@@ -220,3 +224,31 @@ def test_vertexai_sdk(vertexai_sdk: Any, fast_emulator: Emulator) -> None:
     routes = {entry["route"] for entry in log}
     assert "vertex.v1.metadataStores.contexts.get" in routes
     assert "vertex.v1.endpoints.generateContent" in routes
+    assert {
+        "vertex.v1.tensorboards.get",
+        "vertex.v1.metadataStores.executions.list",
+        "vertex.v1.metadataStores.artifacts.get",
+        "vertex.v1.tensorboards.batchRead",
+    } <= routes
+
+
+def _experiment_reads(job: Any) -> None:
+    """From a job's experiment to its loss curve, through the SDK's experiment objects."""
+    from google.cloud import aiplatform
+
+    experiment = job.experiment
+    board = experiment.get_backing_tensorboard_resource()
+    assert board.resource_name == experiment._metadata_context.metadata["backing_tensorboard_resource"]
+    assert [run.name for run in aiplatform.ExperimentRun.list(experiment=experiment)] == ["tuning-run"]
+    run = aiplatform.ExperimentRun("tuning-run", experiment=experiment)
+    assert run.get_state() == "COMPLETE"
+    tb_run = aiplatform.TensorboardRun(f"{board.resource_name}/experiments/{experiment.name}/runs/tuning-run")
+    data = tb_run.read_time_series_data()
+    assert set(data) == {
+        f"/{split}_{metric}"
+        for split in ("train", "eval")
+        for metric in ("total_loss", "fraction_of_correct_next_step_preds", "num_predictions")
+    }
+    loss = data["/train_total_loss"].values
+    assert [point.step for point in loss] == list(range(1, len(loss) + 1))
+    assert all(point.scalar.value > 0 for point in loss)

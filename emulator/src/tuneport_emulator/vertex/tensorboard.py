@@ -149,7 +149,7 @@ class Metrics:
                 "schemaTitle": "system.ExperimentRun",
                 "schemaVersion": _SCHEMA_VERSION,
                 "metadata": {
-                    "_run_state": "COMPLETE" if finished else "RUNNING",
+                    "_state": "COMPLETE" if finished else "RUNNING",  # the key the vertexai SDK reads
                     "backing_tensorboard_run": self._run_name(record),
                 },
             },
