@@ -436,7 +436,9 @@ class _Parser:
                 negative and len(token) >= 3 and token[1] == "0"
             ):
                 self.fail("Octal/hex numbers are not valid JSON values.", start)
-            if digits.isascii() and digits.isdigit():
+            # 20 digits hold any 64-bit integer; a longer one is read as a double (and int()
+            # refuses strings over 4300 digits, which would be a 500).
+            if digits.isascii() and digits.isdigit() and len(digits) <= 20:
                 whole = int(token)
                 if _INT64_MIN <= whole <= _UINT64_MAX:
                     value = whole
