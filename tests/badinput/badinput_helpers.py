@@ -21,8 +21,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tuneport_emulator import Emulator
 from tuneport.errors import ConfigError, UnsupportedParameter, ValidationError
+from tuneport_emulator import Emulator
 
 PROJECT = "tuneport-test"
 LOCATION = "us-central1"
@@ -89,13 +89,21 @@ class RawReply:
     body: bytes
 
 
-def exchange_bytes(url: str, payload: bytes) -> bytes:
-    """Send ``payload`` as is on a new connection, half-close it, and read until the server closes."""
+def exchange_bytes(url: str, payload: bytes, *, half_close: bool = False) -> bytes:
+    """Send ``payload`` as is on a new connection and read until the server closes it.
+
+    The payload should ask for the connection to close (``Connection: close``)
+    or be refused.  ``half_close`` also shuts the sending side, as a client
+    with nothing more to send: uvicorn then drops the connection without an
+    answer (it answers no half-closed client), which is what a truncated
+    request should meet rather than a wait.
+    """
     host, port = url.removeprefix("http://").rsplit(":", 1)
     received = bytearray()
     with socket.create_connection((host, int(port)), timeout=HANG_SECONDS) as sock:
         sock.sendall(payload)
-        sock.shutdown(socket.SHUT_WR)
+        if half_close:
+            sock.shutdown(socket.SHUT_WR)
         try:
             while chunk := sock.recv(65536):
                 received += chunk
