@@ -12,12 +12,14 @@ import contextlib
 import json
 import socket
 import time
+import tracemalloc
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from tuneport_emulator import Emulator, EmulatorClock, head_limit
+from tuneport_emulator import Emulator, EmulatorClock, guard, head_limit
 from tuneport_emulator.head_limit import MAX_HEAD_BYTES, bounded_http_protocol
 from tuneport_emulator.request_log import (
     MAX_LOGGED_BODY_BYTES,
@@ -200,3 +202,57 @@ async def test_a_head_that_never_completes_is_closed(monkeypatch: pytest.MonkeyP
     finally:
         server.should_exit = True
         await task
+
+
+# --- end to end: bodies against a running emulator ---------------------------------------------
+
+
+def _send_raw(url: str, data: bytes) -> bytes:
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        sock.sendall(data)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    return answer
+
+
+def test_a_body_in_one_byte_chunks_costs_about_its_size(emulator: Emulator) -> None:
+    # The stdlib server kept each chunk as its own bytes object: about 90 times the body.
+    size = 256 * 1024
+    wire = (
+        b"POST /v1beta/tunedModels HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n" + b"1\r\nx\r\n" * size + b"0\r\n\r\n"
+    )
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        answer = _send_raw(emulator.url, wire)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert answer.startswith(b"HTTP/1.1 400")  # "x…x" is no JSON; it was read whole first
+    assert (peak - before) < 8 * size, f"{(peak - before) / size:.1f} times the body"
+
+
+def test_bodies_beyond_the_in_flight_budget_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(guard, "MAX_INFLIGHT_BODY_BYTES", 64 * 1024)
+    with Emulator(clock=EmulatorClock.manual()) as emu, httpx.Client(base_url=emu.url, timeout=30) as http:
+        body = json.dumps({"displayName": "d" * 100 * 1024}).encode()
+
+        def chunked() -> Iterator[bytes]:
+            yield from (body[i : i + 8192] for i in range(0, len(body), 8192))
+
+        declared = http.post(
+            "/v1beta/tunedModels", content=body, headers={"Content-Type": "application/json"}
+        )
+        streamed = http.post(
+            "/v1beta/tunedModels", content=chunked(), headers={"Content-Type": "application/json"}
+        )
+        small = http.post("/v1beta/tunedModels", json={"displayName": "d"})
+        assert emu.internal_errors == []
+    for refused in (declared, streamed):
+        assert refused.status_code == 429, refused.text
+        assert refused.json()["error"]["status"] == "RESOURCE_EXHAUSTED"
+        assert refused.headers["retry-after"] == "1"
+    assert small.status_code == 400  # read and judged (no base model): within the budget

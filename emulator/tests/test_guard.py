@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 import httpx
 import pytest
+from emulator_helpers import assert_error
 
+from tuneport_emulator import Emulator, EmulatorClock
 from tuneport_emulator.guard import Guard, is_loopback_host
 from tuneport_emulator.routing import Request, Response, Router
 
@@ -221,6 +224,8 @@ async def test_every_admin_write_method_needs_json(method: str) -> None:
 
 async def test_admin_writes_with_json_and_admin_reads_are_served() -> None:
     guard = Guard(EchoApp())
+    async with _client(guard) as http:
+        assert (await http.delete("/_emulator/requests")).status_code == 200  # no body: always preflighted
     assert (await _post(guard, "/_emulator/reset", json={})).status_code == 200
     charset = {"Content-Type": "application/json; charset=utf-8"}
     assert (await _post(guard, "/_emulator/reset", content=b"{}", headers=charset)).status_code == 200
@@ -315,13 +320,25 @@ async def test_requests_beyond_the_concurrency_limit_get_503() -> None:
     assert after.status_code == 200
 
 
-async def test_a_declared_body_beyond_the_budget_is_refused_unread() -> None:
-    app = EchoApp()
-    guard = Guard(app, max_inflight_body_bytes=1000)
-    _error(await _post(guard, "/v1beta/tunedModels", content=b"x" * 1001), 429, "RESOURCE_EXHAUSTED")
-    assert app.calls == 0
+async def test_a_body_of_the_whole_budget_is_served() -> None:
+    guard = Guard(EchoApp(), max_inflight_body_bytes=1000)
     assert (await _post(guard, "/v1beta/tunedModels", content=b"x" * 1000)).json()["bodyBytes"] == 1000
     assert guard.inflight_body_bytes == 0
+
+
+async def test_a_body_declared_beyond_the_whole_budget_is_left_to_the_apps_own_limit() -> None:
+    async def refuses_large(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        # Like the emulator's app: a declared body over its limit is refused unread (400).
+        await send({"type": "http.response.start", "status": 400, "headers": []})
+        await send({"type": "http.response.body", "body": b"too large"})
+
+    guard = Guard(refuses_large, max_inflight_body_bytes=1000)
+    response = await _post(guard, "/v1beta/tunedModels", content=b"x" * 5000)
+    assert (response.status_code, response.text) == (400, "too large")
+    assert guard.inflight_body_bytes == 0
+    counted = Guard(EchoApp(), max_inflight_body_bytes=1000)  # an app that reads it: cut at the budget
+    _error(await _post(counted, "/v1beta/tunedModels", content=b"x" * 5000), 429, "RESOURCE_EXHAUSTED")
+    assert counted.inflight_body_bytes == 0
 
 
 async def test_concurrent_bodies_share_one_budget() -> None:
@@ -334,6 +351,7 @@ async def test_concurrent_bodies_share_one_budget() -> None:
             await asyncio.sleep(0.001)
         assert guard.inflight_body_bytes == 600
         refused = await http.post("/v1beta/tunedModels", content=b"y" * 600)
+        assert app.calls == 1  # refused unread, before the app
         app.release.set()
         assert (await held).status_code == 200
     _error(refused, 429, "RESOURCE_EXHAUSTED")
@@ -402,3 +420,87 @@ async def test_other_scopes() -> None:
     await guard({"type": "websocket", "headers": []}, receive, send)
     assert seen == ["lifespan"]
     assert sent == [{"type": "websocket.close", "code": 1008}]
+
+
+# --- end to end: the attacks against a running emulator -----------------------------------------
+
+
+def _raw(url: str, data: bytes) -> bytes:
+    """Send raw bytes to the emulator; everything it answers until it closes (or 10 s pass)."""
+    host, port = httpx.URL(url).host, httpx.URL(url).port
+    with socket.create_connection((host, port), timeout=10) as sock:
+        sock.sendall(data)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_a_page_cannot_reset_the_state_with_a_simple_request(
+    emulator: Emulator, client: httpx.Client
+) -> None:
+    emulator.seed_gemini_model(tuned_model_id="kept")
+    # What <form enctype="text/plain"> or fetch(..., {mode: "no-cors"}) can send without a preflight.
+    for headers in (
+        {"Content-Type": "text/plain"},
+        {"Content-Type": "application/x-www-form-urlencoded"},
+        {},
+    ):
+        response = client.post("/_emulator/reset", content=b'{"x": 1}', headers=headers)
+        assert response.status_code == 415, response.text
+    assert client.get("/v1beta/tunedModels/kept").status_code == 200
+    assert client.post("/_emulator/reset", json={}).status_code == 200
+    assert client.get("/v1beta/tunedModels/kept").status_code == 404
+
+
+def test_dns_rebinding_cannot_read_the_state(emulator: Emulator, client: httpx.Client) -> None:
+    emulator.put_storage_object("private", "train.jsonl", b'{"secret": "dataset"}\n')
+    port = httpx.URL(emulator.url).port
+    for host in (f"rebind.evil.example:{port}", "rebind.evil.example", f"192.168.0.10:{port}"):
+        response = client.get("/_emulator/state", headers={"Host": host})
+        assert response.status_code == 403, host
+        assert "dataset" not in response.text
+    raw = _raw(
+        emulator.url, b"GET /_emulator/state HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n"
+    )
+    assert raw.startswith(b"HTTP/1.1 403")
+    assert client.get("/_emulator/state", headers={"Host": f"localhost:{port}"}).status_code == 200
+
+
+def test_a_foreign_origin_is_refused_on_every_surface(client: httpx.Client) -> None:
+    origin = {"Origin": "https://evil.example"}
+    for path in (
+        "/v1beta/tunedModels",
+        "/v1beta1/projects/p/locations/us-central1/tuningJobs",
+        "/_emulator/state",
+    ):
+        error = assert_error(client.get(path, headers=origin), 403, "PERMISSION_DENIED")
+        assert "evil.example" in error["message"]
+    assert client.get("/v1beta/tunedModels", headers={"Origin": "http://localhost:3000"}).status_code == 200
+
+
+def test_a_remote_emulator_demands_its_key_on_every_route() -> None:
+    with Emulator(clock=EmulatorClock.manual(), allow_remote=True, require_key=KEY) as emu:
+        emu.put_storage_object("bucket", "data.jsonl", b"{}\n")
+        routes = [
+            ("GET", "/v1beta/tunedModels"),
+            ("GET", "/v1beta1/projects/p/locations/us-central1/tuningJobs"),
+            ("GET", "/storage/v1/b/bucket/o/data.jsonl"),
+            ("GET", "/_emulator/state"),
+            ("POST", "/_emulator/reset"),
+        ]
+        with httpx.Client(base_url=emu.url, timeout=10) as http:
+            for method, path in routes:
+                assert_error(http.request(method, path, json={}), 403, "PERMISSION_DENIED")
+                wrong = http.request(
+                    method, path, json={}, headers={"Authorization": "Bearer ya29.not-the-key"}
+                )
+                assert_error(wrong, 401, "UNAUTHENTICATED")
+                for headers in ({"x-goog-api-key": KEY}, {"Authorization": f"Bearer {KEY}"}):
+                    assert http.request(method, path, json={}, headers=headers).status_code == 200, (
+                        path,
+                        headers,
+                    )
+            logged = http.get("/_emulator/requests", headers={"x-goog-api-key": KEY}).text
+        assert KEY not in logged
+        assert emu.internal_errors == []

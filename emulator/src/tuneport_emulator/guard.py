@@ -13,8 +13,9 @@ page in the developer's browser and a runaway client, not a hostile network.
   frames send) and ``Sec-Fetch-Site: cross-site`` on every route, so no page
   can drive the emulator with simple cross-origin requests;
 * **requires ``Content-Type: application/json`` on admin writes** (``POST``,
-  ``PUT``, ``DELETE``… under ``/_emulator/``): a browser sends that type only
-  after a CORS preflight, which the emulator never grants.  The routes under
+  ``PUT``, ``DELETE``… under ``/_emulator/``; a ``DELETE`` without a body needs
+  none): a browser sends that type only after a CORS preflight, which the
+  emulator never grants.  The routes under
   ``raw_admin_prefixes`` (the storage seed, whose body is the object's bytes)
   take any type a browser cannot send without a preflight;
 * **demands the key on every route** when ``allow_remote`` and ``api_key`` are
@@ -300,6 +301,8 @@ class Guard:
         path = _normal_path(str(scope.get("path", "/")))
         if method in _SAFE_METHODS or not (path == _ADMIN_PREFIX or path.startswith(_ADMIN_PREFIX + "/")):
             return
+        if method == "DELETE" and not _has_body(headers):
+            return  # browsers preflight every cross-origin DELETE; a bodiless one declares nothing
         types = headers.get("content-type", [])
         essence = types[0].split(";", 1)[0].strip().lower() if len(types) == 1 else None
         if any(path.startswith(prefix) for prefix in self._raw_admin_prefixes):
