@@ -34,6 +34,7 @@ import re
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -91,6 +92,21 @@ def genai(request: pytest.FixtureRequest) -> tuple[int, Path]:
         assert installed.startswith("2."), f"the development environment now holds google-genai {installed}"
         return 2, Path(sys.executable)
     return 3, request.getfixturevalue("genai3_python")
+
+
+def test_a_made_environment_is_reused_quickly(genai3_python: Path) -> None:
+    env = _env_module()
+    started = time.monotonic()
+    assert env.ensure() == genai3_python
+    assert time.monotonic() - started < 10  # checked, not made again
+
+
+def test_an_environment_that_cannot_be_made_is_an_error(tmp_path: Path) -> None:
+    env = _env_module()
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.raises(env.EnvironmentNotMade, match="could not create"):
+        env.ensure(blocker / "venv")
 
 
 def _scenario(python: Path, mode: str, url: str, args: dict[str, Any]) -> dict[str, Any]:
