@@ -256,3 +256,23 @@ def test_bodies_beyond_the_in_flight_budget_are_refused(monkeypatch: pytest.Monk
         assert refused.json()["error"]["status"] == "RESOURCE_EXHAUSTED"
         assert refused.headers["retry-after"] == "1"
     assert small.status_code == 400  # read and judged (no base model): within the budget
+
+
+def test_connections_beyond_the_limit_are_answered_503(emulator: Emulator) -> None:
+    host, port = emulator.url.removeprefix("http://").rsplit(":", 1)
+    held = [socket.create_connection((host, int(port)), timeout=10) for _ in range(guard.MAX_CONNECTIONS)]
+    try:
+        time.sleep(0.2)  # let the server accept them all
+        with httpx.Client(base_url=emulator.url, timeout=10) as http:
+            assert http.get("/v1beta/tunedModels").status_code == 503
+    finally:
+        for sock in held:
+            sock.close()
+    deadline = time.monotonic() + 10
+    while True:
+        with httpx.Client(base_url=emulator.url, timeout=10) as http:
+            status = http.get("/v1beta/tunedModels").status_code
+        if status == 200 or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert status == 200
