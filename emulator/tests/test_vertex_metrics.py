@@ -12,6 +12,8 @@ from emulator_helpers import assert_error
 from tuneport_emulator import Emulator
 
 PARENT = "projects/p/locations/us-central1"
+#: Project "p" as Vertex names it in what it returns: by its number.
+NUMBERED = "projects/199785239448/locations/us-central1"
 CreateJob = Callable[..., httpx.Response]
 TRAIN = ["/train_total_loss", "/train_fraction_of_correct_next_step_preds", "/train_num_predictions"]
 EVAL = ["/eval_total_loss", "/eval_fraction_of_correct_next_step_preds", "/eval_num_predictions"]
@@ -62,7 +64,7 @@ def test_the_chain_from_a_job_to_its_points(emulator: Emulator, client: httpx.Cl
     emulator.advance(30 + 6 * 6 + 20)
     context, run, series = _chain(client, validated)
     assert context["schemaTitle"] == "system.Experiment"
-    assert context["metadata"]["backing_tensorboard_resource"].startswith(f"{PARENT}/tensorboards/")
+    assert context["metadata"]["backing_tensorboard_resource"].startswith(f"{NUMBERED}/tensorboards/")
     assert run["displayName"] == "tuning-run"
     assert [s["displayName"] for s in series] == TRAIN + EVAL
     assert all(s["valueType"] == "SCALAR" for s in series)
@@ -165,7 +167,7 @@ def test_contexts_list_and_get(emulator: Emulator, client: httpx.Client, validat
         params={"filter": f'schema_title="system.ExperimentRun" AND parent_contexts:"{experiment}"'},
     ).json()["contexts"]
     assert [c["name"] for c in runs] == [f"{experiment}-tuning-run"]
-    assert runs[0]["metadata"]["_run_state"] == "COMPLETE"
+    assert runs[0]["metadata"]["_state"] == "COMPLETE"
     assert client.get(f"/v1/{runs[0]['name']}").json() == runs[0]
     everything = client.get(f"/v1beta1/{store}/contexts").json()["contexts"]
     assert [c["schemaTitle"] for c in everything] == ["system.Experiment", "system.ExperimentRun"]

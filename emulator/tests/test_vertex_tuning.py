@@ -13,6 +13,8 @@ from emulator_helpers import assert_error, violated_fields
 from tuneport_emulator import Emulator, EmulatorError
 
 PARENT = "projects/p/locations/us-central1"
+#: How Vertex names what it returns: with the project number (project "p"'s, as the emulator derives it).
+NUMBERED = "projects/199785239448/locations/us-central1"
 JOBS = f"/v1beta1/{PARENT}/tuningJobs"
 INT = {"$alt": "json;enum-encoding=int"}
 CreateJob = Callable[..., httpx.Response]
@@ -31,7 +33,7 @@ def test_create_returns_the_job_itself(create_job: CreateJob) -> None:
     response = create_job(tunedModelDisplayName="numbers", description="d", labels={"team": "ml"})
     assert response.status_code == 200, response.text
     job = response.json()
-    assert job["name"].startswith(f"{PARENT}/tuningJobs/")
+    assert job["name"].startswith(f"{NUMBERED}/tuningJobs/")
     job_id = job["name"].rsplit("/", 1)[1]
     assert job_id.isdigit()
     assert len(job_id) == 19
@@ -69,7 +71,7 @@ def test_the_job_moves_through_its_states(
     assert (job["state"], job["tuningJobState"]) == ("JOB_STATE_RUNNING", "TUNING_JOB_STATE_TUNING")
     assert job["startTime"] == "2024-06-01T00:00:30Z"
     assert job["tuningJobMetadata"] == {"completedStepCount": "1"}
-    assert job["experiment"].startswith(f"{PARENT}/metadataStores/default/contexts/tuning-experiment-")
+    assert job["experiment"].startswith(f"{NUMBERED}/metadataStores/default/contexts/tuning-experiment-")
     emulator.advance(6)
     assert _get(client, name)["tuningJobMetadata"] == {"completedStepCount": "2", "completedEpochCount": "1"}
     emulator.advance(12)
@@ -82,13 +84,77 @@ def test_the_job_moves_through_its_states(
     assert "tuningJobState" not in job
     assert job["endTime"] == job["updateTime"] == "2024-06-01T00:01:08Z"  # 30 + 3 x 6 + 20 s
     tuned = job["tunedModel"]
-    assert tuned["model"].startswith(f"{PARENT}/models/")
+    assert tuned["model"].startswith(f"{NUMBERED}/models/")
     assert tuned["model"].endswith("@1")
-    assert tuned["endpoint"].startswith(f"{PARENT}/endpoints/")
+    assert tuned["endpoint"].startswith(f"{NUMBERED}/endpoints/")
     assert tuned["checkpoints"] == [
         {"checkpointId": "1", "epoch": "1", "step": "2"},
         {"checkpointId": "2", "epoch": "2", "step": "3", "endpoint": tuned["endpoint"]},
     ]
+
+
+# --- names: the project number ------------------------------------------------------------------
+
+
+def test_names_carry_the_project_number_and_either_form_finds_them(
+    emulator: Emulator, client: httpx.Client, create_job: CreateJob
+) -> None:
+    job = create_job().json()
+    assert job["name"].startswith(f"{NUMBERED}/tuningJobs/")
+    job_id = job["name"].rsplit("/", 1)[1]
+    by_id = client.get(f"/v1beta1/{PARENT}/tuningJobs/{job_id}").json()
+    by_number = client.get(f"/v1beta1/{NUMBERED}/tuningJobs/{job_id}").json()
+    assert by_id == by_number == job
+    for parent in (PARENT, NUMBERED):  # one collection, listed under either form
+        listed = client.get(f"/v1/{parent}/tuningJobs").json()["tuningJobs"]
+        assert [j["name"] for j in listed] == [job["name"]]
+    emulator.advance(3600)
+    done = client.get(f"/v1/{PARENT}/tuningJobs/{job_id}").json()
+    assert done["experiment"].startswith(f"{NUMBERED}/metadataStores/default/contexts/")
+    for name in (done["tunedModel"]["model"], done["tunedModel"]["endpoint"]):
+        assert name.startswith(f"{NUMBERED}/")
+    endpoint_id = done["tunedModel"]["endpoint"].rsplit("/", 1)[1]
+    endpoint = client.get(f"/v1/{PARENT}/endpoints/{endpoint_id}").json()
+    assert endpoint["name"] == done["tunedModel"]["endpoint"]
+    assert endpoint["deployedModels"][0]["model"].startswith(f"{NUMBERED}/models/")
+    model_id = done["tunedModel"]["model"].split("/")[-1].removesuffix("@1")
+    assert client.get(f"/v1/{PARENT}/models/{model_id}").json()["name"] == f"{NUMBERED}/models/{model_id}"
+    # Continuing a tuned model named with the project id finds it too.
+    again = create_job(preTunedModel={"tunedModelName": f"{PARENT}/models/{model_id}"}, baseModel=None)
+    assert again.status_code == 200, again.text
+    assert again.json()["name"].startswith(f"{NUMBERED}/tuningJobs/")
+
+
+def test_a_project_number_is_its_own_number(create_job: CreateJob, client: httpx.Client) -> None:
+    number = "projects/123456789012/locations/europe-west4"
+    dataset = create_job().json()["supervisedTuningSpec"]["trainingDatasetUri"]  # staged by the fixture
+    body = {"baseModel": "gemini-2.5-flash", "supervisedTuningSpec": {"trainingDatasetUri": dataset}}
+    job = client.post(f"/v1/{number}/tuningJobs", json=body).json()
+    assert job["name"].startswith(f"{number}/tuningJobs/")
+    assert client.get(f"/v1/{job['name']}").json()["name"] == job["name"]
+    assert client.get(f"/v1/{number}/tuningJobs").json()["tuningJobs"][0]["name"] == job["name"]
+    # Another project (id or number) does not see it.
+    assert_error(
+        client.get(f"/v1/projects/q/locations/europe-west4/tuningJobs/{job['name'][-19:]}"), 404, "NOT_FOUND"
+    )
+
+
+def test_project_numbers_are_derived_stably_from_the_id() -> None:
+    from tuneport_emulator.vertex.names import project_number
+
+    # Fixed figures: the derivation is documented and must not change between releases.
+    assert project_number("p") == "199785239448"
+    assert project_number("my-project") == "502595432720"
+    assert project_number("123456789012") == "123456789012"
+    numbers = {project_number(f"project-{i}") for i in range(1000)}
+    assert len(numbers) == 1000
+    assert all(len(n) == 12 and n.isdigit() and n[0] != "0" for n in numbers)
+
+
+def test_a_seed_names_its_job_with_the_project_number(emulator: Emulator) -> None:
+    job = emulator.seed_vertex_job(parent=PARENT)
+    assert job["name"].startswith(f"{NUMBERED}/tuningJobs/")
+    assert job["tunedModel"]["endpoint"].startswith(f"{NUMBERED}/endpoints/")
 
 
 def test_v1_leaves_out_v1beta1_fields(

@@ -20,6 +20,8 @@ from tuneport.errors import APIError, JobFailed, JobNotReady, NotFoundError, Spe
 from tuneport.models import JobState
 
 PARENT = "projects/tuneport-test/locations/us-central1"
+#: How Vertex names what it returns: by project number (the emulator derives tuneport-test's).
+NUMBERED = "projects/211632082905/locations/us-central1"
 BUCKET = "tuneport-staging"
 BASE = "gemini-2.5-flash"
 NUMBERS = [("1", "2"), ("3", "4"), ("-3", "-2"), ("twenty two", "twenty three"), ("IV", "V")]
@@ -62,7 +64,7 @@ async def test_a_local_file_is_staged_once_under_its_content_hash(
     )
     assert job.backend == "vertex"
     assert job.state is JobState.PENDING
-    assert job.name == f"{PARENT}/tuningJobs/{job.id}"
+    assert job.name == f"{NUMBERED}/tuningJobs/{job.id}"
     uri = job.raw["supervisedTuningSpec"]["trainingDatasetUri"]
     assert uri.startswith(f"gs://{BUCKET}/tuneport/datasets/")
     staged = emulator.storage_object(BUCKET, uri.split("/", 3)[3])
@@ -160,14 +162,15 @@ async def test_wait_until_succeeded(api: Any, train_file: Path) -> None:
     assert done.state is JobState.SUCCEEDED
     assert done.progress == 1.0
     assert done.tuned_model is not None
-    assert done.tuned_model.startswith(f"{PARENT}/models/")
+    assert done.tuned_model.startswith(f"{NUMBERED}/models/")
     assert done.endpoint is not None
-    assert done.endpoint.startswith(f"{PARENT}/endpoints/")
+    assert done.endpoint.startswith(f"{NUMBERED}/endpoints/")
     assert done.data_stats["tuningStepCount"] == "3"  # ceil(5 examples x 2 epochs / batch 4)
     assert done.start_time is not None
     assert done.end_time is not None
     assert done.display_name == "numbers"
     assert (await api.get(f"{PARENT}/tuningJobs/{job.id}")).id == job.id  # a full name works too
+    assert (await api.get(job.name)).name == job.name  # and so does the name as returned
     with pytest.raises(NotFoundError):
         await api.get("1234567890")
 
@@ -277,7 +280,7 @@ async def test_metrics_follow_the_chain(api: Any, emulator: Emulator, train_file
     assert loss[-1].value < loss[0].value
     assert all(p.time is not None for p in loss)
     assert [p.step for p in metrics.series["eval_total_loss"]] == [2, 3, 4, 5]  # each epoch's last step
-    assert metrics.raw["tensorboard"].startswith(f"{PARENT}/tensorboards/")
+    assert metrics.raw["tensorboard"].startswith(f"{NUMBERED}/tensorboards/")
     exports = _routes(emulator, "vertex.v1.tensorboards.experiments.runs.timeSeries.export")
     assert len(exports) == 2 + 2 + 2 + 2 + 2 + 2  # 5 train points and 4 eval points, in pages of 3
     assert len(_routes(emulator, "vertex.v1.tensorboards.experiments.runs.timeSeries.list")) == 2

@@ -41,7 +41,7 @@ from tuneport_emulator.vertex.checks import (
 )
 from tuneport_emulator.vertex.datasets import Dataset, data_stats, read_dataset
 from tuneport_emulator.vertex.filters import FilterField, compile_filter
-from tuneport_emulator.vertex.names import METADATA_STORE, numeric_id
+from tuneport_emulator.vertex.names import METADATA_STORE, canonical_name, check_parent, numeric_id
 from tuneport_emulator.vertex.records import Example, JobState, Stop, StopKind, TuningJob, Validation
 from tuneport_emulator.vertex.schema import messages, prune
 from tuneport_emulator.wire import RPC_CODES, ApiError, bad_request, format_timestamp
@@ -236,7 +236,7 @@ class TuningJobs:
             return self.view(record, self._clock.now(), version)
 
     def _pre_tuned_base(self, tuned_model: str, fields: dict[str, Any]) -> str:
-        model = tuned_model.split("@", 1)[0]
+        model = canonical_name(tuned_model.split("@", 1)[0])
         with self._store.lock:
             owner = self.record_by("models", model)
             now = self._clock.now()
@@ -463,9 +463,11 @@ class TuningJobs:
         unknown = set(body) - {"parent", "tuningJob", "state", "progress", "error", "examples"}
         if unknown:
             raise bad_request(f"Unknown seed field(s): {', '.join(sorted(unknown))}.")
-        parent = body.get("parent", "projects/tuneport-emulator/locations/us-central1")
-        if not isinstance(parent, str) or len(parent.split("/")) != 4 or not parent.startswith("projects/"):
+        given = body.get("parent", "projects/tuneport-emulator/locations/us-central1")
+        segments = given.split("/") if isinstance(given, str) else []
+        if len(segments) != 4 or segments[0] != "projects" or segments[2] != "locations":
             raise bad_request("parent must be projects/{project}/locations/{location}.", field="parent")
+        parent = check_parent(segments[1], segments[3])
         job = normalize(body.get("tuningJob") or {}, messages("v1beta1").tuning_job, "tuning_job")
         job.setdefault("baseModel", "gemini-2.5-flash")
         spec = job.setdefault("supervisedTuningSpec", {})
