@@ -25,7 +25,7 @@ from tuneport_emulator.esf_json import loads
 from tuneport_emulator.gemini.schema import GENERATE_CONTENT_REQUEST, TUNED_MODEL
 from tuneport_emulator.schema import MAX_VIOLATIONS, normalize
 from tuneport_emulator.vertex.schema import messages
-from tuneport_emulator.wire import ApiError
+from tuneport_emulator.wire import ApiError, parse_json_body
 
 _BAD_REQUEST = "type.googleapis.com/google.rpc.BadRequest"
 _TUNED = "type.googleapis.com/google.ai.generativelanguage.v1beta"
@@ -324,3 +324,15 @@ def test_any_body_is_read_or_refused_with_a_400(body: Any, which: int) -> None:
     else:
         assert refused.http_status == 400
         assert violations(refused)
+
+
+def test_thousands_of_digits_are_refused_not_a_500() -> None:
+    # int() refuses strings over 4300 digits; the converter sees only a number out of range.
+    digits = "1" + "0" * 5000
+    error = refusal({"topK": digits, "readerProjectNumbers": [digits]})
+    assert [v["field"] for v in violations(error)] == [
+        "tuned_model.top_k",
+        "tuned_model.reader_project_numbers[0]",
+    ]
+    with pytest.raises(ApiError, match="Number exceeds the range of double"):
+        parse_json_body(f'{{"topK": {digits}}}'.encode())

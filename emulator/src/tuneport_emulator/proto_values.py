@@ -110,6 +110,8 @@ def _spaced(text: str) -> bool:
 def _string_to_int(text: str, kind: str) -> int | None:
     if _spaced(text) or not _SIGNED_DIGITS.fullmatch(text):
         return None
+    if len(text.lstrip("+-").lstrip("0")) > 20:
+        return None  # beyond 64 bits (and int() refuses thousands of digits with an exception)
     if kind.startswith("u") and text.startswith("-"):
         return None
     number = int(text)
