@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -245,3 +246,42 @@ def test_short_store_is_reproducible_under_the_seed_and_spares_other_routes(faul
     faulty.configure_faults("*: short-store=1")
     assert httpx.get(faulty.url + CREATE).status_code == 200  # no chunk: served as usual
     assert faulty.requests()[-1]["fault"] == "short-store"  # drawn and counted, with no effect
+
+
+# --- held requests hold nobody else ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["stall", "slow", "latency"])
+def test_a_held_request_does_not_hold_up_other_clients(faulty: Emulator, kind: str) -> None:
+    """The delays are the event loop's sleeps: other connections are served meanwhile."""
+    faulty.configure_faults(f"gemini.tunedModels.get: {kind}=1@1s")
+    with ThreadPoolExecutor(max_workers=1) as pool, httpx.Client(base_url=faulty.url) as http:
+        held = pool.submit(httpx.get, faulty.url + "/v1beta/tunedModels/x", timeout=10)
+        time.sleep(0.1)  # the held request is in
+        started = time.perf_counter()
+        for _ in range(10):
+            assert http.get("/v1/projects/p/locations/us-central1/tuningJobs").status_code == 200
+        assert time.perf_counter() - started < 0.5
+        assert not held.done()
+        assert held.result().status_code == 404  # answered in the end
+    faulted = [entry for entry in faulty.requests() if "fault" in entry]
+    assert [(entry["route"], entry["fault"]) for entry in faulted] == [("gemini.tunedModels.get", kind)]
+
+
+def test_a_request_held_past_its_server_timeout_is_abandoned_before_the_handler(faulty: Emulator) -> None:
+    faulty.configure_faults("gemini.tunedModels.create: stall=1@1.2s")
+    reply = httpx.post(faulty.url + CREATE, json=BODY, headers={"X-Server-Timeout": "1"}, timeout=10)
+    assert reply.status_code == 504
+    assert reply.json()["error"]["status"] == "DEADLINE_EXCEEDED"
+    assert faulty.store.snapshot()["sections"].get("gemini", {}).get("tunedModels", {}) == {}
+
+
+def test_a_reset_is_a_connection_error_on_a_kept_alive_connection_too(faulty: Emulator) -> None:
+    with httpx.Client(base_url=faulty.url) as http:
+        assert http.get(CREATE).status_code == 200  # the connection is open and kept
+        faulty.configure_faults("gemini.tunedModels.list: reset=1")
+        with pytest.raises(httpx.TransportError) as caught:
+            http.get(CREATE)
+        assert isinstance(caught.value, (httpx.ReadError, httpx.RemoteProtocolError))
+        faulty.configure_faults(None)
+        assert http.get(CREATE).status_code == 200  # a new connection, served
