@@ -336,3 +336,6 @@ def test_thousands_of_digits_are_refused_not_a_500() -> None:
     ]
     with pytest.raises(ApiError, match="Number exceeds the range of double"):
         parse_json_body(f'{{"topK": {digits}}}'.encode())
+    offset = {"startOffset": digits + "s"}
+    error = refusal({"contents": {"parts": {"videoMetadata": offset}}}, GENERATE_CONTENT_REQUEST, "")
+    assert violations(error)[0]["description"].endswith("Field 'startOffset', Duration value exceeds limits")

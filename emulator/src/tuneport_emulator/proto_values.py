@@ -262,7 +262,7 @@ def to_duration(value: Any, key: str) -> str:
         raise Refused(f"Field '{key}', Invalid duration format, failed to parse seconds")
     if "." in text and not (nanos.isascii() and nanos.isdigit() and len(nanos) <= 9):
         raise Refused(f"Field '{key}', Invalid duration format, failed to parse nano seconds")
-    if int(seconds) > _MAX_DURATION_SECONDS:
+    if len(seconds.lstrip("0")) > 12 or int(seconds) > _MAX_DURATION_SECONDS:
         raise Refused(f"Field '{key}', Duration value exceeds limits")
     return value
 
