@@ -1,8 +1,9 @@
-"""``tuneport emulator --require-key/--faults/--state`` as a user runs them: a real process."""
+"""``tuneport emulator`` and ``tuneport-emulator`` as a user runs them (options, signals): a real process."""
 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -10,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 
 KEY = "emulator-test-key-not-real"
 
@@ -93,3 +95,35 @@ def test_a_speed_that_is_not_positive_is_a_usage_error() -> None:
     result = _run("--speed", "0")
     assert result.returncode == 2
     assert "--speed" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["-m", "tuneport.cli", "emulator"], ["-m", "tuneport_emulator"]],
+    ids=["tuneport emulator", "tuneport-emulator"],
+)
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_started_in_the_background_of_a_script_it_stops_on_sigint_and_sigterm(
+    command: list[str], signum: int
+) -> None:
+    """``tuneport emulator &`` in a script: the job inherits SIGINT ignored; both signals still stop it."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("TUNEPORT_")}
+    shell = 'trap "" INT; exec "$0" "$@"'  # what a non-interactive shell does for a `&` job
+    process = subprocess.Popen(
+        ["sh", "-c", shell, sys.executable, *command, "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=clean,
+    )
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().strip()
+        assert url.startswith("http://127.0.0.1:"), process.stderr.read() if process.stderr else url
+        assert httpx.get(url + "/v1beta/models").status_code == 200
+        process.send_signal(signum)
+        _, err = process.communicate(timeout=10)
+    finally:
+        process.kill()
+    assert process.returncode == 0, err
+    assert "Traceback" not in err
