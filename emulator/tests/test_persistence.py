@@ -15,6 +15,8 @@ from tuneport_emulator.persistence import FORMAT_VERSION, StateFile, StateFileEr
 
 BASE = "models/gemini-1.5-flash-001-tuning"
 PARENT = "projects/p/locations/us-central1"
+#: Project "p" as Vertex names it: by its number.
+NUMBERED = "projects/199785239448/locations/us-central1"
 BODY = {
     "baseModel": BASE,
     "displayName": "kept",
@@ -145,18 +147,69 @@ def test_a_file_of_another_format_version_is_refused(tmp_path: Path) -> None:
         _emulator(path)
 
 
-def test_a_file_of_the_untyped_layout_is_refused(tmp_path: Path) -> None:
-    # Version 1 kept plans as step counts; its records cannot be read as typed records.
+def test_a_file_of_format_version_1_is_upgraded(tmp_path: Path) -> None:
+    # Version 1 kept plans as step counts and Vertex names with the project as given.
     path = tmp_path / "state.sqlite"
-    with _emulator(path):
-        pass
+    plan = {
+        "start": 0.0,
+        "setupSeconds": 30.0,
+        "stepSeconds": 6.0,
+        "totalSteps": 40,
+        "stepsPerEpoch": 8,
+        "seed": 7,
+    }
+    model = {
+        "id": "old", "number": 1, "operationId": "op", "fields": {"baseModel": BASE, "displayName": "kept"},
+        "hyperparameters": {"learningRate": 0.001, "epochCount": 5, "batchSize": 2},
+        "examples": [{"textInput": f"q{i}", "output": f"a{i}"} for i in range(15)],
+        "createTime": 0.0, "updateTime": 0.0, "plan": plan, "stop": None,
+    }  # fmt: skip
+    job_name = f"{PARENT}/tuningJobs/1111111111111111111"
+    job = {
+        "name": job_name, "parent": PARENT, "id": "1111111111111111111", "number": 1,
+        "fields": {"baseModel": "gemini-2.5-flash", "supervisedTuningSpec": {"trainingDatasetUri": "gs://b/t"}},
+        "baseModel": "gemini-2.5-flash", "hyperParameters": {"epochCount": 5},
+        "examples": [["ping", "pong", ""]] * 15, "stats": None, "stepTokens": 4.0, "validation": None,
+        "createTime": 0.0, "plan": plan, "stop": None, "experimentId": "tuning-experiment-1",
+        "tensorboard": f"{PARENT}/tensorboards/1", "model": f"{PARENT}/models/2",
+        "endpoint": f"{PARENT}/endpoints/3", "deployedModelId": "4",
+        "undeployTime": None, "endpointDeleteTime": None, "modelDeleteTime": None,
+    }  # fmt: skip
+    index = {"models": {job["model"]: job_name}, "endpoints": {job["endpoint"]: job_name}}
+    state = {
+        "sections": {
+            "gemini": {"tunedModels": {"old": model}},
+            "vertex": {
+                "tuningJobs": {job_name: job},
+                "index": index,
+                "tensorboards": {PARENT: job["tensorboard"]},
+            },
+        },
+        "counters": {"gemini.tunedModel": 1, "vertex.tuningJob": 1},
+    }
+    old = StateFile(path)
+    old.load()
+    old.save(state, EmulatorClock.manual())
+    old.close()
     with contextlib.closing(sqlite3.connect(path)) as db, db:
         db.execute("UPDATE meta SET value = '1' WHERE key = 'version'")
-    with pytest.raises(
-        StateFileError, match=f"format version 1; this tuneport reads version {FORMAT_VERSION}"
-    ):
-        _emulator(path)
-    assert FORMAT_VERSION == 2
+    with _emulator(path) as emulator:
+        operation = httpx.get(f"{emulator.url}/v1beta/tunedModels/old/operations/op").json()
+        assert operation["metadata"]["totalSteps"] == 38  # re-planned: ceil(15 x 5 / 2)
+        numbered = f"{NUMBERED}/tuningJobs/1111111111111111111"
+        for asked in (job_name, numbered):
+            reply = httpx.get(f"{emulator.url}/v1/{asked}").json()
+            assert reply["name"] == numbered
+        done = httpx.get(f"{emulator.url}/v1/{job_name}").json()
+        assert done["state"] == "JOB_STATE_SUCCEEDED"  # started at 0, the manual clock is far past its end
+        assert done["tunedModel"]["endpoint"] == f"{NUMBERED}/endpoints/3"
+        assert (
+            httpx.get(f"{emulator.url}/v1/{PARENT}/endpoints/3").json()["name"] == f"{NUMBERED}/endpoints/3"
+        )
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        assert db.execute("SELECT value FROM meta WHERE key = 'version'").fetchone() == (str(FORMAT_VERSION),)
+    with _emulator(path) as again:  # the upgraded file reads as it is
+        assert httpx.get(f"{again.url}/v1/{numbered}").json()["name"] == numbered
 
 
 def test_typed_records_round_trip_exactly_through_a_restart(tmp_path: Path) -> None:

@@ -34,11 +34,13 @@ from typing import Any
 
 from tuneport_emulator.clock import EmulatorClock
 from tuneport_emulator.errors import StateFileError
+from tuneport_emulator.state_upgrade import UPGRADABLE_VERSIONS, upgrade_state
 
 __all__ = ["FORMAT_VERSION", "StateFile", "StateFileError"]
 
 #: Bumped when the layout changes; a file of another version is refused, not guessed at.
-#: 2: typed records (training plans keep examples, batch size and epochs, not step counts).
+#: 2: typed records (training plans keep examples, batch size and epochs, not step counts;
+#: Vertex names carry project numbers).  Version 1 files are upgraded (:mod:`.state_upgrade`).
 FORMAT_VERSION = 2
 #: Strings at least this long are stored in the blobs table.
 _BLOB_THRESHOLD = 16 * 1024
@@ -80,6 +82,8 @@ class StateFile:
         self._blob_refcount: dict[str, int] = {}
         self._blob_seq = 0
         self._clock_written: tuple[float, float] | None = None
+        #: The version a loaded file was upgraded from; the next save writes the current one.
+        self._upgraded_from: str | None = None
 
     def _error(self, exc: sqlite3.Error) -> StateFileError:
         text = str(exc)
@@ -97,6 +101,8 @@ class StateFile:
                 self._db.execute(
                     "INSERT INTO meta (key, value) VALUES ('version', ?)", (str(FORMAT_VERSION),)
                 )
+            elif meta["version"] in UPGRADABLE_VERSIONS:
+                self._upgraded_from = meta["version"]
             elif meta["version"] != str(FORMAT_VERSION):
                 raise StateFileError(
                     f"the emulator state file {self.path} has format version {meta['version']}; "
@@ -120,6 +126,11 @@ class StateFile:
             self._written[path] = copy.deepcopy(value)
         for key, _ in blobs.items():
             self._blob_seq = max(self._blob_seq, int(key) if key.isdigit() else 0)
+        if self._upgraded_from is not None:
+            try:
+                state = upgrade_state(state, self._upgraded_from)
+            except (ValueError, KeyError, TypeError) as exc:
+                raise StateFileError(f"the emulator state file {self.path} is corrupt: {exc!r}") from None
         return state, _resume_time(meta.get("clock"))
 
     def _restore(self, value: Any, blobs: dict[str, str], path: Path_) -> Any:
@@ -166,7 +177,7 @@ class StateFile:
         now, wall = clock.now(), time.time()
         clock_now = (now, wall)
         clock_moved = self._clock_written is None or _clock_moved(self._clock_written, clock_now, clock)
-        if not changed and not gone and not clock_moved:
+        if not changed and not gone and not clock_moved and self._upgraded_from is None:
             return False
         new_blobs: list[tuple[str, str, bytes]] = []
         record_rows: list[tuple[str, str]] = []
@@ -183,6 +194,10 @@ class StateFile:
             self._db.executemany("DELETE FROM records WHERE path = ?", [(json.dumps(list(p)),) for p in gone])
             released = self._release_blobs(gone, new_refs)
             self._db.executemany("DELETE FROM blobs WHERE key = ?", [(key,) for key in released])
+            if self._upgraded_from is not None:  # the records above are in today's layout now
+                self._db.execute(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES ('version', ?)", (str(FORMAT_VERSION),)
+                )
             self._db.execute(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES ('clock', ?)",
                 (json.dumps({"mode": clock.mode, "speed": clock.speed, "now": now, "wall": wall}),),
@@ -198,6 +213,7 @@ class StateFile:
         for path in gone:
             del self._written[path]
         self._clock_written = clock_now
+        self._upgraded_from = None
         return True
 
     def _encode(self, value: Any, refs: set[str], new_blobs: list[tuple[str, str, bytes]]) -> Any:
