@@ -12,7 +12,7 @@ import enum
 from dataclasses import dataclass, replace
 from typing import Any
 
-__all__ = ["Bucket", "StoredObject", "UploadSession", "UploadState"]
+__all__ = ["StoredObject", "UploadSession", "UploadState"]
 
 
 @dataclass(frozen=True)
@@ -69,14 +69,6 @@ class StoredObject:
     def without_file(self) -> StoredObject:
         """A copy that refers to no file (what a finished upload session remembers)."""
         return replace(self, file="")
-
-
-@dataclass(frozen=True)
-class Bucket:
-    """A bucket: made by the first write into it (there is no bucket API)."""
-
-    name: str
-    time_created: float
 
 
 class UploadState(enum.Enum):
