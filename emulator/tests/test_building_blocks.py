@@ -14,14 +14,7 @@ from tuneport_emulator.gemini.schema import GENERATE_CONTENT_REQUEST, TUNED_MODE
 from tuneport_emulator.ids import derive_token, slugify
 from tuneport_emulator.paging import decode_page_token, encode_page_token, page_size
 from tuneport_emulator.schema import Schema, normalize, render
-from tuneport_emulator.training import (
-    completed_steps,
-    make_plan,
-    mean_loss,
-    snapshots,
-    step_time,
-    total_steps,
-)
+from tuneport_emulator.training import Plan, total_steps
 from tuneport_emulator.wire import (
     ApiError,
     error_body,
@@ -233,17 +226,22 @@ def test_answer_truncation_and_tokens() -> None:
 
 
 def test_training_plan_and_curve() -> None:
-    assert total_steps(5, 4, 5) == (10, 2)
-    assert total_steps(0, 4, 5) == (5, 1)
-    plan = make_plan(start=100.0, steps=10, steps_per_epoch=2, seed=7)
-    assert step_time(plan, 0) == 130.0
-    assert completed_steps(plan, 129.9) == 0
-    assert completed_steps(plan, 136.0) == 1
-    assert completed_steps(plan, 10_000) == 10
-    shots = snapshots(plan, 10)
-    assert [s["epoch"] for s in shots] == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
-    assert shots[0]["meanLoss"] > shots[-1]["meanLoss"] > 0
-    assert mean_loss(plan, 3) == mean_loss(dict(plan), 3)
+    assert total_steps(15, 2, 5) == 38  # ceil(15 x 5 / 2), as the Gemini API counts
+    assert total_steps(15, 4, 5) == 19
+    assert total_steps(0, 4, 5) == 2  # at least one example
+    plan = Plan.create(start=100.0, examples=8, batch_size=4, epochs=5, seed=7)
+    assert plan.total_steps == 10
+    assert plan.step_time(0) == 130.0
+    assert plan.completed_steps(129.9) == 0
+    assert plan.completed_steps(136.0) == 1
+    assert plan.completed_steps(10_000) == 10
+    assert plan.end_time == 190.0
+    shots = plan.snapshots(10)
+    assert [s.epoch for s in shots] == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
+    assert [plan.epoch_end_step(e) for e in range(1, 6)] == [2, 4, 6, 8, 10]
+    assert shots[0].mean_loss > shots[-1].mean_loss > 0
+    assert Plan.from_json(plan.to_json()) == plan
+    assert Plan.from_json(plan.to_json()).mean_loss(3) == plan.mean_loss(3)
 
 
 # --- clock ------------------------------------------------------------------------------------------------
