@@ -50,7 +50,7 @@ _LIMITS = VERTEX_SUPERVISED
 
 
 def _int_array() -> array[int]:
-    return array("q")
+    return array("I")  # 4 bytes an example: counts of tokens and turns are small and never negative
 
 
 @dataclass
