@@ -179,6 +179,11 @@ class Objects:
         with stream:
             return found, stream.read()
 
+    def find_uri(self, uri: str) -> StoredObject | None:
+        """The object at ``gs://bucket/object`` (its record, not its bytes), or None."""
+        parsed = parse_gs_uri(uri)
+        return None if parsed is None else self.find(*parsed)
+
     def open_uri(self, uri: str) -> BinaryIO | None:
         """The bytes behind ``gs://bucket/object`` opened for reading, or None if there is no such object."""
         parsed = parse_gs_uri(uri)

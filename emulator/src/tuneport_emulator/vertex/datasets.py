@@ -26,7 +26,6 @@ from typing import Any
 from tuneport_emulator.answers import estimate_tokens
 from tuneport_emulator.datasets import VERTEX_SUPERVISED, DatasetRole, Example, Verdict, check_dataset
 from tuneport_emulator.storage import Objects
-from tuneport_emulator.storage.objects import parse_gs_uri
 
 __all__ = [
     "MAX_ANSWER_CHARACTERS",
@@ -91,8 +90,7 @@ class Dataset:
 
 def read_dataset(objects: Objects, uri: str, role: str) -> Dataset | str:
     """The dataset at ``uri`` (``role`` is ``training`` or ``validation``), or why it is unusable."""
-    parsed = parse_gs_uri(uri)
-    stored = None if parsed is None else objects.find(*parsed)
+    stored = objects.find_uri(uri)
     stream = None if stored is None else objects.open_uri(uri)
     if stored is None or stream is None:
         return f"Failed to read the {role} dataset {uri}: no such object in Cloud Storage."
