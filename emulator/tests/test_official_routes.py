@@ -63,9 +63,10 @@ ROUTES: list[ClientRoute] = [
     ClientRoute("GET", "/v1beta/tunedModels", "G 1.20 tunings.list, models.list; L list_tuned_models",
                 "gemini.tunedModels.list", params={"pageSize": "50"}),
     ClientRoute("PATCH", "/v1beta/{tuned}", "L update_tuned_model; G models.update",
-                "gemini.tunedModels.patch", params={"updateMask": "description"},
+                "gemini.tunedModels.patch", params={"updateMask": "description", **GAPIC},
                 body={"description": "counts"}),
-    ClientRoute("GET", "/v1beta/{operation}", "L 0.8.6 operation polling", "gemini.v1beta.operations.get"),
+    ClientRoute("GET", "/v1beta/{operation}", "L 0.8.6 operation polling (no $alt)",
+                "gemini.v1beta.operations.get"),
     ClientRoute("POST", "/v1beta/{tuned}:generateContent", "G 1.20/2.34; L GenerativeModel",
                 "gemini.v1beta.tunedModels.generateContent", body=GENERATE),
     ClientRoute("POST", "/v1/{tuned}:generateContent", "G 3.4 generate_content (default v1)",
@@ -263,8 +264,8 @@ def test_each_client_route_answers_as_google_does(world: World, route: ClientRou
         assert set(response.json()) == {"error"}
 
 
-def test_the_table_covers_both_vertex_versions_of_every_new_read() -> None:
-    """Each route the table brought in is served on v1 and v1beta1 alike (the clients mix them)."""
+def test_the_new_list_routes_exist_in_both_vertex_versions() -> None:
+    """The lists the clients brought in are served on v1 and v1beta1 alike (the clients mix versions)."""
     with Emulator(clock=EmulatorClock.manual()) as emu, httpx.Client(base_url=emu.url, timeout=10) as client:
         for path in (
             f"{PARENT}/models",
