@@ -203,7 +203,7 @@ def _request(spec: dict[str, Any], netloc: str, unique: str) -> bytes:
     head = f"{spec['method']} {path} HTTP/1.1\r\nHost: {netloc}\r\nAccept: */*\r\nUser-Agent: bench\r\n"
     if spec["body"] is None:
         return (head + "\r\n").encode()
-    body = spec["body"].replace(UNIQUE, unique).encode()
+    body = str(spec["body"]).replace(UNIQUE, unique).encode()
     head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
     return head.encode() + body
 
