@@ -177,7 +177,11 @@ def test_genai_vertex_mode(genai: tuple[int, Path], vertex_emulator: Emulator) -
     assert (done["examples"], done["epochs"], done["labels"]) == (5, 2, {"team": "x"})
     assert done["experiment"].startswith(f"{parent}/metadataStores/default/contexts/")
     assert (seen["generated"], seen["streamed"]) == ("V", "4")
-    assert seen["model"] == {"name": model.removesuffix("@1"), "display_name": "numbers"}
+    assert seen["model"] == {
+        "name": model.removesuffix("@1"),
+        "display_name": "numbers",
+        "base_model": "gemini-2_0-flash-001",  # label values hold no dots
+    }
     assert seen["tuned_models"] == [model.removesuffix("@1")]
 
     cancelled = seen["cancelled"]

@@ -92,7 +92,11 @@ def vertex(url: str, args: dict[str, Any]) -> dict[str, Any]:
         chunk.text or "" for chunk in client.models.generate_content_stream(model=endpoint, contents="3")
     )
     model = client.models.get(model=done.tuned_model.model)
-    seen["model"] = {"name": model.name, "display_name": model.display_name}
+    seen["model"] = {
+        "name": model.name,
+        "display_name": model.display_name,
+        "base_model": model.tuned_model_info.base_model,  # read from the model's labels
+    }
     seen["tuned_models"] = [m.name for m in client.models.list(config={"query_base": False})]
 
     second = client.tunings.tune(

@@ -23,6 +23,7 @@ from typing import Any
 from tuneport_emulator.operations import operation_json
 from tuneport_emulator.surface import EmulatorContext
 from tuneport_emulator.vertex.jobs import POST_PROCESSING_SECONDS, SECTION, TuningJobs
+from tuneport_emulator.vertex.model_labels import model_labels
 from tuneport_emulator.vertex.names import numeric_id
 from tuneport_emulator.vertex.records import Example, JobState, Operation, TuningJob
 from tuneport_emulator.vertex.schema import messages
@@ -137,9 +138,8 @@ class Endpoints:
                 "versionCreateTime": ready,
                 "versionUpdateTime": ready,
                 "etag": _etag(record.model),
+                "labels": model_labels(record),
             }
-            if record.fields.get("labels"):
-                view["labels"] = dict(record.fields["labels"])
             if self.deployed(record, now):
                 view["deployedModels"] = [
                     {"endpoint": record.endpoint, "deployedModelId": record.deployed_model_id}

@@ -11,13 +11,7 @@ Filters, per the discovery document's ``filter`` description: ``model``
 operators of :mod:`.filters`.  ``readMask`` is accepted and not applied
 (every field is returned, which the mask's absence also means).
 
-Vertex labels the models tuning makes (:func:`tuning_labels`):
-``tune-type``, which google-genai's tuned-model list filters on
-(``labels.tune-type:*``), ``google-vertex-llm-tuning-base-model-id``, which it
-reads back as ``tuned_model_info.base_model``, and
-``google-vertex-llm-tuning-job-id``.  Label values may not hold dots, so the
-base model id has them as underscores (``gemini-2_0-flash-001``): an
-inference, Google documents no value.
+Each model carries the labels tuning puts on it (:mod:`.model_labels`).
 """
 
 from __future__ import annotations
@@ -33,11 +27,10 @@ from tuneport_emulator.vertex.endpoints import Endpoints
 from tuneport_emulator.vertex.filters import FilterField, compile_filter
 from tuneport_emulator.vertex.jobs import TuningJobs
 from tuneport_emulator.vertex.names import check_parent
-from tuneport_emulator.vertex.records import TuningJob
 from tuneport_emulator.vertex.schema import VERSIONS
 from tuneport_emulator.wire import ApiError, bad_request
 
-__all__ = ["DEFAULT_PAGE_SIZE", "MAX_PAGE_SIZE", "ModelList", "register", "tuning_labels"]
+__all__ = ["DEFAULT_PAGE_SIZE", "MAX_PAGE_SIZE", "ModelList", "register"]
 
 #: Vertex documents no default or maximum for ListModels; these match its other list methods here.
 DEFAULT_PAGE_SIZE = 100
@@ -51,16 +44,6 @@ _FIELDS: dict[str, FilterField] = {
     "base_model_name": FilterField("base_model_name", "string"),
     "baseModelName": FilterField("base_model_name", "string"),
 }
-
-
-def tuning_labels(record: TuningJob) -> dict[str, str]:
-    """The labels Vertex puts on a model that tuning made (see the module's docstring)."""
-    base_id = record.base_model.rsplit("/", 1)[-1].split("@", 1)[0]
-    return {
-        "google-vertex-llm-tuning-base-model-id": base_id.replace(".", "_").lower(),
-        "google-vertex-llm-tuning-job-id": record.id,
-        "tune-type": "sft",
-    }
 
 
 def _list_response(version: str) -> Message:
@@ -98,11 +81,10 @@ class ModelList:
                 view = self._endpoints.get_model(record.model)
             except ApiError:
                 continue  # not made yet (the job has not succeeded) or deleted
-            view["labels"] = {**tuning_labels(record), **(view.get("labels") or {})}
             fields = {
                 "model": record.model.rsplit("/", 1)[-1],
                 "display_name": view.get("displayName", ""),
-                "labels": view["labels"],
+                "labels": view.get("labels") or {},
                 "base_model_name": record.base_model.rsplit("/", 1)[-1],
             }
             listed.append(_Listed(record.number, view, fields))
