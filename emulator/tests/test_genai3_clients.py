@@ -183,6 +183,7 @@ def test_genai_vertex_mode(genai: tuple[int, Path], vertex_emulator: Emulator) -
         "base_model": "gemini-2_0-flash-001",  # label values hold no dots
     }
     assert seen["tuned_models"] == [model.removesuffix("@1")]
+    assert seen["via_environment"] == job  # GOOGLE_VERTEX_BASE_URL
 
     cancelled = seen["cancelled"]
     assert cancelled["states"][-1] == "JOB_STATE_CANCELLED"
@@ -263,6 +264,7 @@ def test_genai_gemini_mode(genai: tuple[int, Path], emulator: Emulator) -> None:
         "base_model": "models/gemini-1.5-flash-001-tuning",
     }
     assert seen["tuned_models"] == ["tunedModels/numbers"]
+    assert seen["via_environment"] == "tunedModels/numbers"  # GOOGLE_GEMINI_BASE_URL
     assert seen["updated"] == "counts"
     assert seen["generated"] == {"default": "V", "v1beta": "V"}
     assert seen["streamed"] == "V"

@@ -14,6 +14,7 @@ An unexpected exception ends it with a traceback and exit status 1.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -98,6 +99,14 @@ def vertex(url: str, args: dict[str, Any]) -> dict[str, Any]:
         "base_model": model.tuned_model_info.base_model,  # read from the model's labels
     }
     seen["tuned_models"] = [m.name for m in client.models.list(config={"query_base": False})]
+    os.environ["GOOGLE_VERTEX_BASE_URL"] = url  # the other way to point the client at a server
+    by_environment = genai.Client(
+        vertexai=True,
+        project=PROJECT,
+        location=LOCATION,
+        credentials=Credentials(token="t"),  # type: ignore[no-untyped-call]
+    )
+    seen["via_environment"] = by_environment.tunings.get(name=job.name).name
 
     second = client.tunings.tune(
         base_model="gemini-2.5-flash",
@@ -148,6 +157,9 @@ def gemini(url: str, args: dict[str, Any]) -> dict[str, Any]:
     seen["streamed"] = "".join(
         chunk.text or "" for chunk in default.models.generate_content_stream(model=name, contents="IV")
     )
+    os.environ["GOOGLE_GEMINI_BASE_URL"] = url  # the other way to point the client at a server
+    by_environment = genai.Client(api_key="k", http_options=types.HttpOptions(api_version="v1beta"))
+    seen["via_environment"] = by_environment.models.get(model=name).name
     seen["cancel"] = _error(lambda: beta.tunings.cancel(name=name))
     beta.models.delete(model=name)
     seen["get_deleted"] = _error(lambda: beta.tunings.get(name=name))
