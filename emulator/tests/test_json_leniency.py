@@ -18,7 +18,14 @@ from emulator_helpers import assert_error
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tuneport_emulator.esf_json import MAX_OBJECT_DEPTH, JsonSyntaxError, RepeatedKeyObject, loads, strtod
+from tuneport_emulator.esf_json import (
+    MAX_OBJECT_DEPTH,
+    JsonSyntaxError,
+    RepeatedKeyObject,
+    _Parser,
+    loads,
+    strtod,
+)
 from tuneport_emulator.wire import ApiError, parse_json_body
 
 # --- what the parser accepts beyond strict JSON ------------------------------------------------
@@ -264,3 +271,27 @@ def test_a_lenient_body_is_answered_like_its_strict_twin(client: httpx.Client) -
     model = client.get("/v1beta/tunedModels/lenient").json()
     assert model["displayName"] == "lenient"
     assert model["tuningTask"]["hyperparameters"] == {"epochCount": 2, "batchSize": 4, "learningRate": 0.001}
+
+
+def _read(text: str, reader: Any) -> Any:
+    try:
+        value = reader(text)
+    except JsonSyntaxError as error:
+        return ("refused", error.message)
+    return ("read", value, type(value), getattr(value, "pairs", None))
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    text=st.one_of(
+        st.text(alphabet='{}[]:,"\\ -.0123456789eEtrufalsnNI\n\x01u', max_size=40),
+        _JSON.map(json.dumps),
+        st.sampled_from([
+            '{"a": NaN}', '{"a": 1e400}', '{"a": 99999999999999999999999}', '{"a": "\\ud800"}',
+            '{"a": 1, "a": 2}', '["\\udc00"]', "[" * 150 + "]" * 150, '{"a":' * 120 + "1" + "}" * 120,
+        ]),
+    )
+)  # fmt: skip
+def test_the_fast_path_reads_exactly_as_the_stream_parser(text: str) -> None:
+    # loads() lets the json module read strict JSON; it must agree with the parser in full.
+    assert _read(text, loads) == _read(text, lambda t: _Parser(t).parse())

@@ -30,6 +30,7 @@ a scalar, merges for a message and appends for a repeated field).
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from typing import Any, NoReturn
@@ -124,7 +125,94 @@ def strtod(text: str) -> float | None:
 
 def loads(text: str) -> Any:
     """Parse ``text`` as the stream parser does; raises :class:`JsonSyntaxError`."""
+    value = _strict(text)
+    if value is not _NOT_STRICT:
+        return value
     return _Parser(text).parse()
+
+
+# --- the fast path: strict JSON, read by the json module where it reads the same -----------
+
+_NOT_STRICT = object()
+#: A \uD800-\uDFFF escape: json accepts it unpaired, the stream parser does not.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+class _NotStrict(Exception):
+    """Raised from a json hook: the text needs the stream parser's own reading."""
+
+
+def _refuse_constant(_name: str) -> Any:
+    raise _NotStrict  # NaN, Infinity: the stream parser refuses them, with its own words
+
+
+def _integer(token: str) -> int | float:
+    digits = token.lstrip("-")
+    if len(digits) > 20:  # beyond 64 bits (and int() refuses thousands of digits)
+        raise _NotStrict
+    whole = int(token)
+    if not _INT64_MIN <= whole <= _UINT64_MAX:
+        raise _NotStrict  # a double for the parser; let it read the token
+    return whole
+
+
+def _double(token: str) -> float:
+    number = float(token)
+    if not math.isfinite(number):
+        raise _NotStrict  # "Number exceeds the range of double."
+    return number
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    value = dict(pairs)
+    if len(value) < len(pairs):
+        repeated = RepeatedKeyObject(value)
+        repeated.pairs = pairs
+        return repeated
+    return value
+
+
+def _strict(text: str) -> Any:
+    """``text`` read by :mod:`json` (in C, some fifty times faster), or ``_NOT_STRICT``.
+
+    Where both read a text they agree: strict JSON is a subset of the stream
+    parser's grammar.  The hooks hand back to the stream parser what json
+    would read differently (``NaN``, integers beyond 64 bits, non-finite
+    doubles, unpaired surrogate escapes) and anything nested too deep.
+    """
+    if _SURROGATE_ESCAPE.search(text):
+        return _NOT_STRICT
+    try:
+        value = json.loads(
+            text,
+            parse_constant=_refuse_constant,
+            parse_int=_integer,
+            parse_float=_double,
+            object_pairs_hook=_object,
+            strict=False,  # raw control characters in strings, as the stream parser keeps them
+        )
+    except (_NotStrict, ValueError, RecursionError):
+        return _NOT_STRICT
+    return value if _within_depth(value) else _NOT_STRICT
+
+
+def _within_depth(value: Any) -> bool:
+    """Objects and arrays nest within the limits (iteratively)."""
+    pending: list[tuple[Any, int, int]] = [(value, 0, 0)]
+    while pending:
+        item, objects, arrays = pending.pop()
+        if isinstance(item, dict):
+            objects += 1
+            children: Any = item.values()
+        elif isinstance(item, list):
+            arrays += 1
+            children = item
+        else:
+            continue
+        if objects > MAX_OBJECT_DEPTH or arrays > MAX_ARRAY_DEPTH:
+            return False
+        pending.extend((child, objects, arrays) for child in children)
+    return True
 
 
 # Parse states (the parser's ParseType) and token kinds (its TokenType).
