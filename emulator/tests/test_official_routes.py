@@ -445,3 +445,37 @@ def test_read_and_batch_read_give_the_exported_points(
     )
     assert_error(client.get(f"/v1/{loss}:readBlobData", params={"blobIds": "1"}), 400, "INVALID_ARGUMENT")
     assert_error(client.get(f"/v1/{loss.rsplit('/', 1)[0]}/9:read"), 404, "NOT_FOUND")
+
+
+def test_reads_stay_whole_under_a_small_page_cap(
+    emulator: Emulator, client: httpx.Client, two_jobs: list[dict[str, Any]]
+) -> None:
+    loss = _series(client, two_jobs[1])[0]["name"]
+    whole = client.get(f"/v1/{loss}:read").json()["timeSeriesData"]["values"]
+    assert len(whole) > 2
+    emulator.configure_vertex(max_page_size=2)  # pages of every list and export now hold 2
+    assert client.get(f"/v1/{loss}:read").json()["timeSeriesData"]["values"] == whole
+    tensorboard = loss.split("/experiments/", 1)[0]
+    batch = client.get(f"/v1/{tensorboard}:batchRead", params={"timeSeries": loss}).json()
+    assert batch["timeSeriesData"][0]["values"] == whole
+
+
+def test_the_page_cap_pages_the_new_lists(
+    emulator: Emulator, client: httpx.Client, two_jobs: list[dict[str, Any]]
+) -> None:
+    store = two_jobs[0]["experiment"].rsplit("/contexts/", 1)[0]
+    tensorboard = client.get(f"/v1/{two_jobs[0]['experiment']}").json()["metadata"][
+        "backing_tensorboard_resource"
+    ]
+    lists = {
+        f"/v1/{PARENT}/models": "models",
+        f"/v1/{store}/artifacts": "artifacts",
+        f"/v1/{tensorboard}/experiments": "tensorboardExperiments",
+    }
+    emulator.configure_vertex(max_page_size=1)
+    for path, field_name in lists.items():
+        first = client.get(path).json()
+        assert len(first[field_name]) == 1, path
+        rest = client.get(path, params={"pageToken": first["nextPageToken"]}).json()
+        assert len(rest[field_name]) == 1, path
+        assert "nextPageToken" not in rest

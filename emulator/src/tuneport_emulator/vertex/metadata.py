@@ -170,7 +170,9 @@ class MetadataReads:
         """ListArtifactsResponse: one artifact per tuning experiment run, in creation order (or reversed)."""
         predicate = _compile(filter_text)
         descending = _descending(order_by)
-        limit = page_size(size, default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE)
+        limit = page_size(
+            size, default=self._jobs.page_cap(DEFAULT_PAGE_SIZE), maximum=self._jobs.page_cap(MAX_PAGE_SIZE)
+        )
         key = f"artifacts|{store}|{filter_text or ''}|{order_by or ''}"
         after = decode_page_token(token, context=key)
         matching: list[dict[str, Any]] = []

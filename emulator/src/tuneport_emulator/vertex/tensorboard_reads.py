@@ -51,7 +51,7 @@ MAX_BATCH_READ = 20
 #: Page sizes, as the discovery document states them.
 TENSORBOARD_PAGE = (100, 100)
 EXPERIMENT_PAGE = (50, 1000)
-#: Enough for every point of any job in one export page.
+#: Export page size asked for when reading every point (the admin page cap may lower it).
 _EXPORT_ALL = 10_000
 
 _NAMED = {
@@ -144,6 +144,10 @@ class TensorboardReads:
         self._store = context.store
         self._clock = context.clock
 
+    def _capped(self, bounds: tuple[int, int]) -> tuple[int, int]:
+        """(default, maximum) page sizes, lowered by the admin ``maxPageSize`` setting."""
+        return self._jobs.page_cap(bounds[0]), self._jobs.page_cap(bounds[1])
+
     def _jobs_of(self, tensorboard: str) -> tuple[list[TuningJob], list[TuningJob]]:
         """(every job writing to ``tensorboard``, those that have started), in creation order."""
         with self._store.lock:
@@ -181,7 +185,12 @@ class TensorboardReads:
         views = [self.get_tensorboard(n) for n in names]
         views = [v for v in views if predicate({"display_name": v["displayName"]})]
         return _page(
-            views, size, token, f"tensorboards|{parent}|{filter_text or ''}", "tensorboards", TENSORBOARD_PAGE
+            views,
+            size,
+            token,
+            f"tensorboards|{parent}|{filter_text or ''}",
+            "tensorboards",
+            self._capped(TENSORBOARD_PAGE),
         )
 
     # --- experiments --------------------------------------------------------------------------
@@ -216,7 +225,7 @@ class TensorboardReads:
         views = [self._experiment_view(r) for r in self._jobs_of(tensorboard)[1]]
         views = [v for v in views if predicate({"display_name": v["displayName"]})]
         key = f"tensorboardExperiments|{tensorboard}|{filter_text or ''}"
-        return _page(views, size, token, key, "tensorboardExperiments", EXPERIMENT_PAGE)
+        return _page(views, size, token, key, "tensorboardExperiments", self._capped(EXPERIMENT_PAGE))
 
     # --- points -------------------------------------------------------------------------------
 
@@ -237,10 +246,9 @@ class TensorboardReads:
                 )
         predicate = compile_filter(filter_text, _POINT_FIELDS)
         view = self._metrics.get_time_series(time_series)
-        exported = self._metrics.export(time_series, {"pageSize": _EXPORT_ALL})
         points = [
             p
-            for p in exported.get("timeSeriesDataPoints", [])
+            for p in self._all_points(time_series)
             if predicate({"step": p["step"], "wall_time": p["wallTime"]})
         ]
         return {
@@ -248,6 +256,17 @@ class TensorboardReads:
             "valueType": view["valueType"],
             "values": _sample(points, limit),
         }
+
+    def _all_points(self, time_series: str) -> list[dict[str, Any]]:
+        """Every point of the series, through as many export pages as the page cap makes."""
+        points: list[dict[str, Any]] = []
+        body: dict[str, Any] = {"pageSize": _EXPORT_ALL}
+        while True:
+            page = self._metrics.export(time_series, body)
+            points += page.get("timeSeriesDataPoints", [])
+            if "nextPageToken" not in page:
+                return points
+            body = {"pageSize": _EXPORT_ALL, "pageToken": page["nextPageToken"]}
 
     def batch_read(self, tensorboard: str, names: list[str]) -> dict[str, Any]:
         """BatchReadTensorboardTimeSeriesDataResponse: every point of each series, in the order asked."""
