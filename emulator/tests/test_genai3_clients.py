@@ -10,8 +10,8 @@ client saw and the assertions are made here, version by version where the
 clients differ:
 
 * Vertex mode (``v1beta1`` in both): ``tunings.tune`` from Cloud Storage,
-  ``tunings.get`` polled until the job ends, ``generate_content`` (plain and
-  streamed) on the tuned endpoint, ``models.get`` / ``models.list`` of the
+  ``tunings.get`` polled until the job ends, ``generate_content`` (plain,
+  streamed, and through ``client.aio``) on the tuned endpoint, ``models.get`` / ``models.list`` of the
   tuned model, ``tunings.cancel``, ``tunings.list`` (paged, filtered), and the
   refusals Vertex gives (cancel an ended job, delete a deployed model).
 * Gemini API mode: 2.x and 3.x both drop the training examples from
@@ -177,6 +177,7 @@ def test_genai_vertex_mode(genai: tuple[int, Path], vertex_emulator: Emulator) -
     assert (done["examples"], done["epochs"], done["labels"]) == (5, 2, {"team": "x"})
     assert done["experiment"].startswith(f"{parent}/metadataStores/default/contexts/")
     assert (seen["generated"], seen["streamed"]) == ("V", "4")
+    assert seen["async"] == {"state": "JOB_STATE_SUCCEEDED", "generated": "V"}
     assert seen["model"] == {
         "name": model.removesuffix("@1"),
         "display_name": "numbers",
@@ -268,6 +269,7 @@ def test_genai_gemini_mode(genai: tuple[int, Path], emulator: Emulator) -> None:
     assert seen["updated"] == "counts"
     assert seen["generated"] == {"default": "V", "v1beta": "V"}
     assert seen["streamed"] == "V"
+    assert seen["async"] == {"state": "JOB_STATE_SUCCEEDED", "generated": "V"}
     assert seen["cancel"] == no_such_method
     assert seen["get_deleted"] == {"code": 404, "status": "NOT_FOUND"}
 

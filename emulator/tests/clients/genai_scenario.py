@@ -13,6 +13,7 @@ An unexpected exception ends it with a traceback and exit status 1.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import sys
@@ -51,6 +52,13 @@ def _wait(get: Callable[[], Any]) -> tuple[Any, list[str]]:
         if time.monotonic() > deadline:
             raise TimeoutError(f"the job never ended; states seen: {seen}")
         time.sleep(POLL)
+
+
+async def _async_reads(client: genai.Client, job: str, model: str) -> dict[str, Any]:
+    """The same reads through the client's async transport (``client.aio``)."""
+    got = await client.aio.tunings.get(name=job)
+    answer = await client.aio.models.generate_content(model=model, contents="IV")
+    return {"state": got.state.name, "generated": answer.text}
 
 
 def vertex(url: str, args: dict[str, Any]) -> dict[str, Any]:
@@ -92,6 +100,7 @@ def vertex(url: str, args: dict[str, Any]) -> dict[str, Any]:
     seen["streamed"] = "".join(
         chunk.text or "" for chunk in client.models.generate_content_stream(model=endpoint, contents="3")
     )
+    seen["async"] = asyncio.run(_async_reads(client, job.name, endpoint))
     model = client.models.get(model=done.tuned_model.model)
     seen["model"] = {
         "name": model.name,
@@ -157,6 +166,7 @@ def gemini(url: str, args: dict[str, Any]) -> dict[str, Any]:
     seen["streamed"] = "".join(
         chunk.text or "" for chunk in default.models.generate_content_stream(model=name, contents="IV")
     )
+    seen["async"] = asyncio.run(_async_reads(beta, name, name))
     os.environ["GOOGLE_GEMINI_BASE_URL"] = url  # the other way to point the client at a server
     by_environment = genai.Client(api_key="k", http_options=types.HttpOptions(api_version="v1beta"))
     seen["via_environment"] = by_environment.models.get(model=name).name
