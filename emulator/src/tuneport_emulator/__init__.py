@@ -2,8 +2,10 @@
 
 It speaks the same wire protocol as the services (in the sense of Google's
 Pub/Sub or Firestore emulators), so official clients work against it
-unmodified.  Only the standard library is used, and nothing here is imported
-by ``import tuneport``; it imports nothing of tuneport's.
+unmodified.  It is an ASGI application served by uvicorn (see docs/emulator.md,
+"The HTTP server"); the HTTP stack is imported when an :class:`Emulator` is
+built, not by ``import tuneport_emulator``.  Nothing here is imported by
+``import tuneport``, and it imports nothing of tuneport's.
 
     >>> from tuneport_emulator import Emulator, EmulatorClock
     >>> with Emulator(clock=EmulatorClock.manual()) as emulator:      # doctest: +SKIP

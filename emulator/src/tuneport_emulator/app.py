@@ -40,8 +40,8 @@ import tempfile
 import traceback
 from collections.abc import Awaitable, Callable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import IO, Any, BinaryIO, TypeVar, cast
+from dataclasses import dataclass
+from typing import Any, BinaryIO, TypeVar, cast
 from urllib.parse import parse_qs
 
 import orjson
@@ -134,7 +134,6 @@ class _Answer:
     payload: bytes = b""
     close: bool = False
     slow: float = 0.0
-    spooled: list[IO[bytes]] = field(default_factory=list)
 
 
 class EmulatorApp:
@@ -394,13 +393,12 @@ async def _spool_body(request: Request, receive: Receive) -> BinaryIO:
 
 async def _write(scope: Scope, receive: Receive, send: Send, answer: _Answer) -> None:
     response = answer.response
-    headers = dict(response.headers)
+    # The content type as the handler gave it: Starlette's media_type would add a charset to text/*.
+    headers = {"content-type": response.content_type}
+    headers.update((name.lower(), value) for name, value in response.headers.items())
     if answer.close:
         headers["connection"] = "close"  # the body was not read to its end: the framing is lost
-    reply = AsgiResponse(
-        answer.payload, status_code=response.status, headers=headers, media_type=response.content_type
-    )
-    await reply(scope, receive, send)
+    await AsgiResponse(answer.payload, status_code=response.status, headers=headers)(scope, receive, send)
 
 
 async def _abort(scope: Scope) -> None:
