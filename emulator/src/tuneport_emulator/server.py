@@ -27,6 +27,7 @@ import contextlib
 import functools
 import socket
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from tuneport_emulator.app import (
@@ -79,6 +80,17 @@ def _http_protocol() -> type[asyncio.Protocol] | str:
     return bounded_http_protocol() or "h11"
 
 
+def _streamed(router: Router) -> Callable[[str, str], bool]:
+    """The Guard's ``streamed`` predicate, resolving the route only for methods that may stream."""
+    resolve = streamed_routes(router)
+    methods = frozenset(route.method for route in router.routes if route.stream_body)
+
+    def streamed(method: str, path: str) -> bool:
+        return method.upper() in methods and resolve(method, path)
+
+    return streamed
+
+
 def _bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # proto=IPPROTO_TCP: asyncio sets TCP_NODELAY only on sockets that say so (base_events._set_nodelay);
@@ -123,7 +135,7 @@ class EmulatorServer:
             bound_host=host,
             allow_remote=allow_remote,
             api_key=require_key,
-            streamed=streamed_routes(router),
+            streamed=_streamed(router),
         )
         config = uvicorn.Config(
             connection_access(guarded),
