@@ -46,7 +46,7 @@ class Request:
     method: str
     path: str  # without the query string, not decoded
     query: dict[str, list[str]]
-    headers: Mapping[str, str]  # case-insensitive (an email.message.Message)
+    headers: Mapping[str, str]  # case-insensitive (Starlette's Headers; the first value of a repeated header)
     body: bytes = b""
     #: Values captured by the route's pattern, percent-decoded.
     params: dict[str, str] = field(default_factory=dict)
