@@ -70,6 +70,8 @@ class WireRecorder:
             return _echo(fault.status, request)
         if self.redirect_port is not None:
             request.url = request.url.copy_with(scheme="http", host="127.0.0.1", port=self.redirect_port)
+            # The emulator answers only to loopback names (its DNS-rebinding guard): say which.
+            request.headers["Host"] = f"127.0.0.1:{self.redirect_port}"
         return None
 
 
