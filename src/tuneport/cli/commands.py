@@ -335,8 +335,8 @@ def metrics(state: State, job_id: str, csv_path: str | None, plot_path: str | No
     "--require-key",
     metavar="KEY",
     envvar="TUNEPORT_EMULATOR_KEY",
-    help="Make the Gemini routes demand this API key (401/403 paths); "
-    "prefer the environment variable, which stays out of process listings.",
+    help="Demand this API key on the Gemini routes, and with --allow-remote on every route "
+    "(401/403 paths); prefer the environment variable, which stays out of process listings.",
 )
 @click.option(
     "--faults",
