@@ -12,13 +12,24 @@ Token counts are the emulator's estimate (:func:`tuneport_emulator.answers.estim
 Memory stays bounded however large the file: per example the emulator keeps
 three integers; the examples a tuned model answers from are the first
 :data:`MAX_ANSWER_EXAMPLES` (at most :data:`MAX_ANSWER_CHARACTERS` of text).
+
+Vertex checks each job's data, but the emulator's verdict on the same bytes
+is always the same: :class:`DatasetCache` keeps the result of recent checks
+by the object's identity (bucket, name, generation, MD5, size, file), so
+creating many jobs on one unchanged file reads and checks it once.  A
+rewritten object has a new generation (and, with new bytes, a new MD5), so
+it is checked again.  The cache is bounded in entries and in the memory its
+datasets hold; a cached :class:`Dataset` is shared and never changed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import statistics
+import threading
 from array import array
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,12 +37,15 @@ from typing import Any
 from tuneport_emulator.answers import estimate_tokens
 from tuneport_emulator.datasets import VERTEX_SUPERVISED, DatasetRole, Example, Verdict, check_dataset
 from tuneport_emulator.storage import Objects
+from tuneport_emulator.storage.records import StoredObject
+from tuneport_emulator.vertex.records import Example as AnswerExample
 
 __all__ = [
     "MAX_ANSWER_CHARACTERS",
     "MAX_ANSWER_EXAMPLES",
     "SAMPLE_EXAMPLES",
     "Dataset",
+    "DatasetCache",
     "data_stats",
     "read_dataset",
 ]
@@ -64,11 +78,30 @@ class Dataset:
     messages: array[int] = field(default_factory=_int_array)
     samples: list[list[dict[str, Any]]] = field(default_factory=list)
     _kept_characters: int = 0
+    _answer_examples: tuple[AnswerExample, ...] | None = field(default=None, repr=False)
+    _measures: dict[str, Any] | None = field(default=None, repr=False)
 
     @property
     def count(self) -> int:
         """How many examples the file holds (every one is measured)."""
         return len(self.input_tokens)
+
+    @property
+    def weight(self) -> int:
+        """Roughly the bytes this dataset holds (for :class:`DatasetCache`'s bound)."""
+        return 64 + 12 * self.count + 2 * self._kept_characters + 120 * len(self.examples)
+
+    def answer_examples(self) -> list[AnswerExample]:
+        """The examples a tuned model answers from, as job records keep them (a new list each call)."""
+        if self._answer_examples is None:
+            self._answer_examples = tuple(AnswerExample(*row) for row in self.examples)
+        return list(self._answer_examples)
+
+    def measures(self) -> dict[str, Any]:
+        """The job-independent parts of its data stats (computed once; add no example after)."""
+        if self._measures is None:
+            self._measures = _measures(self)
+        return self._measures
 
     def add(self, example: Example) -> None:
         """Measure one valid example (and keep it to answer from while there is room)."""
@@ -88,27 +121,100 @@ class Dataset:
             self.samples.append([{"role": turn.role, "parts": [{"text": turn.text}]} for turn in turns])
 
 
-def read_dataset(objects: Objects, uri: str, role: str) -> Dataset | str:
-    """The dataset at ``uri`` (``role`` is ``training`` or ``validation``), or why it is unusable."""
-    stored = objects.find_uri(uri)
-    stream = None if stored is None else objects.open_uri(uri)
+def read_dataset(
+    objects: Objects,
+    uri: str,
+    role: str,
+    *,
+    cache: DatasetCache | None = None,
+    lock: contextlib.AbstractContextManager[Any] | None = None,
+) -> Dataset | str:
+    """The dataset at ``uri`` (``role`` is ``training`` or ``validation``), or why it is unusable.
+
+    With a ``cache``, an object checked before (same generation and bytes)
+    is not read again.  ``lock`` (the store's) makes finding the object and
+    opening its bytes one step, so the result is cached under the object it
+    was read from.
+    """
+    with lock if lock is not None else contextlib.nullcontext():
+        stored = objects.find_uri(uri)
+        stream = None if stored is None else objects.open_uri(uri)
     if stored is None or stream is None:
         return f"Failed to read the {role} dataset {uri}: no such object in Cloud Storage."
+    key = DatasetCache.key(stored, role)
     with stream:
-        if stored.size > _LIMITS.max_file_bytes:
-            return (
-                f"The {role} dataset {uri} is invalid: it has {stored.size:,} bytes; a dataset file may have "
-                f"at most {_LIMITS.max_file_bytes:,} (1 GB)."
-            )
-        dataset = Dataset(uri)
-        verdict = check_dataset(
-            stream,
-            role=DatasetRole.VALIDATION if role == "validation" else DatasetRole.TRAINING,
-            limits=_LIMITS,
-            on_example=dataset.add,
+        cached = None if cache is None else cache.get(key)
+        if cached is not None:
+            return cached
+        result = _check(stream, stored, uri, role)
+    if cache is not None:
+        cache.put(key, result)
+    return result
+
+
+def _check(stream: Any, stored: StoredObject, uri: str, role: str) -> Dataset | str:
+    if stored.size > _LIMITS.max_file_bytes:
+        return (
+            f"The {role} dataset {uri} is invalid: it has {stored.size:,} bytes; a dataset file may have "
+            f"at most {_LIMITS.max_file_bytes:,} (1 GB)."
         )
+    dataset = Dataset(uri)
+    verdict = check_dataset(
+        stream,
+        role=DatasetRole.VALIDATION if role == "validation" else DatasetRole.TRAINING,
+        limits=_LIMITS,
+        on_example=dataset.add,
+    )
     problem = _describe(verdict, uri, role)
     return dataset if problem is None else problem
+
+
+class DatasetCache:
+    """Recent results of :func:`read_dataset`, by object identity and role (thread-safe, bounded)."""
+
+    def __init__(self, *, max_entries: int = 64, max_weight: int = 64 << 20) -> None:
+        self._max_entries = max_entries
+        self._max_weight = max_weight
+        self._entries: OrderedDict[tuple[Any, ...], Dataset | str] = OrderedDict()
+        self._weight = 0
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(stored: StoredObject, role: str) -> tuple[Any, ...]:
+        """What makes two reads give the same result: the object's identity and bytes, and the role."""
+        identity = (stored.bucket, stored.name, stored.generation)
+        return (role, *identity, stored.md5_hash, stored.size, stored.file)
+
+    def get(self, key: tuple[Any, ...]) -> Dataset | str | None:
+        """The cached result for ``key``, or None."""
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[Any, ...], result: Dataset | str) -> None:
+        """Keep ``result`` (unless it alone is over the memory bound), dropping the least recent."""
+        weight = _weight(result)
+        if weight > self._max_weight:
+            return
+        with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._weight -= _weight(old)
+            self._entries[key] = result
+            self._weight += weight
+            while len(self._entries) > self._max_entries or self._weight > self._max_weight:
+                _, dropped = self._entries.popitem(last=False)
+                self._weight -= _weight(dropped)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+
+def _weight(result: Dataset | str) -> int:
+    return result.weight if isinstance(result, Dataset) else 64 + len(result)
 
 
 def _describe(verdict: Verdict, uri: str, role: str) -> str | None:
@@ -164,26 +270,43 @@ def _distribution(values: Sequence[int], *, billable: Sequence[int] | None = Non
 
 
 def data_stats(dataset: Dataset, *, epochs: int, steps: int) -> dict[str, Any]:
-    """``SupervisedTuningDataStats`` (normalized: ints, which render as int64 strings)."""
-    whole = [i + o for i, o in zip(dataset.input_tokens, dataset.output_tokens, strict=True)]
-    limit = _LIMITS.max_example_tokens
-    truncated = [index for index, tokens in enumerate(whole) if tokens > limit]
-    billable_tokens = sum(min(t, limit) for t in whole)
+    """``SupervisedTuningDataStats`` (normalized: ints, which render as int64 strings).
+
+    The parts that do not depend on the job (distributions, samples) are
+    computed once per dataset and shared between the jobs' stats: nothing
+    changes them (views render copies).
+    """
+    measured = dataset.measures()
     stats: dict[str, Any] = {
         "tuningDatasetExampleCount": dataset.count,
         "totalTuningCharacterCount": dataset.characters,
         "totalBillableCharacterCount": dataset.characters * epochs,
-        "totalBillableTokenCount": billable_tokens * epochs,
+        "totalBillableTokenCount": measured["billableTokens"] * epochs,
         "tuningStepCount": steps,
+        "userInputTokenDistribution": measured["userInputTokenDistribution"],
+        "userOutputTokenDistribution": measured["userOutputTokenDistribution"],
+        "userMessagePerExampleDistribution": measured["userMessagePerExampleDistribution"],
+        # Content[]: the turns of the first examples, one Content each.
+        "userDatasetExamples": measured["userDatasetExamples"],
+    }
+    if measured["truncated"]:
+        truncated = measured["truncated"]
+        stats["totalTruncatedExampleCount"] = len(truncated)
+        stats["truncatedExampleIndices"] = truncated[:_MAX_TRUNCATED_LISTED]
+    return stats
+
+
+def _measures(dataset: Dataset) -> dict[str, Any]:
+    """What :func:`data_stats` takes from the dataset alone."""
+    whole = [i + o for i, o in zip(dataset.input_tokens, dataset.output_tokens, strict=True)]
+    limit = _LIMITS.max_example_tokens
+    return {
+        "billableTokens": sum(min(t, limit) for t in whole),
+        "truncated": [index for index, tokens in enumerate(whole) if tokens > limit],
         "userInputTokenDistribution": _distribution(dataset.input_tokens),
         "userOutputTokenDistribution": _distribution(
             dataset.output_tokens, billable=[min(o, limit) for o in dataset.output_tokens]
         ),
         "userMessagePerExampleDistribution": _distribution(dataset.messages),
-        # Content[]: the turns of the first examples, one Content each.
         "userDatasetExamples": [turn for turns in dataset.samples for turn in turns],
     }
-    if truncated:
-        stats["totalTruncatedExampleCount"] = len(truncated)
-        stats["truncatedExampleIndices"] = truncated[:_MAX_TRUNCATED_LISTED]
-    return stats

@@ -39,7 +39,7 @@ from tuneport_emulator.vertex.checks import (
     effective_hyperparameters,
     validate_create,
 )
-from tuneport_emulator.vertex.datasets import Dataset, data_stats, read_dataset
+from tuneport_emulator.vertex.datasets import Dataset, DatasetCache, data_stats, read_dataset
 from tuneport_emulator.vertex.filters import FilterField, compile_filter
 from tuneport_emulator.vertex.names import METADATA_STORE, canonical_name, check_parent, numeric_id
 from tuneport_emulator.vertex.records import Example, JobState, Stop, StopKind, TuningJob, Validation
@@ -123,6 +123,8 @@ class TuningJobs:
         self._store = context.store
         self._clock = context.clock
         self._objects = Objects(context)
+        #: Checked dataset files, so that jobs on one unchanged file check it once.
+        self._datasets = DatasetCache()
 
     # --- records -----------------------------------------------------------------------
 
@@ -227,13 +229,16 @@ class TuningJobs:
             base_name = self._pre_tuned_base(request.pre_tuned_model, fields)
         assert base_name is not None
         spec = fields["supervisedTuningSpec"]
-        training_data = read_dataset(self._objects, spec["trainingDatasetUri"], "training")
+        training_data = self._read_dataset(spec["trainingDatasetUri"], "training")
         validation_data: Dataset | str | None = None
         if spec.get("validationDatasetUri"):
-            validation_data = read_dataset(self._objects, spec["validationDatasetUri"], "validation")
+            validation_data = self._read_dataset(spec["validationDatasetUri"], "validation")
         with self._store.lock:
             record = self._new_record(parent, fields, base_name, training_data, validation_data)
             return self.view(record, self._clock.now(), version)
+
+    def _read_dataset(self, uri: str, role: str) -> Dataset | str:
+        return read_dataset(self._objects, uri, role, cache=self._datasets, lock=self._store.lock)
 
     def _pre_tuned_base(self, tuned_model: str, fields: dict[str, Any]) -> str:
         model = canonical_name(tuned_model.split("@", 1)[0])
@@ -287,7 +292,6 @@ class TuningJobs:
             start=now, examples=count, batch_size=batch, epochs=epochs, seed=training.loss_seed(name)
         )
         output_tokens = dataset.output_tokens if dataset is not None else [1]
-        rows = dataset.examples if dataset is not None else (examples or SEED_EXAMPLES)
         record = TuningJob(
             name=name,
             parent=parent,
@@ -296,7 +300,11 @@ class TuningJobs:
             fields=fields,
             base_model=base_name,
             hyper_parameters=hyper,
-            examples=[Example.from_json(row) for row in rows],
+            examples=(
+                dataset.answer_examples()
+                if dataset is not None
+                else [Example.from_json(row) for row in examples or SEED_EXAMPLES]
+            ),
             stats=data_stats(dataset, epochs=epochs, steps=plan.total_steps)
             if dataset is not None and not problem
             else None,
@@ -485,9 +493,8 @@ class TuningJobs:
         if request.base_model is None:
             raise bad_request("A seed needs baseModel, not preTunedModel.", field="tuningJob")
         data: Dataset | str
-        stored = self._objects.read_uri(spec["trainingDatasetUri"])
-        if examples is None and stored is not None:
-            data = read_dataset(self._objects, spec["trainingDatasetUri"], "training")
+        if examples is None and self._objects.find_uri(spec["trainingDatasetUri"]) is not None:
+            data = self._read_dataset(spec["trainingDatasetUri"], "training")
         else:
             data = _dataset_of(spec["trainingDatasetUri"], examples or [list(e) for e in SEED_EXAMPLES])
         with self._store.lock:
