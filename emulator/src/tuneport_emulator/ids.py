@@ -34,11 +34,19 @@ class IdSource:
 
 
 def derive_token(material: str, length: int, alphabet: str = LOWER_ALNUM) -> str:
-    """``length`` characters of ``alphabet`` derived from ``material`` (SHA-256)."""
+    """``length`` characters of ``alphabet`` derived from ``material`` (SHA-256).
+
+    The hash, as a number, written in base ``len(alphabet)``, least
+    significant digit first, ``length`` digits.
+    """
     value = int.from_bytes(hashlib.sha256(material.encode("utf-8")).digest(), "big")
+    base = len(alphabet)
+    if alphabet == DIGITS:  # base 10: str() writes the digits in C
+        return str(value % 10**length).zfill(length)[::-1]
+    value %= base**length  # only the low digits are written: divide a smaller number
     chars = []
     for _ in range(length):
-        value, index = divmod(value, len(alphabet))
+        value, index = divmod(value, base)
         chars.append(alphabet[index])
     return "".join(chars)
 
