@@ -369,3 +369,18 @@ async def test_system_clock_does_not_sleep_for_nothing() -> None:
     clock.sleep(-5)
     await clock.asleep(-5)
     assert clock.monotonic() - before < 1.0
+
+
+def test_metrics_from_native_names_rename_and_keep_the_native_names_reachable() -> None:
+    point = MetricPoint(step=1, value=0.5)
+    metrics = Metrics.from_native(
+        "j", {"mean_loss": [point], "perplexity": [point]}, {"mean_loss": "train_loss"}, {"k": 1}
+    )
+    assert set(metrics.series) == {"train_loss", "perplexity"}  # an unnamed series keeps its name
+    assert metrics.native_names == {"train_loss": "mean_loss"}
+    assert metrics.native("mean_loss") == (point,)
+    assert metrics.native("perplexity") == (point,)
+    with pytest.raises(KeyError):
+        metrics.native("train_loss")  # a canonical name that was renamed is not a native one
+    with pytest.raises(ValueError, match="two series are named 'train_loss'"):
+        Metrics.from_native("j", {"a": [point], "b": [point]}, {"a": "train_loss", "b": "train_loss"})

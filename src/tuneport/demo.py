@@ -163,8 +163,8 @@ def _lifecycle(
     _step(console, result, f"job {job.id} finished: {job.state}")
 
     metrics = client.metrics(job.id)
-    # The loss curve first (mean_loss, train_total_loss), whatever else the backend reports.
-    ranked = sorted(metrics.series.items(), key=lambda item: ("loss" not in item[0], item[0]))
+    # The canonical loss curve (train_loss) first, whatever else the backend reports.
+    ranked = sorted(metrics.series.items(), key=lambda item: (item[0] != "train_loss", item[0]))
     name, points = next((n, p) for n, p in ranked if p)
     result.loss_first, result.loss_last = points[0].value, points[-1].value
     _step(

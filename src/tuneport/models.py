@@ -34,6 +34,7 @@ from tuneport._nesting import (
 )
 
 __all__ = [
+    "CANONICAL_SERIES",
     "DataSource",
     "DetailState",
     "Example",
@@ -443,17 +444,73 @@ class MetricPoint(_Model):
     time: AwareDatetime | None = None
 
 
+#: The canonical series names every backend reports where its provider has the metric.
+#: A provider's other series keep their native names.  See ``docs/portability.md``.
+CANONICAL_SERIES: Mapping[str, str] = {
+    "train_loss": "loss on the training batches, per step",
+    "eval_loss": "loss on the validation set, where one was given",
+    "train_accuracy": "fraction of next-token predictions that were right on the training batches",
+    "eval_accuracy": "the same on the validation set",
+    "train_tokens": "tokens predicted (scored) in the training batches of the step",
+    "eval_tokens": "the same on the validation set",
+}
+
+
 class Metrics(_Model):
-    """Named series of points (e.g. ``mean_loss``, ``train_total_loss``), sorted by step."""
+    """Named series of points (``train_loss``, ``eval_loss``…), sorted by step.
+
+    Series carry the canonical names of :data:`CANONICAL_SERIES` where the
+    provider has the metric (gemini's ``mean_loss`` is ``train_loss``, Vertex's
+    ``/train_total_loss`` too), so ``series["train_loss"]`` reads the loss
+    curve on every backend.  A series the port has no name for keeps the
+    provider's.  ``native_names`` maps each series that was renamed to the
+    provider's name; :meth:`native` looks a series up by that name.
+    """
 
     job_id: str
     series: dict[str, tuple[MetricPoint, ...]] = Field(default_factory=dict)
+    #: Canonical name → the provider's own name, for each series that was renamed.
+    native_names: dict[str, str] = Field(default_factory=dict)
     raw: dict[str, Any] = Field(default_factory=dict, repr=False)
 
     @field_validator("series")
     @classmethod
     def _sorted(cls, value: dict[str, tuple[MetricPoint, ...]]) -> dict[str, tuple[MetricPoint, ...]]:
         return {name: tuple(sorted(points, key=lambda p: p.step)) for name, points in value.items()}
+
+    @classmethod
+    def from_native(
+        cls,
+        job_id: str,
+        series: Mapping[str, Sequence[MetricPoint]],
+        canonical: Mapping[str, str],
+        raw: dict[str, Any] | None = None,
+    ) -> Metrics:
+        """Metrics from the provider's series (*series*: native name → points).
+
+        *canonical* maps native names to canonical ones (see
+        :data:`CANONICAL_SERIES`); a series it does not name keeps its native
+        name.  Two native series mapped to one canonical name are an error.
+        """
+        renamed: dict[str, tuple[MetricPoint, ...]] = {}
+        native_names: dict[str, str] = {}
+        for native, points in series.items():
+            name = canonical.get(native, native)
+            if name in renamed:
+                raise ValueError(f"two series are named {name!r} (native {native!r} among them)")
+            renamed[name] = tuple(points)
+            if name != native:
+                native_names[name] = native
+        return cls(job_id=job_id, series=renamed, native_names=native_names, raw=raw or {})
+
+    def native(self, name: str) -> tuple[MetricPoint, ...]:
+        """The series the provider calls *name* (``native("mean_loss")`` on gemini); ``KeyError`` if none."""
+        for canonical, native in self.native_names.items():
+            if native == name:
+                return self.series[canonical]
+        if name in self.series and name not in self.native_names:
+            return self.series[name]
+        raise KeyError(name)
 
     def rows(self) -> list[dict[str, Any]]:
         """Long-format rows ``{series, step, epoch, value, time}`` (for CSV or dataframes)."""

@@ -272,14 +272,15 @@ async def test_metrics_follow_the_chain(api: Any, emulator: Emulator, train_file
     emulator.store.clear_requests()
     metrics = await api.metrics(job.id)
     assert set(metrics.series) == {
-        "train_total_loss", "train_fraction_of_correct_next_step_preds", "train_num_predictions",
-        "eval_total_loss", "eval_fraction_of_correct_next_step_preds", "eval_num_predictions",
+        "train_loss", "train_accuracy", "train_tokens", "eval_loss", "eval_accuracy", "eval_tokens",
     }  # fmt: skip
-    loss = metrics.series["train_total_loss"]
+    assert metrics.native_names["train_accuracy"] == "train_fraction_of_correct_next_step_preds"
+    assert metrics.native("eval_num_predictions") == metrics.series["eval_tokens"]
+    loss = metrics.series["train_loss"]
     assert [p.step for p in loss] == list(range(1, 6))  # ceil(5 examples x 4 epochs / batch 4)
     assert loss[-1].value < loss[0].value
     assert all(p.time is not None for p in loss)
-    assert [p.step for p in metrics.series["eval_total_loss"]] == [2, 3, 4, 5]  # each epoch's last step
+    assert [p.step for p in metrics.series["eval_loss"]] == [2, 3, 4, 5]  # each epoch's last step
     assert metrics.raw["tensorboard"].startswith(f"{NUMBERED}/tensorboards/")
     exports = _routes(emulator, "vertex.v1.tensorboards.experiments.runs.timeSeries.export")
     assert len(exports) == 2 + 2 + 2 + 2 + 2 + 2  # 5 train points and 4 eval points, in pages of 3

@@ -274,7 +274,7 @@ def generate(
 )
 @pass_state
 def metrics(state: State, job_id: str, csv_path: str | None, plot_path: str | None) -> None:
-    """Show a job's metric series (loss curves)."""
+    """Show a job's metric series (loss curves), under canonical names (train_loss, eval_loss…)."""
     result = state.client().metrics(job_id)
     rows = result.rows()
     if csv_path:
@@ -298,7 +298,8 @@ def metrics(state: State, job_id: str, csv_path: str | None, plot_path: str | No
         from rich.table import Table
 
         table = Table(title=f"metrics of {job_id}")
-        for column in ("series", "points", "first step", "last step", "first", "last", "min"):
+        columns = ("series", "provider's name", "points", "first step", "last step", "first", "last", "min")
+        for column in columns:
             table.add_column(column)
         for name, points in sorted(result.series.items()):
             if not points:
@@ -306,6 +307,7 @@ def metrics(state: State, job_id: str, csv_path: str | None, plot_path: str | No
             values = [p.value for p in points]
             table.add_row(
                 name,
+                result.native_names.get(name, name),
                 str(len(points)),
                 str(points[0].step),
                 str(points[-1].step),
@@ -319,6 +321,7 @@ def metrics(state: State, job_id: str, csv_path: str | None, plot_path: str | No
         {
             "job_id": job_id,
             "series": {k: [p.model_dump(mode="json") for p in v] for k, v in result.series.items()},
+            "native_names": result.native_names,
         },
         human,
     )

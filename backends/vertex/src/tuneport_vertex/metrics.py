@@ -17,6 +17,17 @@ from tuneport.protocol import Effect, HttpRequest, request
 from tuneport_google.proto_json import parse_int, parse_time
 
 EXPORT_PAGE_SIZE = 10_000
+#: Native series name (the TensorBoard display name without its ``/``) → canonical name
+#: (:data:`tuneport.models.CANONICAL_SERIES`).
+SERIES_NAMES = {
+    f"{split}_{native}": f"{split}_{canonical}"
+    for split in ("train", "eval")
+    for native, canonical in (
+        ("total_loss", "loss"),
+        ("fraction_of_correct_next_step_preds", "accuracy"),
+        ("num_predictions", "tokens"),
+    )
+}
 _TENSORBOARD_KEY = "backing_tensorboard_resource"
 
 
@@ -25,12 +36,12 @@ def collect(job: Mapping[str, Any], *, base: str, job_id: str) -> Generator[Effe
     experiment = job.get("experiment")
     raw: dict[str, Any] = {"experiment": experiment}
     if not experiment:
-        return Metrics(job_id=job_id, series={}, raw=raw)  # no metrics written yet
+        return Metrics(job_id=job_id, raw=raw)  # no metrics written yet
     context = (yield from request(HttpRequest("GET", f"{base}/{experiment}"))).json()
     tensorboard = (context.get("metadata") or {}).get(_TENSORBOARD_KEY)
     raw["tensorboard"] = tensorboard
     if not tensorboard:
-        return Metrics(job_id=job_id, series={}, raw=raw)
+        return Metrics(job_id=job_id, raw=raw)
     experiment_id = str(experiment).rsplit("/", 1)[-1]
     runs = yield from _list_all(f"{base}/{tensorboard}/experiments/{experiment_id}/runs", "tensorboardRuns")
     series: dict[str, list[MetricPoint]] = {}
@@ -43,7 +54,7 @@ def collect(job: Mapping[str, Any], *, base: str, job_id: str) -> Generator[Effe
             points = yield from _export(f"{base}/{ts['name']}:exportTensorboardTimeSeries")
             series.setdefault(name, []).extend(points)
     raw["series"] = sorted(series)
-    return Metrics(job_id=job_id, series={k: tuple(v) for k, v in series.items()}, raw=raw)
+    return Metrics.from_native(job_id, series, SERIES_NAMES, raw)
 
 
 def _list_all(url: str, key: str) -> Generator[Effect, Any, list[dict[str, Any]]]:

@@ -14,11 +14,14 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
-from tuneport.errors import JobNotReady, Problem, SpecError
+from tuneport.errors import FilterError, JobNotReady, Problem, SpecError
 from tuneport.models import (
+    DataSource,
+    Example,
     GenerateRequest,
     Generation,
     JobError,
+    JobQuery,
     JobSpec,
     JobState,
     MetricPoint,
@@ -34,6 +37,8 @@ class InMemorySettings(BackendSettings):
     """Which in-memory service to use (``extra="forbid"`` comes from ``BackendSettings``)."""
 
     namespace: str = Field(default="default", min_length=1)
+    #: Service seconds per training step, when this client creates the namespace's service.
+    seconds_per_step: float = Field(default=1.0, gt=0, allow_inf_nan=False)
 
 
 class InMemoryBackend(BaseBackend):
@@ -42,10 +47,10 @@ class InMemoryBackend(BaseBackend):
     name: ClassVar[str] = "inmemory"
     settings_model: ClassVar[type[BackendSettings]] = InMemorySettings
     maturity: ClassVar[Maturity] = Maturity.STABLE
-    # Capabilities are data: all seven operations, one hyperparameter, in-memory data only.
+    # Capabilities are data: all seven operations, one hyperparameter, examples in memory or a file.
     declared_capabilities: ClassVar[Capabilities] = Capabilities(
         hyperparameters=frozenset({"epoch_count"}),
-        data_sources=frozenset({"inline"}),
+        data_sources=frozenset({"inline", "file"}),
         max_page_size=100,
     )
 
@@ -53,12 +58,13 @@ class InMemoryBackend(BaseBackend):
     def service(self) -> InMemoryService:
         settings = self.settings
         assert isinstance(settings, InMemorySettings)
-        return service(settings.namespace)
+        return service(settings.namespace, seconds_per_step=settings.seconds_per_step)
 
     def create(self, spec: JobSpec) -> Flow[TuningJob]:
-        assert isinstance(spec.training_data, tuple)  # the capabilities allow inline data only
+        # A file is read in a blocking call (file I/O never runs on an event loop).
+        examples = yield from call(_read_examples, spec.training_data)
         pairs = []
-        for index, example in enumerate(spec.training_data):
+        for index, example in enumerate(examples):
             if len(example.turns) != 2:
                 raise SpecError(
                     [Problem("one input and one output per example", field=f"training_data[{index}]")]
@@ -66,7 +72,9 @@ class InMemoryBackend(BaseBackend):
             pairs.append((example.turns[0].text, example.turns[1].text))
         epochs = spec.hyperparameters.epoch_count or 1
         data = yield from call(
-            BlockingCall(self.service.create_job, spec.base_model, spec.display_name, pairs, epochs)
+            BlockingCall(
+                self.service.create_job, spec.base_model, spec.display_name, pairs, epochs, dict(spec.labels)
+            )
         )
         return _job(data)
 
@@ -75,10 +83,22 @@ class InMemoryBackend(BaseBackend):
         return _job(data)
 
     def list(
-        self, *, page_size: int | None, page_token: str | None, filter: str | None
+        self,
+        *,
+        page_size: int | None,
+        page_token: str | None,
+        filter: str | None,
+        query: JobQuery | None = None,
     ) -> Flow[Page[TuningJob]]:
+        """One page; the service selects by state and labels itself, and has no filter language."""
+        if filter:
+            raise FilterError(self.name, filter, "the in-memory service has no filter language")
         offset = int(page_token or 0)
-        items, following = yield from call(BlockingCall(self.service.list_jobs, offset, page_size or 20))
+        states = frozenset(s.value for s in query.states) if query else frozenset()
+        labels = dict(query.labels) if query else {}
+        items, following = yield from call(
+            BlockingCall(self.service.list_jobs, offset, page_size or 20, states, labels)
+        )
         return Page[TuningJob](
             items=[_job(item) for item in items],
             next_page_token=None if following is None else str(following),
@@ -101,8 +121,18 @@ class InMemoryBackend(BaseBackend):
 
     def metrics(self, job_id: str) -> Flow[Metrics]:
         losses = yield from call(BlockingCall(self.service.losses, job_id))
-        points = tuple(MetricPoint(step=step, value=value) for step, value in losses)
-        return Metrics(job_id=job_id, series={"loss": points}, raw={"losses": losses})
+        points = [MetricPoint(step=step, value=value) for step, value in losses]
+        # The service calls its series "loss": reported under the port's canonical name.
+        return Metrics.from_native(job_id, {"loss": points}, {"loss": "train_loss"}, {"losses": losses})
+
+
+def _read_examples(source: DataSource) -> tuple[Example, ...]:
+    """The examples of *source*: in memory already, or read from a local file (blocking)."""
+    if isinstance(source, tuple):
+        return source
+    from tuneport.datasets import read_examples
+
+    return tuple(read_examples(source))
 
 
 def _job(data: dict[str, Any]) -> TuningJob:
@@ -120,5 +150,6 @@ def _job(data: dict[str, Any]) -> TuningJob:
         total_steps=data["steps"],
         create_time=datetime.fromisoformat(data["created"]),
         error=JobError(message=data["error"]) if data["error"] else None,
+        labels=data["labels"],
         raw=data,
     )
