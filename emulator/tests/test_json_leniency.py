@@ -289,6 +289,8 @@ def _read(text: str, reader: Any) -> Any:
         st.sampled_from([
             '{"a": NaN}', '{"a": 1e400}', '{"a": 99999999999999999999999}', '{"a": "\\ud800"}',
             '{"a": 1, "a": 2}', '["\\udc00"]', "[" * 150 + "]" * 150, '{"a":' * 120 + "1" + "}" * 120,
+            # More brackets than the limits, shallow: read without a walk only when the count allows.
+            "[" + ",".join(['{"a": [1, {"b": []}]}'] * 150) + "]",
         ]),
     )
 )  # fmt: skip

@@ -193,6 +193,8 @@ def _strict(text: str) -> Any:
         )
     except (_NotStrict, ValueError, RecursionError):
         return _NOT_STRICT
+    if text.count("{") <= MAX_OBJECT_DEPTH and text.count("[") <= MAX_ARRAY_DEPTH:
+        return value  # no deeper than it has brackets (counted in C): within the limits, no walk
     return value if _within_depth(value) else _NOT_STRICT
 
 
