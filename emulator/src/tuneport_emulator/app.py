@@ -49,7 +49,6 @@ from urllib.parse import parse_qs
 
 import orjson
 from starlette.datastructures import Headers
-from starlette.responses import Response as AsgiResponse
 
 from tuneport_emulator.auth import SECRET_QUERY_PARAMETERS, credential_kind
 from tuneport_emulator.clock import EmulatorClock
@@ -336,7 +335,8 @@ def _request(scope: Scope) -> Request:
     # The path as sent (percent escapes kept: the router decodes what it captures); the
     # query's bytes read as Latin-1, then split and percent-decoded (as UTF-8) by parse_qs.
     path = raw_path.decode("latin-1").partition("?")[0] or "/"
-    query = parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+    query_string: bytes = scope.get("query_string", b"")
+    query = parse_qs(query_string.decode("latin-1"), keep_blank_values=True) if query_string else {}
     return Request(method=scope["method"], path=path, query=query, headers=Headers(scope=scope))
 
 
@@ -396,12 +396,19 @@ async def _spool_body(request: Request, receive: Receive) -> BinaryIO:
 
 async def _write(scope: Scope, receive: Receive, send: Send, answer: _Answer) -> None:
     response = answer.response
-    # The content type as the handler gave it: Starlette's media_type would add a charset to text/*.
+    payload = answer.payload
+    # The content type as the handler gave it, then the handler's headers (a repeated name
+    # replaces the earlier one), as raw ASGI messages: a Starlette Response cost more than this.
     headers = {"content-type": response.content_type}
-    headers.update((name.lower(), value) for name, value in response.headers.items())
+    for name, value in response.headers.items():
+        headers[name.lower()] = value
+    if response.status >= 200 and response.status not in (204, 304):  # those have no body to frame
+        headers["content-length"] = str(len(payload))
     if answer.close:
         headers["connection"] = "close"  # the body was not read to its end: the framing is lost
-    await AsgiResponse(answer.payload, status_code=response.status, headers=headers)(scope, receive, send)
+    raw = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
+    await send({"type": "http.response.start", "status": response.status, "headers": raw})
+    await send({"type": "http.response.body", "body": payload})
 
 
 async def _abort(scope: Scope) -> None:
@@ -414,7 +421,7 @@ async def _abort(scope: Scope) -> None:
 
 
 def connection_access(app: ASGIApp) -> ASGIApp:
-    """Wrap the outermost app with what ASGI does not offer: dropping and corking the connection.
+    """Wrap the outermost app with what ASGI does not offer: dropping the connection, one write per answer.
 
     Uvicorn's receive callable is bound to the request's cycle, which holds
     the transport.  With it, this wrapper
@@ -424,54 +431,79 @@ def connection_access(app: ASGIApp) -> ASGIApp:
       aborts the transport: the ``reset`` faults.  Without a transport (an
       in-process ASGI client) the app raises :class:`ConnectionResetError`
       instead, which such clients pass on;
-    * corks the socket (``TCP_CORK``, where the platform has it) from the
-      response's start to its last body message.  Uvicorn writes the head and
-      the body separately; two small packets per answer cost the client a
-      second wake-up and halved the requests per second measured on loopback
-      (docs/emulator.md, "The HTTP server").
+    * gives the cycle a :class:`_HeadHolder` in place of the transport for the
+      request, which holds the response's head until its first body write, so
+      that both leave in one write.  Uvicorn writes them separately: two small
+      packets per answer cost the client a second wake-up and halved the
+      requests per second measured on loopback (docs/emulator.md, "The HTTP
+      server"); one write also costs the server one system call instead of
+      two (corking the socket around them, as before, cost two more).
     """
 
     async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
-        transport = getattr(getattr(receive, "__self__", None), "transport", None)
+        cycle: Any = getattr(receive, "__self__", None)
+        transport = getattr(cycle, "transport", None)
         if scope["type"] != "http" or not isinstance(transport, asyncio.Transport):
             await app(scope, receive, send)
             return
         scope.setdefault("extensions", {})[ABORT_EXTENSION] = lambda: _reset_transport(transport)
-        sock = cast("socket.socket | None", transport.get_extra_info("socket"))
-        if _TCP_CORK is None or sock is None:
-            await app(scope, receive, send)
-            return
-        corked = False
+        holder = _HeadHolder(transport)
 
-        async def corking_send(message: Message) -> None:
-            nonlocal corked
-            if message["type"] == "http.response.start" and not corked:
-                corked = _cork(sock, True)
-            await send(message)
-            if corked and message["type"] == "http.response.body" and not message.get("more_body", False):
-                corked = not _cork(sock, False)
+        async def joining_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                holder.holding = True
+                await send(message)
+                holder.holding = False  # nothing was written (a closed connection): hold nothing later
+            else:
+                await send(message)
+                if not message.get("more_body", False):
+                    holder.flush()
 
+        cycle.transport = holder
         try:
-            await app(scope, receive, corking_send)
+            await app(scope, receive, joining_send)
         finally:
-            if corked:
-                _cork(sock, False)
+            holder.flush()
+            cycle.transport = transport
 
     return wrapped
 
 
-#: Linux's TCP_CORK (None elsewhere: answers then leave in two packets, which is only slower).
-_TCP_CORK: int | None = getattr(socket, "TCP_CORK", None)
+class _HeadHolder:
+    """The transport as one request's cycle sees it: a response head is held until the next write.
 
+    Everything but :meth:`write` and :meth:`close` goes to the transport.
+    """
 
-def _cork(sock: socket.socket, on: bool) -> bool:
-    """Cork or uncork ``sock``; whether it worked (a socket the client closed refuses)."""
-    assert _TCP_CORK is not None
-    try:
-        sock.setsockopt(socket.IPPROTO_TCP, _TCP_CORK, 1 if on else 0)
-    except OSError:
-        return False
-    return True
+    __slots__ = ("_head", "_transport", "holding")
+
+    def __init__(self, transport: asyncio.Transport) -> None:
+        self._transport = transport
+        self._head = b""
+        #: Set while the response's head is being written: that write is held.
+        self.holding = False
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        if self.holding:
+            self.holding = False
+            self._head = bytes(data)
+            return
+        if self._head:
+            data, self._head = self._head + data, b""
+        self._transport.write(data)
+
+    def flush(self) -> None:
+        """Write a head still held (an answer that ended without a body write)."""
+        if self._head:
+            head, self._head = self._head, b""
+            self._transport.write(head)
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
 
 
 def _reset_transport(transport: asyncio.Transport) -> None:

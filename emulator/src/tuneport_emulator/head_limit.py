@@ -80,13 +80,18 @@ def bounded_http_protocol() -> type[asyncio.Protocol] | None:
         #: Whether a head or a message ended during the read being parsed.
         _boundary = False
         _head_timer: asyncio.TimerHandle | None = None
+        #: When the head being read began (loop time); None while no head is being read.
+        _head_since: float | None = None
 
         def connection_made(self, transport: Any) -> None:
             super().connection_made(transport)
-            self._start_head_timer()
+            self._begin_head()
 
         def connection_lost(self, exc: Exception | None) -> None:
-            self._stop_head_timer()
+            self._head_since = None
+            if self._head_timer is not None:
+                self._head_timer.cancel()
+                self._head_timer = None
             super().connection_lost(exc)
 
         def data_received(self, data: bytes) -> None:
@@ -105,7 +110,7 @@ def bounded_http_protocol() -> type[asyncio.Protocol] | None:
             # Answer, then half-close and keep reading (dropping) for a moment: closing
             # with unread bytes would send a TCP reset, which can discard the answer.
             self._refused = True
-            self._stop_head_timer()
+            self._head_since = None
             self.transport.write(_too_large_answer())
             if self.transport.can_write_eof():
                 self.transport.write_eof()
@@ -114,14 +119,13 @@ def bounded_http_protocol() -> type[asyncio.Protocol] | None:
         def on_message_begin(self) -> None:
             super().on_message_begin()
             self._head_open = True
-            if self._head_timer is None:
-                self._start_head_timer()
+            self._begin_head()
 
         def on_headers_complete(self) -> None:
             self._boundary = True
             self._head_open = False
             self._head_bytes = 0
-            self._stop_head_timer()
+            self._head_since = None
             super().on_headers_complete()
 
         def on_message_complete(self) -> None:
@@ -130,19 +134,25 @@ def bounded_http_protocol() -> type[asyncio.Protocol] | None:
             self._head_open = True  # the next request's head, if any, starts here
             self._head_bytes = 0
 
-        def _start_head_timer(self) -> None:
-            self._stop_head_timer()
-            self._head_timer = self.loop.call_later(HEAD_TIMEOUT, self._head_timed_out)
+        def _begin_head(self) -> None:
+            # One timer per connection, not one per request (scheduling and cancelling a timer
+            # on every request cost more than the rest of this class): when it fires it checks
+            # the head in progress then, if any, and comes back at that head's deadline.
+            if self._head_since is None:  # the first head's time runs from the connection's opening
+                self._head_since = self.loop.time()
+            if self._head_timer is None:
+                self._head_timer = self.loop.call_later(HEAD_TIMEOUT, self._check_head_time)
 
-        def _stop_head_timer(self) -> None:
-            if self._head_timer is not None:
-                self._head_timer.cancel()
-                self._head_timer = None
-
-        def _head_timed_out(self) -> None:
+        def _check_head_time(self) -> None:
             self._head_timer = None
-            if self._head_open and not self._refused and not self.transport.is_closing():
+            since = self._head_since
+            if since is None or self.transport.is_closing():
+                return  # no head in progress: the next one starts the timer again
+            deadline = since + HEAD_TIMEOUT
+            if self.loop.time() >= deadline:
                 self.transport.close()
+            else:
+                self._head_timer = self.loop.call_at(deadline, self._check_head_time)
 
     _PROTOCOL = BoundedHttpToolsProtocol
     return _PROTOCOL

@@ -57,11 +57,18 @@ def _summary(body: Any, size: int) -> dict[str, Any]:
     return summary
 
 
+def _name_of_type(value: Any) -> str:
+    return f"<{type(value).__name__}>"
+
+
+# Compact, and total: a value JSON cannot hold is named, not an error (the log never fails a
+# request).  ASCII escapes keep lone surrogates (which UTF-8 cannot carry) round-tripping.
+# One encoder for every entry: json.dumps with options builds a new one on each call.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), default=_name_of_type)
+
+
 def _encode(value: Any) -> bytes:
-    # Compact, and total: a value JSON cannot hold is named, not an error (the log never fails a
-    # request).  ASCII escapes keep lone surrogates (which UTF-8 cannot carry) round-tripping.
-    text = json.dumps(value, separators=(",", ":"), default=lambda o: f"<{type(o).__name__}>")
-    return text.encode("ascii")
+    return _ENCODER.encode(value).encode("ascii")
 
 
 class RequestLog:

@@ -36,6 +36,9 @@ SYSTEM_PARAMETERS = frozenset(
 )  # fmt: skip
 
 _SEGMENT = re.compile(r"\{(\w+)(:path)?\}")
+#: Resolved (method, path) pairs the router remembers, and the longest path it remembers.
+_RESOLVED_CACHE_SIZE = 1024
+_RESOLVED_CACHE_PATH = 512
 _CAMEL_BOUNDARY = re.compile(r"(?<!^)(?=[A-Z])")
 
 
@@ -145,6 +148,10 @@ class Router:
 
     def __init__(self) -> None:
         self._routes: list[Route] = []
+        # (method, path) -> (route, captured values): the same paths come again and again (a
+        # polled operation, a collection's creates), and matching them against every route's
+        # pattern in turn was most of a resolve.  Bounded; emptied when a route is added.
+        self._resolved: dict[tuple[str, str], tuple[Route, dict[str, str]]] = {}
 
     @property
     def routes(self) -> tuple[Route, ...]:
@@ -174,10 +181,23 @@ class Router:
             method, pattern, handler, name, frozenset(allowed), auth, log, _compile(pattern), stream_body
         )
         self._routes.append(route)
+        self._resolved.clear()
         return route
 
     def resolve(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
         """The route for a request and its captured values; 404 in Google's shape if none."""
+        key = (method, path)
+        known = self._resolved.get(key)
+        if known is not None:
+            return known[0], dict(known[1])
+        route, params = self._match(method, path)
+        if len(path) <= _RESOLVED_CACHE_PATH:
+            if len(self._resolved) >= _RESOLVED_CACHE_SIZE:
+                self._resolved.clear()
+            self._resolved[key] = (route, params)
+        return route, dict(params)
+
+    def _match(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
         allowed: list[str] = []
         for route in self._routes:
             match = route.regex.fullmatch(path)
