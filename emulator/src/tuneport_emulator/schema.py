@@ -213,10 +213,6 @@ _SECONDS_NANOS = {
 _END = object()
 
 
-def _child(path: str, name: str) -> str:
-    return f"{path}.{name}" if path else name
-
-
 def normalize(
     value: Any, message: Message, path: str = "", *, keep_output_only: bool = False
 ) -> dict[str, Any]:
@@ -265,18 +261,20 @@ class _Reader:
     def message(self, value: dict[str, Any], message: Message, path: str) -> dict[str, Any]:
         result: dict[str, Any] = {}
         oneofs_set: set[str] = set()
+        fields, by_proto = message.fields, message.by_proto
         pairs = value.pairs if isinstance(value, RepeatedKeyObject) else value.items()
         for key, item in pairs:
-            f = message.find(key)
+            f = fields.get(key) or by_proto.get(key)
             if f is None:
                 self.unknown_name(key, path, "Cannot find field.")
                 continue
             if item is None:
                 continue  # proto3 JSON: null means "not set"
-            if isinstance(item, list) and not f.repeated and f.kind != "json":
+            kind = f.kind
+            if isinstance(item, list) and not f.repeated and kind != "json":
                 self.unknown_name(key, path, "Proto field is not repeating, cannot start list.")
                 continue
-            if isinstance(item, dict) and f.kind not in _OBJECT_KINDS:
+            if isinstance(item, dict) and kind not in _OBJECT_KINDS:
                 self.invalid_value(path, f.proto_name, "Starting an object on a scalar field")
                 continue
             if f.oneof is not None:
@@ -286,15 +284,23 @@ class _Reader:
                     )
                     continue
                 oneofs_set.add(f.oneof)
-            field_path = _child(path, f.proto_name)
-            converted = (
-                self.repeated(item, f, field_path, key)
-                if f.repeated
-                else self.value(item, f, field_path, key)
-            )
-            if converted is _INVALID or (f.output_only and not self.keep_output_only):
+            if kind == "string" and not f.repeated and isinstance(item, str):
+                converted: Any = item  # what to_string() returns, without building the path it needs not
+            else:
+                field_path = f"{path}.{f.proto_name}" if path else f.proto_name
+                converted = (
+                    self.repeated(item, f, field_path, key)
+                    if f.repeated
+                    else self.value(item, f, field_path, key)
+                )
+                if converted is _INVALID:
+                    continue
+            if f.output_only and not self.keep_output_only:
                 continue
-            _store(result, f, converted)
+            if f.name in result:
+                _store(result, f, converted)
+            else:
+                result[f.name] = converted
         return result
 
     def repeated(self, item: Any, f: Field, path: str, key: str) -> list[Any]:
@@ -304,6 +310,8 @@ class _Reader:
         if f.kind == "json":
             return list(item)
         result: list[Any] = []
+        objects = f.kind in _OBJECT_KINDS
+        inner = _MESSAGES[f.type_name or ""] if f.kind == "message" else None
         # The converter's element index counts objects and refused values, not
         # scalars it accepted (proto3 pushes no element for those).
         index = 0
@@ -316,11 +324,14 @@ class _Reader:
                 continue
             elif isinstance(element, list):
                 pending.append(iter(element))  # a nested list continues the same field
-            elif isinstance(element, dict) and f.kind not in _OBJECT_KINDS:
+            elif isinstance(element, dict) and not objects:
                 where = f"{path}[{index - 1}]" if index else path
                 self.invalid_value(where, f.proto_name, "Starting an object on a scalar field")
-            elif f.kind in _OBJECT_KINDS:
+            elif objects:
                 index += 1
+                if inner is not None and isinstance(element, dict):
+                    result.append(self.message(element, inner, f"{path}[{index - 1}]"))
+                    continue  # what value() does for a message, one call less
                 converted = self.value(element, f, f"{path}[{index - 1}]", key)
                 if converted is not _INVALID:
                     result.append(converted)
