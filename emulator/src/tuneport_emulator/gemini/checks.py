@@ -118,12 +118,11 @@ def validate_create(body: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str
         raise _not_specified("tuned_model.tuning_task.training_data.examples.examples")
     examples: list[dict[str, str]] = []
     for index, example in enumerate(raw_examples):
-        path = f"tuned_model.tuning_task.training_data.examples.examples[{index}]"
-        if not example.get("textInput"):
-            raise _not_specified(f"{path}.text_input")
-        if not example.get("output"):
-            raise _not_specified(f"{path}.output")
-        examples.append({"textInput": example["textInput"], "output": example["output"]})
+        text_input, output = example.get("textInput"), example.get("output")
+        if not text_input or not output:
+            path = f"tuned_model.tuning_task.training_data.examples.examples[{index}]"
+            raise _not_specified(f"{path}.text_input" if not text_input else f"{path}.output")
+        examples.append({"textInput": text_input, "output": output})
     return fields, examples, _hyperparameters(task.get("hyperparameters") or {}, len(examples))
 
 
@@ -152,6 +151,8 @@ def _hyperparameters(given: dict[str, Any], count: int) -> dict[str, Any]:
 def dataset_problem(examples: list[dict[str, str]]) -> str | None:
     """The first example over the per-example limits, described; None if all fit."""
     for index, example in enumerate(examples):
+        if len(example["textInput"]) <= MAX_INPUT_CHARS and len(example["output"]) <= MAX_OUTPUT_CHARS:
+            continue
         where = f"training_data.examples.examples[{index}]"
         if len(example["textInput"]) > MAX_INPUT_CHARS:
             return (
