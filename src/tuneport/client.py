@@ -9,7 +9,7 @@ only in how they do I/O and sleep.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import pydantic
@@ -25,6 +25,7 @@ from tuneport.models import (
     GenerateRequest,
     Generation,
     Hyperparameters,
+    JobQuery,
     JobSpec,
     JobState,
     Metrics,
@@ -42,10 +43,12 @@ if TYPE_CHECKING:
     from tuneport._driver import SyncDriver
     from tuneport.catalog import Catalog
 
-__all__ = ["AsyncTuningClient", "ProgressCallback", "TuningClient"]
+__all__ = ["AsyncTuningClient", "ProgressCallback", "StateSelection", "TuningClient"]
 
 T = TypeVar("T")
 ProgressCallback = Callable[[TuningJob], None]
+#: What ``list(state=...)`` takes: a state or several, as :class:`JobState` or names.
+StateSelection = JobState | str | Iterable[JobState | str] | None
 log = logging.getLogger("tuneport")
 
 _FAILED_STATES = (JobState.FAILED, JobState.EXPIRED)
@@ -115,6 +118,7 @@ class _ClientCore:
         #: Per-model facts checked before a create (``None``: capabilities only).
         self.catalog = catalog
         self._closers: list[Callable[[], None]] = []
+        self._query_keyword: bool | None = None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(backend={self.backend.name!r})"
@@ -194,6 +198,48 @@ class _ClientCore:
         except pydantic.ValidationError as exc:
             raise spec_error(exc) from None
 
+    def _make_query(self, state: StateSelection, labels: Mapping[str, str] | None) -> JobQuery | None:
+        """The portable selection of ``list(state=..., labels=...)`` (``None``: every job)."""
+        if state is None and labels is None:
+            return None
+        try:
+            query = JobQuery.model_validate({"states": state, "labels": {} if labels is None else labels})
+        except pydantic.ValidationError as exc:
+            raise spec_error(exc) from None
+        return None if query.is_empty else query
+
+    def _list_flow(
+        self, page_size: int | None, page_token: str | None, filter: str | None, query: JobQuery | None
+    ) -> Flow[Page[TuningJob]]:
+        """The backend's list of one page; with a query, only the jobs it selects.
+
+        A backend that takes ``query`` narrows its request with it; every job is
+        checked against it here all the same, so one that cannot (or an older
+        backend without the keyword) still lists exactly the jobs selected.
+        """
+        size = self._page_size(page_size)
+        if query is None:
+            return self.backend.list(page_size=size, page_token=page_token, filter=filter)
+        if self._list_takes_query():
+            flow = self.backend.list(page_size=size, page_token=page_token, filter=filter, query=query)
+        else:
+            flow = self.backend.list(page_size=size, page_token=page_token, filter=filter)
+        return _selected(flow, query)
+
+    def _list_takes_query(self) -> bool:
+        # Backends written before the keyword existed keep working: the client filters for them.
+        if self._query_keyword is None:
+            import inspect
+
+            try:
+                parameters = list(inspect.signature(self.backend.list).parameters.values())
+            except (TypeError, ValueError):
+                parameters = []
+            self._query_keyword = any(
+                p.name == "query" or p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters
+            )
+        return self._query_keyword
+
     def _page_size(self, page_size: int | None) -> int | None:
         cap = self.backend.capabilities.max_page_size
         if page_size is not None and page_size < 1:
@@ -201,6 +247,14 @@ class _ClientCore:
         if cap is not None and page_size is not None:
             return min(page_size, cap)
         return page_size
+
+
+def _selected(flow: Flow[Page[TuningJob]], query: JobQuery) -> Flow[Page[TuningJob]]:
+    """The page *flow* returns, keeping only the jobs *query* selects (a page may end up empty)."""
+    page = yield from flow
+    return Page[TuningJob](
+        items=[job for job in page.items if query.matches(job)], next_page_token=page.next_page_token
+    )
 
 
 class _Waiter:
@@ -320,18 +374,26 @@ class TuningClient(_ClientCore):
         page_size: int | None = None,
         page_token: str | None = None,
         filter: str | None = None,
+        state: StateSelection = None,
+        labels: Mapping[str, str] | None = None,
         retry: RetryPolicy | None = None,
         timeout: float | None = None,
     ) -> Page[TuningJob]:
-        """One page of jobs, as the backend returns it."""
+        """One page of jobs, as the backend returns it (see :meth:`list` for the filters).
+
+        With ``state`` or ``labels`` a page holds only the jobs selected: it may
+        be short, even empty, and still have a next page.
+        """
         self._require(Operation.LIST)
-        flow = self.backend.list(page_size=self._page_size(page_size), page_token=page_token, filter=filter)
+        flow = self._list_flow(page_size, page_token, filter, self._make_query(state, labels))
         return self._run(flow, retry, timeout)
 
     def list(
         self,
         *,
         page_size: int | None = None,
+        state: StateSelection = None,
+        labels: Mapping[str, str] | None = None,
         filter: str | None = None,
         limit: int | None = None,
         retry: RetryPolicy | None = None,
@@ -339,16 +401,24 @@ class TuningClient(_ClientCore):
     ) -> Iterator[TuningJob]:
         """Every job, fetching pages lazily as the iterator advances.
 
+        ``state`` (a :class:`JobState` or its name, or several: any of them) and
+        ``labels`` (every one) select jobs the same way on every backend: mapped
+        to the service's filter where it has one, checked by the client where it
+        has not.  ``filter`` is the service's own filter expression, passed
+        through (provider-specific; a backend refuses one it cannot honour with
+        :class:`~tuneport.errors.FilterError`).  ``limit`` counts selected jobs.
         Capability and argument errors are raised here, not at the first ``next()``.
         """
         self._require(Operation.LIST)
         self._page_size(page_size)
-        return self._iterate(page_size, filter, limit, retry, timeout)
+        query = self._make_query(state, labels)
+        return self._iterate(page_size, filter, query, limit, retry, timeout)
 
     def _iterate(
         self,
         page_size: int | None,
         filter: str | None,
+        query: JobQuery | None,
         limit: int | None,
         retry: RetryPolicy | None,
         timeout: float | None,
@@ -356,9 +426,7 @@ class TuningClient(_ClientCore):
         token: str | None = None
         seen = 0
         while limit is None or seen < limit:
-            page = self.list_page(
-                page_size=page_size, page_token=token, filter=filter, retry=retry, timeout=timeout
-            )
+            page = self._run(self._list_flow(page_size, token, filter, query), retry, timeout)
             for job in page.items:
                 if limit is not None and seen >= limit:
                     return
@@ -502,18 +570,22 @@ class AsyncTuningClient(_ClientCore):
         page_size: int | None = None,
         page_token: str | None = None,
         filter: str | None = None,
+        state: StateSelection = None,
+        labels: Mapping[str, str] | None = None,
         retry: RetryPolicy | None = None,
         timeout: float | None = None,
     ) -> Page[TuningJob]:
-        """One page of jobs, as the backend returns it."""
+        """One page of jobs (see :meth:`TuningClient.list_page`)."""
         self._require(Operation.LIST)
-        flow = self.backend.list(page_size=self._page_size(page_size), page_token=page_token, filter=filter)
+        flow = self._list_flow(page_size, page_token, filter, self._make_query(state, labels))
         return await self._run(flow, retry, timeout)
 
     def list(
         self,
         *,
         page_size: int | None = None,
+        state: StateSelection = None,
+        labels: Mapping[str, str] | None = None,
         filter: str | None = None,
         limit: int | None = None,
         retry: RetryPolicy | None = None,
@@ -521,16 +593,19 @@ class AsyncTuningClient(_ClientCore):
     ) -> AsyncIterator[TuningJob]:
         """Every job, as an async iterator fetching pages lazily (``async for job in client.list()``).
 
-        Capability and argument errors are raised here, not at the first iteration.
+        The filters are those of :meth:`TuningClient.list`.  Capability and
+        argument errors are raised here, not at the first iteration.
         """
         self._require(Operation.LIST)
         self._page_size(page_size)
-        return self._iterate(page_size, filter, limit, retry, timeout)
+        query = self._make_query(state, labels)
+        return self._iterate(page_size, filter, query, limit, retry, timeout)
 
     async def _iterate(
         self,
         page_size: int | None,
         filter: str | None,
+        query: JobQuery | None,
         limit: int | None,
         retry: RetryPolicy | None,
         timeout: float | None,
@@ -538,9 +613,7 @@ class AsyncTuningClient(_ClientCore):
         token: str | None = None
         seen = 0
         while limit is None or seen < limit:
-            page = await self.list_page(
-                page_size=page_size, page_token=token, filter=filter, retry=retry, timeout=timeout
-            )
+            page = await self._run(self._list_flow(page_size, token, filter, query), retry, timeout)
             for job in page.items:
                 if limit is not None and seen >= limit:
                     return

@@ -32,6 +32,7 @@ __all__ = [
     "BadRequestError",
     "ConfigError",
     "DatasetError",
+    "FilterError",
     "InsecureConfigWarning",
     "InsecureSettingWarning",
     "InternalServerError",
@@ -213,6 +214,21 @@ class ValidationError(TuneportError):
 
 class SpecError(ValidationError):
     """A :class:`~tuneport.models.JobSpec` or request is invalid (names the field)."""
+
+
+class FilterError(SpecError):
+    """A list filter the backend cannot honour: refused before any request, never a silent empty list.
+
+    ``filter`` is what was asked (a raw provider filter, or a ``state``/``labels``
+    selection) and ``backend`` the backend that cannot answer it; the problem's
+    ``field`` is ``filter``, ``state`` or ``labels``.
+    """
+
+    def __init__(self, backend: str, filter: str, reason: str, *, field: str = "filter") -> None:
+        self.backend = backend
+        self.filter = filter
+        problem = Problem(reason, field=field, rule="unsupported-filter")
+        super().__init__([problem], summary=f"backend '{backend}' cannot honour the list filter {filter!r}")
 
 
 class DatasetError(ValidationError):

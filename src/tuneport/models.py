@@ -43,6 +43,7 @@ __all__ = [
     "Generation",
     "Hyperparameters",
     "JobError",
+    "JobQuery",
     "JobSpec",
     "JobState",
     "MetricPoint",
@@ -403,6 +404,61 @@ class TuningJob(_Model):
     labels: dict[str, str] = Field(default_factory=dict)
     #: The provider's JSON, unmodified.
     raw: dict[str, Any] = Field(default_factory=dict, repr=False)
+
+
+class JobQuery(_Model):
+    """A portable selection of jobs for ``list``: one of ``states``, and every one of ``labels``.
+
+    Backends map it to their service's list filter where it has one (Vertex:
+    ``state="JOB_STATE_…"``, ``labels.KEY="VALUE"``) and the client checks
+    every listed job against it all the same (:meth:`matches`), so a backend
+    that cannot narrow its listing still lists exactly the jobs selected.
+    States are :class:`JobState` values (names are read case-insensitively);
+    labels are the job's own :attr:`TuningJob.labels`.
+    """
+
+    states: frozenset[JobState] = frozenset()
+    labels: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("states", mode="before")
+    @classmethod
+    def _state_names(cls, value: Any) -> Any:
+        if value is None:
+            return frozenset()
+        if isinstance(value, str):  # one state (a JobState is a str too)
+            value = [value]
+        if not isinstance(value, (list, tuple, set, frozenset)):
+            return value  # pydantic reports the type
+        return frozenset(_job_state(item) for item in value)
+
+    @property
+    def is_empty(self) -> bool:
+        """True when it selects every job."""
+        return not self.states and not self.labels
+
+    def matches(self, job: TuningJob) -> bool:
+        """Whether *job* is selected: its state is one of ``states`` and it carries every label."""
+        if self.states and job.state not in self.states:
+            return False
+        return all(job.labels.get(key) == value for key, value in self.labels.items())
+
+    def __str__(self) -> str:
+        parts = []
+        if self.states:
+            parts.append("state=" + ",".join(sorted(s.value for s in self.states)))
+        parts += [f"labels.{key}={value}" for key, value in sorted(self.labels.items())]
+        return " ".join(parts) or "every job"
+
+
+def _job_state(value: Any) -> Any:
+    """A :class:`JobState` from itself or its name, any case (``ValueError`` naming the states)."""
+    if isinstance(value, JobState) or not isinstance(value, str):
+        return value
+    try:
+        return JobState(value.strip().upper())
+    except ValueError:
+        names = ", ".join(s.value for s in JobState)
+        raise ValueError(f"not a job state: {value!r} (one of {names})") from None
 
 
 T = TypeVar("T")

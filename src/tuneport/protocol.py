@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from tuneport.models import (
         GenerateRequest,
         Generation,
+        JobQuery,
         JobSpec,
         Metrics,
         Page,
@@ -418,9 +419,23 @@ class TuningBackend(Protocol):
         ...
 
     def list(
-        self, *, page_size: int | None, page_token: str | None, filter: str | None
+        self,
+        *,
+        page_size: int | None,
+        page_token: str | None,
+        filter: str | None,
+        query: JobQuery | None = None,
     ) -> Flow[Page[TuningJob]]:
-        """One page of jobs."""
+        """One page of jobs.
+
+        ``filter`` is the service's own filter, passed through (a backend refuses
+        one its service cannot honour with :class:`~tuneport.errors.FilterError`,
+        before any request).  ``query`` is the portable selection (states,
+        labels): map it to the service's filter where it has one; the client
+        checks every job returned against it anyway, so a backend may ignore
+        it.  The client passes ``query`` only to backends whose ``list`` takes
+        the keyword, and only when it selects something.
+        """
         ...
 
     def get(self, job_id: str) -> Flow[TuningJob]:
@@ -499,7 +514,12 @@ class BaseBackend:
         raise self._unsupported(Operation.CREATE)
 
     def list(
-        self, *, page_size: int | None, page_token: str | None, filter: str | None
+        self,
+        *,
+        page_size: int | None,
+        page_token: str | None,
+        filter: str | None,
+        query: JobQuery | None = None,
     ) -> Flow[Page[TuningJob]]:
         raise self._unsupported(Operation.LIST)
 

@@ -14,6 +14,7 @@ from tuneport_emulator import Emulator, EmulatorClock
 from tuneport.errors import (
     AlreadyExistsError,
     BadRequestError,
+    FilterError,
     JobNotReady,
     NotFoundError,
     PermissionDeniedError,
@@ -147,6 +148,92 @@ def test_cancel_then_wait_returns_cancelled(call: Any) -> None:
     cancelled = call("cancel", job.id)
     assert cancelled.state is JobState.CANCELLED
     assert call("wait", job.id, poll=1.0).state is JobState.CANCELLED
+
+
+def _fresh(emulator: Emulator) -> tuneport.TuningClient:
+    """Another client of the same emulator: it remembers no operation names (another process)."""
+    options: dict[str, Any] = {"backend": "gemini", "endpoint": emulator.url, "emulator": True}
+    return tuneport.connect(**options, environ={}, clock=ManualClock())
+
+
+def test_a_cancelled_job_reads_cancelled_however_it_is_read(call: Any, emulator: Emulator) -> None:
+    """Issue #15: get, list, a second cancel and wait agree; CANCELLED is never shown as FAILED."""
+    job = call("create", base_model=BASE, training_data=PAIRS, display_name="cancelled")
+    failed_id = emulator.seed_gemini_model(
+        {"baseModel": BASE, "displayName": "failed"}, state="FAILED", error={"code": 3, "message": "bad"}
+    )["name"].removeprefix("tunedModels/")
+    assert call("cancel", job.id).state is JobState.CANCELLED
+    with _fresh(emulator) as other:
+        reads = {
+            "get": call("get", job.id).state,
+            "list": {j.id: j.state for j in call("list")}[job.id],
+            "second cancel": call("cancel", job.id).state,
+            "wait": call("wait", job.id, poll=1.0).state,
+            "fresh cancel": other.cancel(job.id).state,  # first: it knows no operation yet
+            "fresh get": other.get(job.id).state,
+            "fresh list": {j.id: j.state for j in other.list()}[job.id],
+        }
+        assert reads == dict.fromkeys(reads, JobState.CANCELLED)
+        assert other.cancel(failed_id).state is JobState.FAILED
+        failed = {j.id: j for j in other.list()}[failed_id]
+        assert failed.state is JobState.FAILED
+        assert failed.error is not None
+        assert failed.error.message == "bad"
+
+
+def test_portable_listing_is_selected_client_side(call: Any, emulator: Emulator) -> None:
+    """Issue #15: the Gemini API has no state or label filter; tuneport selects, paging through."""
+    running = call("create", base_model=BASE, training_data=PAIRS, display_name="running")
+    cancelled = call("create", base_model=BASE, training_data=PAIRS, display_name="cancelled")
+    call("cancel", cancelled.id)
+    seeded = emulator.seed_gemini_model({"baseModel": BASE, "displayName": "done"}, state="ACTIVE")
+    done = seeded["name"].removeprefix("tunedModels/")
+    assert [j.id for j in call("list", state="running", page_size=1)] == [running.id]
+    assert [j.id for j in call("list", state="CANCELLED", page_size=1)] == [cancelled.id]
+    assert [j.id for j in call("list", state=[JobState.SUCCEEDED, "running"])] == [running.id, done]
+    assert call("list", state="failed") == []  # the cancelled model is FAILED on the wire
+    assert len(call("list", state="running", limit=1)) == 1
+    page = call("list_page", state="SUCCEEDED", page_size=1)
+    assert page.items == []  # the first model is not selected: a page may be empty ...
+    assert page.next_page_token  # ... and still have a next one
+    emulator.store.clear_requests()
+    assert call("list", labels={"team": "a"}) == []  # a TunedModel has no labels
+    assert emulator.requests() == []  # so nothing is sent
+
+
+def test_list_costs_one_request_per_failed_model(call: Any, emulator: Emulator) -> None:
+    """Telling a cancelled model from a failed one reads its operation: one request per FAILED model."""
+    for i in range(3):
+        call("cancel", call("create", base_model=BASE, training_data=PAIRS, display_name=f"c{i}").id)
+    call("create", base_model=BASE, training_data=PAIRS, display_name="running")
+    emulator.store.clear_requests()
+    assert [j.state for j in call("list")].count(JobState.CANCELLED) == 3
+    assert len(emulator.requests()) == 1 + 3
+    emulator.store.clear_requests()
+    assert len(call("list", state="running")) == 1
+    assert len(emulator.requests()) == 1  # neither FAILED nor CANCELLED selected: no lookups
+
+
+@pytest.mark.parametrize("expression", ["state=ACTIVE", "labels.team:a", "create_time>2024", "state!=FAILED"])
+def test_field_expressions_are_refused_before_any_request(
+    call: Any, emulator: Emulator, expression: str
+) -> None:
+    """Issue #15: the Gemini API's filter is a full-text search, so a field expression finds nothing."""
+    emulator.store.clear_requests()
+    with pytest.raises(FilterError) as info:
+        call("list", filter=expression)
+    assert info.value.filter == expression
+    assert info.value.field == "filter"
+    assert "full-text search" in str(info.value)
+    assert emulator.requests() == []
+
+
+def test_search_words_and_operators_pass_through(call: Any) -> None:
+    wanted = call("create", base_model=BASE, training_data=PAIRS, display_name="sentence translator")
+    call("create", base_model=BASE, training_data=PAIRS, display_name="other")
+    assert [j.id for j in call("list", filter="translator owner:me")] == [wanted.id]
+    assert call("list", filter="bogus") == []  # a search that finds nothing
+    assert call("list", filter="readers:everyone") == []
 
 
 def test_cancel_of_a_finished_model_changes_nothing(call: Any, emulator: Emulator) -> None:

@@ -16,8 +16,9 @@ import httpx
 import pytest
 
 from tuneport_emulator import Emulator
-from tuneport.errors import APIError, JobFailed, JobNotReady, NotFoundError, SpecError
+from tuneport.errors import APIError, FilterError, JobFailed, JobNotReady, NotFoundError, SpecError
 from tuneport.models import JobState
+from tuneport_vertex.wire import REQUEST_ID_LABEL
 
 PARENT = "projects/tuneport-test/locations/us-central1"
 #: How Vertex names what it returns: by project number (the emulator derives tuneport-test's).
@@ -208,8 +209,39 @@ async def test_list_pages_and_filters(api: Any, emulator: Emulator, train_file: 
     succeeded = await api.list_all(filter='state="JOB_STATE_SUCCEEDED"')
     assert [j.id for j in succeeded] == [first.id]
     assert [j.id for j in await api.list_all(filter='labels.team="b"')] == [second.id]
-    with pytest.raises(APIError):
+    with pytest.raises(FilterError) as info:  # the service's 400, as the portable error naming the filter
         await api.list_page(filter="not a filter")
+    assert info.value.filter == "not a filter"
+    assert "must be compared with a value" in str(info.value)
+
+
+async def test_portable_listing_maps_to_the_service_filter(
+    api: Any, emulator: Emulator, train_file: Path
+) -> None:
+    """Issue #15: state and labels become tuningJobs.list's filter; the jobs are those selected."""
+    first = await api.create(base_model=BASE, training_data=str(train_file), labels={"team": "a"})
+    emulator.advance(3600)
+    second = await api.create(base_model=BASE, training_data=str(train_file), labels={"team": "b"})
+    await api.cancel(second.id)
+    emulator.store.clear_requests()
+    assert [j.id for j in await api.list_all(state="succeeded")] == [first.id]
+    assert [j.id for j in await api.list_all(state=[JobState.CANCELLING, "cancelled"])] == [second.id]
+    assert [j.id for j in await api.list_all(labels={"team": "b"})] == [second.id]
+    assert await api.list_all(state="SUCCEEDED", labels={"team": "b"}) == []
+    raw_and_query = await api.list_all(filter='labels.team="a"', state=["succeeded", "failed"])
+    assert [j.id for j in raw_and_query] == [first.id]
+    lists = [e for e in emulator.requests() if e["route"] == "vertex.v1.tuningJobs.list"]
+    assert [e["query"]["filter"][0] for e in lists] == [
+        'state="JOB_STATE_SUCCEEDED"',
+        '(state="JOB_STATE_CANCELLING" OR state="JOB_STATE_CANCELLED")',
+        'labels.team="b"',
+        'state="JOB_STATE_SUCCEEDED" AND labels.team="b"',
+        '(labels.team="a") AND (state="JOB_STATE_SUCCEEDED" OR state="JOB_STATE_FAILED")',
+    ]
+    # tuneport's request-id label is bookkeeping, not one of the job's labels: it selects nothing.
+    request_id = first.raw["labels"][REQUEST_ID_LABEL]
+    assert await api.list_all(labels={REQUEST_ID_LABEL: request_id}) == []
+    assert len(_routes(emulator, "vertex.v1.tuningJobs.list")) == 5  # and costs no request
 
 
 async def test_cancel(api: Any, emulator: Emulator, train_file: Path) -> None:

@@ -184,15 +184,52 @@ def create(
     state.output.emit(job_dict(job), lambda console: job_panel(job, console))
 
 
+#: JobState's values, spelt out: `tuneport --help` does not import the models (a test holds them equal).
+JOB_STATES = (
+    *("PENDING", "RUNNING", "PAUSED", "SUCCEEDED", "PARTIALLY_SUCCEEDED"),
+    *("FAILED", "EXPIRED", "CANCELLING", "CANCELLED", "UNKNOWN"),
+)
+
+
 @cli.command(name="list")
-@click.option("--filter", "filter_", help="Provider filter expression, passed through.")
+@click.option(
+    "--state",
+    "states",
+    multiple=True,
+    type=click.Choice(JOB_STATES, case_sensitive=False),
+    help="Only jobs in this state (repeatable: any of them); the same on every backend.",
+)
+@click.option(
+    "--label",
+    "labels",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Only jobs carrying this label (repeatable: all of them); the same on every backend.",
+)
+@click.option(
+    "--filter",
+    "filter_",
+    help="The provider's own filter expression, passed through (provider-specific: "
+    "AIP-160 on vertex, a full-text search on gemini); refused where it cannot work.",
+)
 @click.option("--page-size", type=click.IntRange(min=1), help="Jobs per request.")
 @click.option("--limit", type=click.IntRange(min=0), help="Stop after this many jobs.")
 @pass_state
-def list_(state: State, filter_: str | None, page_size: int | None, limit: int | None) -> None:
-    """List tuning jobs (every page, or up to --limit)."""
+def list_(
+    state: State,
+    states: tuple[str, ...],
+    labels: tuple[str, ...],
+    filter_: str | None,
+    page_size: int | None,
+    limit: int | None,
+) -> None:
+    """List tuning jobs (every page, or up to --limit), selected by --state and --label."""
     client = state.client()
-    jobs = list(client.list(filter=filter_, page_size=page_size, limit=limit))
+    selected = _key_values(labels, "--label") if labels else None
+    listing = client.list(
+        state=states or None, labels=selected, filter=filter_, page_size=page_size, limit=limit
+    )
+    jobs = list(listing)
     state.output.emit({"jobs": [job_dict(j, raw=False) for j in jobs]}, lambda c: job_table(jobs, c))
 
 

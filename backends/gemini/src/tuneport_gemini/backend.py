@@ -33,6 +33,7 @@ from tuneport.models import (
     Example,
     GenerateRequest,
     Generation,
+    JobQuery,
     JobSpec,
     JobState,
     Metrics,
@@ -285,15 +286,47 @@ class GeminiBackend(BaseBackend):
         return operation
 
     def list(
-        self, *, page_size: int | None, page_token: str | None, filter: str | None
+        self,
+        *,
+        page_size: int | None,
+        page_token: str | None,
+        filter: str | None,
+        query: JobQuery | None = None,
     ) -> Flow[Page[TuningJob]]:
+        """One page of tuned models; ``query`` is selected by the client (the API has no such filter).
+
+        A FAILED model may have been cancelled: only its creation operation
+        tells, so each FAILED model of the page costs one more request (none
+        when the query selects neither FAILED nor CANCELLED).  A TunedModel has
+        no labels, so a query naming labels selects nothing and sends nothing.
+        """
+        wire.check_list_filter(filter)
         params = list_params(page_size, page_token, filter)
+        if query is not None and query.labels:
+            return Page[TuningJob](items=[])
         resp = yield from request(HttpRequest("GET", self._url("tunedModels"), params=params))
         data = resp.json()
-        return Page[TuningJob](
-            items=[wire.job_from_model(m) for m in data.get("tunedModels") or []],
-            next_page_token=data.get("nextPageToken") or None,
-        )
+        endings = {JobState.FAILED, JobState.CANCELLED}
+        look_up = query is None or not query.states or bool(query.states & endings)
+        items = []
+        for model in data.get("tunedModels") or []:
+            operation = None
+            if look_up and wire.state_of(model) is JobState.FAILED:
+                operation = yield from self._creation_operation(str(model.get("name", "")))
+            items.append(wire.job_from_model(model, operation))
+        return Page[TuningJob](items=items, next_page_token=data.get("nextPageToken") or None)
+
+    def _creation_operation(self, name: str) -> Flow[dict[str, Any] | None]:
+        """A model's creation operation: the remembered one, else looked up (one request either way)."""
+        model_id = name.removeprefix("tunedModels/")
+        op_name = self._operations.get(model_id)
+        if op_name is not None:
+            resp = yield from request(HttpRequest("GET", self._url(op_name), expected=frozenset({404})))
+            if resp.status_code != 404:
+                operation: dict[str, Any] = resp.json()
+                return operation
+            self._operations.forget(model_id, op_name)
+        return (yield from self._find_operation(name))
 
     # --- cancel and delete -----------------------------------------------------------------------
 
@@ -309,8 +342,13 @@ class GeminiBackend(BaseBackend):
         op_name = self._operations.get(model_id)
         if op_name is None:
             resp = yield from request(HttpRequest("GET", self._url(name)))
-            if wire.state_of(resp.json()) is not JobState.RUNNING:
-                return wire.job_from_model(resp.json())
+            model = resp.json()
+            if wire.state_of(model) is JobState.FAILED:
+                # Cancelled or failed: only the operation tells (never report a cancel as a failure).
+                ended = yield from self._find_operation(name)
+                return wire.job_from_model(model, ended)
+            if wire.state_of(model) is not JobState.RUNNING:
+                return wire.job_from_model(model)
             operation = yield from self._find_operation(name)
             if operation is None:
                 raise UnsupportedCapability(

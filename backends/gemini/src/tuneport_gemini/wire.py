@@ -14,7 +14,7 @@ import secrets
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from tuneport.errors import Problem, SpecError, UnsupportedParameter
+from tuneport.errors import FilterError, Problem, SpecError, UnsupportedParameter
 from tuneport.models import (
     Example,
     FilePart,
@@ -228,6 +228,41 @@ def create_body(spec: JobSpec, examples: Iterable[Example]) -> dict[str, Any]:
 def _camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(word.capitalize() for word in rest)
+
+
+# --- list ---------------------------------------------------------------------------------
+
+#: The operators ``tunedModels.list``'s ``filter`` takes besides its search words.
+FILTER_OPERATORS = frozenset({"owner:me", "writers:me", "readers:me", "readers:everyone"})
+#: Characters of a field expression (``state=ACTIVE``, ``labels.team:x``), which a
+#: full-text search would look for as text and never find.
+_EXPRESSION_CHARACTERS = frozenset("=<>:")
+
+
+def check_list_filter(filter: str | None) -> None:
+    """Refuse a ``filter`` the Gemini API cannot honour (:class:`FilterError`), before any request.
+
+    The Gemini API's ``filter`` is a full-text search over a tuned model's
+    display name and description, plus the operators ``owner:me``,
+    ``writers:me``, ``readers:me`` and ``readers:everyone``.  A field
+    expression (``state=ACTIVE``, ``labels.team:x``) would be searched for as
+    text and match nothing: refused, naming the word, instead of a silent
+    empty list.  Plain words stay searches (``bogus`` lists the models whose
+    name or description holds it).
+    """
+    if not filter:
+        return
+    for word in filter.split():
+        if word.lower() in FILTER_OPERATORS:
+            continue
+        if _EXPRESSION_CHARACTERS & set(word):
+            raise FilterError(
+                BACKEND,
+                filter,
+                f"{word!r} is a field expression, but the Gemini API's filter is a full-text search over "
+                "display names and descriptions (plus owner:me, writers:me, readers:me, readers:everyone); "
+                "select by state or labels with list(state=..., labels=...) or --state/--label",
+            )
 
 
 # --- parsing --------------------------------------------------------------------------------

@@ -19,13 +19,24 @@ from urllib.parse import urlsplit
 
 from tuneport.errors import (
     APIError,
+    BadRequestError,
     ConfigError,
+    FilterError,
     JobNotReady,
     Problem,
     SpecError,
 )
 from tuneport.idempotency import create_once, new_request_id, server_timeout_header, settle_window
-from tuneport.models import DataSource, GenerateRequest, Generation, JobSpec, Metrics, Page, TuningJob
+from tuneport.models import (
+    DataSource,
+    GenerateRequest,
+    Generation,
+    JobQuery,
+    JobSpec,
+    Metrics,
+    Page,
+    TuningJob,
+)
 from tuneport.protocol import (
     Authenticator,
     BackendSettings,
@@ -306,10 +317,29 @@ class VertexBackend(BaseBackend):
         return wire.job_from(resp.json())
 
     def list(
-        self, *, page_size: int | None, page_token: str | None, filter: str | None
+        self,
+        *,
+        page_size: int | None,
+        page_token: str | None,
+        filter: str | None,
+        query: JobQuery | None = None,
     ) -> Flow[Page[TuningJob]]:
-        params = list_params(page_size, page_token, filter)
-        resp = yield from request(HttpRequest("GET", self._url(f"{self.parent}/tuningJobs"), params=params))
+        """One page of tuning jobs, ``query`` mapped to ``tuningJobs.list``'s filter (AIP-160).
+
+        A filter the service refuses is a :class:`FilterError` naming it (its
+        words in the reason).
+        """
+        sent = wire.list_filter(filter, query)
+        params = list_params(page_size, page_token, sent)
+        if wire.selects_nothing(query):
+            return Page[TuningJob](items=[])
+        url = self._url(f"{self.parent}/tuningJobs")
+        try:
+            resp = yield from request(HttpRequest("GET", url, params=params))
+        except BadRequestError as error:
+            if sent is None or not _about_the_filter(error):
+                raise
+            raise FilterError(self.name, sent, error.message or str(error)) from error
         data = resp.json()
         return Page[TuningJob](
             items=[wire.job_from(j) for j in data.get("tuningJobs") or []],
@@ -398,6 +428,16 @@ class VertexBackend(BaseBackend):
             resp.json(), base=f"{self.host}/v1", job_id=name.rsplit("/", 1)[-1]
         )
         return result
+
+
+def _about_the_filter(error: BadRequestError) -> bool:
+    """Whether a 400 on a list names its ``filter`` (a field violation, or the message)."""
+    body = error.body if isinstance(error.body, dict) else {}
+    for detail in (body.get("error") or {}).get("details") or ():
+        for violation in (detail.get("fieldViolations") or ()) if isinstance(detail, dict) else ():
+            if isinstance(violation, dict) and violation.get("field") == "filter":
+                return True
+    return "filter" in str(error.message or "").lower()
 
 
 def _keep_order(job: TuningJob) -> tuple[bool, float, str]:

@@ -19,6 +19,7 @@ from tuneport.models import (
     Generation,
     Hyperparameters,
     JobError,
+    JobQuery,
     JobSpec,
     JobState,
     TuningJob,
@@ -352,6 +353,40 @@ def job_from(data: Mapping[str, Any]) -> TuningJob:
         labels={str(k): str(v) for k, v in (data.get("labels") or {}).items()},
         raw=dict(data),
     )
+
+
+# --- list ---------------------------------------------------------------------------------
+
+
+def selects_nothing(query: JobQuery | None) -> bool:
+    """Whether no job can carry the labels *query* names (so listing sends nothing).
+
+    Labels that break Google Cloud's label rules are on no job, and tuneport's
+    request-id label is bookkeeping, not one of a job's labels.
+    """
+    if query is None or not query.labels:
+        return False
+    return REQUEST_ID_LABEL in query.labels or bool(label_problems(query.labels))
+
+
+def list_filter(filter: str | None, query: JobQuery | None) -> str | None:
+    """The ``tuningJobs.list`` filter (AIP-160): the raw filter AND the query's states and labels.
+
+    States map to every Vertex state that reads as them (``PENDING``:
+    ``JOB_STATE_QUEUED`` or ``JOB_STATE_PENDING``), ORed; labels to
+    ``labels.KEY="VALUE"``, ANDed.  The raw filter is kept whole, in parentheses.
+    """
+    if query is None or query.is_empty:
+        return filter or None  # passed through as given
+    parts = [f"({filter.strip()})"] if filter and filter.strip() else []
+    if query.states:
+        names = [name for name, state, _ in _JOB_STATES if state in query.states]
+        either = " OR ".join(f'state="{name}"' for name in names)
+        parts.append(either if len(names) == 1 else f"({either})")
+    for key, value in sorted(query.labels.items()):
+        quoted = value.replace("\\", "\\\\").replace('"', '\\"')
+        parts.append(f'labels.{key}="{quoted}"')
+    return " AND ".join(parts) or None
 
 
 def generate_body(request: GenerateRequest) -> dict[str, Any]:

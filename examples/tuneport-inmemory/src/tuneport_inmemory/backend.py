@@ -14,13 +14,14 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
-from tuneport.errors import JobNotReady, Problem, SpecError
+from tuneport.errors import FilterError, JobNotReady, Problem, SpecError
 from tuneport.models import (
     DataSource,
     Example,
     GenerateRequest,
     Generation,
     JobError,
+    JobQuery,
     JobSpec,
     JobState,
     MetricPoint,
@@ -71,7 +72,9 @@ class InMemoryBackend(BaseBackend):
             pairs.append((example.turns[0].text, example.turns[1].text))
         epochs = spec.hyperparameters.epoch_count or 1
         data = yield from call(
-            BlockingCall(self.service.create_job, spec.base_model, spec.display_name, pairs, epochs)
+            BlockingCall(
+                self.service.create_job, spec.base_model, spec.display_name, pairs, epochs, dict(spec.labels)
+            )
         )
         return _job(data)
 
@@ -80,10 +83,22 @@ class InMemoryBackend(BaseBackend):
         return _job(data)
 
     def list(
-        self, *, page_size: int | None, page_token: str | None, filter: str | None
+        self,
+        *,
+        page_size: int | None,
+        page_token: str | None,
+        filter: str | None,
+        query: JobQuery | None = None,
     ) -> Flow[Page[TuningJob]]:
+        """One page; the service selects by state and labels itself, and has no filter language."""
+        if filter:
+            raise FilterError(self.name, filter, "the in-memory service has no filter language")
         offset = int(page_token or 0)
-        items, following = yield from call(BlockingCall(self.service.list_jobs, offset, page_size or 20))
+        states = frozenset(s.value for s in query.states) if query else frozenset()
+        labels = dict(query.labels) if query else {}
+        items, following = yield from call(
+            BlockingCall(self.service.list_jobs, offset, page_size or 20, states, labels)
+        )
         return Page[TuningJob](
             items=[_job(item) for item in items],
             next_page_token=None if following is None else str(following),
@@ -135,5 +150,6 @@ def _job(data: dict[str, Any]) -> TuningJob:
         total_steps=data["steps"],
         create_time=datetime.fromisoformat(data["created"]),
         error=JobError(message=data["error"]) if data["error"] else None,
+        labels=data["labels"],
         raw=data,
     )

@@ -45,6 +45,7 @@ class Job:
     state: str = "PENDING"  # what the service last decided; the clock may move it on
     error: str | None = None
     deleted: bool = False
+    labels: dict[str, str] = field(default_factory=dict)
     created_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
 
 
@@ -66,7 +67,12 @@ class InMemoryService:
         return time.monotonic() + self._offset
 
     def create_job(
-        self, base_model: str, display_name: str | None, pairs: list[tuple[str, str]], epochs: int
+        self,
+        base_model: str,
+        display_name: str | None,
+        pairs: list[tuple[str, str]],
+        epochs: int,
+        labels: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         with self._lock:
             job = Job(
@@ -76,6 +82,7 @@ class InMemoryService:
                 pairs=pairs,
                 steps=max(1, math.ceil(len(pairs) / 4)) * epochs,
                 created=self.now(),
+                labels=dict(labels or {}),
             )
             self._jobs[job.id] = job
             return self._view(job)
@@ -84,9 +91,23 @@ class InMemoryService:
         with self._lock:
             return self._view(self._find(job_id))
 
-    def list_jobs(self, offset: int, limit: int) -> tuple[list[dict[str, Any]], int | None]:
+    def list_jobs(
+        self,
+        offset: int,
+        limit: int,
+        states: frozenset[str] = frozenset(),
+        labels: dict[str, str] | None = None,
+    ) -> tuple[list[dict[str, Any]], int | None]:
+        """A page of jobs in any of *states* (all if empty) carrying every one of *labels*."""
+        wanted = (labels or {}).items()
         with self._lock:
-            jobs = [j for j in self._jobs.values() if not j.deleted]
+            jobs = [
+                j
+                for j in self._jobs.values()
+                if not j.deleted
+                and (not states or self._state(j) in states)
+                and all(j.labels.get(key) == value for key, value in wanted)
+            ]
             following = offset + limit if offset + limit < len(jobs) else None
             return [self._view(j) for j in jobs[offset : offset + limit]], following
 
@@ -172,4 +193,5 @@ class InMemoryService:
             "steps_done": self._steps_done(job),
             "error": job.error,
             "created": job.created_at.isoformat(),
+            "labels": dict(job.labels),
         }
