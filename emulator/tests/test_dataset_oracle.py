@@ -101,6 +101,18 @@ USER, MODEL = _turn("user"), _turn("model")
         (_line([{"role": "user", "parts": []}, MODEL]), "contents[0].parts", "no parts"),
         (_line([_turn("user", {}), MODEL]), "contents[0].parts[0]", "needs one of 'text', 'fileData'"),
         (_line([_turn("user", {"text": 3}), MODEL]), "contents[0].parts[0].text", "expected a string"),
+        (_line([_turn("user", {"text": None}), MODEL]), "contents[0].parts[0].text", "got null"),
+        (
+            _line([USER, _turn("model", {"text": "a"}, {"text": ["b"]})]),
+            "contents[1].parts[1].text",
+            "an array",
+        ),
+        (
+            _line([{"role": "user", "parts": {"text": "q"}}, MODEL]),
+            "contents[0].parts",
+            "expected an array of parts, got an object",
+        ),
+        (_line([{"role": ["user"], "parts": [{"text": "q"}]}, MODEL]), "contents[0].role", "got ['user']"),
         (
             _line(
                 [_turn("user", {"text": "a", "fileData": {"mimeType": "x/y", "fileUri": "gs://b/o"}}), MODEL]

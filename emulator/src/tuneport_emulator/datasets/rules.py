@@ -186,6 +186,9 @@ def _parts(value: Any, where: str, *, text_only: bool, levels: int) -> tuple[str
     texts: list[str] = []
     files = False
     for index, raw in enumerate(parts):
+        if isinstance(raw, dict) and len(raw) == 1 and isinstance(raw.get("text"), str):
+            texts.append(raw["text"])  # {"text": "..."}: what the general walk below accepts as is
+            continue
         at = f"{where}[{index}]"
         part = _object(raw, at, "a part object")
         data: list[str] = []
@@ -225,16 +228,20 @@ def _turns(value: Any, *, levels: int) -> tuple[tuple[Turn, ...], bool]:
     files = False
     for index, raw in enumerate(contents):
         at = f"contents[{index}]"
-        fields = _fields(_object(raw, at, "a turn object"), _TURN, at, "a turn has 'role' and 'parts'")
-        if "role" not in fields:
-            raise _Broken(_join(at, "role"), "a turn needs a 'role' ('user' or 'model')")
-        role = fields["role"]
-        if role not in _ROLES:
-            hint = " (put system text in 'systemInstruction')" if role == "system" else ""
-            raise _Broken(_join(at, "role"), f"role must be 'user' or 'model', got {role!r}{hint}")
-        if "parts" not in fields:
-            raise _Broken(_join(at, "parts"), "a turn needs 'parts'")
-        text, has_files = _parts(fields["parts"], _join(at, "parts"), text_only=False, levels=levels)
+        if isinstance(raw, dict) and len(raw) == 2 and "parts" in raw and raw.get("role") in _ROLES:
+            role, parts = raw["role"], raw["parts"]  # {"role", "parts"}: the checks below pass
+        else:
+            fields = _fields(_object(raw, at, "a turn object"), _TURN, at, "a turn has 'role' and 'parts'")
+            if "role" not in fields:
+                raise _Broken(_join(at, "role"), "a turn needs a 'role' ('user' or 'model')")
+            role = fields["role"]
+            if role not in _ROLES:
+                hint = " (put system text in 'systemInstruction')" if role == "system" else ""
+                raise _Broken(_join(at, "role"), f"role must be 'user' or 'model', got {role!r}{hint}")
+            if "parts" not in fields:
+                raise _Broken(_join(at, "parts"), "a turn needs 'parts'")
+            parts = fields["parts"]
+        text, has_files = _parts(parts, f"{at}.parts", text_only=False, levels=levels)
         if turns and turns[-1].role == role:
             raise _Broken(
                 _join(at, "role"), f"turns alternate between 'user' and 'model'; two {role!r} turns in a row"
