@@ -442,8 +442,9 @@ def connection_access(app: ASGIApp) -> ASGIApp:
 
     async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
         cycle: Any = getattr(receive, "__self__", None)
-        transport = getattr(cycle, "transport", None)
-        if scope["type"] != "http" or not isinstance(transport, asyncio.Transport):
+        transport: Any = getattr(cycle, "transport", None)
+        # Duck-typed: uvloop's transports are not asyncio.Transport subclasses.
+        if scope["type"] != "http" or not hasattr(transport, "abort") or not hasattr(transport, "write"):
             await app(scope, receive, send)
             return
         scope.setdefault("extensions", {})[ABORT_EXTENSION] = lambda: _reset_transport(transport)

@@ -27,8 +27,8 @@ import contextlib
 import functools
 import socket
 import threading
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any, cast
 
 from tuneport_emulator.app import (
     MAX_BODY_BYTES,
@@ -71,7 +71,34 @@ def load_stack() -> None:
     import uvicorn.lifespan.off
     import uvicorn.protocols.http.h11_impl  # noqa: F401
 
+    with contextlib.suppress(ImportError):
+        import uvloop  # noqa: F401
+
     bounded_http_protocol()
+
+
+def _run(main: Coroutine[Any, Any, None]) -> None:
+    """Run ``main`` on a new event loop: uvloop's (libuv, in C) when it is installed, asyncio's otherwise.
+
+    uvloop's transports and timers cost a request a sixth less of the
+    emulator's CPU than asyncio's (docs/emulator.md, "The HTTP server").
+    ``asyncio.Runner``, which takes a loop factory, is Python 3.11's.
+    """
+    factory = _uvloop_factory()
+    runner_class = getattr(asyncio, "Runner", None)
+    if factory is None or runner_class is None:
+        asyncio.run(main)
+        return
+    with runner_class(loop_factory=factory) as runner:
+        runner.run(main)
+
+
+def _uvloop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return cast("Callable[[], asyncio.AbstractEventLoop]", uvloop.new_event_loop)
 
 
 def _http_protocol() -> type[asyncio.Protocol] | str:
@@ -164,7 +191,7 @@ class EmulatorServer:
 
         def run() -> None:
             try:
-                asyncio.run(self._server.serve_until_stopped([self.socket], ready))
+                _run(self._server.serve_until_stopped([self.socket], ready))
             except BaseException as exc:  # reported to start(); the thread ends
                 failure.append(exc)
                 ready.set()
