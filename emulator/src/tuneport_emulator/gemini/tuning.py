@@ -141,7 +141,8 @@ class TunedModels:
             operation_id=self._context.ids.token("gemini.operation", 12),
             fields=fields,
             hyperparameters=hyperparameters,
-            examples=[Example.from_json(e) for e in examples],
+            # validate_create() made them: strings already, no conversion needed.
+            examples=[Example(e["textInput"], e["output"]) for e in examples],
             create_time=now,
             update_time=now,
             plan=plan,
