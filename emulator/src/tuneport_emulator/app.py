@@ -54,12 +54,13 @@ from tuneport_emulator.auth import SECRET_QUERY_PARAMETERS, credential_kind
 from tuneport_emulator.clock import EmulatorClock
 from tuneport_emulator.faults import Fault, FaultInjector, applying
 from tuneport_emulator.request_log import loggable_body
-from tuneport_emulator.routing import Request, Response, Route, Router, check_query
+from tuneport_emulator.routing import FileBody, Request, Response, Route, Router, check_query
 from tuneport_emulator.store import Store
 from tuneport_emulator.wire import ApiError, error_body, format_timestamp, parse_json_body
 
 __all__ = [
     "ABORT_EXTENSION",
+    "FILE_BLOCK_BYTES",
     "MAX_BODY_BYTES",
     "MAX_STREAMED_BODY_BYTES",
     "EmulatorApp",
@@ -78,6 +79,8 @@ T = TypeVar("T")
 MAX_BODY_BYTES = 64 * 1024 * 1024
 #: Largest body of a ``stream_body`` route (spooled to disk, never held in memory).
 MAX_STREAMED_BODY_BYTES = 8 * 1024 * 1024 * 1024
+#: Bytes of a :class:`~tuneport_emulator.routing.FileBody` read and sent at a time.
+FILE_BLOCK_BYTES = 1024 * 1024
 #: Worker threads that run handlers.  Handlers serialize on the store's lock,
 #: so more threads would not add throughput; these few keep a long handler
 #: from holding up the requests that do not wait for that lock.
@@ -134,6 +137,8 @@ class _Answer:
 
     response: Response
     payload: bytes = b""
+    #: A body sent from a file (``payload`` is then empty).
+    file: FileBody | None = None
     close: bool = False
     slow: float = 0.0
 
@@ -170,12 +175,16 @@ class EmulatorApp:
         finally:
             if request.body_file is not None:
                 request.body_file.close()  # the spooled body is deleted with it
-        if answer.response.status == _RESET:
-            await _abort(scope)
-            return
-        if answer.slow:
-            await asyncio.sleep(answer.slow)  # committed; the answer leaves late
-        await _write(scope, receive, send, answer)
+        try:
+            if answer.response.status == _RESET:
+                await _abort(scope)
+                return
+            if answer.slow:
+                await asyncio.sleep(answer.slow)  # committed; the answer leaves late
+            await _write(scope, receive, send, answer)
+        finally:
+            if answer.file is not None:
+                answer.file.close()  # written, or abandoned (the client left, the server stops)
 
     async def _answer(self, request: Request, receive: Receive) -> _Answer:
         route: Route | None = None
@@ -233,6 +242,7 @@ class EmulatorApp:
         close: bool,
     ) -> _Answer:
         """Run the handler (unless ``response`` is already decided), commit, log, encode."""
+        handled: Response | None = None
         if response is None:
             assert route is not None
             try:
@@ -248,7 +258,7 @@ class EmulatorApp:
                     if route.auth is not None:
                         route.auth(request)
                     with applying(fault):  # a kind that changes what the handler does (short-store)
-                        response = route.handler(request)
+                        response = handled = route.handler(request)
             except ApiError as exc:
                 response = _error_response(exc)
             except Exception as exc:  # the emulator's own bug: answer 500, keep a record
@@ -269,9 +279,13 @@ class EmulatorApp:
                 self._log(request, route, response, fault)
             except Exception as exc:  # never lose the answer over the log
                 response = self._internal_error(request, exc)
+        if handled is not None and handled is not response and isinstance(handled.body, FileBody):
+            handled.body.close()  # replaced (a fault, an error): its file is never sent
         slow = fault.slow if fault is not None else 0.0
         if response.status == _RESET:
             return _Answer(response, slow=0.0)
+        if isinstance(response.body, FileBody):
+            return _Answer(response, file=response.body, close=close, slow=slow)
         try:
             payload = _encode(response, pretty=request.pretty)
         except Exception as exc:  # a handler returned what JSON cannot hold: the emulator's bug
@@ -397,18 +411,59 @@ async def _spool_body(request: Request, receive: Receive) -> BinaryIO:
 async def _write(scope: Scope, receive: Receive, send: Send, answer: _Answer) -> None:
     response = answer.response
     payload = answer.payload
+    length = len(payload) if answer.file is None else answer.file.length
     # The content type as the handler gave it, then the handler's headers (a repeated name
     # replaces the earlier one), as raw ASGI messages: a Starlette Response cost more than this.
     headers = {"content-type": response.content_type}
     for name, value in response.headers.items():
         headers[name.lower()] = value
     if response.status >= 200 and response.status not in (204, 304):  # those have no body to frame
-        headers["content-length"] = str(len(payload))
+        headers["content-length"] = str(length)
     if answer.close:
         headers["connection"] = "close"  # the body was not read to its end: the framing is lost
     raw = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
     await send({"type": "http.response.start", "status": response.status, "headers": raw})
-    await send({"type": "http.response.body", "body": payload})
+    if answer.file is None:
+        await send({"type": "http.response.body", "body": payload})
+    else:
+        await _send_file(scope, receive, send, answer.file)
+
+
+async def _send_file(scope: Scope, receive: Receive, send: Send, body: FileBody) -> None:
+    """Send ``body.length`` bytes of the file in blocks of :data:`FILE_BLOCK_BYTES`.
+
+    Each block waits for the server's write buffer to drain (uvicorn's flow
+    control), so a download holds about one block in memory.  Reads from the
+    file are inline on the loop: object files are local, and the page cache
+    serves a block in far less time than the network takes to send it.  A
+    client that goes away ends the sending; a file shorter than its length
+    (cut behind the emulator's back) resets the connection, since the
+    ``Content-Length`` already sent cannot be kept.
+    """
+    if scope.get("method") == "HEAD" or body.length == 0:
+        await send({"type": "http.response.body", "body": b""})
+        return
+    gone = asyncio.ensure_future(_client_gone(receive))
+    try:
+        remaining = body.length
+        while remaining:
+            if gone.done():
+                return  # nobody to send to
+            block = body.file.read(min(FILE_BLOCK_BYTES, remaining))
+            if not block:
+                await _abort(scope)
+                return
+            remaining -= len(block)
+            await send({"type": "http.response.body", "body": block, "more_body": remaining > 0})
+    finally:
+        gone.cancel()
+
+
+async def _client_gone(receive: Receive) -> None:
+    """Returns once the client has disconnected (the request's body has been read already)."""
+    with contextlib.suppress(Exception):  # a receive that fails means the same
+        while (await receive())["type"] != "http.disconnect":
+            pass
 
 
 async def _abort(scope: Scope) -> None:

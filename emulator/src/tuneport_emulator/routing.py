@@ -24,7 +24,16 @@ from urllib.parse import unquote
 
 from tuneport_emulator.wire import ApiError, bad_request, parse_json_body
 
-__all__ = ["SYSTEM_PARAMETERS", "AuthCheck", "Handler", "Request", "Response", "Route", "Router"]
+__all__ = [
+    "SYSTEM_PARAMETERS",
+    "AuthCheck",
+    "FileBody",
+    "Handler",
+    "Request",
+    "Response",
+    "Route",
+    "Router",
+]
 
 #: Query parameters every Google REST method accepts (system parameters).
 SYSTEM_PARAMETERS = frozenset(
@@ -112,8 +121,25 @@ class Request:
 
 
 @dataclass
+class FileBody:
+    """A response body sent from an open binary file: ``length`` bytes from where it stands.
+
+    The server writes it in blocks, so that it is never whole in memory, and
+    closes the file once the answer is written, or abandoned (a client that
+    went away, a fault that replaced the answer).
+    """
+
+    file: BinaryIO
+    length: int
+
+    def close(self) -> None:
+        """Close the file (idempotent)."""
+        self.file.close()
+
+
+@dataclass
 class Response:
-    """What a handler returns: a JSON-able body, or bytes with their content type."""
+    """What a handler returns: a JSON-able body, bytes, or a :class:`FileBody`, with a content type."""
 
     body: Any = None
     status: int = 200

@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 from tuneport_emulator.faults import short_store_fraction
 from tuneport_emulator.paging import page_size
-from tuneport_emulator.routing import Request, Response, Router
+from tuneport_emulator.routing import FileBody, Request, Response, Router
 from tuneport_emulator.storage.multipart import MAX_METADATA_BYTES, split_multipart
 from tuneport_emulator.storage.objects import MAX_LIST_RESULTS, Objects, object_resource
 from tuneport_emulator.storage.payload import Payload
@@ -59,7 +59,7 @@ def _json_reply(value: dict[str, Any], status: int = 200) -> Response:
     return Response(value, status=status)
 
 
-def _media_reply(record: StoredObject, data: bytes) -> Response:
+def _media_reply(record: StoredObject, data: FileBody) -> Response:
     headers = {
         "x-goog-generation": str(record.generation),
         "x-goog-metageneration": str(record.metageneration),
@@ -222,9 +222,10 @@ def register(router: Router, context: EmulatorContext) -> None:
         bucket, name = request.params["bucket"], request.params["object"]
         alt = request.alt.split(";", 1)[0].strip().lower()
         if alt == "media":
-            # Read whole from its file: a Response holds bytes (no second copy is made).
-            record, data = objects.read(bucket, name, request.param("generation"))
-            return _media_reply(record, data)
+            # The open file: the server sends it in blocks and closes it (never whole in memory).
+            # Opened under the store's lock; a rewrite or delete that follows leaves it readable.
+            record, stream = objects.open(bucket, name, request.param("generation"))
+            return _media_reply(record, FileBody(stream, record.size))
         if alt not in ("", "json"):
             raise bad_request(f"Invalid value for the alt parameter: '{alt}'.", field="alt")
         record = objects.record(bucket, name, request.param("generation"))
