@@ -28,6 +28,7 @@ import tuneport
 from tuneport.errors import (
     BackendError,
     ConfigError,
+    FilterError,
     JobFailed,
     JobNotReady,
     NotFoundError,
@@ -185,6 +186,139 @@ class BackendContract:
             pages += 1
             assert pages < 10_000, "paging does not end"
         assert page.next_page_token is None
+
+    # --- one state however it is read; portable listing (issue #15, behaviours 50-54) ---------------
+
+    def test_b50_a_job_reads_the_same_state_however_it_is_read(
+        self, run: Runner, contract_harness: Harness
+    ) -> None:
+        """Behaviour 50: get, list, wait, a second cancel and a fresh client report the same state.
+
+        For a cancelled job (never FAILED), and for a succeeded and a failed
+        one: once a job has finished, every way of reading it — through this
+        client and through a fresh one that remembers nothing — agrees.
+        """
+        self._require(run, Operation.GET, Operation.LIST)
+        caps = run.client.capabilities
+        jobs: list[str] = []
+        cancelled = None
+        if caps.supports(Operation.CREATE) and caps.supports(Operation.CANCEL):
+            cancelled = self._create(run, contract_harness, display_name="contract b50").id
+            run("cancel", cancelled)
+            jobs.append(cancelled)
+        if contract_harness.backdoor is not None:
+            jobs += [contract_harness.backdoor.seed(s) for s in (JobState.SUCCEEDED, JobState.FAILED)]
+        if not jobs:
+            pytest.skip("needs a cancelled job (create and cancel) or the service's backdoor")
+        step = contract_harness.finish_after / 10
+        observer = self._observer(contract_harness)
+        try:
+            for job_id in jobs:
+                final: TuningJob = run(
+                    "wait",
+                    job_id,
+                    poll=_POLL,
+                    raise_on_failure=False,
+                    progress=progress_advancing(contract_harness.backdoor, step),
+                )
+                # A second cancel of the cancelled job (a finished one's is behaviour 40).
+                again = job_id == cancelled
+                reads = _every_read(run, job_id, cancel=again)
+                fresh = _every_read(observer, job_id, cancel=again)  # it knows nothing of the job yet
+                reads.update({f"fresh {k}": v for k, v in fresh.items()})
+                assert reads == dict.fromkeys(reads, final.state), (
+                    f"{job_id} waited to {final.state}: {reads}"
+                )
+                if job_id == cancelled and contract_harness.cancel_reaches_cancelled:
+                    assert final.state is JobState.CANCELLED, f"a cancelled job reads {final.state}"
+        finally:
+            observer.close()
+
+    def test_b51_list_selects_by_state(self, run: Runner, contract_harness: Harness) -> None:
+        """Behaviour 51: list(state=...) lists the jobs in that state (any of several), on every backend.
+
+        Names are read in any case; a finished job of the state is never left
+        out and one of another state never listed; ``list_page`` and ``limit``
+        apply the same selection.  An unknown state is a SpecError before any request.
+        """
+        self._require(run, Operation.LIST)
+        if contract_harness.backdoor is not None:
+            for state in (JobState.SUCCEEDED, JobState.FAILED, JobState.RUNNING):
+                contract_harness.backdoor.seed(state)
+        elif run.client.capabilities.supports(Operation.CREATE):
+            self._create(run, contract_harness, display_name="contract b51")
+        everything: list[TuningJob] = run("list")
+        finished = {job.id: job.state for job in everything if job.state.is_terminal}
+        for state in {job.state for job in everything}:
+            selected: list[TuningJob] = run("list", state=state.value.lower())
+            assert all(job.state is state for job in selected), f"state={state} listed {selected}"
+            ids = {job.id for job in selected}
+            assert {i for i, s in finished.items() if s is state} <= ids, f"state={state} left jobs out"
+            assert len(run("list", state=state, limit=1)) == 1
+            page: Page[TuningJob] = run("list_page", state=state, page_size=1)
+            assert all(job.state is state for job in page.items)
+        both = {JobState.SUCCEEDED, JobState.FAILED}
+        union = {job.id for job in run("list", state=sorted(both))}
+        assert {i for i, s in finished.items() if s in both} <= union
+        assert all(finished.get(i, JobState.SUCCEEDED) in both for i in union)
+        before = run.client.driver.request_count
+        with pytest.raises(SpecError):
+            run("list", state="NO_SUCH_STATE")
+        assert run.client.driver.request_count == before
+
+    def test_b52_list_selects_by_labels(self, run: Runner, contract_harness: Harness) -> None:
+        """Behaviour 52: list(labels=...) lists exactly the jobs carrying every label given.
+
+        A backend whose jobs carry no labels (it refuses them at create with
+        UnsupportedParameter) lists none, without an error.
+        """
+        self._require(run, Operation.CREATE, Operation.LIST)
+        tag = uuid.uuid4().hex[:8]
+        refused: UnsupportedParameter | None = None
+        try:
+            first = self._create(run, contract_harness, labels={"b52": tag, "side": "a"})
+        except UnsupportedParameter as error:
+            refused = error
+        if refused is not None:
+            assert refused.parameter == "labels"
+            self._create(run, contract_harness)
+            assert run("list", labels={"b52": tag}) == []
+            return
+        second = self._create(run, contract_harness, labels={"b52": tag, "side": "b"})
+        self._create(run, contract_harness, labels={"b52": "other"})
+        assert {j.id for j in run("list", labels={"b52": tag})} == {first.id, second.id}
+        assert [j.id for j in run("list", labels={"b52": tag, "side": "b"})] == [second.id]
+        assert run("list", labels={"b52": tag, "side": "c"}) == []
+        for job in run("list", labels={"b52": tag}):
+            assert job.labels["b52"] == tag
+
+    def test_b53_a_filter_the_backend_cannot_honour_is_refused(
+        self, run: Runner, contract_harness: Harness
+    ) -> None:
+        """Behaviour 53: a raw filter the backend cannot honour raises FilterError naming it, never []."""
+        self._require(run, Operation.LIST)
+        expression = "tuneport_no_such_field=1"
+        with pytest.raises(FilterError) as info:
+            run("list", filter=expression)
+        assert expression in info.value.filter
+        assert info.value.field == "filter"
+
+    def test_b54_limit_and_paging_count_selected_jobs(self, run: Runner, contract_harness: Harness) -> None:
+        """Behaviour 54: with a selection, limit counts selected jobs and paging covers them all once.
+
+        State and labels together select the jobs matching both.
+        """
+        self._require(run, Operation.LIST)
+        backdoor = self._backdoor(contract_harness)
+        seeded = {backdoor.seed(JobState.SUCCEEDED) for _ in range(3)}
+        backdoor.seed(JobState.RUNNING)
+        listed: list[TuningJob] = run("list", state="SUCCEEDED", page_size=1)
+        ids = [job.id for job in listed]
+        assert len(ids) == len(set(ids)), "a selected job was listed twice"
+        assert seeded <= set(ids)
+        limited: list[TuningJob] = run("list", state="SUCCEEDED", page_size=1, limit=2)
+        assert [job.state for job in limited] == [JobState.SUCCEEDED] * 2
+        assert run("list", state="SUCCEEDED", labels={"tuneport-b54": "none"}) == []
 
     # --- wait --------------------------------------------------------------------------------------
 
@@ -646,6 +780,17 @@ class BackendContract:
         backdoor = harness.backdoor
         clock = ServiceLinkedClock(backdoor) if backdoor is not None else ManualClock()
         return SyncRunner(tuneport.connect(**{"clock": clock, **harness.connect}))
+
+
+def _every_read(run: Runner, job_id: str, *, cancel: bool) -> dict[str, JobState | None]:
+    """The job's state through (a further) cancel first, then get, list and wait."""
+    reads: dict[str, JobState | None] = {}
+    if cancel:
+        reads["cancel"] = run("cancel", job_id).state
+    reads["get"] = run("get", job_id).state
+    reads["list"] = {job.id: job.state for job in run("list")}.get(job_id)
+    reads["wait"] = run("wait", job_id, poll=_POLL, raise_on_failure=False).state
+    return reads
 
 
 def _strings(value: Any) -> Iterator[str]:

@@ -197,7 +197,9 @@ JOB_STATES = (
     "states",
     multiple=True,
     type=click.Choice(JOB_STATES, case_sensitive=False),
-    help="Only jobs in this state (repeatable: any of them); the same on every backend.",
+    metavar="STATE",
+    help="Only jobs in this state, in any case: " + ", ".join(JOB_STATES) + " (repeatable: any of them); "
+    "the same on every backend.",
 )
 @click.option(
     "--label",

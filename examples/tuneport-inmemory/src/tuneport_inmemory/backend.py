@@ -78,9 +78,12 @@ class InMemoryBackend(BaseBackend):
         )
         return _job(data)
 
+    # --8<-- [start:get]
     def get(self, job_id: str) -> Flow[TuningJob]:
         data = yield from call(BlockingCall(self.service.get_job, job_id))
         return _job(data)
+
+    # --8<-- [end:get]
 
     def list(
         self,
@@ -111,6 +114,7 @@ class InMemoryBackend(BaseBackend):
     def delete(self, job_id: str) -> Flow[None]:
         yield from call(BlockingCall(self.service.delete_job, job_id))
 
+    # --8<-- [start:generate]
     def generate(self, target: str, request: GenerateRequest) -> Flow[Generation]:
         prompt = request.contents[-1].text
         text = yield from call(BlockingCall(self.service.answer, target, prompt))
@@ -118,6 +122,8 @@ class InMemoryBackend(BaseBackend):
             job = yield from self.get(target)
             raise JobNotReady(target, job.state)
         return Generation(text=text, finish_reason="STOP", candidates=(text,), raw={"text": text})
+
+    # --8<-- [end:generate]
 
     def metrics(self, job_id: str) -> Flow[Metrics]:
         losses = yield from call(BlockingCall(self.service.losses, job_id))

@@ -12,7 +12,14 @@ from typing import Any, ClassVar, cast
 from urllib.parse import quote
 
 from tuneport.datasets import read_examples
-from tuneport.errors import APIError, ConfigError, JobNotReady
+from tuneport.errors import (
+    APIError,
+    BadRequestError,
+    ConfigError,
+    FilterError,
+    JobNotReady,
+    UnsupportedParameter,
+)
 from tuneport.idempotency import create_once, new_request_id
 from tuneport.models import (
     DataSource,
@@ -143,6 +150,11 @@ class AcmeBackend(BaseBackend):
 
     # --8<-- [end:authenticator]
 
+    def check_spec(self, spec: JobSpec) -> None:
+        # Acme jobs have no labels: dropping them would make list(labels=...) miss the job.
+        if spec.labels:
+            raise UnsupportedParameter(self.name, "labels", reason="Acme jobs have no labels")
+
     # --8<-- [start:plan_create]
     def _create_request(self, spec: JobSpec, examples: list[dict[str, str]], request_id: str) -> HttpRequest:
         body = {
@@ -192,7 +204,13 @@ class AcmeBackend(BaseBackend):
             params["pageToken"] = page_token
         if filter:
             params["filter"] = filter  # Acme's own syntax, passed through: "state=done"
-        response = yield from request(HttpRequest("GET", self._url("jobs"), params=params))
+        try:
+            response = yield from request(HttpRequest("GET", self._url("jobs"), params=params))
+        except BadRequestError as error:
+            if not filter:
+                raise
+            # A filter Acme refuses is the portable FilterError naming it (never an empty list).
+            raise FilterError(self.name, filter, error.message) from error
         data = response.json()
         return Page[TuningJob](
             items=[_job(item) for item in data.get("jobs", [])],
