@@ -181,6 +181,28 @@ def test_a_cancelled_job_reads_cancelled_however_it_is_read(call: Any, emulator:
         assert failed.error.message == "bad"
 
 
+def test_the_cli_reads_a_cancelled_job_the_same_everywhere(emulator: Emulator) -> None:
+    """Issue #15: each CLI command is a fresh client: cancel, get, list and a second cancel agree."""
+    from click.testing import CliRunner
+
+    from tuneport.cli import commands  # noqa: F401  (registers the verbs)
+    from tuneport.cli.app import State, cli
+
+    def run(*args: str) -> Any:
+        options = {"backend": "gemini", "endpoint": emulator.url, "emulator": True, "environ": {}}
+        result = CliRunner().invoke(cli, ["--json", *args], obj=State(connect_options=options))
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)
+
+    with _fresh(emulator) as creator:
+        job = creator.create(base_model=BASE, training_data=PAIRS, display_name="cli")
+    states = [run("cancel", job.id)["state"], run("get", job.id)["state"], run("cancel", job.id)["state"]]
+    states += [j["state"] for j in run("list")["jobs"]]
+    states += [j["state"] for j in run("list", "--state", "cancelled")["jobs"]]
+    assert states == ["CANCELLED"] * 5
+    assert run("list", "--state", "failed")["jobs"] == []
+
+
 def test_portable_listing_is_selected_client_side(call: Any, emulator: Emulator) -> None:
     """Issue #15: the Gemini API has no state or label filter; tuneport selects, paging through."""
     running = call("create", base_model=BASE, training_data=PAIRS, display_name="running")
