@@ -25,14 +25,16 @@ datasets hold; a cached :class:`Dataset` is shared and never changed.
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import statistics
 import threading
 from array import array
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, BinaryIO, TypeAlias
 
 from tuneport_emulator.answers import estimate_tokens
 from tuneport_emulator.datasets import VERTEX_SUPERVISED, DatasetRole, Example, Verdict, check_dataset
@@ -43,6 +45,7 @@ from tuneport_emulator.vertex.records import Example as AnswerExample
 __all__ = [
     "MAX_ANSWER_CHARACTERS",
     "MAX_ANSWER_EXAMPLES",
+    "DatasetResult",
     "SAMPLE_EXAMPLES",
     "Dataset",
     "DatasetCache",
@@ -121,6 +124,21 @@ class Dataset:
             self.samples.append([{"role": turn.role, "parts": [{"text": turn.text}]} for turn in turns])
 
 
+#: A checked file: the dataset, or why it is unusable.
+DatasetResult: TypeAlias = Dataset | str
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass
+class Checking:
+    """A check of a dataset file running on a thread of its own."""
+
+    future: Future[DatasetResult]
+    #: The emulator time it finished at (set before the future's result).
+    finished_at: float | None = None
+
+
 def read_dataset(
     objects: Objects,
     uri: str,
@@ -128,13 +146,18 @@ def read_dataset(
     *,
     cache: DatasetCache | None = None,
     lock: contextlib.AbstractContextManager[Any] | None = None,
-) -> Dataset | str:
+    background_bytes: int | None = None,
+    now: Callable[[], float] | None = None,
+) -> DatasetResult | Checking:
     """The dataset at ``uri`` (``role`` is ``training`` or ``validation``), or why it is unusable.
 
     With a ``cache``, an object checked before (same generation and bytes)
     is not read again.  ``lock`` (the store's) makes finding the object and
     opening its bytes one step, so the result is cached under the object it
-    was read from.
+    was read from.  An object of at least ``background_bytes`` that must be
+    read is checked on a daemon thread of its own (an emulator that stops
+    does not wait for it); ``now`` (the emulator clock) then stamps when it
+    finished.
     """
     with lock if lock is not None else contextlib.nullcontext():
         stored = objects.find_uri(uri)
@@ -142,17 +165,36 @@ def read_dataset(
     if stored is None or stream is None:
         return f"Failed to read the {role} dataset {uri}: no such object in Cloud Storage."
     key = DatasetCache.key(stored, role)
-    with stream:
-        cached = None if cache is None else cache.get(key)
-        if cached is not None:
-            return cached
-        result = _check(stream, stored, uri, role)
-    if cache is not None:
-        cache.put(key, result)
-    return result
+    cached = None if cache is None else cache.get(key)
+    if cached is not None:
+        stream.close()
+        return cached
+    if background_bytes is None or stored.size < background_bytes:
+        with stream:
+            result = _check(stream, stored, uri, role)
+        if cache is not None:
+            cache.put(key, result)
+        return result
+    checking = Checking(Future())
+
+    def run() -> None:
+        try:
+            with stream:
+                result = _check(stream, stored, uri, role)
+        except BaseException as exc:  # handed to whoever needs the result (a 500 there)
+            _log.exception("checking %s failed", uri)
+            checking.future.set_exception(exc)
+            return
+        if cache is not None:
+            cache.put(key, result)
+        checking.finished_at = None if now is None else now()
+        checking.future.set_result(result)
+
+    threading.Thread(target=run, name=f"tuneport-emulator-check {uri}", daemon=True).start()
+    return checking
 
 
-def _check(stream: Any, stored: StoredObject, uri: str, role: str) -> Dataset | str:
+def _check(stream: BinaryIO, stored: StoredObject, uri: str, role: str) -> DatasetResult:
     if stored.size > _LIMITS.max_file_bytes:
         return (
             f"The {role} dataset {uri} is invalid: it has {stored.size:,} bytes; a dataset file may have "

@@ -23,6 +23,7 @@ and endpoint resources) when it succeeds.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,7 +40,14 @@ from tuneport_emulator.vertex.checks import (
     effective_hyperparameters,
     validate_create,
 )
-from tuneport_emulator.vertex.datasets import Dataset, DatasetCache, data_stats, read_dataset
+from tuneport_emulator.vertex.datasets import (
+    Checking,
+    Dataset,
+    DatasetCache,
+    DatasetResult,
+    data_stats,
+    read_dataset,
+)
 from tuneport_emulator.vertex.filters import FilterField, compile_filter
 from tuneport_emulator.vertex.names import METADATA_STORE, canonical_name, check_parent, numeric_id
 from tuneport_emulator.vertex.records import Example, JobState, Stop, StopKind, TuningJob, Validation
@@ -47,6 +55,7 @@ from tuneport_emulator.vertex.schema import messages, prune
 from tuneport_emulator.wire import RPC_CODES, ApiError, bad_request, format_timestamp
 
 __all__ = [
+    "BACKGROUND_CHECK_BYTES",
     "CANCEL_SECONDS",
     "DEFAULT_PAGE_SIZE",
     "MAX_PAGE_SIZE",
@@ -61,6 +70,8 @@ SECTION = "vertex"
 PROCESSING_SECONDS = 15.0
 #: Seconds of post-processing (RUNNING / POST_PROCESSING) after the last step.
 POST_PROCESSING_SECONDS = 20.0
+#: A dataset file this large, not checked before, is checked while the job is PENDING, not in the create.
+BACKGROUND_CHECK_BYTES = 8 << 20
 #: Seconds a cancelled job stays CANCELLING.
 CANCEL_SECONDS = 10.0
 DEFAULT_PAGE_SIZE = 100
@@ -125,6 +136,8 @@ class TuningJobs:
         self._objects = Objects(context)
         #: Checked dataset files, so that jobs on one unchanged file check it once.
         self._datasets = DatasetCache()
+        #: Jobs whose dataset is still being checked on a thread of its own, by name.  Hold the lock.
+        self._pending: dict[str, TuningJob] = {}
 
     # --- records -----------------------------------------------------------------------
 
@@ -133,7 +146,34 @@ class TuningJobs:
         return self._store.section(SECTION)
 
     def _jobs(self) -> dict[str, TuningJob]:
-        return self._store.collection(SECTION, "tuningJobs", TuningJob.from_json)
+        jobs = self._store.collection(SECTION, "tuningJobs", TuningJob.from_json)
+        if self._pending:
+            self._settle_due(jobs, self._clock.now())
+        return jobs
+
+    def _settle_due(self, jobs: dict[str, TuningJob], now: float) -> None:
+        """Settle the jobs whose checks are over (or, on a manual clock, due).  Hold the lock."""
+        for name, record in list(self._pending.items()):
+            if jobs.get(name) is not record:
+                del self._pending[name]  # reset or replaced meanwhile: nobody needs its data
+            else:
+                self._try_settle(record, now)
+
+    def _try_settle(self, record: TuningJob, now: float) -> None:
+        """Fill in a job's data if its check is over.  Hold the lock.
+
+        On a manual clock the check ends with the processing phase, however
+        long it takes: a read past that phase waits for it, so that tests see
+        the same time line whatever the machine.  On a scaled clock nothing
+        waits: the job stays in its processing phase until the check is over.
+        """
+        if record.settle is None:
+            return
+        if self._clock.mode == "manual":
+            if now >= record.create_time + PROCESSING_SECONDS:
+                record.settle(True)
+        else:
+            record.settle(False)
 
     def all_jobs(self) -> list[TuningJob]:
         """Every job of every project and location, in creation order.  Hold the lock."""
@@ -179,6 +219,11 @@ class TuningJobs:
 
     def status(self, record: TuningJob, now: float) -> Status:
         """The job's state at ``now``."""
+        if record.settle is not None:
+            self._try_settle(record, now)
+            if record.settle is not None:
+                return self._processing_status(record, now)
+        processed = _processed(record)
         plan = record.plan
         created = record.create_time
         started = plan.step_time(0)
@@ -207,11 +252,23 @@ class TuningJobs:
             return Status(
                 JobState.JOB_STATE_RUNNING, "TUNING_JOB_STATE_TUNING", steps, plan.step_time(steps), True
             )
-        if now >= created + PROCESSING_SECONDS:
+        if now >= processed:
             return Status(
                 JobState.JOB_STATE_PENDING, "TUNING_JOB_STATE_WAITING_FOR_CAPACITY", 0, created, False
             )
         return Status(JobState.JOB_STATE_PENDING, "TUNING_JOB_STATE_PROCESSING_DATASET", 0, created, False)
+
+    @staticmethod
+    def _processing_status(record: TuningJob, now: float) -> Status:
+        """The state of a job whose dataset is still being checked: PENDING, unless cancelled."""
+        stop = record.stop  # only a cancel can be set before the check is over
+        if stop is not None and now >= stop.time:
+            done = stop.time + CANCEL_SECONDS
+            if now < done:
+                return Status(JobState.JOB_STATE_CANCELLING, None, 0, stop.time, False)
+            return Status(JobState.JOB_STATE_CANCELLED, None, 0, done, False, done)
+        state = JobState.JOB_STATE_PENDING
+        return Status(state, "TUNING_JOB_STATE_PROCESSING_DATASET", 0, record.create_time, False)
 
     def status_of(self, name: str) -> tuple[TuningJob, Status]:
         """(record, state now) of a job; 404 if unknown.  Hold the lock."""
@@ -229,16 +286,27 @@ class TuningJobs:
             base_name = self._pre_tuned_base(request.pre_tuned_model, fields)
         assert base_name is not None
         spec = fields["supervisedTuningSpec"]
-        training_data = self._read_dataset(spec["trainingDatasetUri"], "training")
-        validation_data: Dataset | str | None = None
+        background = BACKGROUND_CHECK_BYTES
+        training_data = self._read_dataset(spec["trainingDatasetUri"], "training", background)
+        validation_data: DatasetResult | Checking | None = None
         if spec.get("validationDatasetUri"):
-            validation_data = self._read_dataset(spec["validationDatasetUri"], "validation")
+            validation_data = self._read_dataset(spec["validationDatasetUri"], "validation", background)
         with self._store.lock:
             record = self._new_record(parent, fields, base_name, training_data, validation_data)
             return self.view(record, self._clock.now(), version)
 
-    def _read_dataset(self, uri: str, role: str) -> Dataset | str:
-        return read_dataset(self._objects, uri, role, cache=self._datasets, lock=self._store.lock)
+    def _read_dataset(
+        self, uri: str, role: str, background_bytes: int | None = None
+    ) -> DatasetResult | Checking:
+        return read_dataset(
+            self._objects,
+            uri,
+            role,
+            cache=self._datasets,
+            lock=self._store.lock,
+            background_bytes=background_bytes,
+            now=self._clock.now,
+        )
 
     def _pre_tuned_base(self, tuned_model: str, fields: dict[str, Any]) -> str:
         model = canonical_name(tuned_model.split("@", 1)[0])
@@ -270,28 +338,25 @@ class TuningJobs:
         parent: str,
         fields: dict[str, Any],
         base_name: str,
-        training_data: Dataset | str,
-        validation_data: Dataset | str | None,
+        training_data: DatasetResult | Checking,
+        validation_data: DatasetResult | Checking | None,
         *,
         examples: list[list[str]] | None = None,
     ) -> TuningJob:
-        """Build and store a job record created now.  Hold the lock."""
+        """Build and store a job record created now.  Hold the lock.
+
+        A dataset still being checked leaves the fields that follow from the
+        data to :meth:`_apply_data`, run once the check is over (see
+        :meth:`_try_settle`); until then the job is in its processing phase,
+        whose view does not show them.
+        """
         now = self._clock.now()
         spec = fields["supervisedTuningSpec"]
         hyper = effective_hyperparameters(spec.get("hyperParameters") or {})
-        problem = next((d for d in (training_data, validation_data) if isinstance(d, str)), None)
-        dataset = training_data if isinstance(training_data, Dataset) else None
-        count = dataset.count if dataset is not None else len(examples or SEED_EXAMPLES)
-        epochs = int(hyper["epochCount"])
-        batch = int(hyper.get("batchSize") or default_batch_size(count))
         job_id = numeric_id(self._context.ids, "tuningJob")
         while f"{parent}/tuningJobs/{job_id}" in self._jobs():
             job_id = numeric_id(self._context.ids, "tuningJob")
         name = f"{parent}/tuningJobs/{job_id}"
-        plan = training.Plan.create(
-            start=now, examples=count, batch_size=batch, epochs=epochs, seed=training.loss_seed(name)
-        )
-        output_tokens = dataset.output_tokens if dataset is not None else [1]
         record = TuningJob(
             name=name,
             parent=parent,
@@ -300,22 +365,13 @@ class TuningJobs:
             fields=fields,
             base_model=base_name,
             hyper_parameters=hyper,
-            examples=(
-                dataset.answer_examples()
-                if dataset is not None
-                else [Example.from_json(row) for row in examples or SEED_EXAMPLES]
-            ),
-            stats=data_stats(dataset, epochs=epochs, steps=plan.total_steps)
-            if dataset is not None and not problem
-            else None,
-            step_tokens=batch * sum(output_tokens) / max(1, len(output_tokens)),
-            validation=(
-                Validation(validation_data.count, sum(validation_data.output_tokens))
-                if isinstance(validation_data, Dataset)
-                else None
-            ),
+            examples=[],
+            stats=None,
+            step_tokens=0.0,
+            validation=None,
             create_time=now,
-            plan=plan,
+            # Replaced by _apply_data (a job's steps start after setup, however many there are).
+            plan=training.Plan.create(start=now, examples=1, batch_size=1, epochs=1, seed=0),
             stop=None,
             experiment_id=f"tuning-experiment-{job_id}",
             tensorboard=self._tensorboard(parent),
@@ -323,14 +379,89 @@ class TuningJobs:
             endpoint=f"{parent}/endpoints/{numeric_id(self._context.ids, 'endpoint')}",
             deployed_model_id=numeric_id(self._context.ids, "deployedModel"),
         )
-        if problem is not None:
-            error = RpcStatus(RPC_CODES["INVALID_ARGUMENT"], problem)
-            record.stop = Stop(now + PROCESSING_SECONDS, StopKind.FAIL, error)
+        if isinstance(training_data, Checking) or isinstance(validation_data, Checking):
+            record.settle = self._settler(record, training_data, validation_data)
+            self._pending[name] = record
+        else:
+            self._apply_data(record, training_data, validation_data, examples)
         self._jobs()[name] = record
         self.index("models")[record.model] = name
         self.index("endpoints")[record.endpoint] = name
         self.index("experiments")[experiment_name(record)] = name
         return record
+
+    def _settler(
+        self,
+        record: TuningJob,
+        training_data: DatasetResult | Checking,
+        validation_data: DatasetResult | Checking | None,
+    ) -> Callable[[bool], None]:
+        """What fills in ``record``'s data once its checks are over (``block``: waiting for them)."""
+        checks = [c for c in (training_data, validation_data) if isinstance(c, Checking)]
+
+        def settle(block: bool) -> None:
+            if record.settle is not settle:
+                return  # settled already
+            if not block and not all(c.future.done() for c in checks):
+                return
+            record.settle = None
+            self._pending.pop(record.name, None)
+            # The checks never take the store's lock: waiting for them while holding it is safe.
+            # (An exception here is a bug in the oracle: a 500 on this read, not on every later one.)
+            checked = training_data.future.result() if isinstance(training_data, Checking) else training_data
+            validation = (
+                validation_data.future.result() if isinstance(validation_data, Checking) else validation_data
+            )
+            finished = max(c.finished_at or 0.0 for c in checks)
+            if self._clock.mode != "manual" and finished > record.create_time + PROCESSING_SECONDS:
+                record.processed_time = finished  # a long check makes a long processing phase
+            self._apply_data(record, checked, validation, None)
+
+        return settle
+
+    def _apply_data(
+        self,
+        record: TuningJob,
+        training_data: DatasetResult,
+        validation_data: DatasetResult | None,
+        examples: list[list[str]] | None,
+    ) -> None:
+        """Fill in what follows from the job's data: examples, statistics, plan, a failure."""
+        hyper = record.hyper_parameters
+        problem = next((d for d in (training_data, validation_data) if isinstance(d, str)), None)
+        dataset = training_data if isinstance(training_data, Dataset) else None
+        count = dataset.count if dataset is not None else len(examples or SEED_EXAMPLES)
+        epochs = int(hyper["epochCount"])
+        batch = int(hyper.get("batchSize") or default_batch_size(count))
+        processed = _processed(record)
+        plan = training.Plan.create(
+            start=processed - PROCESSING_SECONDS,  # the steps start a setup's time after processing
+            examples=count,
+            batch_size=batch,
+            epochs=epochs,
+            seed=training.loss_seed(record.name),
+        )
+        output_tokens = dataset.output_tokens if dataset is not None else [1]
+        record.plan = plan
+        record.examples = (
+            dataset.answer_examples()
+            if dataset is not None
+            else [Example.from_json(row) for row in examples or SEED_EXAMPLES]
+        )
+        record.stats = (
+            data_stats(dataset, epochs=epochs, steps=plan.total_steps)
+            if dataset is not None and not problem
+            else None
+        )
+        record.step_tokens = batch * sum(output_tokens) / max(1, len(output_tokens))
+        record.validation = (
+            Validation(validation_data.count, sum(validation_data.output_tokens))
+            if isinstance(validation_data, Dataset)
+            else None
+        )
+        if problem is not None and record.stop is None:  # a cancel during the check stays a cancel
+            error = RpcStatus(RPC_CODES["INVALID_ARGUMENT"], problem)
+            record.stop = Stop(processed, StopKind.FAIL, error)
 
     def _tensorboard(self, parent: str) -> str:
         """The TensorBoard of a location (one per project and location, made on first use)."""
@@ -445,7 +576,7 @@ class TuningJobs:
                 "endpoint": record.endpoint,
                 "checkpoints": _checkpoints(record),
             }
-        processed = record.create_time + PROCESSING_SECONDS
+        processed = _processed(record)
         stopped_early = stop is not None and stop.time < processed
         if record.stats and now >= processed and not stopped_early:
             view["tuningDataStats"] = {"supervisedTuningDataStats": record.stats}
@@ -492,9 +623,9 @@ class TuningJobs:
         request = validate_create(job)
         if request.base_model is None:
             raise bad_request("A seed needs baseModel, not preTunedModel.", field="tuningJob")
-        data: Dataset | str
+        data: DatasetResult | Checking
         if examples is None and self._objects.find_uri(spec["trainingDatasetUri"]) is not None:
-            data = self._read_dataset(spec["trainingDatasetUri"], "training")
+            data = self._read_dataset(spec["trainingDatasetUri"], "training")  # here and now: no background
         else:
             data = _dataset_of(spec["trainingDatasetUri"], examples or [list(e) for e in SEED_EXAMPLES])
         with self._store.lock:
@@ -507,6 +638,13 @@ class TuningJobs:
                 raise bad_request(f"The seed's dataset is invalid: {record.stop.error.message}")
             _place_in_time(record, state, float(progress), error, self._clock.now())
             return self.view(record, self._clock.now(), "v1beta1")
+
+
+def _processed(record: TuningJob) -> float:
+    """When the job's dataset processing ends (later than the phase's end after a long check)."""
+    if record.processed_time is not None:
+        return record.processed_time
+    return record.create_time + PROCESSING_SECONDS
 
 
 def experiment_name(record: TuningJob) -> str:

@@ -13,7 +13,8 @@ writes.  An :class:`Operation` is an undeploy or delete operation.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from tuneport_emulator.operations import RpcStatus
@@ -158,9 +159,18 @@ class TuningJob:
     undeploy_operation: str | None = None
     endpoint_delete_operation: str | None = None
     model_delete_operation: str | None = None
+    #: When its dataset was processed, if later than the usual processing phase allows (a check
+    #: on a thread of its own that took longer); None: ``create_time`` + the processing phase.
+    processed_time: float | None = None
+    #: While its dataset is checked in the background: what fills in the fields that follow
+    #: from the data (``examples``, ``stats``, ``step_tokens``, ``validation``, ``plan``, a
+    #: failing ``stop``) once the check is over (given True: waiting for it).  Not stored.
+    settle: Callable[[bool], None] | None = field(default=None, compare=False, repr=False)
 
     def to_json(self) -> dict[str, Any]:
-        """The record as stored."""
+        """The record as stored (once its dataset is checked: this waits for a check in progress)."""
+        if self.settle is not None:
+            self.settle(True)
         return {
             "name": self.name,
             "parent": self.parent,
@@ -187,6 +197,8 @@ class TuningJob:
             "undeployOperation": self.undeploy_operation,
             "endpointDeleteOperation": self.endpoint_delete_operation,
             "modelDeleteOperation": self.model_delete_operation,
+            # Only when set: most jobs' processing ends when the phase does.
+            **({} if self.processed_time is None else {"processedTime": self.processed_time}),
         }
 
     @classmethod
@@ -219,6 +231,7 @@ class TuningJob:
             undeploy_operation=value.get("undeployOperation"),
             endpoint_delete_operation=value.get("endpointDeleteOperation"),
             model_delete_operation=value.get("modelDeleteOperation"),
+            processed_time=None if value.get("processedTime") is None else float(value["processedTime"]),
         )
 
 
