@@ -428,8 +428,8 @@ def _md_emulator_memory(r: dict[str, Any]) -> list[str]:
         "`/proc/<pid>/status`.",
         "",
         "| server | dataset | idle RSS | upload | peak RSS after the upload | RSS after the upload | "
-        "create | peak RSS | RSS after | job |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "create answered | dataset checked | peak RSS | RSS after | job |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for server, row in r["runs"].items():
         job = row.get("job_state") or f"HTTP {row['create_status']}"
@@ -437,7 +437,8 @@ def _md_emulator_memory(r: dict[str, Any]) -> list[str]:
             f"| {server} | {row['size_bytes'] / 1e6:,.0f} MB | {row['idle_rss_mb']:.0f} MB | "
             f"{row['upload_mb_per_s']:.0f} MB/s | {row['peak_rss_after_upload_mb']:.0f} MB | "
             f"{row['rss_after_upload_mb']:.0f} MB | {row['create_s']:.1f} s | "
-            f"**{row['peak_rss_mb']:.0f} MB** | {row['rss_after_mb']:.0f} MB | {job} |"
+            f"{row.get('checked_s', 0):.1f} s | **{row['peak_rss_mb']:.0f} MB** | "
+            f"{row['rss_after_mb']:.0f} MB | {job} |"
         )
     new = r["runs"][bench_emulator.NEW]
     if r["met"] is None:
