@@ -556,12 +556,12 @@ class FakeBackend(BaseBackend):
         resp = yield from request(HttpRequest("POST", self._url(f"tunedModels/{job_id}:cancel")))
         return job_from_json(resp.json(), backend=self.name)
 
-    def delete(self, job_id: str) -> Flow[None]:
+    def delete(self, job_id: str) -> Flow[bool]:
         # Deleting what is already gone is success: the flow takes the 404 itself.
-        yield from request(
+        resp = yield from request(
             HttpRequest("DELETE", self._url(f"tunedModels/{job_id}"), expected=frozenset({404}))
         )
-        return None
+        return resp.status_code != 404
 
     def generate(self, target: str, request_: GenerateRequest) -> Flow[Generation]:
         body: dict[str, Any] = {
@@ -645,9 +645,9 @@ class FakeSdk:
         end = offset + page_size
         return jobs[offset:end], (end if end < len(jobs) else None)
 
-    def delete_job(self, job_id: str) -> None:
+    def delete_job(self, job_id: str) -> bool:
         self._enter()
-        self.jobs.pop(job_id, None)
+        return self.jobs.pop(job_id, None) is not None
 
 
 class SdkFakeSettings(BackendSettings):
@@ -696,9 +696,9 @@ class SdkFakeBackend(BaseBackend):
             next_page_token=None if following is None else str(following),
         )
 
-    def delete(self, job_id: str) -> Flow[None]:
-        yield from call(BlockingCall(self.sdk.delete_job, job_id))
-        return None
+    def delete(self, job_id: str) -> Flow[bool]:
+        deleted = yield from call(BlockingCall(self.sdk.delete_job, job_id))
+        return deleted
 
 
 class SettingsOnlyBackend(BaseBackend):

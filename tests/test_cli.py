@@ -101,8 +101,13 @@ def test_create_with_flags_then_get_wait_metrics_generate_delete(run: Any, servi
 
     deleted = run("--json", "delete", job["id"])
     assert deleted.exit_code == 0
-    assert _json(deleted) == {"deleted": job["id"]}
+    assert _json(deleted) == {"job_id": job["id"], "deleted": True}
     assert job["id"] not in service.jobs
+
+    again = run("delete", job["id"])
+    assert again.exit_code == 0, again.output
+    assert again.output.strip() == f"{job['id']}: not found, nothing deleted"
+    assert _json(run("--json", "delete", "nope-123")) == {"job_id": "nope-123", "deleted": False}
 
 
 def test_create_from_spec_files(run: Any, tmp_path: Path) -> None:

@@ -119,7 +119,7 @@ async def test_sync_and_async_clients_give_identical_results(host: PluginHost) -
     assert generation.text == f"{created.id} says HELLO"
     assert generation.finish_reason == "STOP"
     assert cancelled.state is JobState.CANCELLED
-    assert deleted is None
+    assert deleted is True
     assert created.id not in remaining
     assert len(remaining) == 10  # 9 seeded + the cancelled one
 

@@ -108,8 +108,8 @@ def test_a_job_made_twice_is_kept_once_and_the_other_cancelled(dataset: Path) ->
             from tuneport_vertex.backend import DUPLICATES_FIELD
 
             first = client.create(base_model="gemini-2.5-flash", training_data=str(dataset), display_name="d")
-            rid = first.labels["tuneport-request-id"]
-            body = {**first.raw, "labels": first.labels}
+            rid = first.raw["labels"]["tuneport-request-id"]
+            body = dict(first.raw)
             for key in ("name", "state", "createTime", "updateTime", "tuningJobState"):
                 body.pop(key, None)
             url = f"{emulator.url}/v1/{PARENT}/tuningJobs"

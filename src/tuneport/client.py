@@ -439,14 +439,19 @@ class TuningClient(_ClientCore):
     def cancel(
         self, job_id: str, *, retry: RetryPolicy | None = None, timeout: float | None = None
     ) -> TuningJob:
-        """Request cancellation; returns the job as it is afterwards."""
+        """Request cancellation; returns the job as it is afterwards (a finished job unchanged)."""
         self._require(Operation.CANCEL)
         return self._run(self.backend.cancel(job_id), retry, timeout)
 
-    def delete(self, job_id: str, *, retry: RetryPolicy | None = None, timeout: float | None = None) -> None:
-        """Remove what the job produced (idempotent)."""
+    def delete(self, job_id: str, *, retry: RetryPolicy | None = None, timeout: float | None = None) -> bool:
+        """Remove what the job produced (idempotent): ``True`` if something was deleted, ``False`` if not.
+
+        Afterwards ``get`` raises :class:`~tuneport.errors.NotFoundError`,
+        ``list`` omits the job and ``generate`` raises ``NotFoundError``, on
+        every backend (see the Portability page for what a backend keeps).
+        """
         self._require(Operation.DELETE)
-        self._run(self.backend.delete(job_id), retry, timeout)
+        return self._run(self.backend.delete(job_id), retry, timeout)
 
     def generate(
         self,
@@ -626,16 +631,19 @@ class AsyncTuningClient(_ClientCore):
     async def cancel(
         self, job_id: str, *, retry: RetryPolicy | None = None, timeout: float | None = None
     ) -> TuningJob:
-        """Request cancellation; returns the job as it is afterwards."""
+        """Request cancellation; returns the job as it is afterwards (a finished job unchanged)."""
         self._require(Operation.CANCEL)
         return await self._run(self.backend.cancel(job_id), retry, timeout)
 
     async def delete(
         self, job_id: str, *, retry: RetryPolicy | None = None, timeout: float | None = None
-    ) -> None:
-        """Remove what the job produced (idempotent)."""
+    ) -> bool:
+        """Remove what the job produced (idempotent): ``True`` if something was deleted.
+
+        See :meth:`TuningClient.delete`.
+        """
         self._require(Operation.DELETE)
-        await self._run(self.backend.delete(job_id), retry, timeout)
+        return await self._run(self.backend.delete(job_id), retry, timeout)
 
     async def generate(
         self,

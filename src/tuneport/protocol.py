@@ -443,11 +443,20 @@ class TuningBackend(Protocol):
         ...
 
     def cancel(self, job_id: str) -> Flow[TuningJob]:
-        """Request cancellation; returns the job as it is afterwards."""
+        """Request cancellation; returns the job as it is afterwards.
+
+        A job that has already finished is returned unchanged, never an error.
+        """
         ...
 
-    def delete(self, job_id: str) -> Flow[None]:
-        """Remove what the job produced (idempotent)."""
+    def delete(self, job_id: str) -> Flow[bool]:
+        """Remove what the job produced (idempotent); ``True`` if something was deleted.
+
+        ``False`` when there was nothing to delete (the service answered 404,
+        or the job never produced anything).  Afterwards ``get`` raises
+        :class:`~tuneport.errors.NotFoundError`, ``list`` omits the job and
+        ``generate`` raises ``NotFoundError`` (see ``docs/portability.md``).
+        """
         ...
 
     def generate(self, target: str, request: GenerateRequest) -> Flow[Generation]:
@@ -529,7 +538,7 @@ class BaseBackend:
     def cancel(self, job_id: str) -> Flow[TuningJob]:
         raise self._unsupported(Operation.CANCEL)
 
-    def delete(self, job_id: str) -> Flow[None]:
+    def delete(self, job_id: str) -> Flow[bool]:
         raise self._unsupported(Operation.DELETE)
 
     def generate(self, target: str, request: GenerateRequest) -> Flow[Generation]:

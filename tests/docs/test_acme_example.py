@@ -101,7 +101,7 @@ def test_the_sync_client(acme: SimpleNamespace, host: PluginHost, service: Any, 
             "tuned/job-1",
         )
         assert client.generate(job.id, "4").text == "5"
-        assert [p.epoch for p in client.metrics(job.id).series["loss"]] == [1, 2]
+        assert [p.epoch for p in client.metrics(job.id).series["train_loss"]] == [1, 2]
         assert [j.id for j in client.list(page_size=1)] == [job.id]
         client.delete(job.id)
         with pytest.raises(tuneport.NotFoundError):

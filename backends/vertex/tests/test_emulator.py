@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from tuneport_emulator import Emulator
-from tuneport.errors import APIError, FilterError, JobFailed, JobNotReady, NotFoundError, SpecError
+from tuneport.errors import FilterError, JobFailed, JobNotReady, NotFoundError, SpecError
 from tuneport.models import JobState
 from tuneport_vertex.wire import REQUEST_ID_LABEL
 
@@ -82,8 +82,10 @@ async def test_a_local_file_is_staged_once_under_its_content_hash(
     assert _routes(emulator, "storage.") == [
         "storage.objects.get", "storage.objects.insert", "storage.objects.get",
     ]  # fmt: skip
-    labels = job.labels
-    assert set(labels) == {"tuneport-request-id"}
+    # The request-id label that makes creates duplicate-free is bookkeeping: in raw, not in labels.
+    assert job.labels == {}
+    assert set(job.raw["labels"]) == {"tuneport-request-id"}
+    assert (await api.get(job.id)).labels == {}
 
 
 async def test_create_from_examples_and_from_a_gs_uri(
@@ -254,8 +256,9 @@ async def test_cancel(api: Any, emulator: Emulator, train_file: Path) -> None:
     assert final.error is not None
     assert final.error.code == 1
     assert final.tuned_model is None
-    with pytest.raises(APIError):
-        await api.cancel(job.id)  # already final: FAILED_PRECONDITION
+    # Vertex answers a second :cancel with 400 FAILED_PRECONDITION: the finished job is returned unchanged.
+    again = await api.cancel(job.id)
+    assert (again.id, again.state) == (job.id, JobState.CANCELLED)
 
 
 async def test_a_bad_training_file_fails_the_job(api: Any, emulator: Emulator) -> None:
@@ -326,7 +329,7 @@ async def test_delete_removes_the_endpoint_and_the_model(
     endpoint, model = job.endpoint, job.tuned_model.split("@")[0]
     assert http.get(f"/v1/{endpoint}").status_code == 200
     emulator.store.clear_requests()
-    await api.delete(job.id)
+    assert await api.delete(job.id) is True
     routes = _routes(emulator, "vertex.")
     assert routes.index("vertex.v1.endpoints.undeployModel") < routes.index("vertex.v1.endpoints.delete")
     assert routes.index("vertex.v1.endpoints.delete") < routes.index("vertex.v1.models.delete")
@@ -334,11 +337,14 @@ async def test_delete_removes_the_endpoint_and_the_model(
     assert "vertex.v1.models.operations.get" in routes
     assert http.get(f"/v1/{endpoint}").status_code == 404
     assert http.get(f"/v1/{model}").status_code == 404
-    await api.delete(job.id)  # idempotent: everything is already gone
-    await api.delete("1234567890")  # and an unknown job is nothing to delete
-    assert (await api.get(job.id)).state is JobState.SUCCEEDED  # Vertex keeps the job
-    with pytest.raises(NotFoundError):
-        await api.generate(job.id, "IV")
+    assert await api.delete(job.id) is False  # idempotent: everything is already gone
+    assert await api.delete("1234567890") is False  # and an unknown job is nothing to delete
+    # Vertex keeps the job's record; tuneport reads a job whose tuned model is gone as deleted.
+    assert http.get(f"/v1/{PARENT}/tuningJobs/{job.id}").json()["state"] == "JOB_STATE_SUCCEEDED"
+    for operation, arguments in (("get", ()), ("cancel", ()), ("metrics", ()), ("generate", ("IV",))):
+        with pytest.raises(NotFoundError, match="was deleted"):
+            await getattr(api, operation)(job.id, *arguments)
+    assert job.id not in {j.id for j in await api.list_all()}
 
 
 # --- the emulator agrees with this backend's catalog ------------------------------------------------------

@@ -38,7 +38,7 @@ from tuneport.errors import (
     UnsupportedParameter,
     WaitTimeout,
 )
-from tuneport.models import Hyperparameters, JobState, Page, TuningJob
+from tuneport.models import CANONICAL_SERIES, Hyperparameters, JobState, Metrics, Page, TuningJob
 from tuneport.protocol import Capabilities, Operation
 from tuneport.waiting import ManualClock
 from tuneport_contract.harness import (
@@ -418,13 +418,13 @@ class BackendContract:
         """Behaviour 17: delete of a finished job succeeds, and succeeds again."""
         self._require(run, Operation.DELETE)
         job = self._finished(run, contract_harness)
-        assert run("delete", job.id) is None
-        assert run("delete", job.id) is None
+        assert run("delete", job.id) is True
+        assert run("delete", job.id) is False
 
     def test_b18_delete_of_unknown_id_is_not_an_error(self, run: Runner, contract_harness: Harness) -> None:
-        """Behaviour 18: delete of an id that does not exist is a no-op."""
+        """Behaviour 18: delete of an id that does not exist is a no-op (it returns False)."""
         self._require(run, Operation.DELETE)
-        run("delete", UNKNOWN_ID)
+        assert run("delete", UNKNOWN_ID) is False
 
     def test_b19_deleted_model_answers_no_more(self, run: Runner, contract_harness: Harness) -> None:
         """Behaviour 19: after delete, the tuned model can no longer be called."""
@@ -776,6 +776,123 @@ class BackendContract:
         finally:
             observer.close()
 
+    # --- portability: the same program sees the same results on every backend (issue #15) ---------
+    # Behaviours 39-49 cover metrics, cancel, delete and errors; 50 onwards cover listing.
+
+    def test_b39_metrics_carry_canonical_names(self, run: Runner, contract_harness: Harness) -> None:
+        """Behaviour 39: a succeeded job's loss curve is ``train_loss``; native names stay reachable.
+
+        Every series the backend renamed is a canonical name
+        (``tuneport.models.CANONICAL_SERIES``), and ``native()`` returns it by
+        the provider's own name; a series kept under a native name never takes
+        a canonical name the backend did not mean.
+        """
+        self._require(run, Operation.METRICS)
+        job = self._finished(run, contract_harness)
+        metrics: Metrics = run("metrics", job.id)
+        assert metrics.series.get("train_loss"), f"no train_loss series among {sorted(metrics.series)}"
+        for canonical, native in metrics.native_names.items():
+            assert canonical in CANONICAL_SERIES, f"{native!r} renamed to {canonical!r}, not a canonical name"
+            assert canonical in metrics.series, f"native_names names {canonical!r}, which has no series"
+            assert metrics.native(native) == metrics.series[canonical]
+            assert native not in metrics.series, f"{native!r} is reported twice"
+
+    def test_b40_cancel_of_a_finished_job_returns_it_unchanged(
+        self, run: Runner, contract_harness: Harness
+    ) -> None:
+        """Behaviour 40: cancel of a finished job (succeeded, failed) returns it unchanged, no error."""
+        self._require(run, Operation.CANCEL, Operation.GET)
+        finished = [self._finished(run, contract_harness)]
+        if contract_harness.backdoor is not None:
+            finished.append(run("get", contract_harness.backdoor.seed(JobState.FAILED)))
+        for job in finished:
+            cancelled: TuningJob = run("cancel", job.id)
+            assert (cancelled.id, cancelled.state) == (job.id, job.state), f"cancel changed {job.id}"
+            again: TuningJob = run("get", job.id)
+            assert again.state is job.state, f"{job.state}, cancelled, then {again.state}"
+
+    def test_b41_delete_tells_whether_anything_was_deleted(
+        self, run: Runner, contract_harness: Harness
+    ) -> None:
+        """Behaviour 41: delete returns True when it deleted something, False when there was nothing."""
+        self._require(run, Operation.DELETE)
+        job = self._finished(run, contract_harness)
+        assert run("delete", job.id) is True
+        assert run("delete", job.id) is False
+        assert run("delete", UNKNOWN_ID) is False
+
+    def test_b42_a_deleted_job_is_gone_however_it_is_read(
+        self, run: Runner, contract_harness: Harness
+    ) -> None:
+        """Behaviour 42: after delete, get, cancel, generate and metrics raise NotFoundError; list omits it.
+
+        The job is a succeeded one.  The same on every backend, including those whose service keeps the
+        job's record (Vertex keeps tuning jobs): generate never raises
+        JobNotReady for a deleted job, nor an error about an endpoint.
+        """
+        self._require(run, Operation.DELETE, Operation.GET)
+        job = self._finished(run, contract_harness)
+        assert run("delete", job.id) is True
+        reads: dict[str, tuple[str, ...]] = {"get": (job.id,)}
+        others: dict[Operation, tuple[str, ...]] = {
+            Operation.CANCEL: (job.id,),
+            Operation.GENERATE: (job.id, contract_harness.prompt),
+            Operation.METRICS: (job.id,),
+        }
+        for operation, arguments in others.items():
+            if run.client.capabilities.supports(operation):
+                reads[operation.value] = arguments
+        for method, arguments in reads.items():
+            with pytest.raises(NotFoundError):
+                run(method, *arguments)
+        if run.client.capabilities.supports(Operation.LIST):
+            assert job.id not in {j.id for j in run("list")}, "list still shows a deleted job"
+
+    def test_b43_the_same_mistakes_raise_the_same_errors(
+        self, run: Runner, contract_harness: Harness
+    ) -> None:
+        """Behaviour 43: each mistake raises the one typed error the port names for it, on every backend.
+
+        Unknown id: NotFoundError from get, cancel, generate, metrics and wait
+        (delete returns False).  A job not finished yet: generate raises
+        JobNotReady.  A hyperparameter the backend does not declare:
+        UnsupportedParameter.  (Deleted jobs: behaviour 42; undeclared
+        operations: behaviour 34.)
+        """
+        caps = run.client.capabilities
+        table: list[tuple[str, tuple[Any, ...], dict[str, Any], type[Exception]]] = [
+            ("get", (UNKNOWN_ID,), {}, NotFoundError),
+            ("cancel", (UNKNOWN_ID,), {}, NotFoundError),
+            ("generate", (UNKNOWN_ID, contract_harness.prompt), {}, NotFoundError),
+            ("metrics", (UNKNOWN_ID,), {}, NotFoundError),
+            ("wait", (UNKNOWN_ID,), {"poll": _POLL}, NotFoundError),
+        ]
+        if contract_harness.backdoor is not None:
+            running = contract_harness.backdoor.seed(JobState.RUNNING)
+            table.append(("generate", (running, contract_harness.prompt), {}, JobNotReady))
+        undeclared = [name for name in Hyperparameters.model_fields if name not in caps.hyperparameters]
+        if undeclared and caps.supports(Operation.CREATE):
+            value = 4 if undeclared[0] in ("epoch_count", "batch_size", "adapter_size") else 0.5
+            spec = {**contract_harness.spec, undeclared[0]: value}
+            table.append(("create", (), spec, UnsupportedParameter))
+        wrong = []
+        for method, arguments, keywords, expected in table:
+            operation = Operation("get" if method == "wait" else method)
+            if not caps.supports(operation):
+                continue
+            try:
+                run(method, *arguments, **keywords)
+            except Exception as error:  # the table reports every row, then fails once
+                if type(error) is not expected:
+                    wrong.append(
+                        f"{method}{arguments}: {type(error).__name__}: {error}, not {expected.__name__}"
+                    )
+            else:
+                wrong.append(f"{method}{arguments}: no error, not {expected.__name__}")
+        assert not wrong, "mistakes raised other errors than the port's:\n" + "\n".join(wrong)
+        if caps.supports(Operation.DELETE):
+            assert run("delete", UNKNOWN_ID) is False
+
     def _observer(self, harness: Harness) -> Runner:
         """A second, independent client of the same service (another process, as far as caches go)."""
         backdoor = harness.backdoor
@@ -837,7 +954,7 @@ def _check_race_answers(outcomes: Sequence[Outcome], deleted: set[str]) -> None:
             ids = [job.id for job in outcome.result]
             assert len(ids) == len(set(ids)), f"a list raced with other flows repeated jobs: {ids}"
         elif call.method == "delete":
-            assert outcome.result is None
+            assert isinstance(outcome.result, bool), f"{call} returned {outcome.result!r}"
 
 
 def _jobs_in(outcome: Outcome) -> list[TuningJob]:

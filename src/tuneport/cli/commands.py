@@ -271,9 +271,13 @@ def cancel(state: State, job_id: str) -> None:
 @click.argument("job_id")
 @pass_state
 def delete(state: State, job_id: str) -> None:
-    """Delete what a job produced (its tuned model, endpoint…); idempotent."""
-    state.client().delete(job_id)
-    state.output.emit({"deleted": job_id}, lambda console: console.print(f"deleted {job_id}"))
+    """Delete what a job produced (its tuned model, endpoint…); idempotent.
+
+    Says "not found, nothing deleted" (exit 0) when there was nothing to delete.
+    """
+    deleted = state.client().delete(job_id)
+    message = f"deleted {job_id}" if deleted else f"{job_id}: not found, nothing deleted"
+    state.output.emit({"job_id": job_id, "deleted": deleted}, lambda console: console.print(message))
 
 
 @cli.command()

@@ -359,11 +359,13 @@ class GeminiBackend(BaseBackend):
         job = yield from self.get(job_id)
         return job
 
-    def delete(self, job_id: str) -> Flow[None]:
+    def delete(self, job_id: str) -> Flow[bool]:
+        """Delete the tuned model (the job *is* the model): ``False`` when it was not there (404)."""
         name = wire.model_name(job_id)
         model_id = name.removeprefix("tunedModels/")
         # 404: already gone, which is what delete wants (idempotent).
-        yield from request(HttpRequest("DELETE", self._url(name), expected=frozenset({404})))
+        resp = yield from request(HttpRequest("DELETE", self._url(name), expected=frozenset({404})))
+        deleted = resp.status_code != 404
         self._operations.forget(model_id)
         until = self._settling.pop(model_id)
         if until is not None:
@@ -372,8 +374,10 @@ class GeminiBackend(BaseBackend):
             remaining = until - time.monotonic()
             if remaining > 0:
                 yield from sleep(remaining)
-            yield from request(HttpRequest("DELETE", self._url(name), expected=frozenset({404})))
+            again = yield from request(HttpRequest("DELETE", self._url(name), expected=frozenset({404})))
+            deleted = deleted or again.status_code != 404
             self._operations.forget(model_id)
+        return deleted
 
     # --- generate and metrics -----------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ Vertex keeps.  Every step tolerates "already gone", so it is idempotent.
 from __future__ import annotations
 
 import logging
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -23,6 +23,7 @@ from tuneport.errors import (
     ConfigError,
     FilterError,
     JobNotReady,
+    NotFoundError,
     Problem,
     SpecError,
 )
@@ -196,6 +197,16 @@ class VertexBackend(BaseBackend):
 
     def check_spec(self, spec: JobSpec) -> None:
         wire.check_spec(spec, api_version=self.vertex_settings.api_version)
+        # The profile's labels go on every job too: together they leave room for the request id.
+        merged = {**self.vertex_settings.labels, **spec.labels}
+        if len(merged) > wire.MAX_USER_LABELS:
+            problem = Problem(
+                f"at most {wire.MAX_USER_LABELS} labels, the profile's and the job's together (Vertex takes "
+                f"{wire.MAX_LABELS}, one is tuneport's {wire.REQUEST_ID_LABEL}), got {len(merged)}",
+                field="labels",
+                rule="too-many",
+            )
+            raise SpecError([problem], summary="the job spec is not accepted by vertex")
         self._staging_bucket(spec.training_data, "training_data")
         if spec.validation_data is not None:
             self._staging_bucket(spec.validation_data, "validation_data")
@@ -313,8 +324,23 @@ class VertexBackend(BaseBackend):
     # --- read ------------------------------------------------------------------------------------
 
     def get(self, job_id: str) -> Flow[TuningJob]:
+        """The job, or :class:`NotFoundError` once ``delete`` removed its tuned model.
+
+        Vertex keeps a job's record for good (there is no ``tuningJobs.delete``),
+        so a deleted job is recognised by its tuned model being gone: a
+        succeeded job costs one ``models.get`` more.
+        """
         resp = yield from request(HttpRequest("GET", self._url(wire.job_name(job_id, self.parent))))
-        return wire.job_from(resp.json())
+        job = wire.job_from(resp.json())
+        if job.state.is_success and job.tuned_model:
+            model = yield from request(
+                HttpRequest(
+                    "GET", self._url(_model_resource(job.tuned_model), "v1"), expected=frozenset({404})
+                )
+            )
+            if model.status_code == 404:
+                raise _deleted(job)
+        return job
 
     def list(
         self,
@@ -341,39 +367,84 @@ class VertexBackend(BaseBackend):
                 raise
             raise FilterError(self.name, sent, error.message or str(error)) from error
         data = resp.json()
-        return Page[TuningJob](
-            items=[wire.job_from(j) for j in data.get("tuningJobs") or []],
-            next_page_token=data.get("nextPageToken") or None,
-        )
+        items = yield from self._without_deleted([wire.job_from(j) for j in data.get("tuningJobs") or []])
+        return Page[TuningJob](items=list(items), next_page_token=data.get("nextPageToken") or None)
+
+    def _without_deleted(self, jobs: Sequence[TuningJob]) -> Generator[Effect, Any, Sequence[TuningJob]]:
+        """*jobs* without those ``delete`` removed: succeeded jobs whose tuned model is gone.
+
+        One ``models.list`` per page of jobs (more only past 1,000 tuned models
+        on one page), filtered to the page's models by id.
+        """
+        wanted = {model_id for job in jobs if (model_id := _model_id(job)) is not None}
+        if not wanted:
+            return jobs
+        existing: set[str] = set()
+        params: dict[str, str | int] = {
+            "filter": " OR ".join(f'model="{model_id}"' for model_id in sorted(wanted)),
+            "pageSize": 1000,
+        }
+        while True:
+            url = self._url(f"{self.parent}/models", "v1")
+            data = (yield from request(HttpRequest("GET", url, params=params))).json()
+            existing.update(str(m.get("name", "")).rsplit("/", 1)[-1] for m in data.get("models") or [])
+            token = data.get("nextPageToken")
+            if not token:
+                break
+            params = {**params, "pageToken": str(token)}
+        gone = wanted - existing
+        return [j for j in jobs if _model_id(j) not in gone]
 
     def cancel(self, job_id: str) -> Flow[TuningJob]:
+        """Cancel the job; a job that has already finished is returned unchanged.
+
+        Vertex answers ``:cancel`` of a finished job with 400
+        FAILED_PRECONDITION: the job is then read, and returned when it is
+        finished (a deleted one raises :class:`NotFoundError`, as ``get`` does).
+        """
         name = wire.job_name(job_id, self.parent)
-        yield from request(HttpRequest("POST", self._url(f"{name}:cancel"), json={}))
-        resp = yield from request(HttpRequest("GET", self._url(name)))
-        return wire.job_from(resp.json())
+        try:
+            yield from request(HttpRequest("POST", self._url(f"{name}:cancel"), json={}))
+        except BadRequestError as error:
+            if error.status != "FAILED_PRECONDITION":
+                raise
+            job = yield from self.get(job_id)
+            if not job.state.is_terminal:
+                raise
+            return job
+        job = yield from self.get(job_id)
+        return job
 
     # --- delete ------------------------------------------------------------------------------------
 
-    def delete(self, job_id: str) -> Flow[None]:
+    def delete(self, job_id: str) -> Flow[bool]:
+        """Delete the job's endpoints and tuned model: ``True`` if any was there.
+
+        The job record stays at Google; ``get`` and ``list`` read a job whose
+        tuned model is gone as deleted.  A job that produced no model (failed,
+        cancelled, still running) has nothing to delete: ``False``.
+        """
         name = wire.job_name(job_id, self.parent)
         resp = yield from request(HttpRequest("GET", self._url(name), expected=frozenset({404})))
         if resp.status_code == 404:
-            return
+            return False
         tuned = resp.json().get("tunedModel") or {}
         endpoint, model = tuned.get("endpoint"), tuned.get("model")
+        deleted = False
         for checkpoint in tuned.get("checkpoints") or []:
             if checkpoint.get("endpoint") and checkpoint["endpoint"] != endpoint:
-                yield from self._delete_endpoint(str(checkpoint["endpoint"]))
+                deleted = (yield from self._delete_endpoint(str(checkpoint["endpoint"]))) or deleted
         if endpoint:
-            yield from self._delete_endpoint(str(endpoint))
+            deleted = (yield from self._delete_endpoint(str(endpoint))) or deleted
         if model:
             # "projects/…/models/123@1": the model, all versions.
-            yield from self._delete(str(model).split("@", 1)[0])
+            deleted = (yield from self._delete(_model_resource(str(model)))) or deleted
+        return deleted
 
-    def _delete_endpoint(self, endpoint: str) -> Generator[Effect, Any, None]:
+    def _delete_endpoint(self, endpoint: str) -> Generator[Effect, Any, bool]:
         resp = yield from request(HttpRequest("GET", self._url(endpoint, "v1"), expected=frozenset({404})))
         if resp.status_code == 404:
-            return
+            return False
         for deployed in resp.json().get("deployedModels") or []:
             undeploy = yield from request(
                 HttpRequest(
@@ -386,11 +457,15 @@ class VertexBackend(BaseBackend):
             if undeploy.status_code != 404:
                 yield from self._wait_operation(undeploy.json())
         yield from self._delete(endpoint)
+        return True
 
-    def _delete(self, resource: str) -> Generator[Effect, Any, None]:
+    def _delete(self, resource: str) -> Generator[Effect, Any, bool]:
+        """Delete *resource* and wait for it: ``False`` if it was not there."""
         resp = yield from request(HttpRequest("DELETE", self._url(resource, "v1"), expected=frozenset({404})))
-        if resp.status_code != 404:
-            yield from self._wait_operation(resp.json())
+        if resp.status_code == 404:
+            return False
+        yield from self._wait_operation(resp.json())
+        return True
 
     def _wait_operation(self, operation: dict[str, Any]) -> Generator[Effect, Any, None]:
         for poll in range(OPERATION_POLLS):
@@ -408,6 +483,7 @@ class VertexBackend(BaseBackend):
 
     def generate(self, target: str, request_: GenerateRequest) -> Flow[Generation]:
         body = wire.generate_body(request_)  # checked before any request
+        job: TuningJob | None = None
         if "/endpoints/" in target:
             endpoint = wire.endpoint_name(target)  # an endpoint or a checkpoint's endpoint, given directly
         else:
@@ -416,17 +492,20 @@ class VertexBackend(BaseBackend):
             if not job.endpoint:
                 raise JobNotReady(job.id, job.state)
             endpoint = job.endpoint
-        resp = yield from request(
-            HttpRequest("POST", self._url(f"{endpoint}:generateContent", "v1"), json=body)
-        )
+        try:
+            resp = yield from request(
+                HttpRequest("POST", self._url(f"{endpoint}:generateContent", "v1"), json=body)
+            )
+        except NotFoundError as error:
+            if job is None:
+                raise
+            # The job's record outlives its endpoint: a deleted job, said in the job's terms.
+            raise _deleted(job) from error
         return wire.generation_from(resp.json())
 
     def metrics(self, job_id: str) -> Flow[Metrics]:
-        name = wire.job_name(job_id, self.parent)
-        resp = yield from request(HttpRequest("GET", self._url(name)))
-        result = yield from metrics.collect(
-            resp.json(), base=f"{self.host}/v1", job_id=name.rsplit("/", 1)[-1]
-        )
+        job = yield from self.get(job_id)  # a deleted job's metrics are gone with it, as on gemini
+        result = yield from metrics.collect(job.raw, base=f"{self.host}/v1", job_id=job.id)
         return result
 
 
@@ -438,6 +517,28 @@ def _about_the_filter(error: BadRequestError) -> bool:
             if isinstance(violation, dict) and violation.get("field") == "filter":
                 return True
     return "filter" in str(error.message or "").lower()
+
+
+def _model_id(job: TuningJob) -> str | None:
+    """The id of a succeeded job's tuned model (``…/models/123@1`` → ``123``); ``None`` if it has none."""
+    if not (job.state.is_success and job.tuned_model):
+        return None
+    return _model_resource(job.tuned_model).rsplit("/", 1)[-1]
+
+
+def _model_resource(model: str) -> str:
+    """A tuned model's resource name without its version (``…/models/123@1`` → ``…/models/123``)."""
+    return model.split("@", 1)[0]
+
+
+def _deleted(job: TuningJob) -> NotFoundError:
+    """The error of a job whose tuned model ``delete`` removed (Vertex keeps the job's record)."""
+    return NotFoundError(
+        f"tuning job {job.id} was deleted: its tuned model {job.tuned_model} is gone "
+        "(Vertex keeps the job's record; tuneport reads it as deleted)",
+        status_code=404,
+        status="NOT_FOUND",
+    )
 
 
 def _keep_order(job: TuningJob) -> tuple[bool, float, str]:

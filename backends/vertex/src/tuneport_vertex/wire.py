@@ -166,7 +166,15 @@ def label_problems(labels: Mapping[str, str]) -> list[Problem]:
         )
     for key, value in labels.items():
         field = f"labels.{key}" if key else "labels"
-        if not key:
+        if key == REQUEST_ID_LABEL:
+            problems.append(
+                Problem(
+                    f"{REQUEST_ID_LABEL} is reserved: tuneport puts its request id there",
+                    field=field,
+                    rule="reserved",
+                )
+            )
+        elif not key:
             problems.append(Problem("a label key must not be empty", field=field, rule="bad-label"))
         elif len(key) > MAX_LABEL_CHARS:
             problems.append(
@@ -350,7 +358,8 @@ def job_from(data: Mapping[str, Any]) -> TuningJob:
         endpoint=tuned.get("endpoint"),
         hyperparameters=effective,
         data_stats=dict(stats) or None,
-        labels={str(k): str(v) for k, v in (data.get("labels") or {}).items()},
+        # tuneport's request id is bookkeeping: it stays in raw, out of the job's labels.
+        labels={str(k): str(v) for k, v in (data.get("labels") or {}).items() if k != REQUEST_ID_LABEL},
         raw=dict(data),
     )
 

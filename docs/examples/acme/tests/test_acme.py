@@ -30,7 +30,7 @@ def test_generate_waits_for_the_tuned_model(client: tuneport.TuningClient) -> No
     assert excinfo.value.state is tuneport.JobState.PENDING
     client.wait(job.id)
     assert client.generate(job.id, "7").text == "8"
-    assert client.metrics(job.id).series["loss"][-1].epoch == 5
+    assert client.metrics(job.id).series["train_loss"][-1].epoch == 5
 
 
 def test_list_pages_and_filters(client: tuneport.TuningClient) -> None:

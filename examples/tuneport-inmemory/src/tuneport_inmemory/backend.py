@@ -111,8 +111,9 @@ class InMemoryBackend(BaseBackend):
         data = yield from call(BlockingCall(self.service.cancel_job, job_id))
         return _job(data)
 
-    def delete(self, job_id: str) -> Flow[None]:
-        yield from call(BlockingCall(self.service.delete_job, job_id))
+    def delete(self, job_id: str) -> Flow[bool]:
+        deleted = yield from call(BlockingCall(self.service.delete_job, job_id))
+        return deleted
 
     # --8<-- [start:generate]
     def generate(self, target: str, request: GenerateRequest) -> Flow[Generation]:

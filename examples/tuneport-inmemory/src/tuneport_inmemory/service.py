@@ -118,11 +118,14 @@ class InMemoryService:
                 job.state = "CANCELLED"
             return self._view(job)
 
-    def delete_job(self, job_id: str) -> None:
+    def delete_job(self, job_id: str) -> bool:
+        """Delete the job: ``False`` if there was none (or it was deleted already)."""
         with self._lock:
             job = self._jobs.get(job_id)
-            if job is not None:
-                job.deleted = True
+            if job is None or job.deleted:
+                return False
+            job.deleted = True
+            return True
 
     def answer(self, job_id: str, prompt: str) -> str | None:
         """The tuned model's answer, or ``None`` while it is not ready."""

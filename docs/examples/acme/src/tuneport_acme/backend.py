@@ -225,18 +225,18 @@ class AcmeBackend(BaseBackend):
     # --8<-- [end:get]
 
     # --8<-- [start:delete]
-    def delete(self, job_id: str) -> Flow[None]:
-        # A 404 means it is gone already: delete stays idempotent.
+    def delete(self, job_id: str) -> Flow[bool]:
+        # A 404 means it is gone already: delete stays idempotent, and says nothing was deleted.
         response = yield from request(
             HttpRequest("DELETE", self._url(f"jobs/{quote(job_id)}"), expected=frozenset({404}))
         )
         if response.status_code == 404:
-            return
+            return False
         # Acme deletes in the background and answers with an operation to poll.
         operation = response.json()
         for _ in range(OPERATION_POLLS):
             if operation.get("done"):
-                return
+                return True
             yield from sleep(OPERATION_POLL)
             response = yield from request(HttpRequest("GET", self._url(operation["name"])))
             operation = response.json()
@@ -274,4 +274,5 @@ class AcmeBackend(BaseBackend):
         points = tuple(
             MetricPoint(step=p["step"], epoch=p.get("epoch"), value=p["loss"]) for p in data.get("points", [])
         )
-        return Metrics(job_id=job_id, series={"loss": points}, raw=data)
+        # Acme calls its loss curve "loss": reported under the port's canonical name, train_loss.
+        return Metrics.from_native(job_id, {"loss": points}, {"loss": "train_loss"}, data)
