@@ -59,6 +59,7 @@ def test_the_client_selects_for_a_backend_without_the_query_keyword(
     client = make_client()
     assert [j.id for j in client.list(state="succeeded", page_size=2)] == done
     assert [j.id for j in client.list(state=["FAILED"], page_size=2, limit=2)] == failed[:2]
+    assert [j.id for j in client.list(state=(s for s in ("failed", "cancelled")))] == failed
     assert list(client.list(labels={"team": "a"})) == []
     page = client.list_page(state=JobState.FAILED, page_size=2)
     assert page.items == []  # the first two jobs are not selected ...

@@ -202,6 +202,8 @@ class _ClientCore:
         """The portable selection of ``list(state=..., labels=...)`` (``None``: every job)."""
         if state is None and labels is None:
             return None
+        if isinstance(state, Iterable) and not isinstance(state, str):
+            state = tuple(state)  # a generator or any other iterable of states
         try:
             query = JobQuery.model_validate({"states": state, "labels": {} if labels is None else labels})
         except pydantic.ValidationError as exc:
