@@ -116,9 +116,24 @@ class Message:
     def short_name(self) -> str:
         return self.full_name.rsplit(".", 1)[-1]
 
+    #: Spelling (either) -> (field name, oneof), of the fields a JSON string is stored in as is.
+    _plain_strings: dict[str, tuple[str, str | None]] | None = field(default=None, repr=False, compare=False)
+
     def add(self, f: Field) -> None:
         self.fields[f.name] = f
         self.by_proto[f.proto_name] = f
+        self._plain_strings = None
+
+    def plain_strings(self) -> dict[str, tuple[str, str | None]]:
+        """Either spelling of each singular string field a client may set: (its name, its oneof)."""
+        if self._plain_strings is None:
+            self._plain_strings = {
+                spelling: (f.name, f.oneof)
+                for f in self.fields.values()
+                if f.kind == "string" and not f.repeated and not f.output_only
+                for spelling in (f.name, f.proto_name)
+            }
+        return self._plain_strings
 
     def find(self, key: str) -> Field | None:
         """The field spelled ``key`` (camelCase or snake_case)."""
@@ -259,6 +274,14 @@ class _Reader:
         self.report(path, f"Invalid value at '{path}' ({label}), {text}")
 
     def message(self, value: dict[str, Any], message: Message, path: str) -> dict[str, Any]:
+        if type(value) is dict:  # a RepeatedKeyObject takes the general walk
+            plain = _plain_strings_only(value, message.plain_strings())
+            if plain is not None:
+                return plain
+        return self.walk(value, message, path)
+
+    def walk(self, value: dict[str, Any], message: Message, path: str) -> dict[str, Any]:
+        """:meth:`message`'s general walk: every field, every check."""
         result: dict[str, Any] = {}
         oneofs_set: set[str] = set()
         fields, by_proto = message.fields, message.by_proto
@@ -330,8 +353,14 @@ class _Reader:
             elif objects:
                 index += 1
                 if inner is not None and isinstance(element, dict):
-                    result.append(self.message(element, inner, f"{path}[{index - 1}]"))
-                    continue  # what value() does for a message, one call less
+                    # What value() does for a message, one call less (and no path unless needed).
+                    plain = None
+                    if type(element) is dict:
+                        plain = _plain_strings_only(element, inner.plain_strings())
+                    if plain is None:
+                        plain = self.walk(element, inner, f"{path}[{index - 1}]")
+                    result.append(plain)
+                    continue
                 converted = self.value(element, f, f"{path}[{index - 1}]", key)
                 if converted is not _INVALID:
                     result.append(converted)
@@ -363,6 +392,35 @@ class _Reader:
         except Refused as refused:
             self.invalid_value(path, _label(f), refused.text)
             return _INVALID
+
+
+def _plain_strings_only(
+    value: dict[str, Any], plain: dict[str, tuple[str, str | None]]
+) -> dict[str, Any] | None:
+    """``value`` normalized when it holds only strings for plain string fields; else None.
+
+    What :meth:`_Reader.message` makes of an object whose keys each name a
+    different singular string field (at most one of each oneof) and whose
+    values are strings, without its general walk: the elements of a
+    repeated message, such as examples, are often of this kind.
+    """
+    result: dict[str, Any] = {}
+    oneofs: set[str] | None = None
+    for key, item in value.items():
+        found = plain.get(key)
+        if found is None or not isinstance(item, str):
+            return None
+        name, oneof = found
+        if name in result:
+            return None
+        if oneof is not None:
+            if oneofs is None:
+                oneofs = set()
+            elif oneof in oneofs:
+                return None
+            oneofs.add(oneof)
+        result[name] = item
+    return result
 
 
 def _convert(item: Any, f: Field, key: str) -> Any:
