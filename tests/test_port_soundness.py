@@ -24,7 +24,6 @@ import httpx
 import pytest
 
 import tuneport
-from tuneport_emulator import Emulator, EmulatorClock
 from tuneport.errors import APIResponseError, BackendError, ConfigError, NotFoundError, TuneportError
 from tuneport.hookspecs import hookimpl
 from tuneport.models import JobSpec, TuningJob
@@ -42,6 +41,7 @@ from tuneport.protocol import (
     request,
 )
 from tuneport.waiting import ManualClock
+from tuneport_emulator import Emulator, EmulatorClock
 
 PAIRS = [("1", "2"), ("3", "4"), ("IV", "V")]
 GEMINI_BASE = "models/gemini-1.5-flash-001-tuning"
@@ -70,15 +70,22 @@ class _FileWatch:
         where.append(target)
 
     def watch(self, flow: Flow[Any]) -> Generator[Effect, Any, Any]:
-        """*flow*, with each of its steps watched; blocking calls are run unwatched-for-steps."""
-        self.local.mine = True
+        """*flow*, with each of its steps watched; blocking calls are run unwatched-for-steps.
+
+        A thread is watched only while it runs a step or a call, never after: a
+        worker thread reused later (by the driver, or by anything else in the
+        process) must not have its unrelated opens counted.
+        """
         result: Any = None
         error: BaseException | None = None
         while True:
+            self.local.mine = True
             try:
                 effect = flow.throw(error) if error is not None else flow.send(result)
             except StopIteration as stop:
                 return stop.value
+            finally:
+                self.local.mine = False
             if isinstance(effect, BlockingCall):
                 effect = BlockingCall(self._in_call, effect)
             try:
@@ -93,6 +100,7 @@ class _FileWatch:
             return effect.run()
         finally:
             self.local.in_call = False
+            self.local.mine = False
 
 
 _WATCH = _FileWatch()
