@@ -21,9 +21,9 @@ import pytest
 
 import tuneport
 from tuneport.client import TuningClient
-from tuneport_emulator import Emulator, EmulatorClock
 from tuneport.retry import NO_RETRY
 from tuneport.waiting import ManualClock
+from tuneport_emulator import Emulator, EmulatorClock
 
 # --import-mode=importlib does not put this folder on sys.path; the helpers must import.
 _HERE = str(Path(__file__).resolve().parent)

@@ -17,8 +17,8 @@ import pytest
 from badinput_helpers import BASE_MODELS, BUCKET, assert_nothing_sent, assert_problem_at
 
 from tuneport.client import TuningClient
-from tuneport_emulator import Emulator
 from tuneport.errors import DatasetError
+from tuneport_emulator import Emulator
 
 Connect = Callable[..., TuningClient]
 

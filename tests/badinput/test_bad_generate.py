@@ -17,8 +17,8 @@ import pytest
 from badinput_helpers import GEMINI_MODEL_ID, assert_names, assert_nothing_sent
 
 from tuneport.client import TuningClient
-from tuneport_emulator import Emulator
 from tuneport.errors import BadRequestError, SpecError
+from tuneport_emulator import Emulator
 
 Connect = Callable[..., TuningClient]
 FILE_PART = {"kind": "file", "uri": "gs://tuneport-staging/cat.png", "mime_type": "image/png"}

@@ -18,9 +18,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tuneport.client import TuningClient
-from tuneport_emulator import Emulator
 from tuneport.errors import SpecError, TuneportError, UnsupportedParameter
 from tuneport.models import JobState
+from tuneport_emulator import Emulator
 
 Connect = Callable[..., TuningClient]
 INT32_OVERFLOW = 2**31

@@ -46,7 +46,6 @@ from click.testing import CliRunner
 
 import tuneport
 from tuneport.client import TuningClient
-from tuneport_emulator import Emulator
 from tuneport.errors import (
     BackendError,
     ConfigError,
@@ -56,6 +55,7 @@ from tuneport.errors import (
     TuneportError,
     ValidationError,
 )
+from tuneport_emulator import Emulator
 
 Connect = Callable[..., TuningClient]
 

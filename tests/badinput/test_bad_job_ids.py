@@ -20,10 +20,10 @@ from hypothesis import strategies as st
 
 import tuneport
 from tuneport.client import TuningClient
-from tuneport_emulator import Emulator
 from tuneport.errors import NotFoundError, SpecError
 from tuneport.retry import NO_RETRY
 from tuneport.waiting import ManualClock
+from tuneport_emulator import Emulator
 
 Connect = Callable[..., TuningClient]
 

@@ -18,8 +18,8 @@ from badinput_helpers import GEMINI_BASE, PAIRS, assert_names, assert_nothing_se
 
 import tuneport
 from tuneport.client import TuningClient
-from tuneport_emulator import Emulator
 from tuneport.errors import ConfigError, SpecError
+from tuneport_emulator import Emulator
 
 WriteConfig = Callable[[str], Path]
 

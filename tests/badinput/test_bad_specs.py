@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tuneport.client import TuningClient
-from tuneport_emulator import Emulator
 from tuneport.errors import ConfigError, SpecError, TuneportError, UnsupportedParameter
+from tuneport_emulator import Emulator
 
 Connect = Callable[..., TuningClient]
 

@@ -25,9 +25,9 @@ from canary_scan import Canary, Evidence
 from canary_wire import WireRecorder, port_of
 
 import tuneport
-from tuneport_emulator import Emulator
 from tuneport.models import JobState
 from tuneport.waiting import ManualClock
+from tuneport_emulator import Emulator
 
 SCENARIOS = ("gemini-api-key", "gemini-adc", "vertex-adc")
 CLIENT_KINDS = ("sync", "async")

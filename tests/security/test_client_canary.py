@@ -33,7 +33,6 @@ from canary_wire import (
     closed_port,
 )
 
-from tuneport_emulator import Emulator
 from tuneport.errors import (
     APIConnectionError,
     APIError,
@@ -47,6 +46,7 @@ from tuneport.errors import (
     TuneportError,
 )
 from tuneport.retry import RetryPolicy
+from tuneport_emulator import Emulator
 
 ONE_RETRY = RetryPolicy(max_attempts=2, initial_backoff=0.01)
 

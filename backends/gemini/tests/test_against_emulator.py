@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 
 import tuneport
-from tuneport_emulator import Emulator, EmulatorClock
 from tuneport.errors import (
     AlreadyExistsError,
     BadRequestError,
@@ -25,6 +24,7 @@ from tuneport.errors import (
 from tuneport.models import JobState
 from tuneport.waiting import ManualClock
 from tuneport_contract import AsyncRunner, SyncRunner
+from tuneport_emulator import Emulator, EmulatorClock
 
 PAIRS = [("1", "2"), ("3", "4"), ("IV", "V"), ("twenty two", "twenty three"), ("-3", "-2")]
 BASE = "models/gemini-1.5-flash-001-tuning"

@@ -8,9 +8,9 @@ from collections.abc import Iterator
 import pytest
 
 import tuneport
-from tuneport_emulator import Emulator, EmulatorClock
 from tuneport.errors import NotFoundError
 from tuneport.waiting import ManualClock
+from tuneport_emulator import Emulator, EmulatorClock
 
 PAIRS = [("1", "2"), ("3", "4"), ("IV", "V")]
 BASE = "models/gemini-1.5-flash-001-tuning"

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from tuneport_emulator import Emulator, EmulatorClock
 from tuneport.models import JobState
 from tuneport_contract import BackendContract, Harness
+from tuneport_emulator import Emulator, EmulatorClock
 
 PAIRS = [("1", "2"), ("3", "4"), ("IV", "V"), ("twenty two", "twenty three")]
 BASE = "models/gemini-1.5-flash-001-tuning"

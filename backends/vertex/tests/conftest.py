@@ -18,8 +18,8 @@ import httpx
 import pytest
 
 import tuneport
-from tuneport_emulator import Emulator, EmulatorClock
 from tuneport.waiting import ManualClock
+from tuneport_emulator import Emulator, EmulatorClock
 
 # The contract kit is opt-in: this is how a backend's suite turns it on.
 pytest_plugins = ["tuneport_contract.plugin"]

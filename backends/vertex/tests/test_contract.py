@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from tuneport_emulator import Emulator, EmulatorClock
 from tuneport.models import JobState
 from tuneport_contract import BackendContract, Harness
+from tuneport_emulator import Emulator, EmulatorClock
 
 PROJECT = "tuneport-contract"
 PARENT = f"projects/{PROJECT}/locations/us-central1"

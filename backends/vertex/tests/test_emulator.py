@@ -15,9 +15,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tuneport_emulator import Emulator
 from tuneport.errors import FilterError, JobFailed, JobNotReady, NotFoundError, SpecError
 from tuneport.models import JobState
+from tuneport_emulator import Emulator
 from tuneport_vertex.wire import REQUEST_ID_LABEL
 
 PARENT = "projects/tuneport-test/locations/us-central1"
