@@ -21,6 +21,26 @@ Generated from `tuneport --help` by `scripts/gen_cli_docs.py`; a test keeps
 this page and the CLI in step.  Global options (`--profile`, `--config`,
 `--json`, `-v`) go before the verb: `tuneport --json list`.
 
+**Offline by default, one state for every command.** Without a `tuneport.toml`
+(or with any profile that says `endpoint = "embedded"`), each command runs on an
+[embedded emulator](configuration.md#the-embedded-emulator) whose state the CLI
+keeps in `emulator-state.sqlite` in the user cache directory
+(`~/.cache/tuneport/` on Linux, `~/Library/Caches/tuneport/` on macOS,
+`%LOCALAPPDATA%\\tuneport\\tuneport\\Cache\\` on Windows), or in `$TUNEPORT_EMULATOR_STATE`
+when that is set. So `tuneport create` prints a job id, and a later `tuneport
+get`, `wait`, `list`, `generate`, `metrics`, `cancel` or `delete` finds that job; its
+clock is saved with it and keeps running between commands (a job finishes while
+no command runs, as on the service). The first command that makes the file says
+so once, on stderr. `tuneport emulator --reset-state` deletes it (refused while a
+command uses it). One command at a time holds the file: a second one started
+meanwhile (`tuneport list` while `tuneport wait` runs in another terminal) notes
+that it waits, and waits up to 10 seconds for the first to finish, then stops with
+`EmulatorStateInUse` (exit 2). To run commands side by side, serve the state from
+one emulator: `tuneport emulator --state ~/.cache/tuneport/emulator-state.sqlite`
+in one terminal, and `export TUNEPORT_EMULATOR_HOST=127.0.0.1:8765` in the others.
+`tuneport demo` and Python programs are not concerned: they keep a private
+emulator per client ([Python API](python-api.md)).
+
 """
 
 

@@ -37,6 +37,7 @@ def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pat
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))  # the CLI's offline emulator state
     for name in list(os.environ):
         if name.startswith("TUNEPORT_") or name in _LEAKY_VARIABLES:
             monkeypatch.delenv(name)

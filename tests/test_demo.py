@@ -64,3 +64,4 @@ def test_demo_command_exits_0_with_json(tmp_path: Path, profile: str) -> None:
     assert done.returncode == 0, done.stderr
     (result,) = json.loads(done.stdout)["profiles"]
     assert result["final_state"] == "SUCCEEDED"
+    assert not (tmp_path / ".cache" / "tuneport").exists()  # its own emulators: the CLI's state untouched

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import os
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from tuneport.config import build_settings, find_config, load_config, resolve_profile
 from tuneport.errors import (
     BackendNotFound,
     ConfigError,
+    EmulatorStateInUse,
     TuneportError,
     UnsupportedCapability,
     ValidationError,
@@ -33,6 +36,8 @@ EMBEDDED = "embedded"
 #: ``host:port`` of a running emulator, in the style of Google's ``PUBSUB_EMULATOR_HOST``:
 #: when set, clients talk to it (no credentials) unless an endpoint is passed explicitly.
 EMULATOR_HOST_VARIABLE = "TUNEPORT_EMULATOR_HOST"
+#: A SQLite file where embedded emulators keep their state (as ``tuneport emulator --state``).
+STATE_VARIABLE = "TUNEPORT_EMULATOR_STATE"
 
 
 @dataclass(frozen=True)
@@ -125,31 +130,55 @@ def open_backend(
     return opened.backend
 
 
-def _embedded(backend: TuningBackend) -> tuple[TuningBackend, Callable[[], None] | None]:
+#: The emulator state file an embedded emulator uses, by client (for the CLI's note).
+_EMBEDDED_STATE: weakref.WeakKeyDictionary[object, str | None] = weakref.WeakKeyDictionary()
+_IN_USE = "in use"  # how tuneport_emulator's StateFileError says another emulator holds the file
+
+
+def _embedded(
+    backend: TuningBackend, state: str | os.PathLike[str] | None
+) -> tuple[TuningBackend, Callable[[], None] | None, str | None]:
     """With ``endpoint = "embedded"``: start an in-process emulator and point the backend at it.
 
     The emulator serves on an ephemeral loopback port and stops when the
-    client closes (its state goes with it, unless ``TUNEPORT_EMULATOR_STATE``
-    names a state file).  ``TUNEPORT_EMULATOR_FAULTS`` gives it a fault spec,
-    as ``tuneport emulator --faults`` does.
+    client closes (its state goes with it, unless ``state`` or
+    ``TUNEPORT_EMULATOR_STATE`` names a state file).  ``TUNEPORT_EMULATOR_FAULTS``
+    gives it a fault spec, as ``tuneport emulator --faults`` does.  Also
+    returns the state file's path (``None``: in memory).
     """
     if backend.settings.endpoint != EMBEDDED or backend.maturity is Maturity.SETTINGS_ONLY:
-        return backend, None  # a settings-only backend sends nothing: every operation is refused
+        return backend, None, None  # a settings-only backend sends nothing: every operation is refused
     from tuneport_emulator import Emulator, EmulatorError
+    from tuneport_emulator.errors import StateFileError
 
+    path = os.fspath(state) if state is not None else os.environ.get(STATE_VARIABLE) or None
+    if state is not None:
+        try:
+            Path(state).parent.mkdir(parents=True, exist_ok=True)  # a cache directory, say
+        except OSError as exc:
+            raise ConfigError(f"cannot create the directory of {path}: {exc}", key="emulator_state") from None
     try:
         emulator = Emulator(  # loopback, ephemeral port, fast scaled clock
-            faults=os.environ.get("TUNEPORT_EMULATOR_FAULTS") or None,
-            state=os.environ.get("TUNEPORT_EMULATOR_STATE") or None,
+            faults=os.environ.get("TUNEPORT_EMULATOR_FAULTS") or None, state=path
         )
         url = emulator.start()
+    except StateFileError as exc:
+        if path is not None and _IN_USE in str(exc):
+            raise EmulatorStateInUse(path) from None
+        raise ConfigError(f"the embedded emulator cannot start: {exc}", key="emulator_state") from None
     except EmulatorError as exc:  # the emulator is its own distribution, with its own errors
         raise ConfigError(
             f"the embedded emulator cannot start: {exc}", key=getattr(exc, "key", None)
         ) from None
     settings = backend.settings.model_copy(update={"endpoint": url, "emulator": True})
     backend_class = cast("Callable[[BackendSettings], TuningBackend]", type(backend))
-    return backend_class(settings), emulator.stop
+    return backend_class(settings), emulator.stop, path
+
+
+def embedded_state(client: object) -> str | bool | None:
+    """What ``client``'s embedded emulator keeps its state in: a path, ``None`` (memory only),
+    or ``False`` when the client runs on no embedded emulator."""
+    return _EMBEDDED_STATE.get(client, False)
 
 
 def connect(
@@ -163,6 +192,7 @@ def connect(
     retry: RetryPolicy = DEFAULT_RETRY,
     clock: Clock | None = None,
     environ: Mapping[str, str] | None = None,
+    emulator_state: str | os.PathLike[str] | None = None,
     **settings: Any,
 ) -> TuningClient:
     """A :class:`~tuneport.TuningClient` for a profile.
@@ -171,6 +201,12 @@ def connect(
     ``default_profile``, or the built-in ``local``); ``backend`` and any
     other keyword (``project="p"``, ``location="us-central1"``…) override the
     profile's settings.  ``http_client``/``transport`` inject the HTTP layer.
+
+    With ``endpoint = "embedded"`` each client starts its own private emulator,
+    whose jobs go when the client closes; ``emulator_state`` (default:
+    ``$TUNEPORT_EMULATOR_STATE``) names a SQLite file that keeps them from one
+    client to the next, as the CLI does.  One emulator holds the file at a time
+    (:class:`~tuneport.errors.EmulatorStateInUse` otherwise).
     """
     from tuneport.client import TuningClient
 
@@ -178,7 +214,7 @@ def connect(
         profile, config=config, backend=backend, plugins=plugins, environ=environ, settings=settings
     )
     options = opened.client_options()  # before the emulator starts: a bad catalog raises here
-    tuning_backend, stop_emulator = _embedded(opened.backend)
+    tuning_backend, stop_emulator, state_path = _embedded(opened.backend, emulator_state)
     client = TuningClient(
         tuning_backend,
         http_client=http_client,
@@ -189,6 +225,7 @@ def connect(
     )
     if stop_emulator is not None:
         client.add_closer(stop_emulator)
+        _EMBEDDED_STATE[client] = state_path
     return client
 
 
@@ -203,6 +240,7 @@ def connect_async(
     retry: RetryPolicy = DEFAULT_RETRY,
     clock: Clock | None = None,
     environ: Mapping[str, str] | None = None,
+    emulator_state: str | os.PathLike[str] | None = None,
     **settings: Any,
 ) -> AsyncTuningClient:
     """An :class:`~tuneport.AsyncTuningClient` for a profile (see :func:`connect`).
@@ -215,7 +253,7 @@ def connect_async(
         profile, config=config, backend=backend, plugins=plugins, environ=environ, settings=settings
     )
     options = opened.client_options()  # before the emulator starts: a bad catalog raises here
-    tuning_backend, stop_emulator = _embedded(opened.backend)
+    tuning_backend, stop_emulator, state_path = _embedded(opened.backend, emulator_state)
     client = AsyncTuningClient(
         tuning_backend,
         http_client=http_client,
@@ -226,6 +264,7 @@ def connect_async(
     )
     if stop_emulator is not None:
         client.add_closer(stop_emulator)
+        _EMBEDDED_STATE[client] = state_path
     return client
 
 

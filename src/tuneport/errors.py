@@ -11,6 +11,7 @@ token are passed through :func:`redact` before they are formatted.
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,7 @@ __all__ = [
     "BadRequestError",
     "ConfigError",
     "DatasetError",
+    "EmulatorStateInUse",
     "FilterError",
     "InsecureConfigWarning",
     "InsecureSettingWarning",
@@ -105,6 +107,27 @@ class BackendNotFound(ConfigError):
         else:
             message += " (no backend plugins are installed or allowed)"
         super().__init__(message, source=source, profile=profile, key="backend")
+
+
+class EmulatorStateInUse(ConfigError):
+    """An embedded emulator's state file is held by another emulator (another client or process).
+
+    The file is opened exclusively: one emulator at a time.  The message says
+    how to share it instead (one ``tuneport emulator --state FILE`` serving
+    every client through ``$TUNEPORT_EMULATOR_HOST``).
+    """
+
+    def __init__(self, path: str, *, waited: float | None = None) -> None:
+        self.path = path
+        self.waited = waited
+        after = f" (waited {waited:g} s)" if waited else ""
+        super().__init__(
+            f"the emulator state file {path} is in use by another tuneport command or emulator{after}; "
+            "wait for it to finish and try again, or share the state: run "
+            f"`tuneport emulator --state {shlex.quote(path)}` in another terminal and set "
+            "TUNEPORT_EMULATOR_HOST=127.0.0.1:8765 for every command",
+            key="emulator_state",
+        )
 
 
 class PluginError(TuneportError):

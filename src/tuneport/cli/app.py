@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -66,12 +67,43 @@ class State:
         return host if host is not None else default_host()
 
     def client(self, **overrides: Any) -> TuningClient:
-        """Connect with the global options (closed when the command ends)."""
-        import tuneport
+        """Connect with the global options (closed when the command ends).
 
-        client = tuneport.connect(self.profile, config=self.config, **self.connect_options, **overrides)
+        An embedded emulator keeps its state in the CLI's offline state file,
+        so that one command sees the jobs of the previous ones (see
+        :mod:`tuneport.cli._offline`); a command that finds the file held by
+        another waits for it, a bounded time.
+        """
+        import tuneport
+        from tuneport._connect import embedded_state
+        from tuneport.cli._offline import offline_state_path, open_waiting
+
+        options = {**self.connect_options, **overrides}
+        candidate = str(offline_state_path())
+        options.setdefault("emulator_state", candidate)
+        fresh = not os.path.exists(candidate)
+
+        def opener() -> TuningClient:
+            return tuneport.connect(self.profile, config=self.config, **options)
+
+        client = open_waiting(opener, on_wait=self._note_waiting)
         self.clients.append(client)
+        path = embedded_state(client)
+        if fresh and path == candidate:  # said once: when the command makes the file
+            self._note(
+                "note: offline: this profile runs on tuneport's embedded emulator; jobs are kept "
+                f"from one command to the next in {path} (`tuneport emulator --reset-state` clears them)"
+            )
         return client
+
+    def _note_waiting(self, path: str) -> None:
+        self._note(f"note: {path} is in use by another tuneport command; waiting for it…")
+
+    def _note(self, text: str) -> None:
+        """A dim note on stderr, unwrapped (a path in it stays whole for copy and paste)."""
+        self.output.console(stderr=True).print(
+            text, style="dim", markup=False, highlight=False, soft_wrap=True
+        )
 
     def close(self) -> None:
         while self.clients:
@@ -221,6 +253,10 @@ class TuneportGroup(click.Group):
 @click.pass_context
 def cli(ctx: click.Context, profile: str | None, config: str | None, json_mode: bool, verbose: int) -> None:
     """tuneport: tune Gemini models on the Gemini API or Vertex AI with one CLI.
+
+    Without a tuneport.toml, commands run offline on an embedded emulator
+    whose jobs are kept from one command to the next (`tuneport emulator
+    --reset-state` clears them).
 
     Exit codes: 0 ok, 1 job failed, 2 usage/config error, 3 API error,
     4 invalid input, 5 not supported, 6 wait timed out, 7 job not ready,

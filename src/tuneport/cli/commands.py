@@ -404,7 +404,15 @@ def metrics(state: State, job_id: str, csv_path: str | None, plot_path: str | No
     type=FilePath(dir_okay=False),
     help="Keep every job, model, operation and object in this SQLite file across restarts.",
 )
+@click.option(
+    "--reset-state",
+    is_flag=True,
+    help="Delete the state file (--state, else the offline state the CLI's embedded emulator "
+    "keeps between commands) and its stored objects, then exit without serving.",
+)
+@pass_state
 def emulator(
+    cli_state: State,
     host: str,
     port: int,
     allow_remote: bool,
@@ -412,10 +420,15 @@ def emulator(
     faults: str | None,
     speed: float,
     state: str | None,
+    reset_state: bool,
 ) -> None:
     """Serve the Gemini API and Vertex AI emulator until interrupted."""
     from tuneport.errors import ConfigError
     from tuneport_emulator import EmulatorClock, EmulatorError, serve
+
+    if reset_state:
+        _reset_state(cli_state, state)
+        return
 
     def ready(url: str) -> None:
         click.echo(url)  # stdout: the one thing a script needs
@@ -438,6 +451,18 @@ def emulator(
         )
     except EmulatorError as exc:  # the emulator's own errors; exit 2 like any configuration error
         raise ConfigError(str(exc), key=getattr(exc, "key", None)) from None
+
+
+def _reset_state(cli_state: State, state: str | None) -> None:
+    from tuneport.cli._offline import offline_state_path, reset_state
+
+    path = Path(state) if state else offline_state_path()
+    removed = reset_state(path)
+    message = f"reset: deleted {path}" if removed else f"reset: nothing to delete at {path}"
+    cli_state.output.emit(
+        {"state": str(path), "deleted": removed},
+        lambda console: console.print(message, markup=False, highlight=False, soft_wrap=True),
+    )
 
 
 @cli.command()
