@@ -212,3 +212,44 @@ def test_python_clients_share_a_state_file_when_told(tmp_path: Path, training: s
         assert caught.value.path == str(path)
     with tuneport.connect(emulator_state=path) as client:
         assert [j.id for j in client.list()] == [job.id]
+
+
+VERTEX_PROFILE = """\
+default_profile = "v"
+[profiles.v]
+backend = "vertex"
+endpoint = "embedded"
+project = "tuneport-demo"
+location = "us-central1"
+staging_bucket = "gs://tuneport-demo"
+job = { base_model = "gemini-2.5-flash" }
+"""
+
+
+def test_a_vertex_profile_keeps_its_jobs_and_objects_between_commands(
+    isolated_environment: Path, state_file: Path
+) -> None:
+    (isolated_environment / "tuneport.toml").write_text(VERTEX_PROFILE, encoding="utf-8")
+    turns = [
+        {
+            "contents": [
+                {"role": "user", "parts": [{"text": e["text_input"]}]},
+                {"role": "model", "parts": [{"text": e["output"]}]},
+            ]
+        }
+        for e in EXAMPLES * 4
+    ]
+    (isolated_environment / "train.jsonl").write_text(
+        "".join(json.dumps(t) + "\n" for t in turns), encoding="utf-8"
+    )
+    created = tuneport_cli("--json", "create", "-t", "train.jsonl")
+    assert created.exit_code == 0, created.output
+    job_id = json.loads(created.stdout)["id"]
+    waited = tuneport_cli("--json", "wait", job_id, "--poll", "0.05")
+    assert json.loads(waited.stdout)["state"] == "SUCCEEDED", waited.output
+    assert tuneport_cli("generate", job_id, "1").exit_code == 0
+    objects = Path(f"{state_file}.objects")
+    assert objects.is_dir()  # the uploaded training file, staged in the emulator's bucket
+    assert tuneport_cli("emulator", "--reset-state").exit_code == 0
+    assert not objects.exists()
+    assert tuneport_cli("get", job_id).exit_code == 3
