@@ -253,3 +253,13 @@ def test_a_vertex_profile_keeps_its_jobs_and_objects_between_commands(
     assert tuneport_cli("emulator", "--reset-state").exit_code == 0
     assert not objects.exists()
     assert tuneport_cli("get", job_id).exit_code == 3
+
+
+async def test_async_clients_share_a_state_file_when_told(tmp_path: Path, training: str) -> None:
+    path = tmp_path / "state.sqlite"
+    async with tuneport.connect_async(emulator_state=path) as client:
+        job = await client.create(base_model=BASE_MODEL, training_data=training)
+    async with tuneport.connect_async() as private:  # no state file: a private emulator
+        assert [j.id async for j in private.list()] == []
+    async with tuneport.connect_async(emulator_state=path) as client:
+        assert [j.id async for j in client.list()] == [job.id]
