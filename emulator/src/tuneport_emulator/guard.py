@@ -362,7 +362,7 @@ class Guard:
             if not state.expects_body or state.body_done:
                 return await receive()
             try:
-                message = await asyncio.wait_for(receive(), self._idle_timeout)
+                message = await _within(receive, self._idle_timeout)
             except asyncio.TimeoutError:
                 state.cut = ApiError(
                     "DEADLINE_EXCEEDED",
@@ -420,6 +420,20 @@ class _RequestState:
         self.started = False
         #: Set when the guard cut the body short; it answers with this error.
         self.cut: ApiError | None = None
+
+
+async def _within(receive: Receive, seconds: float) -> Message:
+    """``receive()``, or ``asyncio.TimeoutError`` after ``seconds``.
+
+    ``asyncio.timeout`` (Python 3.11) sets one timer; ``wait_for`` wraps the
+    call in a task of its own too, which cost a body's request more than the
+    rest of the guard.
+    """
+    timeout = getattr(asyncio, "timeout", None)
+    if timeout is None:
+        return await asyncio.wait_for(receive(), seconds)
+    async with timeout(seconds):
+        return await receive()
 
 
 def _headers(scope: Scope) -> dict[str, list[str]]:
