@@ -106,7 +106,7 @@ class RequestLog:
         rest = dict(entry)
         has_body = "body" in rest
         body = rest.pop("body", None)
-        encoded_body = _encode(body)  # encoded once, spliced in below
+        encoded_body = b"null" if body is None else _encode(body)  # encoded once, spliced in below
         if len(encoded_body) > self.max_body_bytes:
             encoded_body = _encode(_summary(body, len(encoded_body)))
         with self._lock:
