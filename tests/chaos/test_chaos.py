@@ -43,7 +43,7 @@ import pytest
 from chaos_helpers import FIGURES, STALL, UPLOAD_FAULTS, EmulatorProcess
 
 import tuneport
-from tuneport import JobState, NotFoundError, RetryPolicy, TuneportError
+from tuneport import NotFoundError, RetryPolicy, TuneportError
 from tuneport.datasets import convert_dataset
 from tuneport.demo import NUMBER_SUCCESSOR
 
@@ -392,9 +392,9 @@ def test_200_lifecycles_survive_faults_and_a_killed_emulator(
         tuneport.connect(**_settings("gemini", emulator_process.url)) as gemini,
         tuneport.connect(**_settings("vertex", emulator_process.url)) as vertex,
     ):
+        # Every lifecycle ended with delete: a deleted job reads as not found on both
+        # backends (Vertex keeps the job's record; its tuned model is gone, see docs/portability.md).
         for outcome in outcomes:
-            if outcome["backend"] == "vertex":
-                assert vertex.get(outcome["job_id"]).state is JobState.SUCCEEDED
-            else:
-                with pytest.raises(NotFoundError):
-                    gemini.get(outcome["job_id"])
+            client = vertex if outcome["backend"] == "vertex" else gemini
+            with pytest.raises(NotFoundError):
+                client.get(outcome["job_id"])
