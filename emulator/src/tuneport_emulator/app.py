@@ -3,7 +3,7 @@
 Uvicorn (:mod:`tuneport_emulator.server`) parses HTTP/1.1 and frames bodies;
 this module turns one ASGI ``http`` exchange into a call to a surface's
 handler through the :class:`~tuneport_emulator.routing.Router`, with
-Starlette's ``Headers`` and ``Response`` for the ASGI plumbing.
+Starlette's ``Headers`` for the request's headers; answers are raw ASGI messages.
 
 Every answer the application gives is JSON in Google's shape, whatever goes
 wrong: an unknown route (404), a body too large or unreadable (400), a
