@@ -17,7 +17,9 @@ so a held request holds nobody else.
 
 Handlers are synchronous and take the store's lock.  Reads of records run
 inline on the event loop (a thread hand-off costs about half of such a read),
-but only when the lock is free at that moment.  Writes, Cloud Storage routes
+but only when the lock is free at that moment, and a read that would have to
+wait (for a dataset check, :mod:`tuneport_emulator.vertex.jobs`) runs again
+on a worker instead.  Writes, Cloud Storage routes
 and streamed uploads run on a pool of worker threads (:class:`HandlerPool`),
 so a long one (a create that checks a large staged dataset, a big upload
 copied into storage) delays only the requests that need the same lock, while
@@ -226,9 +228,12 @@ class EmulatorApp:
         if not self.store.lock.acquire(blocking=False):
             return await self._pool.run(work)
         try:
-            return work()
+            return self._handle(request, route, fault, response, close=close, inline=True)
+        except BlockingIOError:
+            pass  # the read must wait (for a dataset check): it runs again, on a worker
         finally:
             self.store.lock.release()
+        return await self._pool.run(work)
 
     # --- the synchronous part (inline, or on a worker thread) -----------------------------------------------
 
@@ -240,8 +245,14 @@ class EmulatorApp:
         response: Response | None,
         *,
         close: bool,
+        inline: bool = False,
     ) -> _Answer:
-        """Run the handler (unless ``response`` is already decided), commit, log, encode."""
+        """Run the handler (unless ``response`` is already decided), commit, log, encode.
+
+        ``inline``: run on the event loop, where a read that would have to wait
+        raises :class:`BlockingIOError` before changing anything; it propagates
+        (see :meth:`_finish`).
+        """
         handled: Response | None = None
         if response is None:
             assert route is not None
@@ -265,6 +276,8 @@ class EmulatorApp:
             except ApiError as exc:
                 response = _error_response(exc)
             except Exception as exc:  # the emulator's own bug: answer 500, keep a record
+                if inline and isinstance(exc, BlockingIOError):
+                    raise
                 response = self._internal_error(request, exc)
         try:
             # Durable before it is reported: an answer never gets ahead of the state file.

@@ -22,7 +22,10 @@ and endpoint resources) when it succeeds.
 
 from __future__ import annotations
 
+import asyncio
 import math
+import threading
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -72,6 +75,10 @@ PROCESSING_SECONDS = 15.0
 POST_PROCESSING_SECONDS = 20.0
 #: A dataset file this large, not checked before, is checked while the job is PENDING, not in the create.
 BACKGROUND_CHECK_BYTES = 8 << 20
+#: The error of a job whose background check broke (the emulator's bug), in Google's words for INTERNAL.
+INTERNAL_MESSAGE = "Internal error encountered."
+#: Seconds between looks at a check a read waits for (the store's lock is free meanwhile).
+_WAIT_POLL_SECONDS = 0.02
 #: Seconds a cancelled job stays CANCELLING.
 CANCEL_SECONDS = 10.0
 DEFAULT_PAGE_SIZE = 100
@@ -155,7 +162,7 @@ class TuningJobs:
         """Settle the jobs whose checks are over (or, on a manual clock, due).  Hold the lock."""
         for name, record in list(self._pending.items()):
             if jobs.get(name) is not record:
-                del self._pending[name]  # reset or replaced meanwhile: nobody needs its data
+                self._pending.pop(name, None)  # reset or replaced meanwhile: nobody needs its data
             else:
                 self._try_settle(record, now)
 
@@ -164,16 +171,21 @@ class TuningJobs:
 
         On a manual clock the check ends with the processing phase, however
         long it takes: a read past that phase waits for it, so that tests see
-        the same time line whatever the machine.  On a scaled clock nothing
-        waits: the job stays in its processing phase until the check is over.
+        the same time line whatever the machine (the store's lock is free
+        while it waits, and it never waits on the event loop: see
+        :meth:`_Settle.wait`).  On a scaled clock nothing waits: the job
+        stays in its processing phase until the check is over.
         """
-        if record.settle is None:
+        settle = record.settle
+        if settle is None:
             return
-        if self._clock.mode == "manual":
-            if now >= record.create_time + PROCESSING_SECONDS:
+        if self._clock.mode != "manual":
+            settle(False)
+        elif now >= record.create_time + PROCESSING_SECONDS:
+            if isinstance(settle, _Settle) and not settle.done():
+                settle.wait(self._store.lock)
+            if record.settle is not None:  # (another read may have settled it meanwhile)
                 record.settle(True)
-        else:
-            record.settle(False)
 
     def all_jobs(self) -> list[TuningJob]:
         """Every job of every project and location, in creation order.  Hold the lock."""
@@ -397,27 +409,43 @@ class TuningJobs:
         validation_data: DatasetResult | Checking | None,
     ) -> Callable[[bool], None]:
         """What fills in ``record``'s data once its checks are over (``block``: waiting for them)."""
-        checks = [c for c in (training_data, validation_data) if isinstance(c, Checking)]
+        return _Settle(self, record, training_data, validation_data)
 
-        def settle(block: bool) -> None:
-            if record.settle is not settle:
-                return  # settled already
-            if not block and not all(c.future.done() for c in checks):
-                return
-            record.settle = None
-            self._pending.pop(record.name, None)
-            # The checks never take the store's lock: waiting for them while holding it is safe.
-            # (An exception here is a bug in the oracle: a 500 on this read, not on every later one.)
+    def _settle_now(
+        self,
+        record: TuningJob,
+        training_data: DatasetResult | Checking,
+        validation_data: DatasetResult | Checking | None,
+    ) -> None:
+        """Fill in ``record``'s data from checks that are over.  Hold the lock.
+
+        A check that raised is the emulator's own bug: it is recorded as an
+        internal error (as a handler's would be) and the job fails with
+        ``INTERNAL``, as a Vertex job whose data processing broke does;
+        reads of the job keep answering 200.
+        """
+        checks = [c for c in (training_data, validation_data) if isinstance(c, Checking)]
+        try:
             checked = training_data.future.result() if isinstance(training_data, Checking) else training_data
             validation = (
                 validation_data.future.result() if isinstance(validation_data, Checking) else validation_data
             )
-            finished = max(c.finished_at or 0.0 for c in checks)
-            if self._clock.mode != "manual" and finished > record.create_time + PROCESSING_SECONDS:
-                record.processed_time = finished  # a long check makes a long processing phase
-            self._apply_data(record, checked, validation, None)
-
-        return settle
+        except Exception as exc:
+            self._store.record_internal_error(
+                {
+                    "time": format_timestamp(self._clock.now()),
+                    "method": "CHECK",
+                    "path": record.name,
+                    "error": repr(exc),
+                    "traceback": "".join(traceback.format_exception(exc, limit=-20)),
+                }
+            )
+            self._apply_data(record, INTERNAL_MESSAGE, None, None, code="INTERNAL")
+            return
+        finished = max(c.finished_at or 0.0 for c in checks)
+        if self._clock.mode != "manual" and finished > record.create_time + PROCESSING_SECONDS:
+            record.processed_time = finished  # a long check makes a long processing phase
+        self._apply_data(record, checked, validation, None)
 
     def _apply_data(
         self,
@@ -425,8 +453,10 @@ class TuningJobs:
         training_data: DatasetResult,
         validation_data: DatasetResult | None,
         examples: list[list[str]] | None,
+        *,
+        code: str = "INVALID_ARGUMENT",
     ) -> None:
-        """Fill in what follows from the job's data: examples, statistics, plan, a failure."""
+        """Fill in what follows from the job's data: examples, statistics, plan, a failure (``code``)."""
         hyper = record.hyper_parameters
         problem = next((d for d in (training_data, validation_data) if isinstance(d, str)), None)
         dataset = training_data if isinstance(training_data, Dataset) else None
@@ -460,7 +490,7 @@ class TuningJobs:
             else None
         )
         if problem is not None and record.stop is None:  # a cancel during the check stays a cancel
-            error = RpcStatus(RPC_CODES["INVALID_ARGUMENT"], problem)
+            error = RpcStatus(RPC_CODES[code], problem)
             record.stop = Stop(processed, StopKind.FAIL, error)
 
     def _tensorboard(self, parent: str) -> str:
@@ -650,6 +680,64 @@ def _processed(record: TuningJob) -> float:
 def experiment_name(record: TuningJob) -> str:
     """The metadata context of a job's experiment."""
     return f"{record.parent}/metadataStores/{METADATA_STORE}/contexts/{record.experiment_id}"
+
+
+class _Settle:
+    """A job's ``settle`` while its dataset is checked on a thread of its own (made by ``_settler``)."""
+
+    def __init__(
+        self,
+        jobs: TuningJobs,
+        record: TuningJob,
+        training_data: DatasetResult | Checking,
+        validation_data: DatasetResult | Checking | None,
+    ) -> None:
+        self._jobs = jobs
+        self._record = record
+        self._data = (training_data, validation_data)
+        self._checks = [c for c in self._data if isinstance(c, Checking)]
+
+    def done(self) -> bool:
+        """Whether every check of the job is over."""
+        return all(c.future.done() for c in self._checks)
+
+    def wait(self, lock: Any) -> None:
+        """Wait until the checks are over, with ``lock`` (the store's, held) free meanwhile.
+
+        A read that waits must hold up nobody else: the lock is released
+        while it waits (every level of it: the application may hold it too),
+        and a read running inline on the event loop does not wait at all: it
+        raises :class:`BlockingIOError`, and the application runs it again
+        on a worker thread.
+        """
+        if self.done():
+            return
+        if _on_event_loop():
+            raise BlockingIOError("a read that waits for a dataset check runs on a worker thread")
+        condition = threading.Condition(lock)
+        with condition:
+            while not self.done():
+                condition.wait(_WAIT_POLL_SECONDS)  # releases the lock while it sleeps
+
+    def __call__(self, block: bool) -> None:
+        """Fill in the job's data if its checks are over (``block``: wait for them, holding the lock)."""
+        record = self._record
+        if record.settle is not self:
+            return  # settled already
+        if not block and not self.done():
+            return
+        record.settle = None
+        self._jobs._pending.pop(record.name, None)
+        self._jobs._settle_now(record, *self._data)
+
+
+def _on_event_loop() -> bool:
+    """Whether this thread runs an asyncio event loop (a handler run inline by the application)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 def _checkpoints(record: TuningJob) -> list[dict[str, Any]]:
