@@ -157,7 +157,8 @@ def read_dataset(
     was read from.  An object of at least ``background_bytes`` that must be
     read is checked on a daemon thread of its own (an emulator that stops
     does not wait for it); ``now`` (the emulator clock) then stamps when it
-    finished.
+    finished.  That thread never takes ``lock``, so whoever waits for it may
+    do so with the lock free.
     """
     with lock if lock is not None else contextlib.nullcontext():
         stored = objects.find_uri(uri)
@@ -181,7 +182,7 @@ def read_dataset(
         try:
             with stream:
                 result = _check(stream, stored, uri, role)
-        except BaseException as exc:  # handed to whoever needs the result (a 500 there)
+        except BaseException as exc:  # the oracle's bug: the job fails with INTERNAL (see vertex.jobs)
             _log.exception("checking %s failed", uri)
             checking.future.set_exception(exc)
             return
