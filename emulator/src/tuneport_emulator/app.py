@@ -250,8 +250,8 @@ class EmulatorApp:
         """Run the handler (unless ``response`` is already decided), commit, log, encode.
 
         ``inline``: run on the event loop, where a read that would have to wait
-        raises :class:`BlockingIOError` before changing anything; it propagates
-        (see :meth:`_finish`).
+        raises :class:`BlockingIOError` (having done nothing that running it
+        again undoes or repeats differently); it propagates (see :meth:`_finish`).
         """
         handled: Response | None = None
         if response is None:
