@@ -241,6 +241,13 @@ class Router:
         )
 
 
+def require_json_alt(request: Request) -> None:
+    """Refuse an ``$alt`` other than JSON (``json;enum-encoding=int`` is JSON), as Google's reads do."""
+    fmt = request.alt.split(";", 1)[0].strip().lower() or "json"
+    if fmt != "json":
+        raise bad_request(f"Invalid value for the alt system parameter: '{fmt}'.", field="$alt")
+
+
 def check_query(route: Route, request: Request) -> None:
     """Refuse query parameters the route does not bind, as ESF does."""
     for name in request.query:

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tuneport_emulator.paging import decode_page_token, encode_page_token, page_size
-from tuneport_emulator.routing import Request, Response, Router
+from tuneport_emulator.routing import Request, Response, Router, require_json_alt
 from tuneport_emulator.schema import Message, Schema, render
 from tuneport_emulator.surface import EmulatorContext
 from tuneport_emulator.vertex.filters import FilterField, Predicate, compile_filter
@@ -214,12 +214,6 @@ def _page(items: list[dict[str, Any]], limit: int, after: int, key: str, field: 
     return result
 
 
-def _check_alt(request: Request) -> None:
-    fmt = request.alt.split(";", 1)[0].strip().lower() or "json"
-    if fmt != "json":
-        raise bad_request(f"Invalid value for the alt system parameter: '{fmt}'.", field="$alt")
-
-
 def register(router: Router, context: EmulatorContext, metrics: Metrics | None = None) -> None:
     """Add the artifact and execution reads of ``metadataStores/default`` in v1 and v1beta1."""
     jobs = TuningJobs(context)
@@ -233,7 +227,7 @@ def register(router: Router, context: EmulatorContext, metrics: Metrics | None =
         return f"{parent}/metadataStores/{store}"
 
     def reply(request: Request, kind: str, value: dict[str, Any]) -> Response:
-        _check_alt(request)
+        require_json_alt(request)
         message = _MESSAGES[request.path.split("/", 2)[1]][kind]
         return Response(render(value, message, enum_int=request.enum_int))
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tuneport_emulator.paging import decode_page_token, encode_page_token, page_size
-from tuneport_emulator.routing import Request, Response, Router
+from tuneport_emulator.routing import Request, Response, Router, require_json_alt
 from tuneport_emulator.schema import Message, Schema, render
 from tuneport_emulator.surface import EmulatorContext
 from tuneport_emulator.vertex.endpoints import Endpoints
@@ -28,7 +28,7 @@ from tuneport_emulator.vertex.filters import FilterField, compile_filter
 from tuneport_emulator.vertex.jobs import TuningJobs
 from tuneport_emulator.vertex.names import check_parent
 from tuneport_emulator.vertex.schema import VERSIONS
-from tuneport_emulator.wire import ApiError, bad_request
+from tuneport_emulator.wire import ApiError
 
 __all__ = ["DEFAULT_PAGE_SIZE", "MAX_PAGE_SIZE", "ModelList", "register"]
 
@@ -113,12 +113,6 @@ class ModelList:
         return result
 
 
-def _check_alt(request: Request) -> None:
-    fmt = request.alt.split(";", 1)[0].strip().lower() or "json"
-    if fmt != "json":
-        raise bad_request(f"Invalid value for the alt system parameter: '{fmt}'.", field="$alt")
-
-
 def register(router: Router, context: EmulatorContext) -> None:
     """Add ``GET /{v1,v1beta1}/projects/{p}/locations/{l}/models``."""
     jobs = TuningJobs(context)
@@ -133,7 +127,7 @@ def register(router: Router, context: EmulatorContext) -> None:
             token=request.param("pageToken"),
             filter_text=request.param("filter"),
         )
-        _check_alt(request)
+        require_json_alt(request)
         return Response(render(page, _RESPONSES[version], enum_int=request.enum_int))
 
     for version in VERSIONS:

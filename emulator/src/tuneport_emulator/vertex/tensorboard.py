@@ -31,7 +31,7 @@ from tuneport_emulator.vertex.names import METADATA_STORE
 from tuneport_emulator.vertex.records import TuningJob
 from tuneport_emulator.wire import ApiError, bad_request, format_timestamp
 
-__all__ = ["RUN_ID", "Metrics"]
+__all__ = ["NAMED_FIELDS", "POINT_FIELDS", "RUN_ID", "Metrics"]
 
 #: The TensorBoard run of every tuning experiment (its run context is ``{experiment}-tuning-run``).
 RUN_ID = "tuning-run"
@@ -50,11 +50,11 @@ _CONTEXT_FIELDS = {
     "create_time": FilterField("create_time", "timestamp"),
     "update_time": FilterField("update_time", "timestamp"),
 }
-_NAMED = {
+NAMED_FIELDS = {
     "display_name": FilterField("display_name", "string"),
     "displayName": FilterField("display_name", "string"),
 }
-_POINT_FIELDS = {
+POINT_FIELDS = {
     "step": FilterField("step", "number"),
     "wall_time": FilterField("wall_time", "timestamp"),
     "wallTime": FilterField("wall_time", "timestamp"),
@@ -228,7 +228,7 @@ class Metrics:
         self, tb_experiment: str, *, size: str | None, token: str | None, filter_text: str | None
     ) -> dict[str, Any]:
         """ListTensorboardRunsResponse: the job's one run."""
-        query = self._query(tb_experiment, size, token, filter_text, _NAMED)
+        query = self._query(tb_experiment, size, token, filter_text, NAMED_FIELDS)
         with self._store.lock:
             record, status = self._by_tensorboard_experiment(tb_experiment, self._clock.now())
             runs = [self._run_view(record, status)]
@@ -283,7 +283,7 @@ class Metrics:
         self, run: str, *, size: str | None, token: str | None, filter_text: str | None
     ) -> dict[str, Any]:
         """ListTensorboardTimeSeriesResponse: the run's series."""
-        query = self._query(run, size, token, filter_text, _NAMED)
+        query = self._query(run, size, token, filter_text, NAMED_FIELDS)
         with self._store.lock:
             record, status = self._by_run(run, self._clock.now())
             views = [
@@ -312,7 +312,7 @@ class Metrics:
             None if raw_size is None else str(raw_size),
             body.get("pageToken"),
             body.get("filter"),
-            _POINT_FIELDS,
+            POINT_FIELDS,
             default=DEFAULT_EXPORT_PAGE_SIZE,
             maximum=MAX_EXPORT_PAGE_SIZE,
         )

@@ -31,15 +31,15 @@ from collections.abc import Callable
 from typing import Any
 
 from tuneport_emulator.paging import decode_page_token, encode_page_token, page_size
-from tuneport_emulator.routing import Request, Response, Router
+from tuneport_emulator.routing import Request, Response, Router, require_json_alt
 from tuneport_emulator.schema import Message, Schema, render
 from tuneport_emulator.surface import EmulatorContext
-from tuneport_emulator.vertex.filters import FilterField, compile_filter
+from tuneport_emulator.vertex.filters import compile_filter
 from tuneport_emulator.vertex.jobs import TuningJobs
 from tuneport_emulator.vertex.names import check_parent
 from tuneport_emulator.vertex.records import TuningJob
 from tuneport_emulator.vertex.schema import VERSIONS
-from tuneport_emulator.vertex.tensorboard import Metrics
+from tuneport_emulator.vertex.tensorboard import NAMED_FIELDS, POINT_FIELDS, Metrics
 from tuneport_emulator.wire import ApiError, bad_request, format_timestamp
 
 __all__ = ["DEFAULT_MAX_DATA_POINTS", "MAX_BATCH_READ", "TensorboardReads", "register"]
@@ -53,16 +53,6 @@ TENSORBOARD_PAGE = (100, 100)
 EXPERIMENT_PAGE = (50, 1000)
 #: Export page size asked for when reading every point (the admin page cap may lower it).
 _EXPORT_ALL = 10_000
-
-_NAMED = {
-    "display_name": FilterField("display_name", "string"),
-    "displayName": FilterField("display_name", "string"),
-}
-_POINT_FIELDS = {
-    "step": FilterField("step", "number"),
-    "wall_time": FilterField("wall_time", "timestamp"),
-    "wallTime": FilterField("wall_time", "timestamp"),
-}
 
 
 def _declare(version: str) -> dict[str, Message]:
@@ -179,7 +169,7 @@ class TensorboardReads:
         self, parent: str, *, size: str | None, token: str | None, filter_text: str | None
     ) -> dict[str, Any]:
         """ListTensorboardsResponse: the location's one TensorBoard, once it exists."""
-        predicate = compile_filter(filter_text, _NAMED)
+        predicate = compile_filter(filter_text, NAMED_FIELDS)
         with self._store.lock:
             names = sorted({r.tensorboard for r in self._jobs.all_jobs() if r.parent == parent})
         views = [self.get_tensorboard(n) for n in names]
@@ -220,7 +210,7 @@ class TensorboardReads:
         self, tensorboard: str, *, size: str | None, token: str | None, filter_text: str | None
     ) -> dict[str, Any]:
         """ListTensorboardExperimentsResponse, in creation order."""
-        predicate = compile_filter(filter_text, _NAMED)
+        predicate = compile_filter(filter_text, NAMED_FIELDS)
         self.get_tensorboard(tensorboard)
         views = [self._experiment_view(r) for r in self._jobs_of(tensorboard)[1]]
         views = [v for v in views if predicate({"display_name": v["displayName"]})]
@@ -244,7 +234,7 @@ class TensorboardReads:
                 raise bad_request(
                     "max_data_points must be a positive integer or -1.", field="max_data_points"
                 )
-        predicate = compile_filter(filter_text, _POINT_FIELDS)
+        predicate = compile_filter(filter_text, POINT_FIELDS)
         view = self._metrics.get_time_series(time_series)
         points = [
             p
@@ -296,12 +286,6 @@ class TensorboardReads:
         )
 
 
-def _check_alt(request: Request) -> None:
-    fmt = request.alt.split(";", 1)[0].strip().lower() or "json"
-    if fmt != "json":
-        raise bad_request(f"Invalid value for the alt system parameter: '{fmt}'.", field="$alt")
-
-
 def register(router: Router, context: EmulatorContext, metrics: Metrics | None = None) -> None:
     """Add the TensorBoard reads, in v1 and v1beta1."""
     jobs = TuningJobs(context)
@@ -319,7 +303,7 @@ def register(router: Router, context: EmulatorContext, metrics: Metrics | None =
         return f"{run}/timeSeries/{p['series']}"
 
     def reply(request: Request, kind: str, value: dict[str, Any]) -> Response:
-        _check_alt(request)
+        require_json_alt(request)
         message = _MESSAGES[request.path.split("/", 2)[1]][kind]
         return Response(render(value, message, enum_int=request.enum_int))
 
