@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -61,3 +62,25 @@ def violated_fields(error: dict[str, Any]) -> list[str]:
         if detail.get("@type") == "type.googleapis.com/google.rpc.BadRequest"
         for violation in detail["fieldViolations"]
     ]
+
+
+def stage_numbers_jsonl(base_url: str, bucket: str = "tuneport-clients", name: str = "train.jsonl") -> None:
+    """Upload :data:`NUMBERS` as a Vertex supervised JSONL dataset to ``gs://bucket/name``."""
+    lines = [
+        json.dumps(
+            {
+                "contents": [
+                    {"role": "user", "parts": [{"text": i}]},
+                    {"role": "model", "parts": [{"text": o}]},
+                ]
+            }
+        )
+        for i, o in NUMBERS
+    ]
+    upload = httpx.post(
+        f"{base_url}/upload/storage/v1/b/{bucket}/o",
+        params={"uploadType": "media", "name": name},
+        content="\n".join(lines).encode(),
+        headers={"content-type": "application/jsonl"},
+    )
+    assert upload.status_code == 200, upload.text

@@ -42,6 +42,7 @@ from typing import Any
 
 import httpx
 import pytest
+from emulator_helpers import NUMBERS, stage_numbers_jsonl
 
 from tuneport_emulator import Emulator, EmulatorClock
 
@@ -50,7 +51,6 @@ SCENARIO = Path(__file__).resolve().parent / "clients" / "genai_scenario.py"
 #: Emulator seconds per wall second for the Vertex scenario (a 2-epoch job: well under a second).
 FAST = 600.0
 TRAIN_URI = "gs://tuneport-clients/train.jsonl"
-NUMBERS = [("1", "2"), ("3", "4"), ("-3", "-2"), ("twenty two", "twenty three"), ("IV", "V")]
 SCENARIO_TIMEOUT = 180.0
 #: What the scenario subprocess must not inherit: it would redirect or authenticate the clients.
 _CLIENT_ENVIRONMENT = (
@@ -135,23 +135,7 @@ def _failures(emulator: Emulator) -> list[tuple[str, str, int]]:
 @pytest.fixture
 def vertex_emulator() -> Iterator[Emulator]:
     with Emulator(clock=EmulatorClock(speed=FAST)) as emu:
-        lines = [
-            json.dumps(
-                {
-                    "contents": [
-                        {"role": "user", "parts": [{"text": i}]},
-                        {"role": "model", "parts": [{"text": o}]},
-                    ]
-                }
-            )
-            for i, o in NUMBERS
-        ]
-        upload = httpx.post(
-            f"{emu.url}/upload/storage/v1/b/tuneport-clients/o",
-            params={"uploadType": "media", "name": "train.jsonl"},
-            content="\n".join(lines).encode(),
-        )
-        assert upload.status_code == 200, upload.text
+        stage_numbers_jsonl(emu.url)
         yield emu
         assert emu.internal_errors == []
 

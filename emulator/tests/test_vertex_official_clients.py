@@ -14,15 +14,14 @@ The training file is uploaded to the emulated Cloud Storage with plain HTTP firs
 
 from __future__ import annotations
 
-import json
 import re
 import time
 import warnings
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
+from emulator_helpers import stage_numbers_jsonl
 
 from tuneport_emulator import Emulator, EmulatorClock
 
@@ -37,7 +36,6 @@ pytestmark = pytest.mark.filterwarnings(
 #: Emulator seconds per wall second: a 4-step job takes 74 emulator seconds, about 0.12 s.
 FAST = 600.0
 PROJECT, LOCATION = "p", "us-central1"
-NUMBERS = [("1", "2"), ("3", "4"), ("-3", "-2"), ("twenty two", "twenty three"), ("IV", "V")]
 TRAIN_URI = "gs://tuneport-clients/train.jsonl"
 POLL = 0.05
 TIMEOUT = 20.0
@@ -55,24 +53,7 @@ def _no_client_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def fast_emulator() -> Iterator[Emulator]:
     with Emulator(clock=EmulatorClock(speed=FAST)) as emu:
-        lines = [
-            json.dumps(
-                {
-                    "contents": [
-                        {"role": "user", "parts": [{"text": i}]},
-                        {"role": "model", "parts": [{"text": o}]},
-                    ]
-                }
-            )
-            for i, o in NUMBERS
-        ]
-        upload = httpx.post(
-            f"{emu.url}/upload/storage/v1/b/tuneport-clients/o",
-            params={"uploadType": "media", "name": "train.jsonl"},
-            content="\n".join(lines).encode(),
-            headers={"content-type": "application/jsonl"},
-        )
-        assert upload.status_code == 200, upload.text
+        stage_numbers_jsonl(emu.url)
         yield emu
         assert emu.internal_errors == []
 
