@@ -30,6 +30,7 @@ from tuneport_emulator import (
     serve,
 )
 from tuneport_emulator import EmulatorConfigError as ConfigError
+from tuneport_emulator.auth import UnprotectedRemoteWarning
 from tuneport_emulator.instance import is_loopback
 from tuneport_emulator.routing import Route
 from tuneport_emulator.server import MAX_BODY_BYTES, MAX_STREAMED_BODY_BYTES
@@ -117,7 +118,8 @@ def test_non_loopback_host_is_refused(host: str) -> None:
 
 
 def test_allow_remote_binds_any_address() -> None:
-    with Emulator(host="0.0.0.0", allow_remote=True) as emu:
+    # Without a key, serving beyond loopback warns (see test_auth for the key's reach).
+    with pytest.warns(UnprotectedRemoteWarning), Emulator(host="0.0.0.0", allow_remote=True) as emu:
         port = emu.url.rsplit(":", 1)[1]
         assert httpx.get(f"http://127.0.0.1:{port}/v1beta/models").status_code == 200
 
