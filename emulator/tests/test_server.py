@@ -119,7 +119,9 @@ def test_non_loopback_host_is_refused(host: str) -> None:
 
 def test_allow_remote_binds_any_address() -> None:
     # Without a key, serving beyond loopback warns (see test_auth for the key's reach).
-    with pytest.warns(UnprotectedRemoteWarning), Emulator(host="0.0.0.0", allow_remote=True) as emu:
+    with pytest.warns(UnprotectedRemoteWarning):
+        emu = Emulator(host="0.0.0.0", allow_remote=True)
+    with emu:
         port = emu.url.rsplit(":", 1)[1]
         assert httpx.get(f"http://127.0.0.1:{port}/v1beta/models").status_code == 200
 
