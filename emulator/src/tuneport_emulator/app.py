@@ -43,7 +43,7 @@ import socket
 import struct
 import tempfile
 import traceback
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, BinaryIO, TypeVar, cast
@@ -52,6 +52,7 @@ from urllib.parse import parse_qs
 import orjson
 from starlette.datastructures import Headers
 
+from tuneport_emulator.asgi import ASGIApp, Message, Receive, Scope, Send
 from tuneport_emulator.auth import SECRET_QUERY_PARAMETERS, credential_kind
 from tuneport_emulator.clock import EmulatorClock
 from tuneport_emulator.faults import Fault, FaultInjector, applying
@@ -70,11 +71,6 @@ __all__ = [
     "connection_access",
 ]
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 T = TypeVar("T")
 
 #: Largest request body read into memory; a larger one is refused as Google does (400).

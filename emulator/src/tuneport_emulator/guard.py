@@ -51,10 +51,10 @@ import asyncio
 import ipaddress
 import json
 import threading
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping
-from typing import Any
+from collections.abc import Callable, Iterable
 from urllib.parse import parse_qs, urlsplit
 
+from tuneport_emulator.asgi import ASGIApp, Message, Receive, Scope, Send
 from tuneport_emulator.auth import RemoteAccessKey
 from tuneport_emulator.routing import Router
 from tuneport_emulator.wire import ApiError
@@ -70,11 +70,6 @@ __all__ = [
     "streamed_routes",
 ]
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 #: Open connections the server keeps at once (uvicorn's ``limit_concurrency``; it answers 503 beyond).
 MAX_CONNECTIONS = 256
