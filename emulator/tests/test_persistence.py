@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tuneport_emulator import Emulator, EmulatorClock
+from tuneport_emulator import Emulator, EmulatorClock, StateFileInUse
 from tuneport_emulator.persistence import FORMAT_VERSION, StateFile, StateFileError
 
 BASE = "models/gemini-1.5-flash-001-tuning"
@@ -124,7 +124,7 @@ def test_a_scaled_clock_goes_on_from_where_it_was(tmp_path: Path) -> None:
 
 def test_a_second_emulator_on_the_same_file_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "state.sqlite"
-    with _emulator(path), pytest.raises(StateFileError, match="in use by another emulator"):
+    with _emulator(path), pytest.raises(StateFileInUse, match="in use by another emulator"):
         _emulator(path)
     with _emulator(path):  # released on stop
         pass

@@ -132,7 +132,6 @@ def open_backend(
 
 #: The emulator state file an embedded emulator uses, by client (for the CLI's note).
 _EMBEDDED_STATE: weakref.WeakKeyDictionary[object, str | None] = weakref.WeakKeyDictionary()
-_IN_USE = "in use"  # how tuneport_emulator's StateFileError says another emulator holds the file
 
 
 def _embedded(
@@ -149,7 +148,7 @@ def _embedded(
     if backend.settings.endpoint != EMBEDDED or backend.maturity is Maturity.SETTINGS_ONLY:
         return backend, None, None  # a settings-only backend sends nothing: every operation is refused
     from tuneport_emulator import Emulator, EmulatorError
-    from tuneport_emulator.errors import StateFileError
+    from tuneport_emulator.errors import StateFileError, StateFileInUse
 
     path = os.fspath(state) if state is not None else os.environ.get(STATE_VARIABLE) or None
     if state is not None:
@@ -162,9 +161,9 @@ def _embedded(
             faults=os.environ.get("TUNEPORT_EMULATOR_FAULTS") or None, state=path
         )
         url = emulator.start()
+    except StateFileInUse:
+        raise EmulatorStateInUse(str(path)) from None  # only a state file can be in use
     except StateFileError as exc:
-        if path is not None and _IN_USE in str(exc):
-            raise EmulatorStateInUse(path) from None
         raise ConfigError(f"the embedded emulator cannot start: {exc}", key="emulator_state") from None
     except EmulatorError as exc:  # the emulator is its own distribution, with its own errors
         raise ConfigError(

@@ -19,7 +19,7 @@ what is emulated faithfully or simplified.
 from __future__ import annotations
 
 from tuneport_emulator.clock import DEFAULT_SPEED, EmulatorClock
-from tuneport_emulator.errors import EmulatorConfigError, EmulatorError, StateFileError
+from tuneport_emulator.errors import EmulatorConfigError, EmulatorError, StateFileError, StateFileInUse
 from tuneport_emulator.instance import DEFAULT_SURFACES, Emulator, is_loopback, serve
 from tuneport_emulator.routing import Request, Response, Router
 from tuneport_emulator.store import Store
@@ -39,6 +39,7 @@ __all__ = [
     "Response",
     "Router",
     "StateFileError",
+    "StateFileInUse",
     "Store",
     "Surface",
     "is_loopback",

@@ -6,7 +6,7 @@ tuneport's CLI and ``endpoint = "embedded"`` turn these into tuneport's
 
 from __future__ import annotations
 
-__all__ = ["EmulatorConfigError", "EmulatorError", "StateFileError"]
+__all__ = ["EmulatorConfigError", "EmulatorError", "StateFileError", "StateFileInUse"]
 
 
 class EmulatorError(Exception):
@@ -23,3 +23,7 @@ class EmulatorConfigError(EmulatorError, ValueError):
 
 class StateFileError(EmulatorError):
     """The state file cannot be used (in use, corrupt, of another version, unwritable)."""
+
+
+class StateFileInUse(StateFileError):
+    """The state file is held by another emulator (SQLite's exclusive lock): wait, or share that one."""

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from tuneport_emulator.clock import EmulatorClock
-from tuneport_emulator.errors import StateFileError
+from tuneport_emulator.errors import StateFileError, StateFileInUse
 from tuneport_emulator.state_upgrade import UPGRADABLE_VERSIONS, upgrade_state
 
 __all__ = ["FORMAT_VERSION", "StateFile", "StateFileError"]
@@ -86,10 +86,10 @@ class StateFile:
         self._upgraded_from: str | None = None
 
     def _error(self, exc: sqlite3.Error) -> StateFileError:
-        text = str(exc)
-        if "locked" in text:
-            text = "it is in use by another emulator"
-        return StateFileError(f"cannot use the emulator state file {self.path}: {text}")
+        prefix = f"cannot use the emulator state file {self.path}"
+        if "locked" in str(exc):
+            return StateFileInUse(f"{prefix}: it is in use by another emulator")
+        return StateFileError(f"{prefix}: {exc}")
 
     # --- loading ---------------------------------------------------------------------------
 
