@@ -21,10 +21,12 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
+from tuneport._methods import TuningMethod
 from tuneport._nesting import (
     first_lone_surrogate,
     has_lone_surrogate,
@@ -35,8 +37,11 @@ from tuneport._nesting import (
 
 __all__ = [
     "CANONICAL_SERIES",
+    "Checkpoint",
     "DataSource",
     "DetailState",
+    "EvaluationRun",
+    "EvaluationSpec",
     "Example",
     "FilePart",
     "GenerateRequest",
@@ -50,8 +55,13 @@ __all__ = [
     "Metrics",
     "Page",
     "Part",
+    "PreferenceExample",
+    "PromptExample",
     "TextPart",
+    "TunedModelRef",
     "TuningJob",
+    "TuningMethod",
+    "TuningMode",
     "Turn",
     "Usage",
 ]
@@ -151,6 +161,10 @@ class DetailState(str, enum.Enum):
         return self.value
 
 
+#: Which weights a job trains: a low-rank adapter (PEFT/LoRA) or every weight (full fine-tuning).
+TuningMode = Literal["adapter", "full"]
+
+
 # --- content: the parts of examples and prompts ------------------------------------
 
 
@@ -237,10 +251,79 @@ class Example(_Model):
         return value
 
 
+def _ends_with_user(turns: tuple[Turn, ...]) -> tuple[Turn, ...]:
+    if not turns:
+        raise ValueError("at least one turn is required")
+    if turns[-1].role != "user":
+        raise ValueError("the prompt must end with a user turn")
+    return turns
+
+
+def _model_turn(value: Any) -> Any:
+    """A completion given as text is one model turn."""
+    if isinstance(value, str):
+        return {"role": "model", "parts": value}
+    return value
+
+
+class PreferenceExample(_Model):
+    """One preference example: a prompt and two answers, one preferred over the other.
+
+    What preference tuning (DPO) learns from: Vertex's ``contents`` +
+    ``completions`` (scores 1 and 0), OpenAI's ``input`` /
+    ``preferred_output`` / ``non_preferred_output`` and the common
+    ``prompt`` / ``chosen`` / ``rejected`` shapes all read into it.
+    """
+
+    system: tuple[Part, ...] = ()
+    #: The conversation so far, ending with a user turn.
+    prompt: tuple[Turn, ...]
+    #: The better answer (a model turn).
+    preferred: Turn
+    #: The worse answer (a model turn).
+    rejected: Turn
+
+    @field_validator("prompt", mode="before")
+    @classmethod
+    def _prompt_shortcut(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return ({"role": "user", "parts": value},)
+        return value
+
+    _prompt_ends_with_user = field_validator("prompt")(_ends_with_user)
+    _completion_shortcut = field_validator("preferred", "rejected", mode="before")(_model_turn)
+
+    @field_validator("preferred", "rejected")
+    @classmethod
+    def _is_model_turn(cls, value: Turn) -> Turn:
+        if value.role != "model":
+            raise ValueError("a completion is a model turn")
+        return value
+
+
+class PromptExample(_Model):
+    """One prompt without an answer: what distillation learns from (the teacher answers it)."""
+
+    system: tuple[Part, ...] = ()
+    #: The conversation so far, ending with a user turn.
+    prompt: tuple[Turn, ...]
+
+    @field_validator("prompt", mode="before")
+    @classmethod
+    def _prompt_shortcut(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return ({"role": "user", "parts": value},)
+        return value
+
+    _prompt_ends_with_user = field_validator("prompt")(_ends_with_user)
+
+
 #: Where training or validation data comes from: a local path, a ``gs://`` URI,
-#: or examples in memory (``Example`` objects, ``(input, output)`` pairs, or
-#: ``{"text_input", "output"}`` dicts).
-DataSource = Union[Path, str, tuple[Example, ...]]
+#: or examples in memory.  Supervised examples are ``Example`` objects,
+#: ``(input, output)`` pairs or ``{"text_input", "output"}`` dicts; preference
+#: tuning takes :class:`PreferenceExample` (or its fields as dicts) and
+#: distillation :class:`PromptExample` (or prompt strings).
+DataSource = Union[Path, str, tuple[Example, ...], tuple[PreferenceExample, ...], tuple[PromptExample, ...]]
 
 
 # --- what the user asks for -----------------------------------------------------
@@ -259,6 +342,8 @@ class Hyperparameters(_Model):
     learning_rate: float | None = Field(default=None, gt=0, allow_inf_nan=False)
     learning_rate_multiplier: float | None = Field(default=None, gt=0, allow_inf_nan=False)
     adapter_size: int | None = Field(default=None, gt=0)
+    #: Preference tuning: weight of the KL-divergence term that keeps the model near its start.
+    beta: float | None = Field(default=None, ge=0, allow_inf_nan=False)
 
     _no_booleans = field_validator("*", mode="before")(_refuse_booleans)
 
@@ -267,27 +352,90 @@ class Hyperparameters(_Model):
         return {k: v for k, v in self.model_dump().items() if v is not None}
 
 
-class JobSpec(_Model):
-    """Everything needed to start a supervised tuning job, provider-neutral."""
+class EvaluationSpec(_Model):
+    """An evaluation the service runs on the tuned model after tuning (Vertex ``evaluationConfig``).
 
+    ``metrics`` are names the port maps (``bleu``, ``rouge_l``,
+    ``exact_match``, or a predefined metric such as
+    ``instruction_following_v1``) or a provider's own metric specification as
+    a dict, sent unchanged.  Results appear on :attr:`TuningJob.evaluations`,
+    one run per evaluated checkpoint.
+    """
+
+    metrics: tuple[Union[str, dict[str, Any]], ...] = Field(min_length=1)
+    #: Where the service writes the evaluation's output (``gs://bucket/prefix``).
+    output_uri: str = Field(min_length=1)
+    #: The judge model of model-based metrics (e.g. ``gemini-2.5-pro``).
+    autorater_model: str | None = None
+    #: How many times the judge rates each answer (1-32).
+    sampling_count: int | None = Field(default=None, ge=1, le=32)
+    #: Ask the judge with the answers' order swapped too (pairwise metrics).
+    flip_enabled: bool | None = None
+
+    _sendable = field_validator("output_uri", "autorater_model")(_valid_text)
+    _free_form = field_validator("metrics", mode="before")(_valid_tree)
+
+
+class JobSpec(_Model):
+    """Everything needed to start a tuning job, provider-neutral.
+
+    ``method`` says how the model learns (:class:`TuningMethod`); the data
+    follows it: supervised examples, preference examples, or prompts.  A job
+    starts from ``base_model``, or continues from a tuned model
+    (``tuned_model``, optionally one of its ``checkpoint``\\ s) whose base is
+    ``base_model``.  Which methods and fields a backend accepts is declared
+    by its capabilities and the model catalog; anything else is refused
+    before any request.
+    """
+
+    #: The base model; with ``tuned_model``, the base that tuned model was tuned from.
     #: A model name never holds spaces or control characters.
     base_model: str = Field(min_length=1, pattern=r"^\S+$")
+    method: TuningMethod = TuningMethod.SUPERVISED
     training_data: DataSource
     validation_data: DataSource | None = None
     hyperparameters: Hyperparameters = Hyperparameters()
+    #: Continue tuning this tuned model (Vertex ``preTunedModel``) instead of the base model.
+    tuned_model: str | None = Field(default=None, min_length=1, pattern=r"^\S+$")
+    #: Continue from this checkpoint of ``tuned_model`` (default: its default checkpoint).
+    checkpoint: str | None = Field(default=None, min_length=1, pattern=r"^\S+$")
+    #: Distillation: the teacher, a base model id or a tuned model's resource name.
+    teacher_model: str | None = Field(default=None, min_length=1, pattern=r"^\S+$")
+    #: Train an adapter or every weight (open models on Vertex); unset: the service's default.
+    tuning_mode: TuningMode | None = None
+    #: Where the service writes the tuned weights (Vertex ``outputUri``, required for open models).
+    output_uri: str | None = Field(default=None, min_length=1)
+    #: Tune custom weights of the base model's architecture (Vertex ``customBaseModel``, ``gs://``).
+    custom_base_model: str | None = Field(default=None, min_length=1)
+    #: Customer-managed encryption key (Vertex ``encryptionSpec.kmsKeyName``).
+    encryption_key: str | None = Field(default=None, min_length=1)
+    #: The service account the job runs as.
+    service_account: str | None = Field(default=None, min_length=1)
+    evaluation: EvaluationSpec | None = None
     display_name: str | None = None
     description: str | None = None
     labels: dict[str, str] = Field(default_factory=dict)
-    #: Backend-specific fields (e.g. ``{"encryption_spec": …}`` for vertex);
+    #: Backend-specific fields (e.g. ``{"export_last_checkpoint_only": True}`` for vertex);
     #: each backend validates its own and refuses unknown ones.
     extras: dict[str, Any] = Field(default_factory=dict)
 
-    _sendable = field_validator("base_model", "display_name", "description")(_valid_text)
+    _sendable = field_validator(
+        "base_model",
+        "tuned_model",
+        "checkpoint",
+        "teacher_model",
+        "output_uri",
+        "custom_base_model",
+        "encryption_key",
+        "service_account",
+        "display_name",
+        "description",
+    )(_valid_text)
     _free_form = field_validator("labels", "extras", mode="before")(_valid_tree)
 
     @field_validator("training_data", "validation_data", mode="before")
     @classmethod
-    def _coerce_source(cls, value: Any) -> Any:
+    def _coerce_source(cls, value: Any, info: ValidationInfo) -> Any:
         if value is None or isinstance(value, (str, Path)):
             return value
         if isinstance(value, PathLike):
@@ -296,10 +444,12 @@ class JobSpec(_Model):
             items = tuple(value)
             if not items:
                 raise ValueError("the dataset holds no examples")
+            method = info.data.get("method", TuningMethod.SUPERVISED)
+            kind: type[_Model] = _EXAMPLE_TYPES.get(method, Example)
             examples = []
             for index, item in enumerate(items):
                 try:
-                    examples.append(item if isinstance(item, Example) else Example.model_validate(item))
+                    examples.append(item if isinstance(item, kind) else _example(kind, item))
                 except ValidationError as exc:
                     first = exc.errors()[0]
                     where = ".".join(str(p) for p in first["loc"])
@@ -325,6 +475,39 @@ class JobSpec(_Model):
             if index is not None:
                 raise ValueError(surrogate_message(text, index))
         return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> JobSpec:
+        if self.checkpoint is not None and self.tuned_model is None:
+            raise ValueError("checkpoint: a checkpoint is of a tuned model: set tuned_model too")
+        if self.method is TuningMethod.DISTILLATION and self.teacher_model is None:
+            raise ValueError("teacher_model: distillation needs a teacher model")
+        if self.teacher_model is not None and self.method is not TuningMethod.DISTILLATION:
+            raise ValueError(f"teacher_model: only distillation has a teacher, not {self.method} tuning")
+        for role in ("training_data", "validation_data"):
+            source = getattr(self, role)
+            if isinstance(source, tuple) and source:
+                wanted = _EXAMPLE_TYPES[self.method]
+                if not isinstance(source[0], wanted):
+                    raise ValueError(
+                        f"{role}: {self.method} tuning takes {wanted.__name__} examples, "
+                        f"got {type(source[0]).__name__}"
+                    )
+        return self
+
+
+_EXAMPLE_TYPES: dict[TuningMethod, type[_Model]] = {
+    TuningMethod.SUPERVISED: Example,
+    TuningMethod.PREFERENCE: PreferenceExample,
+    TuningMethod.DISTILLATION: PromptExample,
+}
+
+
+def _example(kind: type[_Model], item: Any) -> _Model:
+    """*item* as an example of *kind* (a prompt string is a :class:`PromptExample`)."""
+    if kind is PromptExample and isinstance(item, str):
+        return PromptExample(prompt=item)
+    return kind.model_validate(item)
 
 
 class GenerateRequest(_Model):
@@ -377,6 +560,34 @@ class JobError(_Model):
         return f"{head}: {self.message}" if head else self.message
 
 
+class Checkpoint(_Model):
+    """A snapshot of the tuned weights a job kept (Vertex ``tunedModel.checkpoints[]``).
+
+    Each may be served from an endpoint of its own; ``is_default`` marks the
+    one the tuned model serves (see ``TuningClient.set_default_checkpoint``).
+    """
+
+    id: str
+    epoch: int | None = None
+    step: int | None = None
+    #: Where this checkpoint is served, when it is.
+    endpoint: str | None = None
+    is_default: bool = False
+
+
+class EvaluationRun(_Model):
+    """The results of the evaluation run on one checkpoint (Vertex ``evaluateDatasetRuns[]``)."""
+
+    #: The checkpoint evaluated (``None``: the tuned model's default).
+    checkpoint_id: str | None = None
+    #: The service's name of the run (Vertex ``evaluationRun``).
+    run: str | None = None
+    #: Metric name → aggregate value (e.g. ``{"bleu": 0.41}``); empty while the run is going.
+    metrics: dict[str, float] = Field(default_factory=dict)
+    error: JobError | None = None
+    raw: dict[str, Any] = Field(default_factory=dict, repr=False)
+
+
 class TuningJob(_Model):
     """A tuning job as the backend currently reports it."""
 
@@ -400,10 +611,48 @@ class TuningJob(_Model):
     tuned_model: str | None = None
     endpoint: str | None = None
     hyperparameters: Hyperparameters = Hyperparameters()
+    #: How the job tunes (``None``: the backend cannot tell).
+    method: TuningMethod | None = None
+    #: The tuned model this job continued from (continuous tuning), and which checkpoint of it.
+    source_model: str | None = None
+    source_checkpoint: str | None = None
+    teacher_model: str | None = None
+    #: The checkpoints the job kept, in training order; the tuned model serves the default one.
+    checkpoints: tuple[Checkpoint, ...] = ()
+    #: Evaluation runs of the spec's ``evaluation``, one per evaluated checkpoint.
+    evaluations: tuple[EvaluationRun, ...] = ()
     data_stats: dict[str, Any] | None = None
     labels: dict[str, str] = Field(default_factory=dict)
     #: The provider's JSON, unmodified.
     raw: dict[str, Any] = Field(default_factory=dict, repr=False)
+
+    @property
+    def default_checkpoint(self) -> Checkpoint | None:
+        """The checkpoint the tuned model serves, where the backend reports checkpoints."""
+        return next((c for c in self.checkpoints if c.is_default), None)
+
+    def checkpoint(self, checkpoint_id: str) -> Checkpoint:
+        """The checkpoint of that id (``KeyError`` naming the ids there are)."""
+        for checkpoint in self.checkpoints:
+            if checkpoint.id == checkpoint_id:
+                return checkpoint
+        ids = ", ".join(c.id for c in self.checkpoints) or "none"
+        raise KeyError(f"job {self.id} has no checkpoint {checkpoint_id!r} (checkpoints: {ids})")
+
+
+class TunedModelRef(_Model):
+    """A tuned model to continue tuning from, as the backend resolved it.
+
+    What ``create(tuned_model=…)`` starts from: the model's resource name, the
+    base it was tuned from (which the catalog checks still accepts tuning) and
+    its checkpoints.
+    """
+
+    model: str
+    base_model: str | None = None
+    checkpoints: tuple[Checkpoint, ...] = ()
+    #: The job that produced it, when known.
+    job_id: str | None = None
 
 
 class JobQuery(_Model):

@@ -39,6 +39,7 @@ from typing import (
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from tuneport._endpoint import MAX_TIMEOUT
+from tuneport._methods import TuningMethod
 from tuneport.errors import APIResponseError, UnsupportedCapability
 
 if TYPE_CHECKING:
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
         JobSpec,
         Metrics,
         Page,
+        TunedModelRef,
         TuningJob,
     )
 
@@ -73,6 +75,7 @@ __all__ = [
     "backoff",
     "call",
     "read_error_body",
+    "tuned_model_of",
     "request",
     "sleep",
 ]
@@ -291,8 +294,25 @@ class Capabilities(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     operations: frozenset[Operation] = ALL_OPERATIONS
-    #: Names of :class:`~tuneport.models.Hyperparameters` fields accepted.
+    #: Names of :class:`~tuneport.models.Hyperparameters` fields accepted (by every method
+    #: not listed in ``method_hyperparameters``).
     hyperparameters: frozenset[str] = frozenset()
+    #: Tuning methods the backend can run (:class:`~tuneport.models.TuningMethod`).
+    methods: frozenset[TuningMethod] = frozenset({TuningMethod.SUPERVISED})
+    #: Hyperparameters of each method, where they differ from ``hyperparameters``.
+    method_hyperparameters: Mapping[TuningMethod, frozenset[str]] = Field(default_factory=dict)
+    #: Optional :class:`~tuneport.models.JobSpec` fields the backend sends (``tuning_mode``,
+    #: ``output_uri``, ``custom_base_model``, ``encryption_key``, ``service_account``); a spec
+    #: setting another one is refused before any request.
+    spec_fields: frozenset[str] = frozenset()
+    #: A job can continue from a tuned model or one of its checkpoints (``JobSpec.tuned_model``).
+    continuous_tuning: bool = False
+    #: Jobs report checkpoints, each callable through its endpoint.
+    checkpoints: bool = False
+    #: The tuned model's default checkpoint can be changed (``set_default_checkpoint``).
+    default_checkpoint: bool = False
+    #: The service evaluates the tuned model after tuning (``JobSpec.evaluation``).
+    evaluation: bool = False
     #: Kinds of training data accepted: in-memory examples, local files, URIs.
     data_sources: frozenset[Literal["inline", "file", "uri"]] = frozenset({"inline", "file"})
     validation_data: bool = False
@@ -306,11 +326,24 @@ class Capabilities(BaseModel):
         """Whether the backend implements *operation*."""
         return Operation(operation) in self.operations
 
+    def hyperparameters_of(self, method: TuningMethod | str) -> frozenset[str]:
+        """The hyperparameters *method* accepts (empty for a method the backend cannot run)."""
+        method = TuningMethod(method)
+        if method not in self.methods:
+            return frozenset()
+        return self.method_hyperparameters.get(method, self.hyperparameters)
+
     def summary(self) -> dict[str, Any]:
         """A JSON-able summary (for ``tuneport backends --json``)."""
         return {
             "operations": sorted(o.value for o in self.operations),
             "hyperparameters": sorted(self.hyperparameters),
+            "methods": {m.value: sorted(self.hyperparameters_of(m)) for m in sorted(self.methods)},
+            "spec_fields": sorted(self.spec_fields),
+            "continuous_tuning": self.continuous_tuning,
+            "checkpoints": self.checkpoints,
+            "default_checkpoint": self.default_checkpoint,
+            "evaluation": self.evaluation,
             "data_sources": sorted(self.data_sources),
             "validation_data": self.validation_data,
             "max_page_size": self.max_page_size,
@@ -460,12 +493,27 @@ class TuningBackend(Protocol):
         ...
 
     def generate(self, target: str, request: GenerateRequest) -> Flow[Generation]:
-        """Call the tuned model (*target*: a job id or a model/endpoint name)."""
+        """Call the tuned model (*target*: a job id or a model/endpoint name).
+
+        The client calls a checkpoint (``generate(job, checkpoint=…)``) by
+        passing that checkpoint's endpoint as *target*.
+        """
         ...
 
     def metrics(self, job_id: str) -> Flow[Metrics]:
         """The job's metric series."""
         ...
+
+
+#: Optional operations a backend may add beside the protocol's (the client looks them up by name
+#: and raises :class:`~tuneport.errors.UnsupportedCapability` when a backend has none):
+#:
+#: * ``resolve_tuned_model(ref) -> Flow[TunedModelRef]`` — what ``create(tuned_model=ref)``
+#:   continues from: *ref* is a job id of the backend or a tuned model's name.  Without it the
+#:   client reads *ref* as a job id (``get``) and takes that job's tuned model.
+#: * ``set_default_checkpoint(job_id, checkpoint_id) -> Flow[TuningJob]`` — which checkpoint the
+#:   tuned model serves (declared by ``Capabilities.default_checkpoint``).
+OPTIONAL_OPERATIONS = ("resolve_tuned_model", "set_default_checkpoint")
 
 
 class BaseBackend:
@@ -546,6 +594,31 @@ class BaseBackend:
 
     def metrics(self, job_id: str) -> Flow[Metrics]:
         raise self._unsupported(Operation.METRICS)
+
+    def resolve_tuned_model(self, ref: str) -> Flow[TunedModelRef]:
+        """What continuous tuning from *ref* starts from: *ref* read as a job id of this backend.
+
+        Backends whose tuned models have names of their own override it to
+        accept those too (vertex: ``projects/…/models/…``).
+        """
+        job = yield from self.get(ref)
+        return tuned_model_of(job)
+
+    def set_default_checkpoint(self, job_id: str, checkpoint_id: str) -> Flow[TuningJob]:
+        """Make *checkpoint_id* the one the job's tuned model serves; returns the job."""
+        raise UnsupportedCapability(self.name, "set_default_checkpoint")
+
+
+def tuned_model_of(job: TuningJob) -> TunedModelRef:
+    """The tuned model *job* produced, as continuous tuning starts from it (``JobNotReady`` if none)."""
+    from tuneport.errors import JobNotReady
+    from tuneport.models import TunedModelRef
+
+    if not job.tuned_model or not job.state.is_success:
+        raise JobNotReady(job.id, job.state)
+    return TunedModelRef(
+        model=job.tuned_model, base_model=job.base_model, checkpoints=job.checkpoints, job_id=job.id
+    )
 
 
 def request(effect: HttpRequest) -> Generator[Effect, Any, HttpResponse]:
