@@ -23,6 +23,7 @@ from typing import Any, Literal
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from tuneport._methods import TuningMethod
 from tuneport._suggest import close_matches, did_you_mean
 from tuneport.datasets.limits import DatasetLimits
 from tuneport.errors import ConfigError, PluginError, Problem
@@ -35,6 +36,7 @@ else:  # pragma: no cover - exercised on 3.10 only
 __all__ = [
     "Catalog",
     "CatalogEntry",
+    "MethodRule",
     "ParamRule",
     "UnknownModelPolicy",
     "entries_from_toml",
@@ -98,6 +100,32 @@ class ParamRule(BaseModel):
         return text
 
 
+class MethodRule(BaseModel):
+    """What one tuning method accepts on a base model, where it differs from the entry's defaults.
+
+    Unset fields fall back to the entry's: a supervised-only entry needs no
+    method table at all.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    #: Accepted hyperparameters of this method (``None``: the entry's).
+    hyperparameters: Mapping[str, ParamRule] | None = None
+    #: Dataset limits of this method (``None``: the entry's).
+    limits: DatasetLimits | None = None
+    #: Distillation: the teacher models accepted (empty: any).
+    teachers: tuple[str, ...] = ()
+    #: Where this method tunes, when narrower than the entry's regions (empty: the entry's).
+    regions: tuple[str, ...] = ()
+    status: Status = "available"
+    note: str | None = None
+    source: str | None = None
+
+
+def _supervised_only() -> dict[TuningMethod, MethodRule]:
+    return {TuningMethod.SUPERVISED: MethodRule()}
+
+
 class CatalogEntry(BaseModel):
     """What one base model accepts on one backend."""
 
@@ -120,6 +148,8 @@ class CatalogEntry(BaseModel):
     hyperparameters: Mapping[str, ParamRule] = Field(default_factory=dict)
     #: Groups of hyperparameters of which at most one may be set.
     exclusive: tuple[tuple[str, ...], ...] = ()
+    #: The tuning methods the model accepts, each with what differs from the entry's defaults.
+    methods: Mapping[TuningMethod, MethodRule] = Field(default_factory=_supervised_only)
     limits: DatasetLimits = DatasetLimits()
     #: Whether a validation dataset is accepted.
     validation_data: bool = False
@@ -143,6 +173,27 @@ class CatalogEntry(BaseModel):
     def names(self) -> tuple[str, ...]:
         """The model's name and its aliases."""
         return (self.base_model, *self.aliases)
+
+    def method_rule(self, method: TuningMethod | str) -> MethodRule | None:
+        """What *method* accepts on this model (``None``: the model does not take it)."""
+        return self.methods.get(TuningMethod(method))
+
+    def hyperparameters_of(self, method: TuningMethod | str) -> Mapping[str, ParamRule]:
+        """The hyperparameters *method* accepts on this model (empty if it does not take the method)."""
+        rule = self.method_rule(method)
+        if rule is None:
+            return {}
+        return self.hyperparameters if rule.hyperparameters is None else rule.hyperparameters
+
+    def limits_of(self, method: TuningMethod | str) -> DatasetLimits:
+        """The dataset limits of *method* on this model."""
+        rule = self.method_rule(method)
+        return self.limits if rule is None or rule.limits is None else rule.limits
+
+    def regions_of(self, method: TuningMethod | str) -> tuple[str, ...]:
+        """Where *method* tunes this model (empty: not region-bound)."""
+        rule = self.method_rule(method)
+        return rule.regions if rule is not None and rule.regions else self.regions
 
     def summary(self) -> dict[str, Any]:
         """JSON-able description (for ``tuneport models --json``)."""
@@ -298,11 +349,14 @@ def register_toml(
             set_policy(backend, policy, f"catalog {source}")
 
 
-def check_hyperparameters(entry: CatalogEntry, given: Mapping[str, Any]) -> list[Problem]:
-    """Range and exclusivity problems of *given* hyperparameters (unknown names are not checked here)."""
+def check_hyperparameters(
+    entry: CatalogEntry, given: Mapping[str, Any], method: TuningMethod | str = TuningMethod.SUPERVISED
+) -> list[Problem]:
+    """Range and exclusivity problems of *given* hyperparameters of *method* (unknown names: not here)."""
     problems = []
+    rules = entry.hyperparameters_of(method)
     for name, value in given.items():
-        rule = entry.hyperparameters.get(name)
+        rule = rules.get(name)
         if rule is not None and (problem := rule.problem(name, value)) is not None:
             problems.append(problem)
     for group in entry.exclusive:

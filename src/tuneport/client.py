@@ -9,11 +9,19 @@ only in how they do I/O and sleep.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import pydantic
 
+from tuneport._checkpoints import (
+    continued_from,
+    generate_checkpoint,
+    resolve_source,
+    set_default_checkpoint,
+    with_source,
+)
 from tuneport.errors import (
     JobFailed,
     Problem,
@@ -22,6 +30,7 @@ from tuneport.errors import (
     WaitTimeout,
 )
 from tuneport.models import (
+    Checkpoint,
     GenerateRequest,
     Generation,
     Hyperparameters,
@@ -61,14 +70,23 @@ def spec_error(exc: pydantic.ValidationError, *, prefix: str = "") -> SpecError:
     problems = []
     for err in exc.errors():
         field = ".".join(str(part) for part in err["loc"] if not str(part).startswith("function-"))
+        message = err["msg"]
+        if not field:
+            # A rule across fields (a model validator) names its field first: "checkpoint: …".
+            named = _NAMED_MESSAGE.match(message)
+            if named:
+                field, message = named["field"], named["message"]
         problems.append(
             Problem(
-                message=err["msg"],
+                message=message,
                 field=(prefix + field) if field else prefix.rstrip(".") or None,
                 rule=err["type"],
             )
         )
     return SpecError(problems, summary=f"invalid {exc.title}")
+
+
+_NAMED_MESSAGE = re.compile(r"(?:Value error, )?(?P<field>[a-z_]+(?:\.[a-z_]+)*): (?P<message>.+)", re.S)
 
 
 def build_spec(defaults: Mapping[str, Any], fields: Mapping[str, Any]) -> JobSpec:
@@ -176,12 +194,25 @@ class _ClientCore:
     def _create_flow(self, spec: JobSpec | None, fields: Mapping[str, Any]) -> Flow[TuningJob]:
         """Build and check the spec, then the backend's create: one flow, so both drivers run the checks.
 
-        Building the spec (a first validation builds pydantic's validators) and
-        scanning its datasets are a blocking call: the async client runs them
-        in a worker thread, never on its event loop.
+        A job continuing from a tuned model first resolves it (reads only):
+        its base model is what the catalog checks.  Building the spec (a first
+        validation builds pydantic's validators) and scanning its datasets are
+        a blocking call: the async client runs them in a worker thread, never
+        on its event loop.
         """
-        job_spec = yield from call(self._checked_spec, spec, fields)
+        source, rest = continued_from(spec, fields)
+        if source is not None:
+            ref = yield from resolve_source(self.backend, source)
+            spec, rest = with_source(ref, spec, rest, self.job_defaults)
+        job_spec = yield from call(self._checked_spec, spec, rest)
         return (yield from self.backend.create(job_spec))
+
+    def _generate_flow(
+        self, target: str, request: GenerateRequest, checkpoint: str | None
+    ) -> Flow[Generation]:
+        if checkpoint is None:
+            return self.backend.generate(target, request)
+        return generate_checkpoint(self.backend, target, checkpoint, request)
 
     def _make_generate_request(
         self, prompt: str | GenerateRequest | None, fields: Mapping[str, Any]
@@ -460,14 +491,41 @@ class TuningClient(_ClientCore):
         target: str,
         prompt: str | GenerateRequest | None = None,
         *,
+        checkpoint: str | None = None,
         retry: RetryPolicy | None = None,
         timeout: float | None = None,
         **fields: Any,
     ) -> Generation:
-        """Call the tuned model of *target* (a job id, or a model/endpoint name)."""
+        """Call the tuned model of *target* (a job id, or a model/endpoint name).
+
+        With ``checkpoint``, *target* is a job and that checkpoint of its tuned
+        model answers (through the endpoint serving it).
+        """
         self._require(Operation.GENERATE)
         request = self._make_generate_request(prompt, fields)
-        return self._run(self.backend.generate(target, request), retry, timeout)
+        return self._run(self._generate_flow(target, request, checkpoint), retry, timeout)
+
+    def checkpoints(
+        self, job_id: str, *, retry: RetryPolicy | None = None, timeout: float | None = None
+    ) -> tuple[Checkpoint, ...]:
+        """The checkpoints the job kept, in training order (empty where the backend reports none)."""
+        return self.get(job_id, retry=retry, timeout=timeout).checkpoints
+
+    def set_default_checkpoint(
+        self,
+        job_id: str,
+        checkpoint: str,
+        *,
+        retry: RetryPolicy | None = None,
+        timeout: float | None = None,
+    ) -> TuningJob:
+        """Make *checkpoint* the one the job's tuned model serves; returns the job afterwards.
+
+        Raises :class:`~tuneport.errors.UnsupportedCapability` on a backend that
+        cannot (``capabilities.default_checkpoint``) and :class:`SpecError`
+        naming the job's checkpoints for an id it does not have.
+        """
+        return self._run(set_default_checkpoint(self.backend, job_id, checkpoint), retry, timeout)
 
     def metrics(
         self, job_id: str, *, retry: RetryPolicy | None = None, timeout: float | None = None
@@ -652,14 +710,32 @@ class AsyncTuningClient(_ClientCore):
         target: str,
         prompt: str | GenerateRequest | None = None,
         *,
+        checkpoint: str | None = None,
         retry: RetryPolicy | None = None,
         timeout: float | None = None,
         **fields: Any,
     ) -> Generation:
-        """Call the tuned model of *target* (a job id, or a model/endpoint name)."""
+        """Call the tuned model of *target*, or a ``checkpoint`` (:meth:`TuningClient.generate`)."""
         self._require(Operation.GENERATE)
         request = self._make_generate_request(prompt, fields)
-        return await self._run(self.backend.generate(target, request), retry, timeout)
+        return await self._run(self._generate_flow(target, request, checkpoint), retry, timeout)
+
+    async def checkpoints(
+        self, job_id: str, *, retry: RetryPolicy | None = None, timeout: float | None = None
+    ) -> tuple[Checkpoint, ...]:
+        """The checkpoints the job kept, in training order (see :meth:`TuningClient.checkpoints`)."""
+        return (await self.get(job_id, retry=retry, timeout=timeout)).checkpoints
+
+    async def set_default_checkpoint(
+        self,
+        job_id: str,
+        checkpoint: str,
+        *,
+        retry: RetryPolicy | None = None,
+        timeout: float | None = None,
+    ) -> TuningJob:
+        """Make *checkpoint* the one served (:meth:`TuningClient.set_default_checkpoint`)."""
+        return await self._run(set_default_checkpoint(self.backend, job_id, checkpoint), retry, timeout)
 
     async def metrics(
         self, job_id: str, *, retry: RetryPolicy | None = None, timeout: float | None = None

@@ -23,8 +23,8 @@ from tuneport.errors import (
     UnsupportedParameter,
     ValidationError,
 )
-from tuneport.models import JobSpec
-from tuneport.protocol import Maturity, Operation, TuningBackend
+from tuneport.models import JobSpec, TuningMethod
+from tuneport.protocol import Capabilities, Maturity, Operation, TuningBackend
 
 if TYPE_CHECKING:
     from tuneport.catalog import Catalog, CatalogEntry
@@ -150,11 +150,13 @@ def preflight(
         )
         add(Finding("capability", Problem(why, rule="unsupported-operation")))
     _check_model(spec, name, entry, catalog, add)
+    _check_method(spec, name, caps, entry, add)
+    _check_spec_fields(spec, name, caps, add)
 
-    # A hyperparameter must be supported by the backend's code and by the model.
-    accepted = set(caps.hyperparameters)
-    if entry is not None:
-        accepted &= set(entry.hyperparameters)
+    # A hyperparameter must be supported by the backend's code and by the model, for the method.
+    accepted = set(caps.hyperparameters_of(spec.method))
+    if entry is not None and entry.method_rule(spec.method) is not None:
+        accepted &= set(entry.hyperparameters_of(spec.method))
     given = spec.hyperparameters.given()
     for param in given:
         if param not in accepted:
@@ -162,7 +164,7 @@ def preflight(
                 Finding(
                     "parameter",
                     Problem(
-                        f"accepted: {', '.join(sorted(accepted)) or 'none'}",
+                        f"{spec.method} tuning accepts: {', '.join(sorted(accepted)) or 'none'}",
                         field=f"hyperparameters.{param}",
                         rule="unsupported-parameter",
                     ),
@@ -172,15 +174,15 @@ def preflight(
         from tuneport.catalog import check_hyperparameters
 
         known = {k: v for k, v in given.items() if k in accepted}
-        report.findings.extend(Finding("spec", p) for p in check_hyperparameters(entry, known))
+        report.findings.extend(Finding("spec", p) for p in check_hyperparameters(entry, known, spec.method))
         location = getattr(backend.settings, "location", None)
-        if entry.regions and isinstance(location, str) and location not in entry.regions:
+        regions = entry.regions_of(spec.method)
+        if regions and isinstance(location, str) and location not in regions:
             add(
                 Finding(
                     "parameter",
                     Problem(
-                        f"{spec.base_model} is not tuned in '{location}' "
-                        f"(regions: {', '.join(entry.regions)})",
+                        f"{spec.base_model} is not tuned in '{location}' (regions: {', '.join(regions)})",
                         field="location",
                         rule="region-not-supported",
                     ),
@@ -219,8 +221,97 @@ def preflight(
                 )
             )
         elif validate_data and not (field_name == "validation_data" and not validation_ok):
-            _check_dataset(report, field_name, source, entry, max_problems)
+            _check_dataset(report, field_name, source, entry, max_problems, spec.method)
     return report
+
+
+#: Optional JobSpec fields a backend sends only when it declares them (``Capabilities.spec_fields``).
+SPEC_FIELDS = ("tuning_mode", "output_uri", "custom_base_model", "encryption_key", "service_account")
+
+
+def _check_method(
+    spec: JobSpec, backend: str, caps: Capabilities, entry: CatalogEntry | None, add: Any
+) -> None:
+    """The method, continuous tuning and evaluation: declared by the backend, listed for the model."""
+    method = spec.method
+    if method not in caps.methods:
+        runs = ", ".join(sorted(m.value for m in caps.methods)) or "none"
+        add(
+            Finding(
+                "capability",
+                Problem(
+                    f"backend '{backend}' cannot run {method} tuning (it runs: {runs})",
+                    field="method",
+                    rule="unsupported-method",
+                ),
+            )
+        )
+    elif entry is not None and entry.method_rule(method) is None:
+        takes = ", ".join(sorted(m.value for m in entry.methods)) or "none"
+        add(
+            Finding(
+                "parameter",
+                Problem(
+                    f"{entry.base_model} does not take {method} tuning on {backend} (it takes: {takes})",
+                    field="method",
+                    rule="unsupported-method",
+                ),
+            )
+        )
+    elif entry is not None and spec.teacher_model is not None:
+        rule = entry.method_rule(method)
+        if rule is not None and rule.teachers and spec.teacher_model not in rule.teachers:
+            hint = did_you_mean(close_matches(spec.teacher_model, rule.teachers, n=2))
+            add(
+                Finding(
+                    "parameter",
+                    Problem(
+                        f"{entry.base_model} is distilled from {', '.join(rule.teachers)}, "
+                        f"not '{spec.teacher_model}'{hint}",
+                        field="teacher_model",
+                        rule="unsupported-teacher",
+                    ),
+                )
+            )
+    if spec.tuned_model is not None and not caps.continuous_tuning:
+        add(
+            Finding(
+                "capability",
+                Problem(
+                    f"backend '{backend}' cannot continue tuning a tuned model (tuned_model)",
+                    field="tuned_model",
+                    rule="unsupported-continuous-tuning",
+                ),
+            )
+        )
+    if spec.evaluation is not None and not caps.evaluation:
+        add(
+            Finding(
+                "parameter",
+                Problem(
+                    f"backend '{backend}' does not evaluate tuned models",
+                    field="evaluation",
+                    rule="unsupported-parameter",
+                ),
+            )
+        )
+
+
+def _check_spec_fields(spec: JobSpec, backend: str, caps: Capabilities, add: Any) -> None:
+    """Optional spec fields the backend does not send are refused, not dropped."""
+    for name in SPEC_FIELDS:
+        if getattr(spec, name) is not None and name not in caps.spec_fields:
+            sends = ", ".join(sorted(caps.spec_fields)) or "none of them"
+            add(
+                Finding(
+                    "parameter",
+                    Problem(
+                        f"backend '{backend}' does not send {name} (optional fields it sends: {sends})",
+                        field=name,
+                        rule="unsupported-parameter",
+                    ),
+                )
+            )
 
 
 def _check_backend(backend: TuningBackend, spec: JobSpec, add: Any) -> None:
@@ -307,12 +398,17 @@ def _check_model(
 
 
 def _check_dataset(
-    report: PreflightReport, field_name: str, source: Any, entry: CatalogEntry | None, max_problems: int
+    report: PreflightReport,
+    field_name: str,
+    source: Any,
+    entry: CatalogEntry | None,
+    max_problems: int,
+    method: TuningMethod = TuningMethod.SUPERVISED,
 ) -> None:
     from tuneport.datasets import validate_dataset
 
     role: DatasetRole = "training" if field_name == "training_data" else "validation"
-    limits = entry.limits if entry is not None else None
+    limits = entry.limits_of(method) if entry is not None else None
     result = validate_dataset(source, limits=limits, role=role, max_problems=max_problems)
     report.datasets[field_name] = result
     for problem in result.problems:
