@@ -8,6 +8,7 @@ reaches ``create``, and a continued one reads its source first.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
@@ -236,7 +237,10 @@ def test_capabilities_say_which_hyperparameters_each_method_takes() -> None:
     assert caps.hyperparameters_of("supervised") == {"epoch_count"}
     assert caps.hyperparameters_of(TuningMethod.PREFERENCE) == {"epoch_count", "beta"}
     assert caps.hyperparameters_of("distillation") == frozenset()
-    assert caps.summary()["methods"] == {"preference": ["beta", "epoch_count"], "supervised": ["epoch_count"]}
+    summary = caps.summary()
+    assert summary["methods"] == ["preference", "supervised"]
+    assert summary["method_hyperparameters"] == {"preference": ["beta", "epoch_count"]}
+    assert Capabilities.model_validate(json.loads(json.dumps(summary))) == caps
 
 
 def test_a_backend_declaring_nothing_new_runs_supervised_only() -> None:

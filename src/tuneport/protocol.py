@@ -334,11 +334,14 @@ class Capabilities(BaseModel):
         return self.method_hyperparameters.get(method, self.hyperparameters)
 
     def summary(self) -> dict[str, Any]:
-        """A JSON-able summary (for ``tuneport backends --json``)."""
+        """A JSON-able summary (for ``tuneport backends --json``) that rebuilds them (``model_validate``)."""
         return {
             "operations": sorted(o.value for o in self.operations),
             "hyperparameters": sorted(self.hyperparameters),
-            "methods": {m.value: sorted(self.hyperparameters_of(m)) for m in sorted(self.methods)},
+            "methods": sorted(m.value for m in self.methods),
+            "method_hyperparameters": {
+                m.value: sorted(names) for m, names in sorted(self.method_hyperparameters.items())
+            },
             "spec_fields": sorted(self.spec_fields),
             "continuous_tuning": self.continuous_tuning,
             "checkpoints": self.checkpoints,
