@@ -35,6 +35,7 @@ def test_every_verb_of_the_design_is_documented() -> None:
         "delete",
         "generate",
         "metrics",
+        "checkpoints",
         "dataset validate",
         "dataset convert",
         "dataset stats",

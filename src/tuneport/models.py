@@ -817,6 +817,20 @@ class Metrics(_Model):
             return self.series[name]
         raise KeyError(name)
 
+    def at_step(self, step: int) -> dict[str, float]:
+        """Each series' value at *step* (series name → value), e.g. at a checkpoint's step.
+
+        A series without a point at *step* gives its last value before it
+        (an evaluation runs every few steps); a series whose first point comes
+        after *step* is left out.
+        """
+        values: dict[str, float] = {}
+        for name, points in self.series.items():
+            before = [p for p in points if p.step <= step]
+            if before:
+                values[name] = before[-1].value
+        return values
+
     def rows(self) -> list[dict[str, Any]]:
         """Long-format rows ``{series, step, epoch, value, time}`` (for CSV or dataframes)."""
         return [

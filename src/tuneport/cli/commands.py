@@ -10,8 +10,11 @@ from typing import Any
 
 import click
 
+from tuneport.cli._job_options import evaluation_fields, job_options, naming_flags
 from tuneport.cli._output import job_dict, job_panel, job_table
+from tuneport.cli._progress import wait_progress
 from tuneport.cli.app import FilePath, State, cli
+from tuneport.cli.checkpoints import checkpoints_command
 
 pass_state = click.make_pass_decorator(State)
 
@@ -103,7 +106,8 @@ def backends(state: State) -> None:
         from rich.table import Table
 
         table = Table(title="tuneport backends")
-        for column in ("name", "distribution", "version", "maturity", "operations", "hyperparameters"):
+        columns = ("name", "distribution", "version", "maturity", "operations", "methods", "hyperparameters")
+        for column in columns:
             table.add_column(column)
         for row in rows:
             caps: dict[str, Any] = row["capabilities"]
@@ -114,6 +118,7 @@ def backends(state: State) -> None:
                 row["version"],
                 row["maturity"],
                 operations,
+                ", ".join(caps.get("methods", {})),
                 ", ".join(caps.get("hyperparameters", [])),
             )
         console.print(table)
@@ -144,6 +149,7 @@ def backends(state: State) -> None:
 @click.option("--learning-rate", type=float, help="Learning rate.")
 @click.option("--learning-rate-multiplier", type=float, help="Learning-rate multiplier.")
 @click.option("--adapter-size", type=int, help="Adapter size (1, 2, 4, 8, 16…).")
+@job_options
 @click.option("--display-name", help="Display name of the tuned model.")
 @click.option("--description", help="Description.")
 @click.option("--label", "labels", multiple=True, metavar="KEY=VALUE", help="Label (repeatable).")
@@ -163,25 +169,40 @@ def create(
     timeout: float | None,
     **options: Any,
 ) -> None:
-    """Start a tuning job (from --spec, flags, or both: flags win)."""
+    """Start a tuning job (from --spec, flags, or both: flags win).
+
+    The method is supervised unless --method says otherwise; --from continues
+    tuning a job's tuned model, from its default checkpoint or the --checkpoint given.
+    """
     fields: dict[str, Any] = _load_spec_file(spec_file) if spec_file else {}
+    evaluation = evaluation_fields(fields.get("evaluation"), options)
     fields.update({k: v for k, v in options.items() if v is not None})
+    if evaluation is not None:
+        fields["evaluation"] = evaluation
     if labels:
         fields["labels"] = {**fields.get("labels", {}), **_key_values(labels, "--label")}
     if extras:
         fields["extras"] = {**fields.get("extras", {}), **_key_values(extras, "--extra", parse_json=True)}
     client = state.client()
     given = {**client.job_defaults, **fields}
-    if "base_model" not in given or "training_data" not in given:
+    if "training_data" not in given or not ({"base_model", "tuned_model"} & set(given)):
         raise click.UsageError(
-            "--base-model and --training-data are required (or give them in --spec, "
-            "or in the profile's job table)"
+            "--training-data and --base-model (or --from, to continue tuning) are required "
+            "(or give them in --spec, or in the profile's job table)"
         )
-    job = client.create(**fields)
+    with naming_flags():
+        job = client.create(**fields)
     if wait_:
         state.output.note(f"created {job.id}; waiting…")
-        job = client.wait(job.id, timeout=timeout, progress=not state.output.json_mode)
+        job = _wait(state, client, job.id, timeout=timeout)
     state.output.emit(job_dict(job), lambda console: job_panel(job, console))
+
+
+def _wait(state: State, client: Any, job_id: str, **options: Any) -> Any:
+    """``client.wait`` with the CLI's progress bar on stderr (none with --json)."""
+    console = state.output.console(stderr=True)
+    with wait_progress(console, enabled=not state.output.json_mode) as bar:
+        return client.wait(job_id, progress=bar, **options)
 
 
 #: JobState's values, spelt out: `tuneport --help` does not import the models (a test holds them equal).
@@ -253,8 +274,7 @@ def get(state: State, job_id: str) -> None:
 @pass_state
 def wait(state: State, job_id: str, timeout: float | None, poll: float | None) -> None:
     """Wait for a job to finish, with a progress bar (exit 1 if it fails)."""
-    client = state.client()
-    job = client.wait(job_id, timeout=timeout, poll=poll, progress=not state.output.json_mode)
+    job = _wait(state, state.client(), job_id, timeout=timeout, poll=poll)
     state.output.emit(job_dict(job), lambda console: job_panel(job, console))
 
 
@@ -290,15 +310,26 @@ def delete(state: State, job_id: str) -> None:
 @click.option("--max-output-tokens", type=int)
 @click.option("--stop", "stop_sequences", multiple=True, help="Stop sequence (repeatable).")
 @click.option("--candidates", "candidate_count", type=int, help="Number of candidates.")
+@click.option(
+    "--checkpoint",
+    metavar="ID",
+    help="Call this checkpoint of the job's tuned model (see `tuneport checkpoints JOB`).",
+)
 @pass_state
 def generate(
-    state: State, /, target: str, prompt: str, stop_sequences: tuple[str, ...], **options: Any
+    state: State,
+    /,
+    target: str,
+    prompt: str,
+    stop_sequences: tuple[str, ...],
+    checkpoint: str | None,
+    **options: Any,
 ) -> None:
-    """Call a tuned model (TARGET: a job id, or a model/endpoint name)."""
+    """Call a tuned model (TARGET: a job id, or a model/endpoint name; with --checkpoint, a job id)."""
     fields = {k: v for k, v in options.items() if v is not None}
     if stop_sequences:
         fields["stop_sequences"] = stop_sequences
-    generation = state.client().generate(target, prompt, **fields)
+    generation = state.client().generate(target, prompt, checkpoint=checkpoint, **fields)
     state.output.emit(
         generation.model_dump(mode="json", exclude_none=True), lambda console: console.print(generation.text)
     )
@@ -368,6 +399,9 @@ def metrics(state: State, job_id: str, csv_path: str | None, plot_path: str | No
         },
         human,
     )
+
+
+cli.add_command(checkpoints_command)
 
 
 # --- emulator, demo ----------------------------------------------------------

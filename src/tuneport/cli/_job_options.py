@@ -1,0 +1,203 @@
+"""``tuneport create``'s options beyond the basics: the tuning method, continuous tuning, where the
+job runs and writes, and the evaluation tied to it; and the flag that sets each JobSpec field.
+
+Each flag maps to one JobSpec field (``--teacher`` is ``teacher_model``,
+``--from`` is ``tuned_model``); the evaluation flags build the spec's
+``evaluation`` table, over one given in ``--spec`` or the profile's job
+table.  An error about a field names the flag that sets it, so a person
+who typed the command knows what to change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import replace
+from typing import Any, TypeVar
+
+import click
+
+__all__ = [
+    "FLAGS",
+    "METHODS",
+    "TUNING_MODES",
+    "evaluation_fields",
+    "flag_of",
+    "job_options",
+    "naming_flags",
+]
+
+#: TuningMethod's values, spelt out: ``tuneport --help`` does not import the models (a test holds them equal).
+METHODS = ("supervised", "preference", "distillation")
+#: TuningMode's values, likewise.
+TUNING_MODES = ("adapter", "full")
+
+#: JobSpec field (dotted for nested ones) → the ``tuneport create`` flag that sets it.
+FLAGS: Mapping[str, str] = {
+    "base_model": "--base-model",
+    "training_data": "--training-data",
+    "validation_data": "--validation-data",
+    "method": "--method",
+    "hyperparameters.epoch_count": "--epochs",
+    "hyperparameters.batch_size": "--batch-size",
+    "hyperparameters.learning_rate": "--learning-rate",
+    "hyperparameters.learning_rate_multiplier": "--learning-rate-multiplier",
+    "hyperparameters.adapter_size": "--adapter-size",
+    "hyperparameters.beta": "--beta",
+    "tuned_model": "--from",
+    "checkpoint": "--checkpoint",
+    "teacher_model": "--teacher",
+    "tuning_mode": "--tuning-mode",
+    "output_uri": "--output-uri",
+    "custom_base_model": "--custom-base-model",
+    "encryption_key": "--encryption-key",
+    "service_account": "--service-account",
+    "evaluation": "--eval-metric/--eval-output",
+    "evaluation.metrics": "--eval-metric",
+    "evaluation.output_uri": "--eval-output",
+    "evaluation.autorater_model": "--autorater",
+    "evaluation.sampling_count": "--eval-sampling-count",
+    "display_name": "--display-name",
+    "description": "--description",
+    "labels": "--label",
+    "extras": "--extra",
+}
+
+
+def flag_of(field: str | None) -> str | None:
+    """The flag that sets *field* (``hyperparameters.beta`` or just ``beta``; a nested path such as
+    ``evaluation.metrics.0`` finds its nearest named parent)."""
+    if not field:
+        return None
+    parts = field.split(".")
+    while parts:
+        name = ".".join(parts)
+        flag = FLAGS.get(name) or FLAGS.get(f"hyperparameters.{name}")
+        if flag:
+            return flag
+        parts.pop()
+    return None
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def job_options(command: F) -> F:
+    """Add the method, continuous-tuning, placement and evaluation flags to *command*.
+
+    Each lands in the command's keywords under its JobSpec field's name;
+    the evaluation flags under ``eval_*`` names, for :func:`evaluation_fields`.
+    """
+    options = [
+        click.option(
+            "--method",
+            type=click.Choice(METHODS),
+            help="How the model learns: supervised (default; input/output examples), preference "
+            "(DPO: a preferred and a rejected answer per prompt) or distillation (a teacher's answers "
+            "to prompt-only data). See docs/tuning-methods.md.",
+        ),
+        click.option(
+            "--beta",
+            type=float,
+            help="Preference tuning: weight of the KL-divergence term keeping the model near its start.",
+        ),
+        click.option(
+            "--teacher",
+            "teacher_model",
+            metavar="MODEL",
+            help="Distillation: the teacher, a base model id or a tuned model's name.",
+        ),
+        click.option(
+            "--from",
+            "tuned_model",
+            metavar="JOB_OR_TUNED_MODEL",
+            help="Continue tuning from this job's tuned model (a job id) or a tuned model's name; "
+            "the base model is the one it was tuned from.",
+        ),
+        click.option(
+            "--checkpoint",
+            metavar="ID",
+            help="With --from: continue from this checkpoint (default: the tuned model's default one).",
+        ),
+        click.option(
+            "--tuning-mode",
+            type=click.Choice(TUNING_MODES),
+            help="Train an adapter or every weight (open models on vertex).",
+        ),
+        click.option(
+            "--output-uri", metavar="URI", help="Where the tuned weights go (gs://…; open models on vertex)."
+        ),
+        click.option(
+            "--custom-base-model", metavar="URI", help="Tune custom weights of the base model (gs://…)."
+        ),
+        click.option(
+            "--encryption-key", metavar="KMS_KEY", help="Customer-managed encryption key (KMS key name)."
+        ),
+        click.option("--service-account", metavar="EMAIL", help="Service account the job runs as."),
+        click.option(
+            "--eval-metric",
+            "eval_metrics",
+            multiple=True,
+            metavar="NAME",
+            help="Evaluate the tuned model with this metric after tuning (repeatable): bleu, rouge_l, "
+            "exact_match, or a predefined metric such as instruction_following_v1.",
+        ),
+        click.option("--eval-output", metavar="URI", help="Where the evaluation writes its output (gs://…)."),
+        click.option("--autorater", metavar="MODEL", help="Judge model of model-based evaluation metrics."),
+        click.option(
+            "--eval-sampling-count",
+            type=int,
+            metavar="N",
+            help="How many times the judge rates each answer (1-32).",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def evaluation_fields(given: Any, options: dict[str, Any]) -> dict[str, Any] | None:
+    """The spec's ``evaluation`` table: *given* (from ``--spec``), the ``eval_*`` flags over it.
+
+    Pops the flags from *options*; ``None`` when neither gives an evaluation.
+    """
+    flags = {
+        "metrics": tuple(options.pop("eval_metrics", ()) or ()) or None,
+        "output_uri": options.pop("eval_output", None),
+        "autorater_model": options.pop("autorater", None),
+        "sampling_count": options.pop("eval_sampling_count", None),
+    }
+    chosen = {k: v for k, v in flags.items() if v is not None}
+    if not chosen:
+        return dict(given) if isinstance(given, Mapping) else given
+    base = dict(given) if isinstance(given, Mapping) else {}
+    return {**base, **chosen}
+
+
+def _named(message: str, flag: str | None) -> str:
+    return f"{message} (CLI flag {flag})" if flag and flag not in message else message
+
+
+@contextmanager
+def naming_flags() -> Iterator[None]:
+    """Re-raise a spec error or an unsupported parameter with the flag of each field it names."""
+    from tuneport.errors import SpecError, UnsupportedParameter
+
+    try:
+        yield
+    except SpecError as error:
+        if type(error) is not SpecError:  # a subclass has a constructor of its own
+            raise
+        problems = [replace(p, message=_named(p.message, flag_of(p.field))) for p in error.problems]
+        summary = str(error).splitlines()[0]
+        raise SpecError(problems, summary=summary) from None
+    except UnsupportedParameter as error:
+        flag = flag_of(error.parameter)
+        if flag is None:
+            raise
+        raise UnsupportedParameter(
+            error.backend,
+            error.parameter,
+            reason=_named(error.reason or "not accepted", flag),
+            model=error.model,
+        ) from None
