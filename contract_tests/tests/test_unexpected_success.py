@@ -46,7 +46,7 @@ class _Runner:
     def client(self) -> Any:
         return self
 
-    def __call__(self, method: str, *args: Any, **kwargs: Any) -> Any:
+    def __call__(self, operation: str, /, *args: Any, **kwargs: Any) -> Any:
         raise AssertionError("not used")
 
     def close(self) -> None:

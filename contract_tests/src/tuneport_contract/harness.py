@@ -28,6 +28,7 @@ __all__ = [
     "Call",
     "Harness",
     "Outcome",
+    "PREFERENCE_DATA",
     "Runner",
     "SyncRunner",
 ]
@@ -68,6 +69,24 @@ class Harness:
     bad_values: Mapping[str, Any] = field(default_factory=lambda: {"epoch_count": 0})
     #: Whether cancel ends in CANCELLED (some services only honour it best-effort).
     cancel_reaches_cancelled: bool = True
+    #: Preference examples a preference job of ``spec`` learns from (behaviour 55): any form
+    #: ``create(method="preference", training_data=...)`` takes, e.g. ``PreferenceExample``\ s.
+    preference_data: Sequence[Any] = field(default_factory=lambda: PREFERENCE_DATA)
+    #: Prompts a distillation job learns from (its teacher answers them).
+    prompt_data: Sequence[Any] = ("1", "3", "IV")
+    #: The teacher of a distillation job: a backend that declares distillation must name one.
+    teacher_model: str | None = None
+    #: Changes to ``spec`` for a tuning method (method name → fields), e.g. a base model that
+    #: takes preference tuning, or the method's hyperparameters; they win over the kit's.
+    method_spec: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+
+#: The default preference data: each prompt of the supervised examples' kind, a better and a worse answer.
+PREFERENCE_DATA: tuple[dict[str, str], ...] = (
+    {"prompt": "1", "preferred": "2", "rejected": "0"},
+    {"prompt": "3", "preferred": "4", "rejected": "2"},
+    {"prompt": "IV", "preferred": "V", "rejected": "III"},
+)
 
 
 @dataclass(frozen=True)
@@ -96,7 +115,9 @@ class Runner(Protocol):
     @property
     def client(self) -> TuningClient | AsyncTuningClient: ...
 
-    def __call__(self, method: str, *args: Any, **kwargs: Any) -> Any: ...
+    def __call__(self, operation: str, /, *args: Any, **kwargs: Any) -> Any:
+        """``client.<operation>(*args, **kwargs)`` (a list, listed); keywords may include ``method``."""
+        ...
 
     def race(self, calls: Sequence[Call]) -> list[Outcome]:
         """Run *calls* at once on the one client; their outcomes, in the same order."""
@@ -111,9 +132,9 @@ class SyncRunner:
     def __init__(self, client: TuningClient) -> None:
         self.client = client
 
-    def __call__(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        result = getattr(self.client, method)(*args, **kwargs)
-        return list(result) if method == "list" else result
+    def __call__(self, operation: str, /, *args: Any, **kwargs: Any) -> Any:
+        result = getattr(self.client, operation)(*args, **kwargs)
+        return list(result) if operation == "list" else result
 
     def race(self, calls: Sequence[Call]) -> list[Outcome]:
         # One thread per call, released together by a barrier, so the flows overlap
@@ -145,14 +166,14 @@ class AsyncRunner:
         self.client = client
         self._loop = asyncio.new_event_loop()
 
-    async def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        result = getattr(self.client, method)(*args, **kwargs)
-        if method == "list":
+    async def _call(self, operation: str, /, *args: Any, **kwargs: Any) -> Any:
+        result = getattr(self.client, operation)(*args, **kwargs)
+        if operation == "list":
             return [job async for job in result]
         return await result
 
-    def __call__(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        return self._loop.run_until_complete(self._call(method, *args, **kwargs))
+    def __call__(self, operation: str, /, *args: Any, **kwargs: Any) -> Any:
+        return self._loop.run_until_complete(self._call(operation, *args, **kwargs))
 
     def race(self, calls: Sequence[Call]) -> list[Outcome]:
         async def attempt(call: Call) -> Outcome:

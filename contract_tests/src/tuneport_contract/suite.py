@@ -18,6 +18,7 @@ import logging
 import traceback
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from os import PathLike
 from typing import Any
 
@@ -38,7 +39,16 @@ from tuneport.errors import (
     UnsupportedParameter,
     WaitTimeout,
 )
-from tuneport.models import CANONICAL_SERIES, Hyperparameters, JobState, Metrics, Page, TuningJob
+from tuneport.models import (
+    CANONICAL_SERIES,
+    Hyperparameters,
+    JobState,
+    Metrics,
+    Page,
+    TuningJob,
+    TuningMethod,
+)
+from tuneport.preflight import SPEC_FIELDS
 from tuneport.protocol import Capabilities, Operation
 from tuneport.waiting import ManualClock
 from tuneport_contract.harness import (
@@ -893,11 +903,306 @@ class BackendContract:
         if caps.supports(Operation.DELETE):
             assert run("delete", UNKNOWN_ID) is False
 
+    # --- tuning methods, continuous tuning, checkpoints (issue #16, behaviours 55-64) ---------------
+
+    def test_b55_each_declared_method_runs(self, run: Runner, contract_harness: Harness) -> None:
+        """Behaviour 55: a job of each declared tuning method runs to success and reports its method.
+
+        For each method in ``capabilities.methods``: created with the harness's
+        data for it (supervised: ``spec``; preference: ``preference_data``;
+        distillation: ``prompt_data`` and ``teacher_model``), waited for, it
+        ends SUCCEEDED with ``job.method`` that method, on every read, and its
+        tuned model answers.
+        """
+        self._require(run, Operation.CREATE, Operation.GET)
+        caps = run.client.capabilities
+        step = contract_harness.finish_after / 10
+        for method in sorted(caps.methods):
+            spec = _method_spec(caps, contract_harness, method)
+            job = self._create(run, contract_harness, **spec)
+            assert job.method in (None, method), f"a {method} job was created as {job.method}"
+            done: TuningJob = run(
+                "wait", job.id, poll=_POLL, progress=progress_advancing(contract_harness.backdoor, step)
+            )
+            assert done.state is JobState.SUCCEEDED, f"the {method} job ended {done.state}"
+            assert done.method is method, f"a {method} job reads as {done.method}"
+            assert run("get", job.id).method is method
+            if caps.supports(Operation.GENERATE):
+                generation = run("generate", job.id, contract_harness.prompt)
+                assert generation.text, f"the model of the {method} job gave no answer"
+
+    def test_b56_an_undeclared_method_is_refused_before_any_request(
+        self, run: Runner, contract_harness: Harness
+    ) -> None:
+        """Behaviour 56: a job of a tuning method the backend does not declare is refused, nothing sent.
+
+        Each method missing from ``capabilities.methods`` raises
+        UnsupportedCapability, before any request: no request, no job.
+        """
+        self._require(run, Operation.CREATE)
+        caps = run.client.capabilities
+        undeclared = [method for method in TuningMethod if method not in caps.methods]
+        if not undeclared:
+            pytest.skip("not applicable: the backend declares every tuning method")
+        for method in undeclared:
+            spec = _method_spec(caps, contract_harness, method, teacher="tuneport-contract-teacher")
+            with _nothing_sent(run), pytest.raises(UnsupportedCapability):
+                run("create", **spec)
+
+    def test_b57_a_hyperparameter_a_method_does_not_take_is_refused(
+        self, run: Runner, contract_harness: Harness
+    ) -> None:
+        """Behaviour 57: per declared method, a hyperparameter it does not take is refused, nothing sent.
+
+        Each Hyperparameters field missing from
+        ``capabilities.hyperparameters_of(method)`` (``beta`` on a supervised
+        job, say) raises UnsupportedParameter naming ``hyperparameters.<name>``.
+        """
+        self._require(run, Operation.CREATE)
+        caps = run.client.capabilities
+        checked = 0
+        for method in sorted(caps.methods):
+            spec = _method_spec(caps, contract_harness, method)
+            for name in Hyperparameters.model_fields:
+                if name in caps.hyperparameters_of(method):
+                    continue
+                with _nothing_sent(run), pytest.raises(UnsupportedParameter) as info:
+                    run("create", **{**spec, name: _SAMPLE_HYPERPARAMETERS[name]})
+                assert info.value.parameter == f"hyperparameters.{name}", f"{method} tuning, {name}"
+                checked += 1
+        if not checked:
+            pytest.skip("not applicable: every declared method takes every hyperparameter")
+
+    def test_b58_an_undeclared_spec_field_is_refused_before_any_request(
+        self, run: Runner, contract_harness: Harness
+    ) -> None:
+        """Behaviour 58: an optional spec field the backend does not send is refused, never dropped.
+
+        Each field of ``tuneport.preflight.SPEC_FIELDS`` missing from
+        ``capabilities.spec_fields`` (``output_uri``, ``service_account``…),
+        and ``evaluation`` without ``capabilities.evaluation``, raises
+        UnsupportedParameter naming it, before any request.
+        """
+        self._require(run, Operation.CREATE)
+        caps = run.client.capabilities
+        fields = {name: _SAMPLE_SPEC_FIELDS[name] for name in SPEC_FIELDS if name not in caps.spec_fields}
+        if not caps.evaluation:
+            fields["evaluation"] = _SAMPLE_SPEC_FIELDS["evaluation"]
+        if not fields:
+            pytest.skip("not applicable: the backend sends every optional spec field")
+        for name, value in fields.items():
+            with _nothing_sent(run), pytest.raises(UnsupportedParameter) as info:
+                run("create", **{**contract_harness.spec, name: value})
+            assert info.value.parameter == name
+
+    def test_b59_a_job_continues_from_a_tuned_model_or_checkpoint(
+        self, run: Runner, contract_harness: Harness
+    ) -> None:
+        """Behaviour 59: with continuous tuning, a job continued from a finished job runs and says so.
+
+        ``create(tuned_model=<job id>)`` — without a base model: the client
+        takes the tuned model's — ends SUCCEEDED reporting ``source_model``,
+        the finished job's tuned model; with checkpoints, one continued from
+        a checkpoint (``checkpoint=<id>``) also reports ``source_checkpoint``.
+        """
+        self._require(run, Operation.CREATE, Operation.GET)
+        caps = run.client.capabilities
+        if not caps.continuous_tuning:
+            pytest.skip("not applicable: the backend declares no continuous tuning (behaviour 60)")
+        source = self._finished(run, contract_harness)
+        assert source.tuned_model, f"the finished job {source.id} names no tuned model"
+        spec = {k: v for k, v in contract_harness.spec.items() if k != "base_model"}
+        starts: list[dict[str, Any]] = [{"tuned_model": source.id}]
+        if caps.checkpoints:
+            assert source.checkpoints, f"the finished job {source.id} lists no checkpoints"
+            first = source.checkpoints[0]  # an earlier checkpoint than the default, where there are several
+            starts.append({"tuned_model": source.id, "checkpoint": first.id})
+        step = contract_harness.finish_after / 10
+        for start in starts:
+            job = self._create(run, contract_harness, **spec, **start)
+            done: TuningJob = run(
+                "wait", job.id, poll=_POLL, progress=progress_advancing(contract_harness.backdoor, step)
+            )
+            assert done.state is JobState.SUCCEEDED, f"continued {start}: {done.state}"
+            assert done.source_model == source.tuned_model, f"continued {start}: from {done.source_model}"
+            if "checkpoint" in start:
+                assert done.source_checkpoint == start["checkpoint"], (
+                    f"from checkpoint {done.source_checkpoint}"
+                )
+            if caps.supports(Operation.GENERATE):
+                assert run("generate", done.id, contract_harness.prompt).text
+
+    def test_b60_continuing_a_tuned_model_is_refused_where_undeclared(
+        self, run: Runner, contract_harness: Harness
+    ) -> None:
+        """Behaviour 60: without continuous tuning, ``create(tuned_model=…)`` raises UnsupportedCapability.
+
+        Before any request: the tuned model is not even looked up.
+        """
+        self._require(run, Operation.CREATE)
+        if run.client.capabilities.continuous_tuning:
+            pytest.skip("not applicable: the backend declares continuous tuning (behaviour 59)")
+        for start in ({"tuned_model": UNKNOWN_ID}, {"tuned_model": UNKNOWN_ID, "checkpoint": "1"}):
+            with _nothing_sent(run), pytest.raises(UnsupportedCapability):
+                run("create", **{**contract_harness.spec, **start})
+
+    def test_b61_a_finished_job_lists_callable_checkpoints(
+        self, run: Runner, contract_harness: Harness
+    ) -> None:
+        """Behaviour 61: with checkpoints, a finished job lists them, one the default, each callable.
+
+        The ids are distinct and non-empty, epochs and steps (where reported)
+        never go back, exactly one is the default, ``checkpoints(job)`` agrees
+        with the job, ``generate(job, checkpoint=id)`` answers for each, and
+        an id the job does not have is a SpecError on ``checkpoint``.
+        """
+        self._require(run, Operation.GET)
+        if not run.client.capabilities.checkpoints:
+            pytest.skip("not applicable: the backend declares no checkpoints (behaviour 62)")
+        job = self._finished(run, contract_harness)
+        checkpoints = job.checkpoints
+        assert checkpoints, f"the finished job {job.id} lists no checkpoints"
+        ids = [c.id for c in checkpoints]
+        assert all(ids), f"a checkpoint without an id: {ids}"
+        assert len(set(ids)) == len(ids), f"checkpoint ids repeat: {ids}"
+        for attribute in ("epoch", "step"):
+            values = [getattr(c, attribute) for c in checkpoints if getattr(c, attribute) is not None]
+            assert values == sorted(values), f"checkpoint {attribute}s go back: {values}"
+        assert [c.is_default for c in checkpoints].count(True) == 1, f"defaults: {checkpoints}"
+        assert run("checkpoints", job.id) == checkpoints
+        if run.client.capabilities.supports(Operation.GENERATE):
+            for checkpoint in checkpoints:
+                generation = run("generate", job.id, contract_harness.prompt, checkpoint=checkpoint.id)
+                assert generation.text, f"checkpoint {checkpoint.id} gave no answer"
+            with pytest.raises(SpecError) as info:
+                run("generate", job.id, contract_harness.prompt, checkpoint="tuneport-no-such-checkpoint")
+            assert info.value.field == "checkpoint"
+
+    def test_b62_no_checkpoints_where_undeclared(self, run: Runner, contract_harness: Harness) -> None:
+        """Behaviour 62: without checkpoints, a finished job lists none, and a checkpoint is not callable.
+
+        ``generate(job, checkpoint=…)`` raises UnsupportedCapability, before any request.
+        """
+        caps = run.client.capabilities
+        if caps.checkpoints:
+            pytest.skip("not applicable: the backend declares checkpoints (behaviour 61)")
+        self._require(run, Operation.GET)
+        job = self._finished(run, contract_harness)
+        assert job.checkpoints == (), "checkpoints are declared unsupported, yet the job lists some"
+        if caps.supports(Operation.GENERATE):
+            with _nothing_sent(run), pytest.raises(UnsupportedCapability):
+                run("generate", job.id, contract_harness.prompt, checkpoint="1")
+
+    def test_b63_the_default_checkpoint_can_be_changed(self, run: Runner, contract_harness: Harness) -> None:
+        """Behaviour 63: with ``default_checkpoint``, ``set_default_checkpoint`` moves the default.
+
+        The job it returns, and every later read, has that checkpoint as the
+        one default; the tuned model still answers.
+        """
+        self._require(run, Operation.GET)
+        if not run.client.capabilities.default_checkpoint:
+            pytest.skip("not applicable: the default checkpoint cannot be changed (behaviour 64)")
+        job = self._finished(run, contract_harness)
+        others = [c for c in job.checkpoints if not c.is_default]
+        assert others, f"the finished job {job.id} has no checkpoint besides its default: {job.checkpoints}"
+        chosen = others[0]
+        for read in (run("set_default_checkpoint", job.id, chosen.id), run("get", job.id)):
+            defaults = [c.id for c in read.checkpoints if c.is_default]
+            assert defaults == [chosen.id], f"after setting {chosen.id} the defaults are {defaults}"
+        if run.client.capabilities.supports(Operation.GENERATE):
+            assert run("generate", job.id, contract_harness.prompt).text
+
+    def test_b64_setting_the_default_checkpoint_is_refused_where_undeclared(
+        self, run: Runner, contract_harness: Harness
+    ) -> None:
+        """Behaviour 64: without ``default_checkpoint``, setting the default checkpoint is refused.
+
+        ``set_default_checkpoint`` raises UnsupportedCapability before any
+        request, and the backend's own operation refuses too (an implemented
+        but undeclared one is an "unexpected success").
+        """
+        if run.client.capabilities.default_checkpoint:
+            pytest.skip("not applicable: the backend declares default_checkpoint (behaviour 63)")
+        with _nothing_sent(run), pytest.raises(UnsupportedCapability):
+            run("set_default_checkpoint", UNKNOWN_ID, "1")
+        backend = run.client.backend
+        try:
+            flow = backend.set_default_checkpoint(UNKNOWN_ID, "1")  # type: ignore[attr-defined]
+            next(flow)
+        except (UnsupportedCapability, AttributeError):
+            return
+        except (StopIteration, TuneportError):
+            pass
+        else:
+            flow.close()
+        pytest.fail("unexpected success: 'set_default_checkpoint' is declared unsupported but implemented")
+
     def _observer(self, harness: Harness) -> Runner:
         """A second, independent client of the same service (another process, as far as caches go)."""
         backdoor = harness.backdoor
         clock = ServiceLinkedClock(backdoor) if backdoor is not None else ManualClock()
         return SyncRunner(tuneport.connect(**{"clock": clock, **harness.connect}))
+
+
+#: A valid value of each hyperparameter, to offer one a method does not take (behaviour 57).
+_SAMPLE_HYPERPARAMETERS: dict[str, Any] = {
+    "epoch_count": 4,
+    "batch_size": 4,
+    "learning_rate": 0.5,
+    "learning_rate_multiplier": 0.5,
+    "adapter_size": 4,
+    "beta": 0.1,
+}
+
+#: A valid value of each optional spec field, to offer one the backend does not send (behaviour 58).
+_SAMPLE_SPEC_FIELDS: dict[str, Any] = {
+    "tuning_mode": "adapter",
+    "output_uri": "gs://tuneport-contract/output",
+    "custom_base_model": "gs://tuneport-contract/weights",
+    "encryption_key": "projects/p/locations/us-central1/keyRings/r/cryptoKeys/k",
+    "service_account": "contract@p.iam.gserviceaccount.com",
+    "evaluation": {"metrics": ["bleu"], "output_uri": "gs://tuneport-contract/evaluation"},
+}
+
+
+def _method_spec(
+    caps: Capabilities, harness: Harness, method: TuningMethod, *, teacher: str | None = None
+) -> dict[str, Any]:
+    """The harness's job, as a job of *method*: its data, and only the hyperparameters it takes.
+
+    The harness's validation data is supervised, so another method's job goes without it.
+    """
+    spec = {k: v for k, v in harness.spec.items() if k not in Hyperparameters.model_fields}
+    takes = caps.hyperparameters_of(method) or caps.hyperparameters
+    spec.update({k: v for k, v in harness.spec.items() if k in Hyperparameters.model_fields and k in takes})
+    spec["method"] = method.value
+    if method is TuningMethod.PREFERENCE:
+        spec["training_data"] = list(harness.preference_data)
+    elif method is TuningMethod.DISTILLATION:
+        spec["training_data"] = list(harness.prompt_data)
+        spec["teacher_model"] = harness.teacher_model or teacher
+        if spec["teacher_model"] is None:
+            pytest.fail("the backend declares distillation: name a teacher model in Harness.teacher_model")
+    if method is not TuningMethod.SUPERVISED:
+        spec.pop("validation_data", None)
+    spec.update(harness.method_spec.get(method.value, {}))
+    return spec
+
+
+@contextmanager
+def _nothing_sent(run: Runner) -> Iterator[None]:
+    """Checks the calls inside sent nothing: no request left the client, and no job appeared.
+
+    A backend whose flows make blocking SDK calls sends no HTTP through the
+    client, so the job list is compared too.
+    """
+    listing = run.client.capabilities.supports(Operation.LIST)
+    jobs = {job.id for job in run("list")} if listing else set()
+    before = run.client.driver.request_count
+    yield
+    assert run.client.driver.request_count == before, "a request was sent"
+    if listing:
+        assert {job.id for job in run("list")} == jobs, "a job was created"
 
 
 def _every_read(run: Runner, job_id: str, *, cancel: bool) -> dict[str, JobState | None]:

@@ -39,6 +39,7 @@ from tuneport.models import (
     Metrics,
     Page,
     TuningJob,
+    TuningMethod,
 )
 from tuneport.protocol import (
     Authenticator,
@@ -86,6 +87,16 @@ class GeminiBackend(BaseBackend):
     declared_capabilities: ClassVar[Capabilities] = Capabilities(
         operations=frozenset(Operation),
         hyperparameters=frozenset({"epoch_count", "batch_size", "learning_rate", "learning_rate_multiplier"}),
+        # The Gemini API's tuningTask is supervised tuning of a base model, and a TunedModel
+        # has neither checkpoints nor an evaluation: preference and distillation jobs,
+        # continuing from a tuned model and the optional spec fields (output_uri,
+        # service_account...) are refused by the client before any request.
+        methods=frozenset({TuningMethod.SUPERVISED}),
+        spec_fields=frozenset(),
+        continuous_tuning=False,
+        checkpoints=False,
+        default_checkpoint=False,
+        evaluation=False,
         data_sources=frozenset({"inline", "file"}),
         validation_data=False,
         max_page_size=1000,
@@ -490,7 +501,13 @@ def _same_model(existing: dict[str, Any], sent: Any) -> bool:
 def _read_examples(source: DataSource) -> list[Example]:
     """The examples of *source*, read from its file if it is one (blocking)."""
     if isinstance(source, tuple):
-        return list(source)
+        # Pre-flight lets only supervised jobs through (the capabilities declare no other
+        # method), so these are supervised examples; anything else is refused, never sent.
+        for index, item in enumerate(source):
+            if not isinstance(item, Example):
+                where = f"training_data[{index}]"
+                raise SpecError([Problem("the Gemini API tunes from supervised examples only", field=where)])
+        return [item for item in source if isinstance(item, Example)]
     from tuneport.datasets import read_examples
 
     return list(read_examples(source))

@@ -28,6 +28,7 @@ from tuneport.models import (
     Metrics,
     TextPart,
     TuningJob,
+    TuningMethod,
 )
 from tuneport_google.proto_json import (
     check_generate_request,
@@ -326,6 +327,8 @@ def job_from_model(model: Mapping[str, Any], operation: Mapping[str, Any] | None
         error=error,
         tuned_model=name or None,
         hyperparameters=hyperparameters_of(task.get("hyperparameters") or {}),
+        # A TunedModel's tuningTask is supervised tuning: the Gemini API has no other method.
+        method=TuningMethod.SUPERVISED,
         raw={"tunedModel": dict(model), **({"operation": dict(operation)} if operation else {})},
     )
 
