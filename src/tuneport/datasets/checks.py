@@ -17,26 +17,40 @@ under one in a million for a million examples.  Digests are per process
 from __future__ import annotations
 
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
+from typing import Any, Union
 
-from tuneport.datasets.light import FileRef, LightExample, iter_file_parts
+from tuneport._methods import TuningMethod
+from tuneport.datasets.light import (
+    FileRef,
+    LightExample,
+    LightPreference,
+    LightPrompt,
+    iter_file_parts,
+    turns_of,
+)
 from tuneport.datasets.limits import DatasetLimits
 from tuneport.datasets.measure import (
     MAX_TOKENS_PER_BYTE,
     example_token_bound,
     example_tokens,
     input_output_chars,
+    measure_preference,
+    measure_prompt,
 )
 from tuneport.datasets.problems import ProblemLog, Rule
 from tuneport.datasets.reading import Scan
 
-__all__ = ["DuplicateFinder", "ExampleChecks", "digest_of"]
+__all__ = ["DuplicateFinder", "ExampleChecks", "PromptChecks", "checks_for", "digest_of"]
+
+#: ``check(line, example, size in bytes or None)``.
+Check = Callable[[int, Any, Union[int, None]], None]
 
 
 class ExampleChecks:
     """Checks one example against the per-example fields of a :class:`DatasetLimits`."""
 
-    def __init__(self, limits: DatasetLimits, scan: Scan, log: ProblemLog) -> None:
+    def __init__(self, limits: DatasetLimits, scan: Scan[LightExample], log: ProblemLog) -> None:
         self.limits = limits
         self.scan = scan
         self.log = log
@@ -135,12 +149,123 @@ class ExampleChecks:
             )
 
 
+class PromptChecks:
+    """Checks one preference example or prompt against the per-example fields of a :class:`DatasetLimits`.
+
+    The limits read as for supervised examples, where "input" is the prompt
+    (system instruction included) and "output" each answer: ``pairs_only``
+    asks for a one-turn prompt without a system instruction, and
+    ``max_example_tokens`` bounds the prompt plus the longer answer
+    (Google: "the sum of maximum input and maximum completion token counts
+    must be <= 128K"), or the prompt alone for distillation.
+    """
+
+    def __init__(
+        self, limits: DatasetLimits, scan: Scan[LightPreference] | Scan[LightPrompt], log: ProblemLog
+    ) -> None:
+        self.limits = limits
+        self.scan: Scan[Any] = scan
+        self.log = log
+        self.active = (
+            limits.pairs_only
+            or limits.text_only
+            or limits.allowed_mime_types is not None
+            or limits.max_input_chars is not None
+            or limits.max_output_chars is not None
+            or limits.max_example_tokens is not None
+        )
+
+    def compiled(self) -> Check | None:
+        """The check (``None`` when no limit applies)."""
+        return self.__call__ if self.active else None
+
+    def __call__(self, line: int, example: LightPreference | LightPrompt, size: int | None = None) -> None:
+        limits, log, field = self.limits, self.log, self.scan.field
+        if limits.pairs_only:
+            if example.system:
+                log.report(
+                    line,
+                    field(example, system=True),
+                    Rule.SYSTEM_NOT_ALLOWED,
+                    "this backend takes no system instruction (single input/output pairs only)",
+                )
+            if len(example.prompt) != 1:
+                log.report(
+                    line,
+                    field(example, turn=len(example.prompt) - 1),
+                    Rule.MULTI_TURN_NOT_ALLOWED,
+                    f"this backend takes a one-turn prompt; this one has {len(example.prompt)} turns",
+                )
+        if limits.text_only or limits.allowed_mime_types is not None:
+            flat = LightExample(example.system, turns_of(example))
+            for turn, part, ref in iter_file_parts(flat):
+                self._file(line, example, turn, part, ref)
+        preference = measure_preference(example) if type(example) is LightPreference else None
+        prompt = preference.prompt if preference is not None else measure_prompt(example)
+        if limits.max_input_chars is not None:
+            chars = prompt.system_chars + prompt.prompt_chars
+            if chars > limits.max_input_chars:
+                log.report(
+                    line,
+                    field(example, turn=len(example.prompt) - 1),
+                    Rule.INPUT_TOO_LONG,
+                    f"the prompt has {chars:,} characters; the limit is {limits.max_input_chars:,}",
+                )
+        if preference is not None and limits.max_output_chars is not None:
+            answers = ((preference.preferred_chars, "preferred"), (preference.rejected_chars, "rejected"))
+            for offset, (chars, name) in enumerate(answers):
+                if chars > limits.max_output_chars:
+                    log.report(
+                        line,
+                        field(example, turn=len(example.prompt) + offset),
+                        Rule.OUTPUT_TOO_LONG,
+                        f"the {name} answer has {chars:,} characters; "
+                        f"the limit is {limits.max_output_chars:,}",
+                    )
+        max_tokens = limits.max_example_tokens
+        if max_tokens is not None:
+            tokens = preference.longest_sequence_tokens if preference is not None else prompt.tokens
+            if tokens > max_tokens:
+                what = "the prompt and the longer answer have" if preference is not None else "the prompt has"
+                log.report(
+                    line,
+                    None,
+                    Rule.EXAMPLE_TOO_LONG_TOKENS,
+                    f"{what} about {tokens:,} tokens (estimated); the service truncates examples over "
+                    f"{max_tokens:,}",
+                )
+
+    def _file(self, line: int, example: Any, turn: int | None, part: int, ref: FileRef) -> None:
+        field = self.scan.field(example, turn=turn, part=part, system=turn is None)
+        if self.limits.text_only:
+            self.log.report(
+                line, field, Rule.FILE_PART_NOT_ALLOWED, "this backend takes text only, no file parts"
+            )
+            return
+        allowed = self.limits.allowed_mime_types
+        if allowed is not None and ref.mime_type not in allowed:
+            shown = repr(ref.mime_type) if ref.mime_type else "an unknown MIME type"
+            self.log.report(
+                line,
+                field,
+                Rule.MIME_TYPE_NOT_ALLOWED,
+                f"{ref.uri!r} has {shown}; allowed: {', '.join(sorted(allowed))}",
+            )
+
+
+def checks_for(limits: DatasetLimits, scan: Scan[Any], log: ProblemLog) -> Check | None:
+    """The per-example check of *scan*'s kind of data (``None`` when no limit applies)."""
+    if scan.method is TuningMethod.SUPERVISED:
+        return ExampleChecks(limits, scan, log).compiled()
+    return PromptChecks(limits, scan, log).compiled()
+
+
 # --- duplicates ------------------------------------------------------------------------------
 
 _MASK = (1 << 60) - 1  # ints below 2**60 take 32 bytes in CPython; wider ones take 36-40
 
 
-def digest_of(example: LightExample) -> int:
+def digest_of(example: Hashable) -> int:
     """The 60-bit digest of an example (valid within one process and its forks)."""
     return hash(example) & _MASK
 
@@ -170,7 +295,7 @@ class DuplicateFinder:
         self._digests_append = self._digests.append
         self._lines_append = self._lines.append
 
-    def add(self, line: int, example: LightExample) -> bool:
+    def add(self, line: int, example: Hashable) -> bool:
         """Remember *example*; True when an identical one came before (see :meth:`first_line`)."""
         # The body of add_digest, repeated: this runs once per example.  One
         # probe of the set instead of two ("in", then "add"): it is large and

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Final
 
 from tuneport._file_permissions import not_a_regular_file
+from tuneport._methods import TuningMethod
 from tuneport._nesting import first_lone_surrogate, nested_too_deep, nesting_message
 from tuneport.datasets.formats import DatasetFormat, FileLayout
 from tuneport.datasets.formats.gemini import INPUT_KEYS, OUTPUT_KEY
@@ -52,6 +53,9 @@ __all__ = [
     "MAX_JSON_ELEMENT_CHARS",
     "JsonArrayReader",
     "classify_record",
+    "classify_shape",
+    "detect_method",
+    "detect_shape",
     "decode_line",
     "detect_format",
     "detect_layout_and_format",
@@ -287,17 +291,44 @@ _VERTEX_KEYS = frozenset({"contents", "systemInstruction", "system_instruction"}
 _GEMINI_KEYS = frozenset({*INPUT_KEYS, OUTPUT_KEY})
 
 
-def classify_record(value: Any) -> DatasetFormat | None:
-    """The format one parsed record looks like (``None``: none of them)."""
+#: ``(format, method)`` of a record's shape; the method is ``None`` when the shape does not tell
+#: (Vertex ``contents`` and OpenAI ``messages`` hold supervised examples and prompts alike).
+Shape = tuple[DatasetFormat, "TuningMethod | None"]
+
+
+def classify_shape(value: Any) -> Shape | None:
+    """The format, and the tuning method where the keys tell, of one parsed record (``None``: none)."""
     if not isinstance(value, dict):
         return None
+    if "completions" in value:
+        return DatasetFormat.VERTEX, TuningMethod.PREFERENCE
+    if "preferred_output" in value or "non_preferred_output" in value:
+        return DatasetFormat.OPENAI, TuningMethod.PREFERENCE
     if "messages" in value:
-        return DatasetFormat.OPENAI
+        return DatasetFormat.OPENAI, None
     if not _VERTEX_KEYS.isdisjoint(value):
-        return DatasetFormat.VERTEX
+        return DatasetFormat.VERTEX, None
+    if "preferred" in value:
+        return DatasetFormat.NEUTRAL, TuningMethod.PREFERENCE
+    if "chosen" in value or "rejected" in value:
+        return DatasetFormat.TRL, TuningMethod.PREFERENCE
+    if "turns" in value:
+        return DatasetFormat.NEUTRAL, TuningMethod.SUPERVISED
+    if "prompt" in value and "completion" not in value:  # prompt/completion is supervised data, not read
+        prompt = value["prompt"]
+        neutral = "system" in value or (
+            isinstance(prompt, list) and bool(prompt) and isinstance(prompt[0], dict) and "parts" in prompt[0]
+        )
+        return (DatasetFormat.NEUTRAL if neutral else DatasetFormat.TRL), TuningMethod.DISTILLATION
     if not _GEMINI_KEYS.isdisjoint(value):
-        return DatasetFormat.GEMINI
+        return DatasetFormat.GEMINI, TuningMethod.SUPERVISED
     return None
+
+
+def classify_record(value: Any) -> DatasetFormat | None:
+    """The format one parsed record looks like (``None``: none of them)."""
+    shape = classify_shape(value)
+    return shape[0] if shape is not None else None
 
 
 def sniff_layout(path: Path) -> FileLayout:
@@ -372,6 +403,25 @@ def detect_format(
     return found
 
 
+def detect_method(
+    source: DatasetSource, *, sample_lines: int = 20, codec: JsonCodec | None = None
+) -> TuningMethod | None:
+    """The tuning method a local file's data is for, where its shape tells (else ``None``).
+
+    Preference shapes (Vertex ``completions``, OpenAI ``preferred_output``,
+    ``chosen``/``rejected``) and ``{"prompt"}`` records tell; Vertex
+    ``contents`` and OpenAI ``messages`` hold supervised examples and
+    distillation prompts alike, so they do not (``None``).  Raises like
+    :func:`detect_format`.
+    """
+    resolved = resolve_source(source)
+    if isinstance(resolved, RemoteFile):
+        raise remote_error(resolved)
+    if isinstance(resolved, InMemory):
+        raise TypeError("in-memory examples have no file format to detect")
+    return detect_shape(resolved, resolve_codec(codec), sample_lines=sample_lines)[2]
+
+
 def detect_layout_and_format(
     local: LocalFile, codec: JsonCodec, *, sample_lines: int = 20, layout: FileLayout | None = None
 ) -> tuple[FileLayout, DatasetFormat | None]:
@@ -380,16 +430,25 @@ def detect_layout_and_format(
     The format is ``None`` for a file with nothing in it but whitespace
     (validation then reports ``empty-dataset``).
     """
+    found_layout, found_format, _ = detect_shape(local, codec, sample_lines=sample_lines, layout=layout)
+    return found_layout, found_format
+
+
+def detect_shape(
+    local: LocalFile, codec: JsonCodec, *, sample_lines: int = 20, layout: FileLayout | None = None
+) -> tuple[FileLayout, DatasetFormat | None, TuningMethod | None]:
+    """Layout, format and (where the shape tells) tuning method of a local file."""
     path = local.path
     layout = layout or sniff_layout(path)
     try:
         sample = list(_sample(path, layout, sample_lines, codec))
     except (OSError, UnicodeDecodeError, csv.Error):
         sample = []
-    votes = Counter(f for f in map(classify_record, sample) if f is not None)
+    shapes = [shape for shape in map(classify_shape, sample) if shape is not None]
+    votes = Counter(fmt for fmt, _ in shapes)
     if not votes:
         if layout is FileLayout.JSONL and _is_blank(path):
-            return layout, None
+            return layout, None, None
         first_bad = _first_malformed(path, layout, sample_lines, codec)
         if first_bad is not None:
             raise DatasetError([first_bad], summary=f"{path}: no record of the first lines can be read")
@@ -402,15 +461,18 @@ def detect_layout_and_format(
             )
         else:
             problem = Problem(
-                message="cannot tell the format from the content (no record has 'contents', 'messages' "
-                "or 'text_input'/'output'); pass format= explicitly",
+                message="cannot tell the format from the content (no record has 'contents', 'messages', "
+                "'text_input'/'output', 'completions', 'preferred_output', 'prompt'/'chosen'/'rejected' "
+                "or 'turns'); pass format= explicitly",
                 source=str(path),
                 rule=Rule.UNKNOWN_FORMAT.value,
             )
         raise DatasetError([problem], summary=f"{path}: {problem.message}")
-    # Ties go to the order of the enum (gemini, vertex, openai) for stability.
+    # Ties go to the order of the enum (gemini, vertex, openai, ...) for stability.
     best = max(DatasetFormat, key=lambda f: (votes[f], -list(DatasetFormat).index(f)))
-    return layout, best
+    methods = Counter(method for fmt, method in shapes if fmt is best)
+    method = max(methods, key=lambda m: (methods[m], m is None))
+    return layout, best, method
 
 
 def _first_malformed(path: Path, layout: FileLayout, sample_lines: int, codec: JsonCodec) -> Problem | None:

@@ -12,14 +12,21 @@ examples come in (in-memory sources, ``write_examples``).
 
 * a text part is the ``str`` itself; a file part is a :class:`FileRef`;
 * a turn is ``(role, parts)`` with role ``"user"`` or ``"model"``;
-* an example is ``LightExample(system_parts, turns)``.
+* an example is ``LightExample(system_parts, turns)``;
+* a preference example is ``LightPreference(system_parts, prompt_turns,
+  preferred_parts, rejected_parts)``, a distillation prompt
+  ``LightPrompt(system_parts, prompt_turns)``.
+
+Problems and gaps locate a part by ``(turn, part)`` indices.  For a
+preference example the turns are those of :func:`turns_of`: the prompt's
+turns, then the preferred answer, then the rejected one.
 """
 
 from __future__ import annotations
 
 from typing import NamedTuple, Union
 
-from tuneport.models import Example, FilePart, Part, TextPart, Turn
+from tuneport.models import Example, FilePart, Part, PreferenceExample, PromptExample, TextPart, Turn
 
 __all__ = [
     "MODEL",
@@ -27,12 +34,19 @@ __all__ = [
     "FileRef",
     "LightExample",
     "LightPart",
+    "LightPreference",
+    "LightPrompt",
     "LightTurn",
     "from_example",
+    "from_preference",
+    "from_prompt",
     "has_file_parts",
     "iter_file_parts",
     "part_text",
     "to_example",
+    "to_preference",
+    "to_prompt",
+    "turns_of",
 ]
 
 USER = "user"
@@ -55,6 +69,36 @@ class LightExample(NamedTuple):
 
     system: tuple[LightPart, ...]
     turns: tuple[LightTurn, ...]
+
+
+class LightPreference(NamedTuple):
+    """A preference example as plain tuples: a prompt and the preferred and rejected answers' parts."""
+
+    system: tuple[LightPart, ...]
+    #: Turns alternating user/model, ending with a user turn.
+    prompt: tuple[LightTurn, ...]
+    preferred: tuple[LightPart, ...]
+    rejected: tuple[LightPart, ...]
+    #: True when the source listed the rejected answer first (Vertex ``completions``),
+    #: so problems name the right index and a rewrite keeps the order.
+    swapped: bool = False
+
+
+class LightPrompt(NamedTuple):
+    """A distillation prompt as plain tuples: turns alternating user/model, ending with a user turn."""
+
+    system: tuple[LightPart, ...]
+    prompt: tuple[LightTurn, ...]
+
+
+def turns_of(example: LightExample | LightPreference | LightPrompt) -> tuple[LightTurn, ...]:
+    """The turns problems are located in: a preference example's answers follow its prompt."""
+    if type(example) is LightPreference:
+        return (*example.prompt, (MODEL, example.preferred), (MODEL, example.rejected))
+    if type(example) is LightPrompt:
+        return example.prompt
+    assert isinstance(example, LightExample)
+    return example.turns
 
 
 def part_text(parts: tuple[LightPart, ...]) -> str:
@@ -118,3 +162,48 @@ def to_example(light: LightExample) -> Example:
             for role, parts in light.turns
         ),
     )
+
+
+def _parts_from(parts: tuple[Part, ...]) -> tuple[LightPart, ...]:
+    return tuple(_part_from(p) for p in parts)
+
+
+def _turns_from(turns: tuple[Turn, ...]) -> tuple[LightTurn, ...]:
+    return tuple((USER if t.role == USER else MODEL, _parts_from(t.parts)) for t in turns)
+
+
+def _turns_to(turns: tuple[LightTurn, ...]) -> tuple[Turn, ...]:
+    return tuple(
+        Turn(role=USER if role == USER else MODEL, parts=tuple(_part_to(p) for p in parts))
+        for role, parts in turns
+    )
+
+
+def from_preference(example: PreferenceExample) -> LightPreference:
+    """The light form of a pydantic preference example."""
+    return LightPreference(
+        _parts_from(example.system),
+        _turns_from(example.prompt),
+        _parts_from(example.preferred.parts),
+        _parts_from(example.rejected.parts),
+    )
+
+
+def to_preference(light: LightPreference) -> PreferenceExample:
+    """The pydantic preference example of a light form."""
+    return PreferenceExample(
+        system=tuple(_part_to(p) for p in light.system),
+        prompt=_turns_to(light.prompt),
+        preferred=Turn(role=MODEL, parts=tuple(_part_to(p) for p in light.preferred)),
+        rejected=Turn(role=MODEL, parts=tuple(_part_to(p) for p in light.rejected)),
+    )
+
+
+def from_prompt(example: PromptExample) -> LightPrompt:
+    """The light form of a pydantic prompt."""
+    return LightPrompt(_parts_from(example.system), _turns_from(example.prompt))
+
+
+def to_prompt(light: LightPrompt) -> PromptExample:
+    """The pydantic prompt of a light form."""
+    return PromptExample(system=tuple(_part_to(p) for p in light.system), prompt=_turns_to(light.prompt))

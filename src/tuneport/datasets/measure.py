@@ -32,7 +32,7 @@ import math
 from collections.abc import Iterable
 from typing import NamedTuple
 
-from tuneport.datasets.light import MODEL, LightExample, LightPart
+from tuneport.datasets.light import MODEL, LightExample, LightPart, LightPreference, LightPrompt, LightTurn
 
 __all__ = [
     "ASCII_CHARS_PER_TOKEN",
@@ -41,11 +41,15 @@ __all__ = [
     "NARROW_CHARS_PER_TOKEN",
     "WIDE_TOKENS_PER_CHAR",
     "ExampleSize",
+    "PreferenceSize",
+    "PromptSize",
     "estimate_tokens",
     "example_token_bound",
     "example_tokens",
     "input_output_chars",
     "measure_example",
+    "measure_preference",
+    "measure_prompt",
     "parts_token_weight",
     "text_chars",
     "text_token_weight",
@@ -187,4 +191,78 @@ def measure_example(example: LightExample) -> ExampleSize:
         user_tokens=math.ceil(user_weight),
         model_tokens=math.ceil(model_weight),
         tokens=math.ceil(system_weight + user_weight + model_weight),
+    )
+
+
+# --- preference examples and prompts ---------------------------------------------------------
+#
+# What is billed or limited for these is Google's to say, and it says little:
+# "the sum of maximum input and maximum completion token counts must be <=
+# 128K" for preference data (so the limit applies to the prompt plus the
+# longer answer), and nothing for distillation prompts.  tuneport counts a
+# preference example's tokens as its prompt and both answers (each answer is
+# read with the prompt once), and a prompt's as the prompt alone (the
+# teacher's answers are not in the file; docs/datasets.md says more).
+
+
+def _turns_weight(turns: tuple[LightTurn, ...]) -> tuple[int, float]:
+    chars, weight = 0, 0.0
+    for _, parts in turns:
+        chars += text_chars(parts)
+        weight += parts_token_weight(parts)
+    return chars, weight
+
+
+class PromptSize(NamedTuple):
+    """Characters and estimated tokens of one prompt (the system instruction included)."""
+
+    system_chars: int
+    prompt_chars: int
+    system_tokens: int
+    prompt_tokens: int
+    #: Estimated tokens of system and prompt together.
+    tokens: int
+
+
+def measure_prompt(example: LightPrompt | LightPreference) -> PromptSize:
+    """The sizes of a prompt (or of a preference example's prompt)."""
+    system_weight = parts_token_weight(example.system)
+    chars, weight = _turns_weight(example.prompt)
+    return PromptSize(
+        system_chars=text_chars(example.system),
+        prompt_chars=chars,
+        system_tokens=math.ceil(system_weight),
+        prompt_tokens=math.ceil(weight),
+        tokens=math.ceil(system_weight + weight),
+    )
+
+
+class PreferenceSize(NamedTuple):
+    """Characters and estimated tokens of one preference example."""
+
+    prompt: PromptSize
+    preferred_chars: int
+    rejected_chars: int
+    preferred_tokens: int
+    rejected_tokens: int
+
+    @property
+    def tokens(self) -> int:
+        """The prompt and both answers."""
+        return self.prompt.tokens + self.preferred_tokens + self.rejected_tokens
+
+    @property
+    def longest_sequence_tokens(self) -> int:
+        """The prompt and the longer answer: what the per-example token limit applies to."""
+        return self.prompt.tokens + max(self.preferred_tokens, self.rejected_tokens)
+
+
+def measure_preference(example: LightPreference) -> PreferenceSize:
+    """The sizes of a preference example."""
+    return PreferenceSize(
+        prompt=measure_prompt(example),
+        preferred_chars=text_chars(example.preferred),
+        rejected_chars=text_chars(example.rejected),
+        preferred_tokens=math.ceil(parts_token_weight(example.preferred)),
+        rejected_tokens=math.ceil(parts_token_weight(example.rejected)),
     )

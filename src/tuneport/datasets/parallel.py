@@ -23,8 +23,10 @@ from array import array
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
-from tuneport.datasets.checks import DuplicateFinder, ExampleChecks, digest_of
+from tuneport._methods import TuningMethod
+from tuneport.datasets.checks import DuplicateFinder, checks_for, digest_of
 from tuneport.datasets.formats import DatasetFormat, FileLayout
 from tuneport.datasets.json_codecs import JsonCodec
 from tuneport.datasets.limits import DatasetLimits
@@ -41,7 +43,7 @@ MIN_PARALLEL_BYTES = 16 * 1024 * 1024
 CHUNK_BYTES = 32 * 1024 * 1024
 
 
-def can_split(scan: Scan, workers: int) -> bool:
+def can_split(scan: Scan[Any], workers: int) -> bool:
     """Whether *scan* may be validated by *workers* processes."""
     return (
         workers > 1
@@ -78,6 +80,7 @@ class _Task:
     max_problems: int
     check_duplicates: bool
     name: str
+    method: TuningMethod
     #: The codec's name: a codec holds functions and a module, which do not pickle.
     codec: str
 
@@ -97,15 +100,16 @@ class _Result:
 def _validate_range(task: _Task) -> _Result:
     """Runs in a worker: the serial validation loop over one byte range."""
     log = ProblemLog(task.name, max_problems=task.max_problems)
-    scan = Scan(
+    scan: Scan[Any] = Scan(
         LocalFile(Path(task.path)),
         log,
         format=task.format,
         layout=FileLayout.JSONL,
         byte_range=(task.start, task.end),
         codec=JsonCodec.named(task.codec),
+        method=task.method,
     )
-    check = ExampleChecks(task.limits, scan, log).compiled()
+    check = checks_for(task.limits, scan, log)
     digests: array[int] = array("Q")
     lines: array[int] = array("Q")
     valid = 0
@@ -131,7 +135,7 @@ def _validate_range(task: _Task) -> _Result:
 
 
 def validate_in_parallel(
-    scan: Scan,
+    scan: Scan[Any],
     limits: DatasetLimits,
     log: ProblemLog,
     duplicates: DuplicateFinder | None,
@@ -153,6 +157,7 @@ def validate_in_parallel(
             max_problems=max_problems,
             check_duplicates=duplicates is not None,
             name=scan.name,
+            method=scan.method,
             codec=scan.codec.name,
         )
         for start, end in ranges

@@ -37,6 +37,7 @@ class Rule(str, enum.Enum):
     COMPRESSED_FILE = "compressed-file"
     REMOTE_SOURCE = "remote-source"
     UNKNOWN_FORMAT = "unknown-format"
+    METHOD_MISMATCH = "method-mismatch"
     MALFORMED_JSON = "malformed-json"
     MALFORMED_CSV = "malformed-csv"
     # --- the shape of one example
@@ -52,6 +53,10 @@ class Rule(str, enum.Enum):
     EMPTY_TEXT = "empty-text"
     BLANK_TEXT = "blank-text"
     EMPTY_URI = "empty-uri"
+    # --- preference examples
+    COMPLETION_COUNT = "completion-count"
+    BAD_SCORE = "bad-score"
+    IDENTICAL_COMPLETIONS = "identical-completions"
     # --- what a backend, a base model or a target format accepts
     SYSTEM_NOT_ALLOWED = "system-not-allowed"
     MULTI_TURN_NOT_ALLOWED = "multi-turn-not-allowed"

@@ -16,31 +16,41 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Generic, Literal, TypeVar, Union, overload
 
+from tuneport._methods import TuningMethod
 from tuneport.datasets.formats import (
+    Codec,
     DatasetFormat,
     FileLayout,
-    Format,
+    codec_for,
     coerce_format,
     coerce_layout,
-    format_for,
+    coerce_method,
+    in_memory_reader,
+    method_noun,
 )
+from tuneport.datasets.formats.base import Light
 from tuneport.datasets.formats.grammar import FastDecoder
-from tuneport.datasets.formats.neutral import NeutralReader, neutral_field
+from tuneport.datasets.formats.neutral import NeutralFormat, NeutralReader
 from tuneport.datasets.json_codecs import JsonCodec, resolve_codec
 from tuneport.datasets.layouts import (
     BLANK,
     MALFORMED,
     decode_line,
-    detect_layout_and_format,
+    detect_shape,
     iter_csv,
     iter_json_array,
     open_lines,
     refuse_special_file,
     sniff_layout,
 )
-from tuneport.datasets.light import LightExample, to_example
+from tuneport.datasets.light import (
+    LightExample,
+    to_example,
+    to_preference,
+    to_prompt,
+)
 from tuneport.datasets.problems import FailFastLog, ProblemLog, Rule
 from tuneport.datasets.sources import (
     DatasetSource,
@@ -52,12 +62,25 @@ from tuneport.datasets.sources import (
     resolve_source,
     unreadable_error,
 )
-from tuneport.models import Example
+from tuneport.errors import DatasetError, Problem
+from tuneport.models import Example, PreferenceExample, PromptExample
 
-__all__ = ["ExampleRecord", "Scan", "Scanned", "read_examples", "read_records"]
+__all__ = [
+    "AnyExample",
+    "ExampleRecord",
+    "Scan",
+    "Scanned",
+    "read_examples",
+    "read_preference_examples",
+    "read_prompt_examples",
+    "read_records",
+]
 
 #: ``(line, example, size in bytes or None)``.
 Scanned = tuple[int, LightExample, "int | None"]
+#: An example of any tuning method.
+AnyExample = Union[Example, PreferenceExample, PromptExample]
+_NEUTRAL_FIELDS: NeutralFormat[Any] = NeutralFormat(NeutralReader())
 
 _READERS: dict[FileLayout, Callable[..., Iterator[tuple[int, Any]]]] = {
     FileLayout.JSON: iter_json_array,
@@ -65,11 +88,15 @@ _READERS: dict[FileLayout, Callable[..., Iterator[tuple[int, Any]]]] = {
 }
 
 
-class Scan:
+class Scan(Generic[Light]):
     """A pass over *source*: iterate it for ``(line, example, size)`` of the valid examples.
 
-    *example* is a :class:`LightExample`; *size* is the record's length in
-    bytes when the reader knows it cheaply (JSON Lines), else ``None``.
+    *example* is the light form of *method*'s data (:class:`LightExample`,
+    :class:`LightPreference` or :class:`LightPrompt`); *size* is the
+    record's length in bytes when the reader knows it cheaply (JSON Lines),
+    else ``None``.  A file whose shape is another method's data (Vertex
+    ``completions`` read as supervised examples) raises
+    :class:`~tuneport.errors.DatasetError` (``method-mismatch``).
     """
 
     def __init__(
@@ -81,6 +108,7 @@ class Scan:
         layout: FileLayout | str | None = None,
         byte_range: tuple[int, int] | None = None,
         codec: JsonCodec | None = None,
+        method: TuningMethod | str = TuningMethod.SUPERVISED,
     ) -> None:
         if isinstance(source, RemoteFile):
             raise remote_error(source)
@@ -97,10 +125,14 @@ class Scan:
         self.byte_range = byte_range
         #: Size of the file in bytes (``None`` in memory).
         self.size_bytes: int | None = None
+        #: Which kind of data is read.
+        self.method = coerce_method(method)
         self.format: DatasetFormat | None = coerce_format(format) if format is not None else None
         self.layout: FileLayout | None = coerce_layout(layout) if layout is not None else None
         #: The format's reader and writer (``None`` in memory or for an empty file).
-        self.reader: Format | None = None
+        self.reader: Codec[Light] | None = None
+        if self.format is not None:
+            codec_for(self.format, self.method)  # ValueError now when the format cannot hold the data
         if isinstance(source, LocalFile):
             refuse_special_file(source.path)  # a NUL in the path, a FIFO, /dev/zero: never opened
             try:
@@ -110,11 +142,13 @@ class Scan:
             if source.path.is_dir():
                 raise unreadable_error(source.path, IsADirectoryError(21, "it is a directory"))
             if self.format is None:
-                self.layout, self.format = detect_layout_and_format(source, self.codec, layout=self.layout)
+                self.layout, self.format, shown = detect_shape(source, self.codec, layout=self.layout)
+                if shown is not None and self.format is not None and shown is not self.method:
+                    raise _mismatch(source.name, self.format, shown, self.method)
             elif self.layout is None:
                 self.layout = sniff_layout(source.path)
             if self.format is not None:
-                self.reader = format_for(self.format)
+                self.reader = codec_for(self.format, self.method)
 
     @property
     def name(self) -> str:
@@ -122,14 +156,14 @@ class Scan:
         return self.source.name
 
     def field(
-        self, example: LightExample, *, turn: int | None = None, part: int | None = None, system: bool = False
+        self, example: Light, *, turn: int | None = None, part: int | None = None, system: bool = False
     ) -> str | None:
         """The path of a turn/part/system in the source's own format."""
         if self.reader is None:
-            return neutral_field(turn=turn, part=part, system=system)
+            return _NEUTRAL_FIELDS.field(example, turn=turn, part=part, system=system)
         return self.reader.field(example, turn=turn, part=part, system=system)
 
-    def __iter__(self) -> Iterator[Scanned]:
+    def __iter__(self) -> Iterator[tuple[int, Light, int | None]]:
         # Returns the right generator rather than delegating with `yield from`:
         # one generator frame per record instead of two, on the hot path.
         if isinstance(self.source, InMemory):
@@ -148,15 +182,15 @@ class Scan:
             return self._jsonl(self.reader.fast_decoder(self.codec))
         return self._records()
 
-    def _in_memory(self, source: InMemory) -> Iterator[Scanned]:
-        reader = NeutralReader()
+    def _in_memory(self, source: InMemory) -> Iterator[tuple[int, Light, int | None]]:
+        reader = in_memory_reader(self.method)
         for line, item in enumerate(source.items, 1):
             self.records += 1
             example = reader.parse(item, line, self.log)
             if example is not None:
                 yield line, example, None
 
-    def _records(self) -> Iterator[Scanned]:
+    def _records(self) -> Iterator[tuple[int, Light, int | None]]:
         # JSON arrays and CSV: a reader yields parsed values, the codec checks them.
         assert isinstance(self.source, LocalFile)
         assert self.reader is not None
@@ -176,7 +210,7 @@ class Scan:
         finally:
             self.records += records
 
-    def _jsonl(self, fast: FastDecoder | None) -> Iterator[Scanned]:
+    def _jsonl(self, fast: FastDecoder | None) -> Iterator[tuple[int, Light, int | None]]:
         # The hot loop of large files.  With a fast decoder (msgspec installed),
         # a line it accepts costs one C decode and a short conversion; any other
         # line goes the slow way, which reports its problems (formats/grammar.py).
@@ -213,6 +247,32 @@ class Scan:
             self.lines += line
 
 
+def _mismatch(name: str, fmt: DatasetFormat, shown: TuningMethod, asked: TuningMethod) -> DatasetError:
+    problem = Problem(
+        message=f"this file holds {method_noun(shown)} ({fmt} format), not {method_noun(asked)}: "
+        f"pass method={shown.value!r}"
+        + (
+            f", or convert it with convert_dataset(..., method={asked.value!r}, "
+            f"source_method={shown.value!r})"
+            if (shown, asked) in _PROJECTIONS
+            else ""
+        ),
+        source=name,
+        rule=Rule.METHOD_MISMATCH.value,
+    )
+    return DatasetError([problem], summary=f"{name}: {problem.message}")
+
+
+#: ``(from, to)`` pairs of methods whose data converts (the rest cannot: no answer to invent).
+_PROJECTIONS = frozenset(
+    {
+        (TuningMethod.PREFERENCE, TuningMethod.SUPERVISED),
+        (TuningMethod.PREFERENCE, TuningMethod.DISTILLATION),
+        (TuningMethod.SUPERVISED, TuningMethod.DISTILLATION),
+    }
+)
+
+
 def _lines_in_range(f: BinaryIO, start: int, end: int) -> Iterator[bytes]:
     """The lines of *f* from byte *start* (a line start) up to byte *end* (a line start)."""
     f.seek(start)
@@ -226,41 +286,114 @@ def _lines_in_range(f: BinaryIO, start: int, end: int) -> Iterator[bytes]:
 
 # --- examples as pydantic objects ------------------------------------------------------------
 
+E = TypeVar("E", Example, PreferenceExample, PromptExample)
+
 
 @dataclass(frozen=True)
-class ExampleRecord:
+class ExampleRecord(Generic[E]):
     """An example and where it came from."""
 
     #: 1-based line the record starts on (position, for in-memory examples).
     line: int
-    example: Example
+    example: E
     #: The file path, URI, or ``<examples>``.
     source: str
 
 
+_TO_MODEL: dict[TuningMethod, Callable[[Any], Any]] = {
+    TuningMethod.SUPERVISED: to_example,
+    TuningMethod.PREFERENCE: to_preference,
+    TuningMethod.DISTILLATION: to_prompt,
+}
+
+_Supervised = Literal[TuningMethod.SUPERVISED, "supervised"]
+_Preference = Literal[TuningMethod.PREFERENCE, "preference"]
+_Distillation = Literal[TuningMethod.DISTILLATION, "distillation"]
+
+
+@overload
 def read_records(
-    source: DatasetSource, *, format: DatasetFormat | str | None = None, codec: JsonCodec | None = None
-) -> Iterator[ExampleRecord]:
+    source: DatasetSource,
+    *,
+    format: DatasetFormat | str | None = None,
+    codec: JsonCodec | None = None,
+    method: _Supervised = ...,
+) -> Iterator[ExampleRecord[Example]]: ...
+@overload
+def read_records(
+    source: DatasetSource,
+    *,
+    format: DatasetFormat | str | None = None,
+    codec: JsonCodec | None = None,
+    method: _Preference,
+) -> Iterator[ExampleRecord[PreferenceExample]]: ...
+@overload
+def read_records(
+    source: DatasetSource,
+    *,
+    format: DatasetFormat | str | None = None,
+    codec: JsonCodec | None = None,
+    method: _Distillation,
+) -> Iterator[ExampleRecord[PromptExample]]: ...
+@overload
+def read_records(
+    source: DatasetSource,
+    *,
+    format: DatasetFormat | str | None = None,
+    codec: JsonCodec | None = None,
+    method: TuningMethod | str,
+) -> Iterator[ExampleRecord[Any]]: ...
+def read_records(
+    source: DatasetSource,
+    *,
+    format: DatasetFormat | str | None = None,
+    codec: JsonCodec | None = None,
+    method: TuningMethod | str = TuningMethod.SUPERVISED,
+) -> Iterator[ExampleRecord[Any]]:
     """Stream the examples of *source* with their line numbers.
 
-    *format* overrides detection; *codec* chooses the JSON library (the
-    fastest installed by default).  Raises :class:`~tuneport.errors.DatasetError`
-    at the first invalid record (and for a ``gs://`` source, which cannot be
-    read locally).
+    *method* says which kind of data *source* holds: ``supervised``
+    (:class:`~tuneport.models.Example`), ``preference``
+    (:class:`~tuneport.models.PreferenceExample`) or ``distillation``
+    (:class:`~tuneport.models.PromptExample`).  *format* overrides detection;
+    *codec* chooses the JSON library (the fastest installed by default).
+    Raises :class:`~tuneport.errors.DatasetError` at the first invalid record
+    (and for a ``gs://`` source, which cannot be read locally, or a file of
+    another method's data: ``method-mismatch``).
     """
     resolved = resolve_source(source)
+    kind = coerce_method(method)
     # Built eagerly, so a remote, missing or unrecognised file fails at the call, not at first next().
-    scan = Scan(resolved, FailFastLog(resolved.name), format=format, codec=codec)
+    scan: Scan[Any] = Scan(resolved, FailFastLog(resolved.name), format=format, codec=codec, method=kind)
+    to_model = _TO_MODEL[kind]
     return (
-        ExampleRecord(line=line, example=to_example(light), source=resolved.name) for line, light, _ in scan
+        ExampleRecord(line=line, example=to_model(light), source=resolved.name) for line, light, _ in scan
     )
 
 
 def read_examples(
     source: DatasetSource, *, format: DatasetFormat | str | None = None, codec: JsonCodec | None = None
 ) -> Iterator[Example]:
-    """Stream the examples of *source* as :class:`~tuneport.models.Example` objects.
+    """Stream the supervised examples of *source* as :class:`~tuneport.models.Example` objects.
 
     Same as :func:`read_records` without the line numbers.
     """
     return (record.example for record in read_records(source, format=format, codec=codec))
+
+
+def read_preference_examples(
+    source: DatasetSource, *, format: DatasetFormat | str | None = None, codec: JsonCodec | None = None
+) -> Iterator[PreferenceExample]:
+    """Stream the preference examples of *source* (Vertex, OpenAI DPO, ``chosen``/``rejected``, neutral)."""
+    return (
+        r.example for r in read_records(source, format=format, codec=codec, method=TuningMethod.PREFERENCE)
+    )
+
+
+def read_prompt_examples(
+    source: DatasetSource, *, format: DatasetFormat | str | None = None, codec: JsonCodec | None = None
+) -> Iterator[PromptExample]:
+    """Stream the distillation prompts of *source* (Vertex, OpenAI ``messages``, ``{"prompt"}``, neutral)."""
+    return (
+        r.example for r in read_records(source, format=format, codec=codec, method=TuningMethod.DISTILLATION)
+    )

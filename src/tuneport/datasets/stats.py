@@ -24,11 +24,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tuneport.datasets.formats import DatasetFormat
+from tuneport._methods import TuningMethod
+from tuneport.datasets.formats import DatasetFormat, coerce_method
 from tuneport.datasets.json_codecs import JsonCodec
-from tuneport.datasets.light import FileRef
+from tuneport.datasets.light import FileRef, LightExample, LightPreference, LightPrompt, turns_of
 from tuneport.datasets.limits import DatasetLimits
-from tuneport.datasets.measure import measure_example
+from tuneport.datasets.measure import measure_example, measure_preference, measure_prompt
 from tuneport.datasets.problems import ProblemLog, Rule
 from tuneport.datasets.reading import Scan
 from tuneport.datasets.sources import DatasetSource, resolve_source
@@ -37,6 +38,8 @@ from tuneport.errors import Problem
 __all__ = [
     "EXACT_LIMIT",
     "RELATIVE_ERROR",
+    "PREFERENCE_ROLES",
+    "PROMPT_ROLES",
     "ROLES",
     "DatasetStats",
     "Distribution",
@@ -122,8 +125,12 @@ def _value(key: int) -> int:
 
 # --- statistics -------------------------------------------------------------------------------
 
-#: Keys of :attr:`DatasetStats.chars` and :attr:`DatasetStats.tokens`.
+#: Keys of :attr:`DatasetStats.chars` and :attr:`DatasetStats.tokens` (supervised examples).
 ROLES = ("system", "user", "model", "example")
+#: Their keys for preference examples.
+PREFERENCE_ROLES = ("system", "prompt", "preferred", "rejected", "example")
+#: Their keys for distillation prompts.
+PROMPT_ROLES = ("system", "prompt", "example")
 #: How many over-limit examples are listed (all are counted).
 MAX_LISTED = 100
 
@@ -168,20 +175,23 @@ class DatasetStats:
     example_count: int
     #: Records with errors (not measured; validate to see why).
     invalid_example_count: int
-    #: Valid examples with more than one user→model exchange.
+    #: Valid examples with more than one user→model exchange (a prompt: more than one turn).
     multi_turn_examples: int
     #: Valid examples with a system instruction.
     examples_with_system: int
     #: File parts in valid examples.
     file_parts: int
-    #: Characters per example, by role (``system``, ``user``, ``model``) and for the whole ``example``.
+    #: Characters per example, by role (``system``, ``user``, ``model``) and for the whole ``example``;
+    #: preference examples: ``system``, ``prompt``, ``preferred``, ``rejected``, ``example``;
+    #: prompts: ``system``, ``prompt``, ``example``.
     chars: Mapping[str, Distribution]
     #: Estimated tokens per example, same keys.
     tokens: Mapping[str, Distribution]
     #: Estimated tokens of the whole dataset (one epoch).
     estimated_tokens: int
     epochs: int | None
-    #: Estimated billable tokens: tokens (each example capped at the token limit) times epochs.
+    #: Estimated billable tokens: tokens (each example capped at the token limit) times epochs
+    #: (preference: the prompt and both answers, uncapped; prompts: the prompt, capped).
     billable_tokens: int | None
     #: Examples over ``max_example_tokens``, which the service would truncate.
     truncated_count: int
@@ -192,6 +202,8 @@ class DatasetStats:
     over_limit_count: int
     #: Why records were invalid (first 20).
     problems: tuple[Problem, ...] = field(default=())
+    #: The kind of data measured.
+    method: TuningMethod = TuningMethod.SUPERVISED
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able form (for ``--json`` output)."""
@@ -203,6 +215,7 @@ class DatasetStats:
 
         return {
             "source": self.source,
+            "method": self.method.value,
             "format": self.format.value if self.format else None,
             "example_count": self.example_count,
             "invalid_example_count": self.invalid_example_count,
@@ -228,8 +241,14 @@ def dataset_stats(
     epochs: int | None = None,
     limits: DatasetLimits | None = None,
     codec: JsonCodec | None = None,
+    method: TuningMethod | str = TuningMethod.SUPERVISED,
 ) -> DatasetStats:
     """Counts, per-role length distributions and token estimates of a dataset.
+
+    *method* says which kind of data it is (see :func:`validate_dataset`).
+    A preference example's tokens are its prompt's and both answers'; a
+    distillation prompt's, the prompt's (see docs/datasets.md for what the
+    service bills).
 
     With *limits*, examples over ``max_example_tokens`` (truncated by the
     service) and over the character limits are listed by line, and each
@@ -239,10 +258,14 @@ def dataset_stats(
     """
     if epochs is not None and epochs <= 0:
         raise ValueError("epochs must be positive")
+    kind = coerce_method(method)
     resolved = resolve_source(source)
     log = ProblemLog(resolved.name, max_problems=20)
-    scan = Scan(resolved, log, format=format, codec=codec)
     limits = limits or DatasetLimits()
+    if kind is not TuningMethod.SUPERVISED:
+        other: Scan[Any] = Scan(resolved, log, format=format, codec=codec, method=kind)
+        return _prompt_stats(other, log, limits, epochs)
+    scan: Scan[LightExample] = Scan(resolved, log, format=format, codec=codec)
     over = ProblemLog(resolved.name, max_problems=MAX_LISTED)
     chars = {role: QuantileSketch() for role in ROLES}
     tokens = {role: QuantileSketch() for role in ROLES}
@@ -306,4 +329,91 @@ def dataset_stats(
         over_limit=tuple(over.problems),
         over_limit_count=over.error_count,
         problems=tuple(p for p in log.problems if p.severity == "error"),
+    )
+
+
+def _prompt_stats(
+    scan: Scan[LightPreference] | Scan[LightPrompt],
+    log: ProblemLog,
+    limits: DatasetLimits,
+    epochs: int | None,
+) -> DatasetStats:
+    """:func:`dataset_stats` of preference examples or prompts."""
+    preference = scan.method is TuningMethod.PREFERENCE
+    roles = PREFERENCE_ROLES if preference else PROMPT_ROLES
+    chars = {role: QuantileSketch() for role in roles}
+    tokens = {role: QuantileSketch() for role in roles}
+    over = ProblemLog(scan.name, max_problems=MAX_LISTED)
+    valid = multi_turn = with_system = file_parts = 0
+    billable_one_epoch = truncated_count = 0
+    truncated: list[int] = []
+    token_cap = limits.max_example_tokens
+    for line, example, _ in scan:
+        valid += 1
+        prompt = measure_prompt(example)
+        if example.system:
+            with_system += 1
+            chars["system"].add(prompt.system_chars)
+            tokens["system"].add(prompt.system_tokens)
+        if len(example.prompt) > 1:
+            multi_turn += 1
+        file_parts += sum(isinstance(p, FileRef) for p in example.system)
+        file_parts += sum(isinstance(p, FileRef) for _, parts in turns_of(example) for p in parts)
+        chars["prompt"].add(prompt.prompt_chars)
+        tokens["prompt"].add(prompt.prompt_tokens)
+        example_chars = prompt.system_chars + prompt.prompt_chars
+        if type(example) is LightPreference:
+            size = measure_preference(example)
+            chars["preferred"].add(size.preferred_chars)
+            chars["rejected"].add(size.rejected_chars)
+            tokens["preferred"].add(size.preferred_tokens)
+            tokens["rejected"].add(size.rejected_tokens)
+            example_chars += size.preferred_chars + size.rejected_chars
+            example_tokens, limited = size.tokens, size.longest_sequence_tokens
+            billable_one_epoch += example_tokens
+            if limits.max_output_chars is not None:
+                longer = max(size.preferred_chars, size.rejected_chars)
+                if longer > limits.max_output_chars:
+                    over.report(
+                        line,
+                        None,
+                        Rule.OUTPUT_TOO_LONG,
+                        f"an answer of {longer:,} characters (limit {limits.max_output_chars:,})",
+                    )
+        else:
+            example_tokens = limited = prompt.tokens
+            billable_one_epoch += example_tokens if token_cap is None else min(example_tokens, token_cap)
+        chars["example"].add(example_chars)
+        tokens["example"].add(example_tokens)
+        if token_cap is not None and limited > token_cap:
+            truncated_count += 1
+            if len(truncated) < MAX_LISTED:
+                truncated.append(line)
+        prompt_chars = prompt.system_chars + prompt.prompt_chars
+        if limits.max_input_chars is not None and prompt_chars > limits.max_input_chars:
+            over.report(
+                line,
+                None,
+                Rule.INPUT_TOO_LONG,
+                f"a prompt of {prompt_chars:,} characters (limit {limits.max_input_chars:,})",
+            )
+    return DatasetStats(
+        source=scan.name,
+        format=scan.format,
+        example_count=scan.records,
+        invalid_example_count=scan.records - valid,
+        multi_turn_examples=multi_turn,
+        examples_with_system=with_system,
+        file_parts=file_parts,
+        chars={role: Distribution.of(sketch) for role, sketch in chars.items()},
+        tokens={role: Distribution.of(sketch) for role, sketch in tokens.items()},
+        estimated_tokens=tokens["example"].total,
+        epochs=epochs,
+        billable_tokens=billable_one_epoch * epochs if epochs is not None else None,
+        truncated_count=truncated_count,
+        truncated_lines=tuple(truncated),
+        over_limit=tuple(over.problems),
+        over_limit_count=over.error_count,
+        problems=tuple(p for p in log.problems if p.severity == "error"),
+        method=scan.method,
     )

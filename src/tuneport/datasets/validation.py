@@ -9,14 +9,13 @@ around the pass.  Problems are counted without limit and kept up to
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from tuneport.datasets.checks import DuplicateFinder, ExampleChecks
-from tuneport.datasets.formats import DatasetFormat, FileLayout
+from tuneport._methods import TuningMethod
+from tuneport.datasets.checks import Check, DuplicateFinder, checks_for
+from tuneport.datasets.formats import DatasetFormat, FileLayout, coerce_format, coerce_method
 from tuneport.datasets.json_codecs import JsonCodec
-from tuneport.datasets.light import LightExample
 from tuneport.datasets.limits import DatasetLimits, DatasetRole
 from tuneport.datasets.parallel import can_split, validate_in_parallel
 from tuneport.datasets.problems import ProblemLog, Rule
@@ -55,6 +54,8 @@ class DatasetReport:
     layout: FileLayout | None = None
     #: Size of the file in bytes (``None`` in memory).
     size_bytes: int | None = None
+    #: The kind of data checked: supervised examples, preference examples or distillation prompts.
+    method: TuningMethod = TuningMethod.SUPERVISED
 
     @property
     def errors(self) -> tuple[Problem, ...]:
@@ -77,6 +78,8 @@ class DatasetReport:
             return
         more = self.error_count - len(self.errors)
         summary = f"{self.source}: {self.error_count:,} error(s) in the {self.role} dataset"
+        if self.method is not TuningMethod.SUPERVISED:
+            summary += f" ({self.method} data)"
         if more > 0:
             summary += f" (first {len(self.errors)} shown)"
         raise DatasetError(self.problems, summary=summary)
@@ -85,6 +88,7 @@ class DatasetReport:
         """A JSON-able form (for ``--json`` output)."""
         return {
             "source": self.source,
+            "method": self.method.value,
             "format": self.format.value if self.format else None,
             "layout": self.layout.value if self.layout else None,
             "role": self.role,
@@ -120,6 +124,7 @@ def validate_dataset(
     check_duplicates: bool = True,
     workers: int = 1,
     codec: JsonCodec | None = None,
+    method: TuningMethod | str = TuningMethod.SUPERVISED,
 ) -> DatasetReport:
     """Check a dataset and report every problem (up to *max_problems*), never raising for bad data.
 
@@ -132,9 +137,15 @@ def validate_dataset(
     that many processes (Linux; the report is the same as a serial one's).
     *codec* chooses the JSON library (:meth:`JsonCodec.fastest` by default;
     :meth:`JsonCodec.stdlib` gives the same report, slower).
+    *method* says which kind of data it must be: ``supervised`` examples,
+    ``preference`` examples (:class:`~tuneport.models.PreferenceExample`) or
+    ``distillation`` prompts (:class:`~tuneport.models.PromptExample`);
+    each is read from its own formats and checked by its own rules.
     Raises :class:`~tuneport.errors.DatasetError` only when the file cannot be
-    read or its format cannot be told.
+    read, its format cannot be told, or it holds another method's data
+    (``method-mismatch``).
     """
+    kind = coerce_method(method)
     resolved = resolve_source(source)
     if isinstance(resolved, RemoteFile):
         log = ProblemLog(resolved.uri, max_problems=max_problems)
@@ -146,7 +157,7 @@ def validate_dataset(
         )
         return DatasetReport(
             source=resolved.uri,
-            format=DatasetFormat(format) if format is not None else None,
+            format=coerce_format(format) if format is not None else None,
             role=role,
             problems=tuple(log.problems),
             error_count=0,
@@ -155,9 +166,10 @@ def validate_dataset(
             valid_example_count=0,
             truncated=False,
             checked=False,
+            method=kind,
         )
     log = ProblemLog(resolved.name, max_problems=max_problems)
-    scan = Scan(resolved, log, format=format, codec=codec)
+    scan: Scan[Any] = Scan(resolved, log, format=format, codec=codec, method=kind)
     limits = (limits or DatasetLimits()).for_role(role)
     if (
         limits.max_file_bytes is not None
@@ -170,13 +182,12 @@ def validate_dataset(
             Rule.FILE_TOO_LARGE,
             f"the file has {scan.size_bytes:,} bytes; the limit is {limits.max_file_bytes:,}",
         )
-    checks = ExampleChecks(limits, scan, log)
     duplicates = DuplicateFinder() if check_duplicates else None
     try:
         if can_split(scan, workers):
             valid = validate_in_parallel(scan, limits, log, duplicates, workers)
         else:
-            valid = _validate_serially(scan, checks.compiled(), duplicates, log)
+            valid = _validate_serially(scan, checks_for(limits, scan, log), duplicates, log)
     finally:
         if duplicates is not None:
             duplicates.release()
@@ -193,12 +204,13 @@ def validate_dataset(
         truncated=log.truncated,
         layout=scan.layout,
         size_bytes=scan.size_bytes,
+        method=kind,
     )
 
 
 def _validate_serially(
-    scan: Scan,
-    check: Callable[[int, LightExample, int | None], None] | None,
+    scan: Scan[Any],
+    check: Check | None,
     duplicates: DuplicateFinder | None,
     log: ProblemLog,
 ) -> int:

@@ -16,6 +16,16 @@ text-only…) is decided by the policy:
   fix (a system instruction, a file part) are skipped.
 
 Records of the source that are invalid follow the same policy.
+
+Each kind of data (a tuning method's: supervised examples, preference
+examples, distillation prompts) converts between its own formats
+(``method=``).  Some kinds also convert into others (``source_method=``),
+keeping what the target kind holds: preference examples become supervised
+examples of their preferred answers (Google's DPO recipe, step 1: "tune the
+model using supervised fine-tuning on the preferred response data") or
+prompts; supervised examples become prompts (their last answer dropped).
+Nothing becomes a preference example or a supervised one from prompts:
+there is no answer to invent.
 """
 
 from __future__ import annotations
@@ -30,18 +40,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Literal
 
+from tuneport._methods import TuningMethod
 from tuneport.datasets.formats import (
+    Codec,
     DatasetFormat,
     FileLayout,
-    Format,
     Gap,
+    codec_for,
     coerce_format,
     coerce_layout,
-    format_for,
+    coerce_method,
+    in_memory_reader,
+    method_noun,
 )
-from tuneport.datasets.formats.neutral import NeutralReader, neutral_field
+from tuneport.datasets.formats.neutral import NeutralFormat, NeutralReader
 from tuneport.datasets.json_codecs import JsonCodec, resolve_codec
-from tuneport.datasets.light import LightExample
+from tuneport.datasets.light import MODEL, LightExample, LightPreference, LightPrompt
 from tuneport.datasets.problems import FailFastLog, ProblemLog, Rule
 from tuneport.datasets.reading import Scan
 from tuneport.datasets.sources import IN_MEMORY_NAME, DatasetSource, LocalFile, resolve_source
@@ -54,6 +68,7 @@ __all__ = [
     "check_writable",
     "convert_dataset",
     "layout_for_path",
+    "projection",
     "write_examples",
 ]
 
@@ -70,7 +85,7 @@ def layout_for_path(path: Path) -> FileLayout:
     return FileLayout.JSONL
 
 
-def check_writable(target: Format, layout: FileLayout) -> None:
+def check_writable(target: Codec[Any], layout: FileLayout) -> None:
     """Refuse a layout the format cannot be written in (e.g. Vertex as CSV)."""
     if layout not in target.writable_layouts:
         allowed = ", ".join(sorted(layout.value for layout in target.writable_layouts))
@@ -79,8 +94,8 @@ def check_writable(target: Format, layout: FileLayout) -> None:
 
 @contextlib.contextmanager
 def atomic_output(
-    path: Path, target: Format, layout: FileLayout, codec: JsonCodec
-) -> Iterator[Callable[[LightExample], None]]:
+    path: Path, target: Codec[Any], layout: FileLayout, codec: JsonCodec
+) -> Iterator[Callable[[Any], None]]:
     """Yield ``write(example)``; on a clean exit the file appears at *path*, else nothing does."""
     check_writable(target, layout)
     path = Path(path)
@@ -109,12 +124,12 @@ def atomic_output(
 
 
 def _json_writers(
-    raw: IO[bytes], target: Format, layout: FileLayout, codec: JsonCodec
-) -> tuple[Callable[[LightExample], None], Callable[[], None]]:
+    raw: IO[bytes], target: Codec[Any], layout: FileLayout, codec: JsonCodec
+) -> tuple[Callable[[Any], None], Callable[[], None]]:
     dump, dumps, dumps_line = target.dump, codec.dumps, codec.dumps_line
     if layout is FileLayout.JSONL:
 
-        def write_line(example: LightExample) -> None:
+        def write_line(example: Any) -> None:
             raw.write(dumps_line(dump(example)))
 
         return write_line, lambda: None
@@ -122,7 +137,7 @@ def _json_writers(
     raw.write(b"[")
     separator = [b"\n"]
 
-    def write_element(example: LightExample) -> None:
+    def write_element(example: Any) -> None:
         raw.write(separator[0])
         raw.write(dumps(dump(example)))
         separator[0] = b",\n"
@@ -133,7 +148,7 @@ def _json_writers(
     return write_element, close
 
 
-def _csv_writer(text: IO[str], target: Format) -> Callable[[LightExample], None]:
+def _csv_writer(text: IO[str], target: Codec[Any]) -> Callable[[Any], None]:
     writer = csv.writer(text)
     writer.writerow(["text_input", "output"])
     dump = target.dump
@@ -156,21 +171,27 @@ def write_examples(
     format: DatasetFormat | str,
     layout: FileLayout | str | None = None,
     codec: JsonCodec | None = None,
+    method: TuningMethod | str = TuningMethod.SUPERVISED,
 ) -> int:
     """Write examples to *path* in *format*; return how many were written.
 
     *examples* are :class:`~tuneport.models.Example` objects (or pairs / pair
-    dicts).  The layout follows the file name (``.csv``, ``.json``, else
-    JSON Lines) unless given.  An example the format cannot hold (e.g. a
+    dicts); with *method* ``preference``, :class:`~tuneport.models.PreferenceExample`
+    objects (or their fields as dicts); with ``distillation``,
+    :class:`~tuneport.models.PromptExample` objects (or prompt strings).
+    The layout follows the file name (``.csv``, ``.json``, else JSON Lines)
+    unless given.  An example the format cannot hold (e.g. a
     multi-turn one as Gemini API pairs) raises
     :class:`~tuneport.errors.DatasetError` naming its 1-based position, and
     nothing is written.  Use :func:`convert_dataset` for skip/split policies.
     *codec* chooses the JSON library (the fastest installed by default).
     """
     target = Path(path)
-    target_format = format_for(format)
+    kind = coerce_method(method)
+    target_format = codec_for(format, kind)
     chosen = coerce_layout(layout) if layout is not None else layout_for_path(target)
-    reader = NeutralReader()
+    reader = in_memory_reader(kind)
+    fields: NeutralFormat[Any] = NeutralFormat(NeutralReader())
     log = FailFastLog(IN_MEMORY_NAME)
     count = 0
     with atomic_output(target, target_format, chosen, resolve_codec(codec)) as write:
@@ -182,7 +203,7 @@ def write_examples(
                 gap = gaps[0]
                 problem = Problem(
                     message=f"cannot be written as {target_format.format}: {gap.reason}",
-                    field=neutral_field(turn=gap.turn, part=gap.part, system=gap.system),
+                    field=fields.field(light, turn=gap.turn, part=gap.part, system=gap.system),
                     line=index,
                     source=IN_MEMORY_NAME,
                     rule=gap.rule.value,
@@ -225,17 +246,23 @@ class ConversionReport:
     problems: tuple[Problem, ...]
     #: True when more problems were found than kept.
     truncated: bool
+    #: The kind of data written.
+    method: TuningMethod = TuningMethod.SUPERVISED
+    #: The kind of data read (another than :attr:`method` when converted into it).
+    source_method: TuningMethod = TuningMethod.SUPERVISED
 
     @property
     def lossless(self) -> bool:
-        """True when every source record was written unchanged."""
-        return self.converted == self.read
+        """True when every source record was written unchanged (and whole: no kind was converted)."""
+        return self.converted == self.read and self.method is self.source_method
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able form (for ``--json`` output)."""
         return {
             "source": self.source,
             "target": self.target,
+            "method": self.method.value,
+            "source_method": self.source_method.value,
             "source_format": self.source_format.value if self.source_format else None,
             "target_format": self.target_format.value,
             "layout": self.layout.value,
@@ -269,8 +296,20 @@ def convert_dataset(
     layout: FileLayout | str | None = None,
     max_problems: int = 100,
     codec: JsonCodec | None = None,
+    method: TuningMethod | str = TuningMethod.SUPERVISED,
+    source_method: TuningMethod | str | None = None,
 ) -> ConversionReport:
     """Convert *source* (a file or in-memory examples) into *target* in format *to*.
+
+    *method* is the kind of data written: ``supervised`` examples,
+    ``preference`` examples or ``distillation`` prompts, each in its own
+    formats (``vertex``, ``openai``, ``trl`` and ``neutral`` for the last
+    two).  *source_method* is the kind read (by default the same); a
+    different one converts: ``source_method="preference", method="supervised"``
+    keeps each prompt with its preferred answer (supervised tuning on the
+    preferred answers, the first step of Google's DPO recipe);
+    ``preference`` or ``supervised`` into ``distillation`` keeps the prompts.
+    Other pairs raise ``ValueError``.
 
     *format* overrides the detection of the source's format; *layout* the
     target's (by default from its name: ``.csv``, ``.json``, else JSON
@@ -282,7 +321,10 @@ def convert_dataset(
     if policy not in _POLICIES:
         raise ValueError(f"unknown conversion policy {policy!r} (choose from {', '.join(_POLICIES)})")
     target_path = Path(target)
-    target_format = format_for(to)
+    kind = coerce_method(method)
+    from_kind = coerce_method(source_method) if source_method is not None else kind
+    project = projection(from_kind, kind)
+    target_format = codec_for(to, kind)
     codec = resolve_codec(codec)
     chosen = coerce_layout(layout) if layout is not None else layout_for_path(target_path)
     check_writable(target_format, chosen)
@@ -294,10 +336,12 @@ def convert_dataset(
         if policy == "error"
         else ProblemLog(resolved.name, max_problems=max_problems)
     )
-    scan = Scan(resolved, log, format=format, codec=codec)
+    scan: Scan[Any] = Scan(resolved, log, format=format, codec=codec, method=from_kind)
     converted = split = written = 0
     with atomic_output(target_path, target_format, chosen, codec) as write:
-        for line, example, _ in scan:
+        for line, read, _ in scan:
+            # A converted example's turn indices are those of the one read: problems locate in the source.
+            example = project(read) if project is not None else read
             gaps = target_format.gaps(example)
             if not gaps:
                 write(example)
@@ -306,15 +350,15 @@ def convert_dataset(
                 continue
             pieces = _pieces(target_format, example, gaps) if policy == "split" else None
             if policy == "error":
-                _raise_unconvertible(scan, line, example, gaps, target_format.format)
+                _raise_unconvertible(scan, line, read, gaps, target_format.format)
             elif pieces is None:
-                _report(scan, log, line, example, gaps, "skipped")
+                _report(scan, log, line, read, gaps, "skipped")
             else:
                 for piece in pieces:
                     write(piece)
                 written += len(pieces)
                 split += 1
-                _report(scan, log, line, example, gaps, f"split into {len(pieces)} pairs")
+                _report(scan, log, line, read, gaps, f"split into {len(pieces)} pairs")
     return ConversionReport(
         source=resolved.name,
         target=str(target_path),
@@ -329,18 +373,52 @@ def convert_dataset(
         skipped=scan.records - converted - split,
         problems=tuple(log.problems),
         truncated=log.truncated,
+        method=kind,
+        source_method=from_kind,
     )
 
 
-def _pieces(target: Format, example: LightExample, gaps: list[Gap]) -> list[LightExample] | None:
+def _preferred(example: LightPreference) -> LightExample:
+    return LightExample(example.system, (*example.prompt, (MODEL, example.preferred)))
+
+
+def _preference_prompt(example: LightPreference) -> LightPrompt:
+    return LightPrompt(example.system, example.prompt)
+
+
+def _example_prompt(example: LightExample) -> LightPrompt:
+    return LightPrompt(example.system, example.turns[:-1])
+
+
+_PROJECTIONS: dict[tuple[TuningMethod, TuningMethod], Callable[[Any], Any]] = {
+    (TuningMethod.PREFERENCE, TuningMethod.SUPERVISED): _preferred,
+    (TuningMethod.PREFERENCE, TuningMethod.DISTILLATION): _preference_prompt,
+    (TuningMethod.SUPERVISED, TuningMethod.DISTILLATION): _example_prompt,
+}
+
+
+def projection(source: TuningMethod, target: TuningMethod) -> Callable[[Any], Any] | None:
+    """How one kind of data becomes another (``None``: the same kind); ``ValueError`` when it cannot."""
+    if source is target:
+        return None
+    found = _PROJECTIONS.get((source, target))
+    if found is None:
+        missing = "rejected answers" if target is TuningMethod.PREFERENCE else "answers"
+        raise ValueError(
+            f"{method_noun(source)} cannot be converted into {method_noun(target)}: they have no {missing} "
+            "(preference examples convert into supervised examples and prompts, "
+            "supervised examples into prompts)"
+        )
+    return found
+
+
+def _pieces(target: Codec[Any], example: LightExample, gaps: list[Gap]) -> list[LightExample] | None:
     if any(gap.rule is not Rule.MULTI_TURN_NOT_ALLOWED for gap in gaps):
         return None
     return target.split(example)
 
 
-def _report(
-    scan: Scan, log: ProblemLog, line: int, example: LightExample, gaps: list[Gap], action: str
-) -> None:
+def _report(scan: Scan[Any], log: ProblemLog, line: int, example: Any, gaps: list[Gap], action: str) -> None:
     # Reported as warnings: the conversion went on, as the policy asked.
     for gap in gaps:
         field = scan.field(example, turn=gap.turn, part=gap.part, system=gap.system)
@@ -348,7 +426,7 @@ def _report(
 
 
 def _raise_unconvertible(
-    scan: Scan, line: int, example: LightExample, gaps: list[Gap], target: DatasetFormat
+    scan: Scan[Any], line: int, example: Any, gaps: list[Gap], target: DatasetFormat
 ) -> None:
     gap = gaps[0]
     problem = Problem(

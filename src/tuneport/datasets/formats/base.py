@@ -14,7 +14,7 @@ from __future__ import annotations
 import abc
 import enum
 from collections.abc import Callable
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar, Generic, NamedTuple, TypeVar
 
 from tuneport.datasets.formats.grammar import (
     INVALID,
@@ -27,18 +27,34 @@ from tuneport.datasets.formats.grammar import (
     roles_alternate,
 )
 from tuneport.datasets.json_codecs import JsonCodec
-from tuneport.datasets.light import FileRef, LightExample, has_file_parts
+from tuneport.datasets.light import (
+    MODEL,
+    USER,
+    FileRef,
+    LightExample,
+    LightPreference,
+    LightPrompt,
+    LightTurn,
+    has_file_parts,
+)
 from tuneport.datasets.problems import ProblemLog, Rule
 
 __all__ = [
+    "Codec",
     "DatasetFormat",
     "FileLayout",
     "Format",
     "Gap",
+    "GrammarCodec",
+    "Light",
+    "check_prompt_order",
     "check_role_order",
     "check_text",
     "roles_alternate",
 ]
+
+#: The light form a codec reads and writes (one per tuning method).
+Light = TypeVar("Light", LightExample, LightPreference, LightPrompt)
 
 
 class DatasetFormat(str, enum.Enum):
@@ -48,8 +64,15 @@ class DatasetFormat(str, enum.Enum):
     GEMINI = "gemini"
     #: Vertex AI supervised tuning JSONL (``systemInstruction`` + ``contents``).
     VERTEX = "vertex"
-    #: OpenAI chat fine-tuning JSONL (``messages``).
+    #: OpenAI chat fine-tuning JSONL (``messages``); for preference data, OpenAI's DPO JSONL
+    #: (``input`` / ``preferred_output`` / ``non_preferred_output``).
     OPENAI = "openai"
+    #: The ``prompt`` / ``chosen`` / ``rejected`` JSONL of TRL and Hugging Face datasets
+    #: (preference data), and TRL's prompt-only ``{"prompt"}`` (distillation prompts).
+    TRL = "trl"
+    #: tuneport's own JSONL: the neutral models as JSON (``Example``, ``PreferenceExample``,
+    #: ``PromptExample``).
+    NEUTRAL = "neutral"
 
     def __str__(self) -> str:
         return self.value
@@ -118,21 +141,62 @@ def check_text(text: str, line: int, log: ProblemLog, field: str) -> None:
         log.report(line, field, Rule.BLANK_TEXT, "the text is only whitespace")
 
 
-class Format(abc.ABC):
-    """Reads and writes one dataset format (one example at a time)."""
+class Codec(abc.ABC, Generic[Light]):
+    """Reads and writes one dataset format of one kind of data (one example at a time).
+
+    *Light* is the kind: :class:`LightExample` (supervised), :class:`LightPreference`
+    or :class:`LightPrompt`.  Turn indices in :meth:`field` and :class:`Gap`
+    are those of :func:`~tuneport.datasets.light.turns_of`.
+    """
 
     format: ClassVar[DatasetFormat]
-    #: The format's grammar, stated once: the checker and the fast decoder derive from it.
-    grammar: ClassVar[Record]
     #: The layouts this format may be written in.
     writable_layouts: ClassVar[frozenset[FileLayout]] = frozenset({FileLayout.JSONL})
+
+    @abc.abstractmethod
+    def parse(self, obj: Any, line: int, log: ProblemLog) -> Light | None:
+        """The example in *obj*, or ``None`` after reporting its errors to *log*."""
+
+    def fast_decoder(self, codec: JsonCodec) -> FastDecoder | None:
+        """A decoder of one JSON Lines line that only ever accepts (``None``: none)."""
+        return None
+
+    @abc.abstractmethod
+    def dump(self, example: Light) -> dict[str, Any]:
+        """The JSON object of *example* (which must have no :meth:`gaps`)."""
+
+    @abc.abstractmethod
+    def gaps(self, example: Light) -> list[Gap]:
+        """Why this format cannot hold *example* (empty when it can, losslessly)."""
+
+    @abc.abstractmethod
+    def field(
+        self, example: Light, *, turn: int | None = None, part: int | None = None, system: bool = False
+    ) -> str | None:
+        """The JSON path, in this format, of a turn / part / the system instruction."""
+
+    def role_name(self, role: str) -> str:
+        """This format's name of a neutral role."""
+        return role
+
+    def split(self, example: Light) -> list[Light] | None:
+        """Pieces this format can hold, when splitting is meaningful (else ``None``)."""
+        return None
+
+
+class GrammarCodec(Codec[Light]):
+    """A codec whose reading derives from its grammar (the checker and the fast paths)."""
+
+    #: The format's grammar, stated once: the checker and the fast decoder derive from it.
+    grammar: ClassVar[Record]
+    #: The light type the grammar builds.
+    light: ClassVar[type[Any]]
 
     def __init__(self) -> None:
         self._accept = compile_acceptor(self.grammar)
         self._check = compile_checker(self.grammar)
 
-    def parse(self, obj: Any, line: int, log: ProblemLog) -> LightExample | None:
-        """The example in *obj*, or ``None`` after reporting its errors to *log*."""
+    def parse(self, obj: Any, line: int, log: ProblemLog) -> Light | None:
         # Most records are fine: the generated acceptor takes them; the checker says what is wrong.
         example = self._accept(obj)
         if example is not None:
@@ -141,8 +205,8 @@ class Format(abc.ABC):
         example = self._check(obj, line, log)
         if example is INVALID or log.error_count != errors:
             return None
-        assert isinstance(example, LightExample)
-        return example
+        assert isinstance(example, self.light)
+        return example  # type: ignore[no-any-return]
 
     def fast_decoder(self, codec: JsonCodec) -> FastDecoder | None:
         """The msgspec decoder of one JSON Lines line derived from :attr:`grammar` (``None``: no msgspec).
@@ -154,24 +218,54 @@ class Format(abc.ABC):
             return None
         return compile_fast_decoder(self.grammar, codec.msgspec)
 
-    @abc.abstractmethod
-    def dump(self, example: LightExample) -> dict[str, Any]:
-        """The JSON object of *example* (which must have no :meth:`gaps`)."""
 
-    @abc.abstractmethod
-    def gaps(self, example: LightExample) -> list[Gap]:
-        """Why this format cannot hold *example* (empty when it can, losslessly)."""
+class Format(GrammarCodec[LightExample]):
+    """Reads and writes one supervised dataset format."""
 
-    @abc.abstractmethod
-    def field(
-        self, example: LightExample, *, turn: int | None = None, part: int | None = None, system: bool = False
-    ) -> str | None:
-        """The JSON path, in this format, of a turn / part / the system instruction."""
+    light = LightExample
 
-    def role_name(self, role: str) -> str:
-        """This format's name of a neutral role."""
-        return role
 
-    def split(self, example: LightExample) -> list[LightExample] | None:
-        """Pieces this format can hold, when splitting is meaningful (else ``None``)."""
-        return None
+def check_prompt_order(
+    turns: tuple[Any, ...],
+    report: Callable[[str, Rule, str], None],
+    turn_field: Callable[[int], str],
+    role_name: Callable[[str], str],
+    where: str,
+) -> bool:
+    """Report where a prompt's turns stop alternating user/model from a user turn, or end on a model turn.
+
+    False after reporting (or, silently, when a turn is invalid or there are
+    none: their problems were reported already).  *where* names the turns in
+    messages ("contents", "the prompt").
+    """
+    if not turns or any(turn is INVALID for turn in turns):
+        return False
+    roles = (USER, MODEL)
+    for i, (role, _) in enumerate(turns):
+        if role is not roles[i & 1]:
+            report(
+                f"{turn_field(i)}.role",
+                Rule.ROLE_ORDER,
+                f"expected a {role_name(roles[i & 1])!r} turn, found {role_name(role)!r}: {where} must "
+                f"alternate {role_name(USER)}/{role_name(MODEL)}, starting with {role_name(USER)}",
+            )
+            return False
+    if len(turns) % 2 == 0:
+        report(
+            f"{turn_field(len(turns) - 1)}.role",
+            Rule.ROLE_ORDER,
+            f"the last turn of {where} must be a {role_name(USER)!r} turn "
+            "(a prompt ends with the turn to answer)",
+        )
+        return False
+    return True
+
+
+def prompt_alternates(turns: tuple[LightTurn, ...]) -> bool:
+    """True when turns go user, model, ..., user (a prompt)."""
+    if not len(turns) & 1:
+        return False
+    for i in range(0, len(turns) - 1, 2):
+        if turns[i][0] is not USER or turns[i + 1][0] is not MODEL:
+            return False
+    return turns[-1][0] is USER

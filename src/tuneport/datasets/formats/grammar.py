@@ -98,13 +98,20 @@ class Text:
 
 @dataclass(frozen=True)
 class Choice:
-    """A string from a fixed set (a role), mapped to its neutral value; others are ``bad-role``."""
+    """A value from a fixed set (a role), mapped to its neutral value; others are *rule* (``bad-role``).
 
-    values: Mapping[str, Any]
+    The values are strings, or numbers (Vertex's completion ``score``: ``0``
+    or ``1``; ``1.0`` is the same number) or booleans, as *kinds* says.
+    """
+
+    values: Mapping[Any, Any]
     #: ``{value!r}`` is the value found.
     message: str
     #: Extra words for some wrong values (``" (put system text in ...)"``).
     hints: Mapping[str, str] = field(default_factory=dict)
+    rule: Rule = Rule.BAD_ROLE
+    #: The JSON types of the values: strings, or ``(int, float)`` for numbers, or ``(bool,)``.
+    kinds: tuple[type, ...] = (str,)
 
 
 @dataclass(frozen=True)
@@ -387,13 +394,14 @@ def _text_checker(node: Text) -> Check:
 
 
 def _choice_checker(node: Choice) -> Check:
-    values, message, hints = node.values, node.message, node.hints
+    values, message, hints, rule = node.values, node.message, node.hints, node.rule
+    kinds = node.kinds
 
     def check(value: Any, where: Where, line: int, log: ProblemLog) -> Any:
-        found = values.get(value) if type(value) is str else None
+        found = values.get(value) if type(value) in kinds else None
         if found is None:
             hint = hints.get(value, "") if type(value) is str else ""
-            log.report(line, render(where), Rule.BAD_ROLE, message.format(value=value) + hint)
+            log.report(line, render(where), rule, message.format(value=value) + hint)
             return INVALID
         return found
 
@@ -738,8 +746,10 @@ class _Emitter:
             if self.struct_mode:  # msgspec checked the value is one of the choices
                 self.line(depth, f"{out} = {self.constant(node.values)}[{src}]")
             else:
+                kinds = self.constant(node.kinds)
                 self.line(
-                    depth, f"{out} = {self.constant(node.values)}.get({src}) if type({src}) is str else None"
+                    depth,
+                    f"{out} = {self.constant(node.values)}.get({src}) if type({src}) in {kinds} else None",
                 )
                 self.line(depth, f"if {out} is None: raise Decline")
             return out
@@ -885,7 +895,7 @@ class _Emitter:
         out = self.var()
         build = node.build
         if build is None:
-            self.line(depth, f"{out} = ({', '.join(values)},)")
+            self.line(depth, f"{out} = ({', '.join(values)},)" if values else f"{out} = ()")
         elif isinstance(build, str):
             self.line(depth, f"{out} = {values[[f.name for f in node.fields].index(build)]}")
         elif isinstance(build, type) and issubclass(build, tuple) and hasattr(build, "_fields"):
@@ -942,6 +952,8 @@ class _Emitter:
         if isinstance(node, Text):
             return str if node.kind == TextKind.ANY else non_empty
         if isinstance(node, Choice):
+            if node.kinds == (bool,):
+                return bool
             return Literal[tuple(node.values)]
         if isinstance(node, Array):
             array_type: Any = list[self.struct_type(node.item)]  # type: ignore[misc]
