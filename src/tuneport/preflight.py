@@ -409,7 +409,7 @@ def _check_dataset(
 
     role: DatasetRole = "training" if field_name == "training_data" else "validation"
     limits = entry.limits_of(method) if entry is not None else None
-    result = validate_dataset(source, limits=limits, role=role, max_problems=max_problems)
+    result = validate_dataset(source, limits=limits, role=role, max_problems=max_problems, method=method)
     report.datasets[field_name] = result
     for problem in result.problems:
         # In-memory data has no file name: say which dataset the line is in.

@@ -2,11 +2,17 @@
 
 An example is a list of turns (an optional system instruction, then
 user/model turns of text and file parts): :class:`~tuneport.models.Example`.
-Three formats are read and written, streaming in constant memory:
+These formats are read and written, streaming in constant memory:
 
 * ``gemini`` — Gemini API ``{text_input, output}`` pairs (JSONL, JSON array, CSV);
 * ``vertex`` — Vertex AI supervised tuning JSONL (``systemInstruction`` + ``contents``);
-* ``openai`` — OpenAI chat fine-tuning JSONL (``messages``).
+* ``openai`` — OpenAI chat fine-tuning JSONL (``messages``);
+* ``neutral`` — the models as JSON.
+
+Preference tuning's data (:class:`~tuneport.models.PreferenceExample`: Vertex
+``completions``, OpenAI DPO, ``prompt``/``chosen``/``rejected`` as format
+``trl``, neutral) and distillation's prompts (:class:`~tuneport.models.PromptExample`)
+go through the same functions with ``method="preference"`` or ``"distillation"``.
 
     >>> from tuneport.datasets import validate_dataset, convert_dataset
     >>> report = validate_dataset("train.jsonl")                    # doctest: +SKIP
@@ -29,16 +35,31 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from tuneport.datasets.formats import DatasetFormat, FileLayout
     from tuneport.datasets.json_codecs import JsonCodec
-    from tuneport.datasets.layouts import detect_format
+    from tuneport.datasets.layouts import detect_format, detect_method
     from tuneport.datasets.limits import DatasetLimits, DatasetRole
     from tuneport.datasets.measure import estimate_tokens
     from tuneport.datasets.problems import Rule, Severity
-    from tuneport.datasets.reading import ExampleRecord, read_examples, read_records
+    from tuneport.datasets.reading import (
+        ExampleRecord,
+        read_examples,
+        read_preference_examples,
+        read_prompt_examples,
+        read_records,
+    )
     from tuneport.datasets.sources import DatasetSource
     from tuneport.datasets.stats import DatasetStats, Distribution, dataset_stats
     from tuneport.datasets.validation import DatasetReport, validate_dataset
     from tuneport.datasets.writing import ConversionPolicy, ConversionReport, convert_dataset, write_examples
-    from tuneport.models import Example, FilePart, Part, TextPart, Turn
+    from tuneport.models import (
+        Example,
+        FilePart,
+        Part,
+        PreferenceExample,
+        PromptExample,
+        TextPart,
+        TuningMethod,
+        Turn,
+    )
 
 _LAZY: dict[str, str] = {
     "ConversionPolicy": "tuneport.datasets.writing",
@@ -56,15 +77,21 @@ _LAZY: dict[str, str] = {
     "FilePart": "tuneport.models",
     "JsonCodec": "tuneport.datasets.json_codecs",
     "Part": "tuneport.models",
+    "PreferenceExample": "tuneport.models",
+    "PromptExample": "tuneport.models",
     "Rule": "tuneport.datasets.problems",
     "Severity": "tuneport.datasets.problems",
     "TextPart": "tuneport.models",
+    "TuningMethod": "tuneport.models",
     "Turn": "tuneport.models",
     "convert_dataset": "tuneport.datasets.writing",
     "dataset_stats": "tuneport.datasets.stats",
     "detect_format": "tuneport.datasets.layouts",
+    "detect_method": "tuneport.datasets.layouts",
     "estimate_tokens": "tuneport.datasets.measure",
     "read_examples": "tuneport.datasets.reading",
+    "read_preference_examples": "tuneport.datasets.reading",
+    "read_prompt_examples": "tuneport.datasets.reading",
     "read_records": "tuneport.datasets.reading",
     "validate_dataset": "tuneport.datasets.validation",
     "write_examples": "tuneport.datasets.writing",
@@ -100,15 +127,21 @@ __all__ = [
     "FilePart",
     "JsonCodec",
     "Part",
+    "PreferenceExample",
+    "PromptExample",
     "Rule",
     "Severity",
     "TextPart",
+    "TuningMethod",
     "Turn",
     "convert_dataset",
     "dataset_stats",
     "detect_format",
+    "detect_method",
     "estimate_tokens",
     "read_examples",
+    "read_preference_examples",
+    "read_prompt_examples",
     "read_records",
     "validate_dataset",
     "write_examples",
