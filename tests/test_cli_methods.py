@@ -315,6 +315,13 @@ def test_the_profiles_job_table_gives_the_method_and_evaluation(run: Any, tmp_pa
     assert (spec.method, spec.hyperparameters.beta) == (TuningMethod.PREFERENCE, 0.5)
     assert spec.evaluation is not None
     assert spec.evaluation.metrics == ("bleu",)
+    flagged = run(
+        "--json", "-c", str(config), "-p", "prefs", "create", "-t", TRAIN, "--eval-metric", "rouge_l"
+    )
+    assert flagged.exit_code == 0, flagged.output
+    evaluation = _spec(_json(flagged)["id"]).evaluation
+    assert evaluation is not None
+    assert (evaluation.metrics, evaluation.output_uri) == (("rouge_l",), "gs://bucket/eval")
 
 
 def test_get_shows_what_the_job_is_and_never_none(run: Any) -> None:

@@ -175,7 +175,9 @@ def create(
     tuning a job's tuned model, from its default checkpoint or the --checkpoint given.
     """
     fields: dict[str, Any] = _load_spec_file(spec_file) if spec_file else {}
-    evaluation = evaluation_fields(fields.get("evaluation"), options)
+    client = state.client()
+    # The --eval-* flags replace keys of the evaluation table of --spec, else of the profile's.
+    evaluation = evaluation_fields(fields.get("evaluation", client.job_defaults.get("evaluation")), options)
     fields.update({k: v for k, v in options.items() if v is not None})
     if evaluation is not None:
         fields["evaluation"] = evaluation
@@ -183,7 +185,6 @@ def create(
         fields["labels"] = {**fields.get("labels", {}), **_key_values(labels, "--label")}
     if extras:
         fields["extras"] = {**fields.get("extras", {}), **_key_values(extras, "--extra", parse_json=True)}
-    client = state.client()
     given = {**client.job_defaults, **fields}
     if "training_data" not in given or not ({"base_model", "tuned_model"} & set(given)):
         raise click.UsageError(
