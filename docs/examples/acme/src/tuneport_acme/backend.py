@@ -33,6 +33,7 @@ from tuneport.models import (
     Metrics,
     Page,
     TuningJob,
+    TuningMethod,
     Usage,
 )
 from tuneport.protocol import (
@@ -98,12 +99,17 @@ def _job(data: dict[str, Any]) -> TuningJob:
         create_time=data.get("createTime"),
         error=JobError(message=error) if error else None,
         tuned_model=data.get("tunedModel"),
+        # Acme Tune runs supervised tuning only (the capabilities' default methods).
+        method=TuningMethod.SUPERVISED,
         raw=data,
     )
 
 
-def _example_row(example: Example) -> dict[str, str]:
-    # One question and one answer per example: the catalog's pairs_only limit guarantees it.
+def _example_row(example: object) -> dict[str, str]:
+    # Only supervised examples get here: the client refuses every other method, as the
+    # capabilities declare none.  One question and one answer per example: the catalog's
+    # pairs_only limit guarantees it.
+    assert isinstance(example, Example)
     user, model = example.turns[0], example.turns[-1]
     return {"text_input": user.text, "output": model.text}
 
