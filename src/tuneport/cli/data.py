@@ -17,7 +17,12 @@ if TYPE_CHECKING:
     from tuneport.datasets import ConversionPolicy, DatasetLimits
 
 pass_state = click.make_pass_decorator(State)
-FORMATS = click.Choice(["gemini", "vertex", "openai"])
+FORMATS = click.Choice(["gemini", "vertex", "openai", "trl", "neutral"])
+METHODS = click.Choice(["supervised", "preference", "distillation"])
+METHOD_HELP = (
+    "The kind of data: supervised examples, preference examples or distillation prompts "
+    "(default: told by the data's shape where it can be, else supervised)."
+)
 #: Problems shown per rule in a human report (all are in --json).
 SHOWN_PER_RULE = 10
 #: From this size on, `dataset validate` uses one process per CPU.
@@ -139,11 +144,22 @@ def dataset() -> None:
     """Validate, convert and describe tuning datasets (locally, before any upload)."""
 
 
+def detected_method(file: str, given: str | None) -> str:
+    """*given*, else the method the file's shape tells, else ``supervised``."""
+    return given or _shape_method(file) or "supervised"
+
+
+def limits_for(entry: CatalogEntry | None, method: str) -> DatasetLimits | None:
+    """The limits of *entry* for *method*'s data (``None`` without an entry)."""
+    return entry.limits_of(method) if entry is not None else None
+
+
 @dataset.command(name="validate")
 @click.argument("file", type=FilePath(dir_okay=False))
 @click.option("--backend", "-b", help="Check against this backend's limits (with --model).")
 @click.option("--model", "-m", help="Check against this base model's limits.")
 @click.option("--format", "-f", "format_", type=FORMATS, help="The file's format (default: detected).")
+@click.option("--method", type=METHODS, help=METHOD_HELP)
 @click.option("--role", type=click.Choice(["training", "validation"]), default="training", show_default=True)
 @click.option("--max-problems", type=click.IntRange(min=1), default=100, show_default=True)
 @click.option(
@@ -158,6 +174,7 @@ def dataset_validate(
     backend: str | None,
     model: str | None,
     format_: str | None,
+    method: str | None,
     role: str,
     max_problems: int,
     workers: int | None,
@@ -166,10 +183,12 @@ def dataset_validate(
     from tuneport.datasets import validate_dataset
 
     entry = find_entry(state, backend, model)
+    kind = detected_method(file, method)
     report = validate_dataset(
         file,
         format=format_,
-        limits=entry.limits if entry else None,
+        method=kind,
+        limits=limits_for(entry, kind),
         role="training" if role == "training" else "validation",
         max_problems=max_problems,
         workers=workers or _auto_workers(file),
@@ -178,7 +197,9 @@ def dataset_validate(
     def human(console: Console) -> None:
         against = f" against {entry.backend} / {entry.base_model}" if entry else ""
         fmt = report.format.value if report.format else "unknown"
-        console.print(f"[bold]{file}[/bold]: {report.example_count} examples, format {fmt}{against}")
+        console.print(
+            f"[bold]{file}[/bold]: {report.example_count} examples, format {fmt}, {kind} data{against}"
+        )
         by_rule: dict[tuple[str, str], list[Any]] = defaultdict(list)
         for problem in report.problems:
             by_rule[(problem.severity, problem.rule or "problem")].append(problem)
@@ -218,6 +239,18 @@ def _auto_workers(file: str) -> int:
 @click.option("--to", "target_format", type=FORMATS, required=True, help="Format to write.")
 @click.option("--from", "source_format", type=FORMATS, help="The source's format (default: detected).")
 @click.option(
+    "--method",
+    type=METHODS,
+    help="The kind of data to write (default: the source's). Preference data converts into supervised "
+    "examples of its preferred answers, or into prompts; supervised examples into prompts.",
+)
+@click.option(
+    "--from-method",
+    "source_method",
+    type=METHODS,
+    help="The kind of data the source holds (default: told by its shape, else --method).",
+)
+@click.option(
     "--policy",
     type=click.Choice(["error", "skip", "split"]),
     default="error",
@@ -226,18 +259,48 @@ def _auto_workers(file: str) -> int:
 )
 @pass_state
 def dataset_convert(
-    state: State, source: str, target: str, target_format: str, source_format: str | None, policy: str
+    state: State,
+    source: str,
+    target: str,
+    target_format: str,
+    source_format: str | None,
+    method: str | None,
+    source_method: str | None,
+    policy: str,
 ) -> None:
-    """Convert a dataset between the Gemini API, Vertex and OpenAI formats."""
+    """Convert a dataset between formats (Gemini API, Vertex, OpenAI, trl, neutral), or into another kind.
+
+    Supervised examples convert between gemini, vertex, openai and neutral;
+    preference examples and distillation prompts between vertex, openai, trl
+    and neutral. With --method supervised, preference data keeps each prompt
+    with its preferred answer (the first step of Google's DPO recipe).
+    """
     from tuneport.datasets import convert_dataset
 
     chosen: ConversionPolicy = "error" if policy == "error" else ("skip" if policy == "skip" else "split")
-    report = convert_dataset(source, target, to=target_format, format=source_format, policy=chosen)
+    read_kind = source_method or _shape_method(source) or method or "supervised"
+    try:
+        report = convert_dataset(
+            source,
+            target,
+            to=target_format,
+            format=source_format,
+            policy=chosen,
+            method=method or read_kind,
+            source_method=read_kind,
+        )
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
 
     def human(console: Console) -> None:
         fmt = report.source_format.value if report.source_format else "?"
+        kinds = (
+            f"{report.source_method} data"
+            if report.method is report.source_method
+            else f"{report.source_method} data into {report.method} data"
+        )
         console.print(
-            f"{source} ({fmt}) → {target} ({report.target_format.value}): read {report.read}, "
+            f"{source} ({fmt}) → {target} ({report.target_format.value}), {kinds}: read {report.read}, "
             f"wrote {report.written} ({report.converted} unchanged, {report.split} split, "
             f"{report.skipped} skipped)"
         )
@@ -251,21 +314,41 @@ def dataset_convert(
     state.output.emit(report.to_dict(), human)
 
 
+def _shape_method(file: str) -> str | None:
+    """The method the file's shape tells (``None``: it does not)."""
+    from tuneport.datasets import detect_method
+    from tuneport.errors import DatasetError
+
+    try:
+        found = detect_method(file)
+    except (DatasetError, TypeError):
+        return None  # the command itself reports what is wrong with the file
+    return found.value if found is not None else None
+
+
 @dataset.command(name="stats")
 @click.argument("file", type=FilePath(dir_okay=False))
 @click.option("--epochs", type=click.IntRange(min=1), help="Epochs, for the billable-token estimate.")
 @click.option("--backend", "-b", help="Use this backend's limits (with --model).")
 @click.option("--model", "-m", help="Use this base model's limits (truncation, over-limit examples).")
 @click.option("--format", "-f", "format_", type=FORMATS, help="The file's format (default: detected).")
+@click.option("--method", type=METHODS, help=METHOD_HELP)
 @pass_state
 def dataset_stats(
-    state: State, file: str, epochs: int | None, backend: str | None, model: str | None, format_: str | None
+    state: State,
+    file: str,
+    epochs: int | None,
+    backend: str | None,
+    model: str | None,
+    format_: str | None,
+    method: str | None,
 ) -> None:
     """Example counts, per-role lengths and token estimates of a dataset."""
     from tuneport.datasets import dataset_stats as compute_stats
 
     entry = find_entry(state, backend, model)
-    stats = compute_stats(file, format=format_, epochs=epochs, limits=entry.limits if entry else None)
+    kind = detected_method(file, method)
+    stats = compute_stats(file, format=format_, epochs=epochs, limits=limits_for(entry, kind), method=kind)
 
     def human(console: Console) -> None:
         from rich.table import Table
@@ -273,8 +356,8 @@ def dataset_stats(
         fmt = stats.format.value if stats.format else "unknown"
         console.print(
             f"[bold]{file}[/bold]: {stats.example_count} examples ({stats.invalid_example_count} invalid), "
-            f"format {fmt}; {stats.multi_turn_examples} multi-turn, {stats.examples_with_system} with a "
-            f"system instruction, {stats.file_parts} file parts"
+            f"format {fmt}, {kind} data; {stats.multi_turn_examples} multi-turn, "
+            f"{stats.examples_with_system} with a system instruction, {stats.file_parts} file parts"
         )
         table = Table()
         for column in ("per example", "min", "median", "p95", "max", "mean"):
