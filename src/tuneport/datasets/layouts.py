@@ -470,9 +470,10 @@ def detect_shape(
         raise DatasetError([problem], summary=f"{path}: {problem.message}")
     # Ties go to the order of the enum (gemini, vertex, openai, ...) for stability.
     best = max(DatasetFormat, key=lambda f: (votes[f], -list(DatasetFormat).index(f)))
-    methods = Counter(method for fmt, method in shapes if fmt is best)
-    method = max(methods, key=lambda m: (methods[m], m is None))
-    return layout, best, method
+    # A record whose keys tell its method outweighs those that do not (a Vertex preference
+    # record without its completions is a broken preference record, not a supervised one).
+    told = Counter(method for fmt, method in shapes if fmt is best and method is not None)
+    return layout, best, max(told, key=told.__getitem__) if told else None
 
 
 def _first_malformed(path: Path, layout: FileLayout, sample_lines: int, codec: JsonCodec) -> Problem | None:
