@@ -107,9 +107,15 @@ def test_a_multi_turn_preference_prompt_is_refused_naming_the_example(run: Runne
         preferred="d",
         rejected="e",
     )
+    data = [PREFERENCES[0], chat]
     with pytest.raises(SpecError) as info:
-        run("create", base_model="inmemory-base", method="preference", training_data=[PREFERENCES[0], chat])
+        run("create", base_model="inmemory-base", method="preference", training_data=data)
     assert info.value.field == "training_data[1].prompt"
+    assert run("list") == []
+    # The dry run reports it too: check_spec needs no request.
+    spec = {"base_model": "inmemory-base", "method": "preference", "training_data": data}
+    report = tuneport.validate(spec, backend="inmemory", environ={})
+    assert [f.problem.field for f in report.findings if f.kind == "spec"] == ["training_data[1].prompt"]
 
 
 def test_one_checkpoint_per_epoch_the_last_one_default(run: Runner, backdoor: InMemoryService) -> None:

@@ -92,6 +92,15 @@ class InMemoryBackend(BaseBackend):
         assert isinstance(settings, InMemorySettings)
         return service(settings.namespace, seconds_per_step=settings.seconds_per_step)
 
+    def check_spec(self, spec: JobSpec) -> None:
+        """Refuse in-memory examples the service cannot learn from, before any request (no I/O).
+
+        A file's examples are checked by ``create``, which reads it.
+        """
+        if isinstance(spec.training_data, tuple):
+            for index, example in enumerate(spec.training_data):
+                _pair(example, index)
+
     # --8<-- [start:create]
     def create(self, spec: JobSpec) -> Flow[TuningJob]:
         # A file is read in a blocking call (file I/O never runs on an event loop).
