@@ -86,8 +86,9 @@ def test_checkpoints_table(run: Any, job_id: str) -> None:
     header = next(line for line in lines if "epoch" in line)
     for column in ("id", "step", "default", "endpoint", "train_loss", "eval_loss"):
         assert column in header
-    third = next(line for line in lines if f"endpoints/{job_id}-3" in line)
+    third = next(line for line in lines if f"{job_id}-3" in line)
     assert "✓ default" in third
+    assert "endpoints under endpoints/" in result.stdout  # the path they share, said once
     assert "0.5" in third  # train loss at step 30
     assert "None" not in result.stdout
 

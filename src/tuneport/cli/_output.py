@@ -76,8 +76,8 @@ def job_panel(job: TuningJob, console: Console) -> None:
     from rich.table import Table
 
     table = Table.grid(padding=(0, 2))
-    table.add_column(style="bold")
-    table.add_column()
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(overflow="fold")  # a resource name stays whole, for copy and paste
     for key, value in _job_fields(job):
         table.add_row(key, value)
     console.print(table)

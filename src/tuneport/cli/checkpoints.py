@@ -48,6 +48,20 @@ def _metrics(client: TuningClient, job: TuningJob, state: State) -> Metrics | No
         return None
 
 
+def _endpoint_prefix(rows: list[dict[str, Any]]) -> str:
+    """The path the endpoints share, ending with ``/`` (the table shows what follows it)."""
+    paths = [row["endpoint"].split("/") for row in rows if row["endpoint"]]
+    if not paths:
+        return ""
+    shared: list[str] = []
+    # Up to the shortest: zip stops there (never an endpoint's own last segment).
+    for parts in zip(*(path[:-1] for path in paths), strict=False):
+        if any(part != parts[0] for part in parts):
+            break
+        shared.append(parts[0])
+    return "".join(f"{part}/" for part in shared)
+
+
 def _table(job: TuningJob, rows: list[dict[str, Any]], console: Console) -> None:
     from rich.table import Table
 
@@ -55,9 +69,10 @@ def _table(job: TuningJob, rows: list[dict[str, Any]], console: Console) -> None
         console.print(f"job {job.id} reports no checkpoints (yet)", highlight=False)
         return
     series = [name for name in TABLE_SERIES if any(name in row.get("metrics", {}) for row in rows)]
+    prefix = _endpoint_prefix(rows)
     table = Table(title=f"checkpoints of {job.id}")
     for column in ("id", "epoch", "step", "default", "endpoint", *series):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for row in rows:
         values = row.get("metrics", {})
         table.add_row(
@@ -65,10 +80,12 @@ def _table(job: TuningJob, rows: list[dict[str, Any]], console: Console) -> None
             "" if row["epoch"] is None else str(row["epoch"]),
             "" if row["step"] is None else str(row["step"]),
             "✓ default" if row["is_default"] else "",
-            row["endpoint"] or "",
+            (row["endpoint"] or "").removeprefix(prefix),
             *(f"{values[name]:.4g}" if name in values else "" for name in series),
         )
     console.print(table)
+    if prefix:  # said once, unwrapped: the whole name for copy and paste
+        console.print(f"endpoints under {prefix}", style="dim", soft_wrap=True, highlight=False, markup=False)
 
 
 @click.command(name="checkpoints")
