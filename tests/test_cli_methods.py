@@ -376,3 +376,20 @@ def test_backends_table_lists_methods(run: Any) -> None:
     assert set(rows["memory-sft"]["capabilities"]["methods"]) == {"supervised"}
     human = run("backends")
     assert "methods" in human.stdout
+
+
+def test_data_of_another_method_names_the_method_flag(run: Any, tmp_path: Path) -> None:
+    supervised = tmp_path / "train.jsonl"
+    supervised.write_text('{"text_input": "1", "output": "2"}\n{"text_input": "3", "output": "4"}\n')
+    result = run("create", "-m", "base-1", "-t", str(supervised), "--method", "preference")
+    assert result.exit_code == 4
+    assert "not preference examples" in result.stderr
+    assert "--method" in result.stderr
+    assert _creates() == 0
+    preferences = tmp_path / "prefs.jsonl"
+    preferences.write_text(
+        '{"prompt": "1", "chosen": "2", "rejected": "1"}\n{"prompt": "3", "chosen": "4", "rejected": "3"}\n'
+    )
+    accepted = run("--json", "create", "-m", "base-1", "-t", str(preferences), "--method", "preference")
+    assert accepted.exit_code == 0, accepted.output
+    assert _spec(_json(accepted)["id"]).method is TuningMethod.PREFERENCE

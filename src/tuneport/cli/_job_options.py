@@ -13,9 +13,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
+
+if TYPE_CHECKING:
+    from tuneport.errors import Problem
 
 __all__ = [
     "FLAGS",
@@ -174,6 +177,13 @@ def evaluation_fields(given: Any, options: dict[str, Any]) -> dict[str, Any] | N
     return {**base, **chosen}
 
 
+def _flag_of_problem(problem: Problem) -> str | None:
+    """The flag that would fix *problem*: its field's, or ``--method`` for data of another method."""
+    if problem.rule == "method-mismatch":
+        return FLAGS["method"]
+    return flag_of(problem.field)
+
+
 def _named(message: str, flag: str | None) -> str:
     return f"{message} (CLI flag {flag})" if flag and flag not in message else message
 
@@ -181,16 +191,16 @@ def _named(message: str, flag: str | None) -> str:
 @contextmanager
 def naming_flags() -> Iterator[None]:
     """Re-raise a spec error or an unsupported parameter with the flag of each field it names."""
-    from tuneport.errors import SpecError, UnsupportedParameter
+    from tuneport.errors import DatasetError, SpecError, UnsupportedParameter
 
     try:
         yield
-    except SpecError as error:
-        if type(error) is not SpecError:  # a subclass has a constructor of its own
+    except (SpecError, DatasetError) as error:
+        if type(error) not in (SpecError, DatasetError):  # a subclass has a constructor of its own
             raise
-        problems = [replace(p, message=_named(p.message, flag_of(p.field))) for p in error.problems]
+        problems = [replace(p, message=_named(p.message, _flag_of_problem(p))) for p in error.problems]
         summary = str(error).splitlines()[0]
-        raise SpecError(problems, summary=summary) from None
+        raise type(error)(problems, summary=summary) from None
     except UnsupportedParameter as error:
         flag = flag_of(error.parameter)
         if flag is None:
