@@ -118,7 +118,7 @@ def backends(state: State) -> None:
                 row["version"],
                 row["maturity"],
                 operations,
-                ", ".join(caps.get("methods", {})),
+                ", ".join(caps.get("methods", [])),
                 ", ".join(caps.get("hyperparameters", [])),
             )
         console.print(table)
