@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from tuneport.datasets.json_codecs import JsonCodec
     from tuneport.datasets.layouts import detect_format, detect_method
     from tuneport.datasets.limits import DatasetLimits, DatasetRole
-    from tuneport.datasets.measure import estimate_tokens
+    from tuneport.datasets.measure import estimate_example_tokens, estimate_tokens
     from tuneport.datasets.problems import Rule, Severity
     from tuneport.datasets.reading import (
         ExampleRecord,
@@ -88,6 +88,7 @@ _LAZY: dict[str, str] = {
     "dataset_stats": "tuneport.datasets.stats",
     "detect_format": "tuneport.datasets.layouts",
     "detect_method": "tuneport.datasets.layouts",
+    "estimate_example_tokens": "tuneport.datasets.measure",
     "estimate_tokens": "tuneport.datasets.measure",
     "read_examples": "tuneport.datasets.reading",
     "read_preference_examples": "tuneport.datasets.reading",
@@ -138,6 +139,7 @@ __all__ = [
     "dataset_stats",
     "detect_format",
     "detect_method",
+    "estimate_example_tokens",
     "estimate_tokens",
     "read_examples",
     "read_preference_examples",

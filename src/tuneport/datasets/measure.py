@@ -32,7 +32,18 @@ import math
 from collections.abc import Iterable
 from typing import NamedTuple
 
-from tuneport.datasets.light import MODEL, LightExample, LightPart, LightPreference, LightPrompt, LightTurn
+from tuneport.datasets.light import (
+    MODEL,
+    LightExample,
+    LightPart,
+    LightPreference,
+    LightPrompt,
+    LightTurn,
+    from_example,
+    from_preference,
+    from_prompt,
+)
+from tuneport.models import Example, PreferenceExample, PromptExample
 
 __all__ = [
     "ASCII_CHARS_PER_TOKEN",
@@ -43,6 +54,7 @@ __all__ = [
     "ExampleSize",
     "PreferenceSize",
     "PromptSize",
+    "estimate_example_tokens",
     "estimate_tokens",
     "example_token_bound",
     "example_tokens",
@@ -266,3 +278,16 @@ def measure_preference(example: LightPreference) -> PreferenceSize:
         preferred_tokens=math.ceil(parts_token_weight(example.preferred)),
         rejected_tokens=math.ceil(parts_token_weight(example.rejected)),
     )
+
+
+def estimate_example_tokens(example: Example | PreferenceExample | PromptExample) -> int:
+    """Estimated tokens of one example of any tuning method.
+
+    A supervised example counts all its turns; a preference example its
+    prompt and both answers; a prompt the prompt alone (see the module docs).
+    """
+    if isinstance(example, PreferenceExample):
+        return measure_preference(from_preference(example)).tokens
+    if isinstance(example, PromptExample):
+        return measure_prompt(from_prompt(example)).tokens
+    return example_tokens(from_example(example))

@@ -143,7 +143,7 @@ class Scan(Generic[Light]):
                 raise unreadable_error(source.path, IsADirectoryError(21, "it is a directory"))
             if self.format is None:
                 self.layout, self.format, shown = detect_shape(source, self.codec, layout=self.layout)
-                if shown is not None and self.format is not None and shown is not self.method:
+                if self.format is not None and _mismatched(shown, self.method):
                     raise _mismatch(source.name, self.format, shown, self.method)
             elif self.layout is None:
                 self.layout = sniff_layout(source.path)
@@ -247,16 +247,30 @@ class Scan(Generic[Light]):
             self.lines += line
 
 
-def _mismatch(name: str, fmt: DatasetFormat, shown: TuningMethod, asked: TuningMethod) -> DatasetError:
+#: What a shape that does not tell its method (Vertex ``contents``, OpenAI ``messages``) may hold.
+_UNTOLD = (TuningMethod.SUPERVISED, TuningMethod.DISTILLATION)
+
+
+def _mismatched(shown: TuningMethod | None, asked: TuningMethod) -> bool:
+    if shown is None:
+        return asked not in _UNTOLD
+    return shown is not asked
+
+
+def _mismatch(name: str, fmt: DatasetFormat, shown: TuningMethod | None, asked: TuningMethod) -> DatasetError:
+    if shown is None:
+        held = " or ".join(method_noun(m) for m in _UNTOLD)
+        fix = "pass method='supervised' or method='distillation'"
+    else:
+        held = method_noun(shown)
+        fix = f"pass method={shown.value!r}"
+        if (shown, asked) in _PROJECTIONS:
+            fix += (
+                f", or convert it with convert_dataset(..., method={asked.value!r}, "
+                f"source_method={shown.value!r})"
+            )
     problem = Problem(
-        message=f"this file holds {method_noun(shown)} ({fmt} format), not {method_noun(asked)}: "
-        f"pass method={shown.value!r}"
-        + (
-            f", or convert it with convert_dataset(..., method={asked.value!r}, "
-            f"source_method={shown.value!r})"
-            if (shown, asked) in _PROJECTIONS
-            else ""
-        ),
+        message=f"this file holds {held} ({fmt} format), not {method_noun(asked)}: {fix}",
         source=name,
         rule=Rule.METHOD_MISMATCH.value,
     )

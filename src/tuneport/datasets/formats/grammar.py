@@ -746,10 +746,10 @@ class _Emitter:
             if self.struct_mode:  # msgspec checked the value is one of the choices
                 self.line(depth, f"{out} = {self.constant(node.values)}[{src}]")
             else:
-                kinds = self.constant(node.kinds)
+                # Roles (strings) keep the identity test: this runs once per turn.
+                test = "is str" if node.kinds == (str,) else f"in {self.constant(node.kinds)}"
                 self.line(
-                    depth,
-                    f"{out} = {self.constant(node.values)}.get({src}) if type({src}) in {kinds} else None",
+                    depth, f"{out} = {self.constant(node.values)}.get({src}) if type({src}) {test} else None"
                 )
                 self.line(depth, f"if {out} is None: raise Decline")
             return out
