@@ -11,7 +11,7 @@ from typing import Any, Union
 
 from tuneport.datasets.problems import Rule
 from tuneport.errors import DatasetError, Problem
-from tuneport.models import Example
+from tuneport.models import Example, PreferenceExample, PromptExample
 
 __all__ = [
     "IN_MEMORY_NAME",
@@ -25,8 +25,13 @@ __all__ = [
 ]
 
 #: What a dataset function accepts: a path, a ``gs://`` URI, or examples in memory
-#: (``Example`` objects, ``(input, output)`` pairs, ``{"text_input", "output"}`` dicts).
-DatasetSource = Union[str, "os.PathLike[str]", Iterable[Union[Example, "tuple[str, str]", Mapping[str, Any]]]]
+#: (``Example`` objects, ``(input, output)`` pairs, ``{"text_input", "output"}`` dicts;
+#: ``PreferenceExample`` objects or their fields as dicts; ``PromptExample`` objects or prompt strings).
+DatasetSource = Union[
+    str,
+    "os.PathLike[str]",
+    Iterable[Union[Example, PreferenceExample, PromptExample, "tuple[str, str]", Mapping[str, Any], str]],
+]
 
 #: The ``source`` of problems found in in-memory examples.
 IN_MEMORY_NAME = "<examples>"
