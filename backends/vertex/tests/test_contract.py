@@ -15,6 +15,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -79,6 +80,8 @@ class TestVertexContract(BackendContract):
             spec={"base_model": "gemini-2.5-flash", "training_data": PAIRS, "epoch_count": 1},
             backdoor=EmulatorBackdoor(contract_emulator),
             prompt="IV",
+            # Distillation's teacher on gemini-2.5-flash (the catalog's only one).
+            teacher_model="gemini-3.1-pro",
         )
 
 
@@ -88,6 +91,9 @@ class TestVertexContract(BackendContract):
 ACCESS_TOKEN = "ya29.c.CONTRACTCANARYvertexACCESSTOKEN0000000000000000"
 PRIVATE_KEY_ID = "c0ffee0contract0canary0private0key0id00"
 TRAINING_URI = "gs://tuneport-contract/train.jsonl"
+#: The preference and prompt data of the methods' behaviours: this harness stages nothing.
+PREFERENCE_URI = "gs://tuneport-contract/preference.jsonl"
+PROMPTS_URI = "gs://tuneport-contract/prompts.jsonl"
 
 
 class TokenEndpoint(ThreadingHTTPServer):
@@ -181,12 +187,38 @@ def _jsonl(pairs: list[tuple[str, str]]) -> bytes:
     return "".join(json.dumps(row) + "\n" for row in rows).encode()
 
 
+def _user(text: str) -> dict[str, Any]:
+    return {"role": "user", "parts": [{"text": text}]}
+
+
+def _preference_jsonl() -> bytes:
+    """Vertex's preference JSONL: the prompt, and two scored completions (1 preferred, 0 not)."""
+    rows = (
+        {
+            "contents": [_user(i)],
+            "completions": [
+                {"completion": {"role": "model", "parts": [{"text": o}]}, "score": 1},
+                {"completion": {"role": "model", "parts": [{"text": f"not {o}"}]}, "score": 0},
+            ],
+        }
+        for i, o in PAIRS
+    )
+    return "".join(json.dumps(row) + "\n" for row in rows).encode()
+
+
+def _prompts_jsonl() -> bytes:
+    """Distillation's prompt-only JSONL: ``contents`` ending with the user's turn."""
+    return "".join(json.dumps({"contents": [_user(i)]}) + "\n" for i, _ in PAIRS).encode()
+
+
 @pytest.fixture
 def authenticated_emulator() -> Iterator[Emulator]:
     """An emulator whose Cloud Storage already holds the training data (a real bucket would)."""
     with Emulator(clock=EmulatorClock.manual()) as running:
         bucket, name = TRAINING_URI.removeprefix("gs://").split("/", 1)
         running.put_storage_object(bucket, name, _jsonl(PAIRS))
+        running.put_storage_object(bucket, PREFERENCE_URI.rsplit("/", 1)[1], _preference_jsonl())
+        running.put_storage_object(bucket, PROMPTS_URI.rsplit("/", 1)[1], _prompts_jsonl())
         yield running
         unauthenticated = [entry for entry in running.requests() if entry["credentials"] != "bearer"]
     assert not unauthenticated, f"requests sent without the token: {unauthenticated}"
@@ -211,6 +243,12 @@ class TestVertexContractWithServiceAccount(BackendContract):
             backdoor=EmulatorBackdoor(authenticated_emulator),
             secrets=_secrets(private_key),
             prompt="IV",
+            # Distillation's teacher on gemini-2.5-flash (the catalog's only one).
+            teacher_model="gemini-3.1-pro",
+            method_spec={
+                "preference": {"training_data": PREFERENCE_URI},
+                "distillation": {"training_data": PROMPTS_URI},
+            },
         )
 
 

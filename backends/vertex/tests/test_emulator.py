@@ -149,7 +149,7 @@ async def test_an_invalid_spec_uploads_nothing(api: Any, emulator: Emulator, tra
         await api.create(base_model=BASE, training_data=str(train_file), display_name="x" * 129)
     with pytest.raises(SpecError):
         await api.create(
-            base_model=BASE, training_data=str(train_file), extras={"tuning_mode": "TUNING_MODE_FULL"}
+            base_model=BASE, training_data=str(train_file), extras={"tuning_mode": "TUNING_MODE_SIDEWAYS"}
         )
     assert emulator.requests() == []
 
@@ -178,15 +178,17 @@ async def test_wait_until_succeeded(api: Any, train_file: Path) -> None:
         await api.get("1234567890")
 
 
-async def test_v1beta1_reports_detail_states_and_progress(
+async def test_detail_states_and_progress_show_by_default(
     emulator: Emulator, client_settings: Any, train_file: Path
 ) -> None:
+    """Issue #16 point 7: reads go to v1beta1 without configuring it (tuningJobState, tuningJobMetadata)."""
     import tuneport
     from tuneport.models import DetailState
 
-    with tuneport.connect(**client_settings(api_version="v1beta1")) as client:
+    with tuneport.connect(**client_settings()) as client:
         job = client.create(base_model=BASE, training_data=str(train_file), epoch_count=2)
-        assert job.detail_state is DetailState.PROCESSING_DATASET
+        # The create went to v1 (its body needs nothing of v1beta1); every read is v1beta1.
+        assert client.get(job.id).detail_state is DetailState.PROCESSING_DATASET
         emulator.advance(15)
         assert client.get(job.id).detail_state is DetailState.WAITING_FOR_CAPACITY
         emulator.advance(15 + 12)
@@ -204,7 +206,7 @@ async def test_list_pages_and_filters(api: Any, emulator: Emulator, train_file: 
     third = await api.create(base_model=BASE, training_data=str(train_file))
     emulator.store.clear_requests()
     assert [j.id for j in await api.list_all(page_size=1)] == [first.id, second.id, third.id]
-    assert len(_routes(emulator, "vertex.v1.tuningJobs.list")) == 3  # one page each
+    assert len(_routes(emulator, "vertex.v1beta1.tuningJobs.list")) == 3  # one page each
     page = await api.list_page(page_size=2)
     assert [j.id for j in page.items] == [first.id, second.id]
     assert page.next_page_token
@@ -232,7 +234,7 @@ async def test_portable_listing_maps_to_the_service_filter(
     assert await api.list_all(state="SUCCEEDED", labels={"team": "b"}) == []
     raw_and_query = await api.list_all(filter='labels.team="a"', state=["succeeded", "failed"])
     assert [j.id for j in raw_and_query] == [first.id]
-    lists = [e for e in emulator.requests() if e["route"] == "vertex.v1.tuningJobs.list"]
+    lists = [e for e in emulator.requests() if e["route"] == "vertex.v1beta1.tuningJobs.list"]
     assert [e["query"]["filter"][0] for e in lists] == [
         'state="JOB_STATE_SUCCEEDED"',
         '(state="JOB_STATE_CANCELLING" OR state="JOB_STATE_CANCELLED")',
@@ -243,7 +245,7 @@ async def test_portable_listing_maps_to_the_service_filter(
     # tuneport's request-id label is bookkeeping, not one of the job's labels: it selects nothing.
     request_id = first.raw["labels"][REQUEST_ID_LABEL]
     assert await api.list_all(labels={REQUEST_ID_LABEL: request_id}) == []
-    assert len(_routes(emulator, "vertex.v1.tuningJobs.list")) == 5  # and costs no request
+    assert len(_routes(emulator, "vertex.v1beta1.tuningJobs.list")) == 5  # and costs no request
 
 
 async def test_cancel(api: Any, emulator: Emulator, train_file: Path) -> None:
@@ -354,13 +356,18 @@ def test_the_emulator_tunes_every_catalog_model_with_the_same_limits() -> None:
     from importlib import resources
 
     from tuneport.catalog import entries_from_toml
-    from tuneport_emulator.vertex import base_models
+    from tuneport_emulator.vertex import base_models, open_models
     from tuneport_vertex.wire import ADAPTER_SIZES
+    from tuneport_vertex.wire_methods import is_open_model
 
     text = resources.files("tuneport_vertex").joinpath("catalog.toml").read_text(encoding="utf-8")
     entries, _ = entries_from_toml(text, source="catalog.toml")
     assert entries
     for entry in entries:
+        if is_open_model(entry.base_model):
+            assert open_models.resolve_open_model(entry.base_model) is not None, entry.base_model
+            assert set(entry.regions) == open_models.OPEN_MODEL_LOCATIONS, entry.base_model
+            continue
         model = base_models.resolve_base_model(entry.base_model)
         assert model is not None, f"the emulator does not tune {entry.base_model}"
         choices = entry.hyperparameters["adapter_size"].choices

@@ -60,5 +60,5 @@ def test_the_emulator_reads_every_state_selection() -> None:
         ) as client:
             for state in tuneport.JobState:
                 assert list(client.list(state=state, labels={"team": "ml"})) == []
-        lists = [e for e in emulator.requests() if e["route"] == "vertex.v1.tuningJobs.list"]
+        lists = [e for e in emulator.requests() if e["route"] == "vertex.v1beta1.tuningJobs.list"]
         assert [e["status"] for e in lists] == [200] * len(tuneport.JobState)

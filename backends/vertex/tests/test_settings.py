@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+from tuneport.models import TuningMethod
 from tuneport.plugins import PluginHost
 from tuneport.protocol import Maturity
 from tuneport_vertex import VertexBackend, VertexSettings
@@ -60,6 +61,27 @@ def test_staging_bucket_is_normalized() -> None:
 
 def test_declared_capabilities_are_data() -> None:
     caps = VertexBackend.declared_capabilities
-    assert caps.hyperparameters == {"epoch_count", "learning_rate_multiplier", "adapter_size"}
+    common = {"epoch_count", "learning_rate_multiplier", "adapter_size"}
+    assert caps.methods == set(TuningMethod)
+    assert caps.hyperparameters_of("supervised") == common | {"batch_size", "learning_rate"}
+    assert caps.hyperparameters_of("preference") == common | {"beta"}
+    assert caps.hyperparameters_of("distillation") == common | {"batch_size", "learning_rate"}
+    assert caps.spec_fields == {
+        "tuning_mode",
+        "output_uri",
+        "custom_base_model",
+        "encryption_key",
+        "service_account",
+    }
+    assert caps.continuous_tuning
+    assert caps.checkpoints
+    assert caps.default_checkpoint
+    assert caps.evaluation
     assert caps.validation_data
     assert "uri" in caps.data_sources
+
+
+def test_the_api_version_is_chosen_per_request_by_default() -> None:
+    assert VertexSettings().api_version == "auto"
+    for forced in ("v1", "v1beta1"):
+        assert VertexSettings(api_version=forced).api_version == forced

@@ -129,21 +129,24 @@ def test_local_data_is_planned_at_its_staging_uri() -> None:
     )
 
 
-def test_tuning_mode_needs_v1beta1() -> None:
+def test_tuning_mode_goes_to_v1beta1_and_a_forced_v1_refuses_it() -> None:
     spec = JobSpec(
         base_model=BASE,
         training_data="gs://b-b/train.jsonl",
         extras={"tuning_mode": "TUNING_MODE_PEFT_ADAPTER"},
     )
-    with pytest.raises(SpecError, match="v1beta1"):
-        backend().plan_create(spec)
-    (request,) = backend(api_version="v1beta1").plan_create(spec)
-    assert "/v1beta1/" in request.url
-    job = parse_strictly(request.json, aiplatform_v1beta1.types.TuningJob)
-    assert (
-        job.supervised_tuning_spec.tuning_mode
-        == aiplatform_v1beta1.types.SupervisedTuningSpec.TuningMode.TUNING_MODE_PEFT_ADAPTER
-    )
+    with pytest.raises(SpecError, match="v1beta1") as refused:
+        backend(api_version="v1").plan_create(spec)
+    assert [p.field for p in refused.value.problems] == ["extras.tuning_mode"]
+    assert 'api_version = "v1"' in str(refused.value)  # names the setting that forces it
+    for setting in ("auto", "v1beta1"):
+        (request,) = backend(api_version=setting).plan_create(spec)
+        assert "/v1beta1/" in request.url
+        job = parse_strictly(request.json, aiplatform_v1beta1.types.TuningJob)
+        assert (
+            job.supervised_tuning_spec.tuning_mode
+            == aiplatform_v1beta1.types.SupervisedTuningSpec.TuningMode.TUNING_MODE_PEFT_ADAPTER
+        )
 
 
 @settings(max_examples=60)

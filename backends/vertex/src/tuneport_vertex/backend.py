@@ -36,7 +36,9 @@ from tuneport.models import (
     JobSpec,
     Metrics,
     Page,
+    TunedModelRef,
     TuningJob,
+    TuningMethod,
 )
 from tuneport.protocol import (
     Authenticator,
@@ -53,12 +55,16 @@ from tuneport.protocol import (
     call,
     request,
     sleep,
+    tuned_model_of,
 )
 from tuneport_google.auth import CredentialsAuthenticator, application_default_credentials, warn_if_shared
 from tuneport_google.errors import read_google_error
 from tuneport_google.proto_json import list_params
 from tuneport_vertex import metrics, staging, wire
 from tuneport_vertex.settings import VertexSettings
+from tuneport_vertex.wire_create import create_body
+from tuneport_vertex.wire_methods import METHOD_HYPERPARAMETERS, TUNED_MODEL, create_version, read_version
+from tuneport_vertex.wire_reads import JOB_ID_LABEL, base_model_of, job_from, tuned_model_ref
 
 SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
 #: On a job a create returns: the duplicates it found and cancelled (see ``_keep_one``).
@@ -76,14 +82,29 @@ OPERATION_POLLS = 300
 
 
 class VertexBackend(BaseBackend):
-    """Vertex AI ``tuningJobs`` (GCS JSONL datasets; adapter size, LR multiplier, epochs)."""
+    """Vertex AI ``tuningJobs``: supervised, preference and distillation tuning, open models.
+
+    Jobs continue from tuned models and their checkpoints, report their
+    checkpoints and evaluation runs, and the default checkpoint can be
+    changed.  The API version is chosen per request (``api_version = "auto"``).
+    """
 
     name: ClassVar[str] = "vertex"
     settings_model: ClassVar[type[BackendSettings]] = VertexSettings
     maturity: ClassVar[Maturity] = Maturity.STABLE
     declared_capabilities: ClassVar[Capabilities] = Capabilities(
         operations=frozenset(Operation),
-        hyperparameters=frozenset({"epoch_count", "learning_rate_multiplier", "adapter_size"}),
+        # batch_size and learning_rate are for open models only: the catalog says which model takes them.
+        hyperparameters=METHOD_HYPERPARAMETERS[TuningMethod.SUPERVISED],
+        methods=frozenset(METHOD_HYPERPARAMETERS),
+        method_hyperparameters=dict(METHOD_HYPERPARAMETERS),
+        spec_fields=frozenset(
+            {"tuning_mode", "output_uri", "custom_base_model", "encryption_key", "service_account"}
+        ),
+        continuous_tuning=True,
+        checkpoints=True,
+        default_checkpoint=True,
+        evaluation=True,
         data_sources=frozenset({"inline", "file", "uri"}),
         validation_data=True,
         json_replies=True,  # Google's front ends answer every success in JSON
@@ -127,8 +148,15 @@ class VertexBackend(BaseBackend):
             )
         return f"projects/{settings.project}/locations/{settings.location}"
 
-    def _url(self, path: str, version: str | None = None) -> str:
-        return f"{self.host}/{version or self.vertex_settings.api_version}/{path}"
+    def _url(self, path: str, version: str) -> str:
+        return f"{self.host}/{version}/{path}"
+
+    def _read_url(self, path: str) -> str:
+        """A ``tuningJobs`` read: v1beta1 unless v1 is forced (detail state and progress are there)."""
+        return self._url(path, read_version(self.vertex_settings.api_version))
+
+    def _create_url(self, spec: JobSpec) -> str:
+        return self._url(f"{self.parent}/tuningJobs", create_version(spec, self.vertex_settings.api_version))
 
     def read_error(self, response: HttpResponse) -> ErrorDetails:
         return read_google_error(response)
@@ -179,14 +207,14 @@ class VertexBackend(BaseBackend):
             )
         return staging.split_bucket(bucket_setting)
 
-    def _stage(self, source: DataSource, field: str) -> Generator[Effect, Any, str]:
+    def _stage(self, source: DataSource, field: str, method: TuningMethod) -> Generator[Effect, Any, str]:
         where = self._staging_bucket(source, field)
         if where is None:
             assert isinstance(source, str)
             return source
         bucket, prefix = where
         # Converting and hashing the dataset is file work: a blocking call, off the event loop.
-        prepared = yield from call(staging.prepare, source, field)
+        prepared = yield from call(staging.prepare, source, field, method)
         try:
             uri = yield from staging.upload(
                 prepared, storage=self.storage, bucket=bucket, name=staging.object_name(prepared, prefix)
@@ -227,27 +255,27 @@ class VertexBackend(BaseBackend):
                 uris[field] = source
                 continue
             bucket, prefix = where
-            prepared = staging.prepare(source, field)
+            prepared = staging.prepare(source, field, spec.method)
             prepared.path.unlink(missing_ok=True)
             uris[field] = f"gs://{bucket}/{staging.object_name(prepared, prefix)}"
-        body = wire.create_body(
+        body = create_body(
             spec,
             training_uri=str(uris["training_data"]),
             validation_uri=uris["validation_data"],
             labels=self._labels(spec, "<request id>"),
             api_version=self.vertex_settings.api_version,
         )
-        return [HttpRequest("POST", self._url(f"{self.parent}/tuningJobs"), json=body, idempotent=False)]
+        return [HttpRequest("POST", self._create_url(spec), json=body, idempotent=False)]
 
     def create(self, spec: JobSpec) -> Flow[TuningJob]:
         parent = self.parent
         self.check_spec(spec)  # before staging: an invalid spec uploads nothing
-        training_uri = yield from self._stage(spec.training_data, "training_data")
+        training_uri = yield from self._stage(spec.training_data, "training_data", spec.method)
         validation_uri = None
         if spec.validation_data is not None:
-            validation_uri = yield from self._stage(spec.validation_data, "validation_data")
+            validation_uri = yield from self._stage(spec.validation_data, "validation_data", spec.method)
         request_id = new_request_id()
-        body = wire.create_body(
+        body = create_body(
             spec,
             training_uri=training_uri,
             validation_uri=validation_uri,
@@ -262,12 +290,12 @@ class VertexBackend(BaseBackend):
             yield from create_once(
                 HttpRequest(
                     "POST",
-                    self._url(f"{parent}/tuningJobs"),
+                    self._create_url(spec),
                     json=body,
                     headers=server_timeout_header(timeout),
                     idempotent=False,
                 ),
-                parse=lambda resp: wire.job_from(resp.json()),
+                parse=lambda resp: job_from(resp.json()),
                 find=lambda: self._find_by_request_id(parent, request_id),
                 settle=settle_window(timeout),
                 reconcile=lambda job: self._keep_one(parent, request_id, job),
@@ -279,9 +307,11 @@ class VertexBackend(BaseBackend):
         """Every job carrying the request id, the one to keep first (earliest createTime, then name)."""
         flt = f'labels.{wire.REQUEST_ID_LABEL}="{request_id}"'
         resp = yield from request(
-            HttpRequest("GET", self._url(f"{parent}/tuningJobs"), params={"filter": flt, "pageSize": 100})
+            HttpRequest(
+                "GET", self._read_url(f"{parent}/tuningJobs"), params={"filter": flt, "pageSize": 100}
+            )
         )
-        jobs = [wire.job_from(data) for data in resp.json().get("tuningJobs") or []]
+        jobs = [job_from(data) for data in resp.json().get("tuningJobs") or []]
         return sorted(jobs, key=_keep_order)
 
     def _find_by_request_id(self, parent: str, request_id: str) -> Generator[Effect, Any, TuningJob | None]:
@@ -328,10 +358,12 @@ class VertexBackend(BaseBackend):
 
         Vertex keeps a job's record for good (there is no ``tuningJobs.delete``),
         so a deleted job is recognised by its tuned model being gone: a
-        succeeded job costs one ``models.get`` more.
+        succeeded job costs one ``models.get`` more, which also tells its
+        default checkpoint (``defaultCheckpointId``).
         """
-        resp = yield from request(HttpRequest("GET", self._url(wire.job_name(job_id, self.parent))))
-        job = wire.job_from(resp.json())
+        resp = yield from request(HttpRequest("GET", self._read_url(wire.job_name(job_id, self.parent))))
+        data = resp.json()
+        job = job_from(data)
         if job.state.is_success and job.tuned_model:
             model = yield from request(
                 HttpRequest(
@@ -340,6 +372,9 @@ class VertexBackend(BaseBackend):
             )
             if model.status_code == 404:
                 raise _deleted(job)
+            default = model.json().get("defaultCheckpointId")
+            if default:
+                job = job_from(data, default_checkpoint=str(default))
         return job
 
     def list(
@@ -359,7 +394,7 @@ class VertexBackend(BaseBackend):
         params = list_params(page_size, page_token, sent)
         if wire.selects_nothing(query):
             return Page[TuningJob](items=[])
-        url = self._url(f"{self.parent}/tuningJobs")
+        url = self._read_url(f"{self.parent}/tuningJobs")
         try:
             resp = yield from request(HttpRequest("GET", url, params=params))
         except BadRequestError as error:
@@ -367,19 +402,21 @@ class VertexBackend(BaseBackend):
                 raise
             raise FilterError(self.name, sent, error.message or str(error)) from error
         data = resp.json()
-        items = yield from self._without_deleted([wire.job_from(j) for j in data.get("tuningJobs") or []])
+        items = yield from self._without_deleted(list(data.get("tuningJobs") or []))
         return Page[TuningJob](items=list(items), next_page_token=data.get("nextPageToken") or None)
 
-    def _without_deleted(self, jobs: Sequence[TuningJob]) -> Generator[Effect, Any, Sequence[TuningJob]]:
-        """*jobs* without those ``delete`` removed: succeeded jobs whose tuned model is gone.
+    def _without_deleted(self, replies: Sequence[Any]) -> Generator[Effect, Any, Sequence[TuningJob]]:
+        """The jobs of *replies* but those ``delete`` removed: succeeded jobs whose tuned model is gone.
 
         One ``models.list`` per page of jobs (more only past 1,000 tuned models
-        on one page), filtered to the page's models by id.
+        on one page), filtered to the page's models by id; the models it lists
+        also tell each job's default checkpoint.
         """
+        jobs = [job_from(data) for data in replies]
         wanted = {model_id for job in jobs if (model_id := _model_id(job)) is not None}
         if not wanted:
             return jobs
-        existing: set[str] = set()
+        defaults: dict[str, str | None] = {}
         params: dict[str, str | int] = {
             "filter": " OR ".join(f'model="{model_id}"' for model_id in sorted(wanted)),
             "pageSize": 1000,
@@ -387,13 +424,22 @@ class VertexBackend(BaseBackend):
         while True:
             url = self._url(f"{self.parent}/models", "v1")
             data = (yield from request(HttpRequest("GET", url, params=params))).json()
-            existing.update(str(m.get("name", "")).rsplit("/", 1)[-1] for m in data.get("models") or [])
+            for model in data.get("models") or []:
+                default = model.get("defaultCheckpointId")
+                defaults[str(model.get("name", "")).rsplit("/", 1)[-1]] = str(default) if default else None
             token = data.get("nextPageToken")
             if not token:
                 break
             params = {**params, "pageToken": str(token)}
-        gone = wanted - existing
-        return [j for j in jobs if _model_id(j) not in gone]
+        kept = []
+        for reply, job in zip(replies, jobs, strict=True):
+            model_id = _model_id(job)
+            if model_id is None:
+                kept.append(job)
+            elif model_id in defaults:
+                default = defaults[model_id]
+                kept.append(job_from(reply, default_checkpoint=default) if default else job)
+        return kept
 
     def cancel(self, job_id: str) -> Flow[TuningJob]:
         """Cancel the job; a job that has already finished is returned unchanged.
@@ -404,7 +450,7 @@ class VertexBackend(BaseBackend):
         """
         name = wire.job_name(job_id, self.parent)
         try:
-            yield from request(HttpRequest("POST", self._url(f"{name}:cancel"), json={}))
+            yield from request(HttpRequest("POST", self._read_url(f"{name}:cancel"), json={}))
         except BadRequestError as error:
             if error.status != "FAILED_PRECONDITION":
                 raise
@@ -412,6 +458,55 @@ class VertexBackend(BaseBackend):
             if not job.state.is_terminal:
                 raise
             return job
+        job = yield from self.get(job_id)
+        return job
+
+    # --- continuous tuning and checkpoints -----------------------------------------------------
+
+    def resolve_tuned_model(self, ref: str) -> Flow[TunedModelRef]:
+        """What ``create(tuned_model=ref)`` continues from.
+
+        *ref* is a job id or name of this backend (its tuned model, read with
+        ``get``), or a tuned model's name ``projects/…/models/ID[@VERSION]``:
+        the model is read for its checkpoints, and its base model comes from
+        the job that made it (the ``google-vertex-llm-tuning-job-id`` label),
+        else from the ``google-vertex-llm-tuning-base-model-id`` label.
+        """
+        if not TUNED_MODEL.fullmatch(ref):
+            job = yield from self.get(ref)
+            return tuned_model_of(job)
+        model = (yield from request(HttpRequest("GET", self._url(ref, "v1")))).json()
+        labels = model.get("labels") or {}
+        job_id = labels.get(JOB_ID_LABEL) if isinstance(labels, dict) else None
+        base = None
+        if job_id:
+            location_parent = ref.split("/models/", 1)[0]
+            resp = yield from request(
+                HttpRequest(
+                    "GET",
+                    self._read_url(wire.job_name(str(job_id), location_parent)),
+                    expected=frozenset({404}),
+                )
+            )
+            if resp.status_code != 404:
+                base = job_from(resp.json()).base_model
+        return tuned_model_ref(
+            model, name=ref, base_model=base or base_model_of(model), job_id=str(job_id) if job_id else None
+        )
+
+    def set_default_checkpoint(self, job_id: str, checkpoint_id: str) -> Flow[TuningJob]:
+        """Make *checkpoint_id* the one the job's tuned model serves (``models.patch``); the job re-read."""
+        job = yield from self.get(job_id)
+        if not job.tuned_model:
+            raise JobNotReady(job.id, job.state)
+        yield from request(
+            HttpRequest(
+                "PATCH",
+                self._url(job.tuned_model, "v1"),
+                params={"updateMask": "defaultCheckpointId"},
+                json={"defaultCheckpointId": checkpoint_id},
+            )
+        )
         job = yield from self.get(job_id)
         return job
 
@@ -425,7 +520,7 @@ class VertexBackend(BaseBackend):
         cancelled, still running) has nothing to delete: ``False``.
         """
         name = wire.job_name(job_id, self.parent)
-        resp = yield from request(HttpRequest("GET", self._url(name), expected=frozenset({404})))
+        resp = yield from request(HttpRequest("GET", self._read_url(name), expected=frozenset({404})))
         if resp.status_code == 404:
             return False
         tuned = resp.json().get("tunedModel") or {}
@@ -487,8 +582,8 @@ class VertexBackend(BaseBackend):
         if "/endpoints/" in target:
             endpoint = wire.endpoint_name(target)  # an endpoint or a checkpoint's endpoint, given directly
         else:
-            resp = yield from request(HttpRequest("GET", self._url(wire.job_name(target, self.parent))))
-            job = wire.job_from(resp.json())
+            resp = yield from request(HttpRequest("GET", self._read_url(wire.job_name(target, self.parent))))
+            job = job_from(resp.json())
             if not job.endpoint:
                 raise JobNotReady(job.id, job.state)
             endpoint = job.endpoint

@@ -24,8 +24,13 @@ _LABEL = re.compile(r"[a-z0-9_-]{0,63}")
 class VertexSettings(BackendSettings):
     """Where Vertex AI tuning jobs run and how requests are authenticated.
 
-    ``location`` is a region (``us-central1``) or a multi-region (``us``,
-    ``eu``); ``api_version = "v1beta1"`` opts in to its extra fields.  Local
+    ``location`` is a region (``us-central1``), a multi-region (``us``,
+    ``eu``) or ``global`` (open models).  ``api_version = "auto"`` (the
+    default) picks the version per request: a create goes to ``v1`` unless
+    its body needs a ``v1beta1``-only field (distillation, open models,
+    ``tuningMode``…), and jobs are read in ``v1beta1``, which reports the
+    detail state and step progress.  ``"v1"`` forces ``v1`` (a job needing
+    ``v1beta1`` is refused, naming the field); ``"v1beta1"`` forces ``v1beta1``.  Local
     datasets are staged to ``staging_bucket`` (``gs://bucket[/prefix]``).
     Credentials come from Application Default Credentials unless
     ``credentials_file`` names a service-account key file.
@@ -33,7 +38,7 @@ class VertexSettings(BackendSettings):
 
     project: str | None = None
     location: str = "us-central1"
-    api_version: Literal["v1", "v1beta1"] = "v1"
+    api_version: Literal["auto", "v1", "v1beta1"] = "auto"
     staging_bucket: str | None = None
     credentials_file: Path | None = None
     labels: dict[str, str] = Field(default_factory=dict)

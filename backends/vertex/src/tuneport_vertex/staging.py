@@ -35,7 +35,7 @@ from tuneport.errors import (
     RateLimitError,
     SpecError,
 )
-from tuneport.models import DataSource
+from tuneport.models import DataSource, TuningMethod
 from tuneport.protocol import Effect, HttpRequest, HttpResponse, backoff, call, request
 
 #: Up to this size a dataset is uploaded in one request.
@@ -56,15 +56,18 @@ class StagedFile:
     md5: str = ""
 
 
-def prepare(source: DataSource, field: str) -> StagedFile:
-    """Convert *source* to Vertex JSONL in a temporary file and hash it."""
+def prepare(source: DataSource, field: str, method: TuningMethod = TuningMethod.SUPERVISED) -> StagedFile:
+    """Convert *source* to Vertex JSONL of *method*'s format in a temporary file and hash it."""
     from tuneport.datasets import convert_dataset
 
+    # Typed Any: DatasetSource names only supervised examples, yet convert_dataset reads the
+    # preference and prompt examples a JobSpec of those methods holds (Vertex's JSONL of the method).
+    examples: Any = source
     handle, name = tempfile.mkstemp(prefix="tuneport-", suffix=".jsonl")
     os.close(handle)
     path = Path(name)
     try:
-        convert_dataset(source, path, to="vertex")
+        convert_dataset(examples, path, to="vertex", method=method)
     except Exception:
         path.unlink(missing_ok=True)
         raise

@@ -1,9 +1,11 @@
-"""The Vertex AI wire format: TuningJob bodies built, responses parsed (pure functions).
+"""The Vertex AI wire format: names, labels, states and the checks of a job spec (pure functions).
 
-Shapes follow ``google.cloud.aiplatform.v1`` (and ``v1beta1``) ``TuningJob``,
-``SupervisedTuningSpec``, ``SupervisedHyperParameters`` and the
-``GenerateContentRequest`` of endpoints, in proto3 JSON (lowerCamelCase).
-Replies may carry enums as names or integers and int64 as strings.
+Shapes follow ``google.cloud.aiplatform.v1`` (and ``v1beta1``) in proto3 JSON
+(lowerCamelCase).  Replies may carry enums as names or integers and int64 as
+strings.  Create bodies are built in :mod:`tuneport_vertex.wire_create`,
+replies read in :mod:`tuneport_vertex.wire_reads`, evaluation in
+:mod:`tuneport_vertex.wire_evaluation`, and what each method sends in
+:mod:`tuneport_vertex.wire_methods`.
 """
 
 from __future__ import annotations
@@ -17,21 +19,18 @@ from tuneport.models import (
     DetailState,
     GenerateRequest,
     Generation,
-    Hyperparameters,
-    JobError,
     JobQuery,
     JobSpec,
     JobState,
-    TuningJob,
 )
 from tuneport_google.proto_json import (
     check_generate_request,
     check_hyperparameters,
     generate_content_body,
     generation_from_response,
-    parse_int,
-    parse_time,
 )
+from tuneport_vertex.wire_evaluation import evaluation_config
+from tuneport_vertex.wire_methods import method_problems
 
 BACKEND = "vertex"
 MAX_DISPLAY_NAME = 128
@@ -93,8 +92,8 @@ ADAPTER_SIZES = {
     16: "ADAPTER_SIZE_SIXTEEN",
     32: "ADAPTER_SIZE_THIRTY_TWO",
 }
-_ADAPTER_TAGS = {"1": 1, "2": 4, "3": 8, "4": 16, "5": 32, "6": 2}
-_ADAPTER_BY_NAME = {name: size for size, name in ADAPTER_SIZES.items()}
+ADAPTER_TAGS = {"1": 1, "2": 4, "3": 8, "4": 16, "5": 32, "6": 2}
+ADAPTER_BY_NAME = {name: size for size, name in ADAPTER_SIZES.items()}
 
 #: Backend-specific JobSpec extras this backend accepts.
 EXTRAS = frozenset({"export_last_checkpoint_only", "encryption_spec", "service_account", "tuning_mode"})
@@ -208,8 +207,12 @@ def label_problems(labels: Mapping[str, str]) -> list[Problem]:
     return problems
 
 
-def check_spec(spec: JobSpec, *, api_version: str = "v1") -> None:
-    """Refuse what a ``TuningJob`` of ``api_version`` cannot carry, without I/O (``SpecError``)."""
+def check_spec(spec: JobSpec, *, api_version: str = "auto") -> None:
+    """Refuse what a ``TuningJob`` cannot carry under *api_version*, without I/O (``SpecError``).
+
+    ``api_version`` is the profile's setting (``auto``, ``v1``, ``v1beta1``):
+    a forced ``v1`` refuses what only v1beta1 has, naming the field.
+    """
     unknown = sorted(set(spec.extras) - EXTRAS)
     problems = [
         Problem(
@@ -219,14 +222,12 @@ def check_spec(spec: JobSpec, *, api_version: str = "v1") -> None:
         )
         for k in unknown
     ]
-    if "tuning_mode" in spec.extras and api_version != "v1beta1":
-        problems.append(
-            Problem(
-                'tuningMode exists only in the v1beta1 API: set api_version = "v1beta1"',
-                field="extras.tuning_mode",
-                rule="needs-v1beta1",
-            )
-        )
+    problems.extend(method_problems(spec, api_version=api_version))
+    if spec.evaluation is not None:
+        try:
+            evaluation_config(spec.evaluation)
+        except SpecError as error:
+            problems.extend(error.problems)
     if spec.display_name is not None and len(spec.display_name) > MAX_DISPLAY_NAME:
         problems.append(
             Problem(f"at most {MAX_DISPLAY_NAME} characters", field="display_name", rule="too-long")
@@ -249,119 +250,6 @@ def check_spec(spec: JobSpec, *, api_version: str = "v1") -> None:
     if problems:
         raise SpecError(problems, summary="the job spec is not accepted by vertex")
     check_hyperparameters(spec.hyperparameters, backend="vertex")
-
-
-def create_body(
-    spec: JobSpec,
-    *,
-    training_uri: str,
-    validation_uri: str | None,
-    labels: Mapping[str, str],
-    api_version: str = "v1",
-) -> dict[str, Any]:
-    """The ``TuningJob`` sent to ``POST …/tuningJobs`` of ``api_version`` (after :func:`check_spec`)."""
-    check_spec(spec, api_version=api_version)
-    hyper: dict[str, Any] = {}
-    given = spec.hyperparameters.given()
-    if "epoch_count" in given:
-        hyper["epochCount"] = given["epoch_count"]
-    if "learning_rate_multiplier" in given:
-        hyper["learningRateMultiplier"] = given["learning_rate_multiplier"]
-    if "adapter_size" in given:
-        hyper["adapterSize"] = ADAPTER_SIZES[given["adapter_size"]]
-    tuning_spec: dict[str, Any] = {"trainingDatasetUri": training_uri}
-    if validation_uri:
-        tuning_spec["validationDatasetUri"] = validation_uri
-    if hyper:
-        tuning_spec["hyperParameters"] = hyper
-    if "export_last_checkpoint_only" in spec.extras:
-        tuning_spec["exportLastCheckpointOnly"] = bool(spec.extras["export_last_checkpoint_only"])
-    if "tuning_mode" in spec.extras:
-        tuning_spec["tuningMode"] = spec.extras["tuning_mode"]
-    body: dict[str, Any] = {"baseModel": spec.base_model, "supervisedTuningSpec": tuning_spec}
-    if spec.display_name:
-        body["tunedModelDisplayName"] = spec.display_name
-    if spec.description:
-        body["description"] = spec.description
-    if labels:
-        body["labels"] = dict(labels)
-    encryption = spec.extras.get("encryption_spec")
-    if encryption:
-        body["encryptionSpec"] = (
-            {"kmsKeyName": encryption} if isinstance(encryption, str) else dict(encryption)
-        )
-    if spec.extras.get("service_account"):
-        body["serviceAccount"] = spec.extras["service_account"]
-    return body
-
-
-def _adapter_size(value: Any) -> int | None:
-    if value is None:
-        return None
-    text = str(value)
-    return _ADAPTER_BY_NAME.get(text) or _ADAPTER_TAGS.get(text)
-
-
-def job_from(data: Mapping[str, Any]) -> TuningJob:
-    """A :class:`TuningJob` from a ``TuningJob`` reply."""
-    name = str(data.get("name", ""))
-    state, detail = STATES.get(str(data.get("state", "")), (JobState.UNKNOWN, None))
-    v1beta1_detail = DETAIL_STATES.get(str(data.get("tuningJobState", "")))
-    if v1beta1_detail is not None and not state.is_terminal:
-        detail = v1beta1_detail
-    spec = data.get("supervisedTuningSpec") or {}
-    hyper = spec.get("hyperParameters") or {}
-    stats = (data.get("tuningDataStats") or {}).get("supervisedTuningDataStats") or {}
-    meta = data.get("tuningJobMetadata") or {}
-    completed = parse_int(meta.get("completedStepCount"))
-    total = parse_int(stats.get("tuningStepCount"))
-    progress = None
-    if state.is_success:
-        progress = 1.0
-    elif completed is not None and total:
-        progress = min(completed / total, 1.0)
-    error = None
-    if isinstance(data.get("error"), Mapping):
-        err = data["error"]
-        error = JobError(message=str(err.get("message", "")), code=parse_int(err.get("code")))
-    tuned = data.get("tunedModel") or {}
-    values = {
-        "epoch_count": parse_int(hyper.get("epochCount")),
-        "learning_rate_multiplier": hyper.get("learningRateMultiplier"),
-        "adapter_size": _adapter_size(hyper.get("adapterSize")),
-        "batch_size": parse_int(hyper.get("batchSize")),
-        "learning_rate": hyper.get("learningRate"),
-    }
-    try:
-        effective = Hyperparameters.model_validate({k: v for k, v in values.items() if v is not None})
-    except ValueError:
-        effective = Hyperparameters()
-    return TuningJob(
-        id=name.rsplit("/", 1)[-1] if name else "",
-        backend=BACKEND,
-        name=name or None,
-        display_name=data.get("tunedModelDisplayName"),
-        description=data.get("description"),
-        base_model=data.get("baseModel") or (data.get("preTunedModel") or {}).get("baseModel"),
-        state=state,
-        detail_state=detail,
-        progress=progress,
-        completed_steps=completed,
-        total_steps=total,
-        completed_epochs=parse_int(meta.get("completedEpochCount")),
-        create_time=parse_time(data.get("createTime")),
-        start_time=parse_time(data.get("startTime")),
-        end_time=parse_time(data.get("endTime")),
-        update_time=parse_time(data.get("updateTime")),
-        error=error,
-        tuned_model=tuned.get("model"),
-        endpoint=tuned.get("endpoint"),
-        hyperparameters=effective,
-        data_stats=dict(stats) or None,
-        # tuneport's request id is bookkeeping: it stays in raw, out of the job's labels.
-        labels={str(k): str(v) for k, v in (data.get("labels") or {}).items() if k != REQUEST_ID_LABEL},
-        raw=dict(data),
-    )
 
 
 # --- list ---------------------------------------------------------------------------------
