@@ -84,3 +84,32 @@ def stage_numbers_jsonl(base_url: str, bucket: str = "tuneport-clients", name: s
         headers={"content-type": "application/jsonl"},
     )
     assert upload.status_code == 200, upload.text
+
+
+def preference_line(
+    prompt: str, preferred: str, rejected: str, *, system: str | None = None
+) -> dict[str, Any]:
+    """One Vertex preference example: a prompt, a preferred (score 1) and a dispreferred (score 0) answer."""
+    example: dict[str, Any] = {
+        "contents": [{"role": "user", "parts": [{"text": prompt}]}],
+        "completions": [
+            {"completion": {"role": "model", "parts": [{"text": preferred}]}, "score": 1},
+            {"completion": {"role": "model", "parts": [{"text": rejected}]}, "score": 0},
+        ],
+    }
+    if system is not None:
+        example["systemInstruction"] = {"parts": [{"text": system}]}
+    return example
+
+
+def preference_jsonl(rows: list[tuple[str, str, str]] | None = None) -> bytes:
+    """Vertex preference JSONL (default: :data:`NUMBERS`, the wrong answer being the input repeated)."""
+    triples = [(i, o, i) for i, o in NUMBERS] if rows is None else rows
+    return ("\n".join(json.dumps(preference_line(*t)) for t in triples) + "\n").encode()
+
+
+def prompts_jsonl(prompts: list[str] | None = None) -> bytes:
+    """Distillation prompt JSONL: one user turn each (default: the inputs of :data:`NUMBERS`)."""
+    texts = [i for i, _ in NUMBERS] if prompts is None else prompts
+    lines = [json.dumps({"contents": [{"role": "user", "parts": [{"text": t}]}]}) for t in texts]
+    return ("\n".join(lines) + "\n").encode()

@@ -170,7 +170,14 @@ def test_endpoint_and_model_resources(client: httpx.Client, done: dict[str, Any]
     model = client.get(f"/v1beta1/{model_name}@1").json()
     assert model["name"] == model_name
     assert model["versionId"] == "1"
-    assert model["deployedModels"] == [{"endpoint": endpoint_name, "deployedModelId": deployed["id"]}]
+    assert deployed["checkpointId"] == model["defaultCheckpointId"]  # the job's endpoint: the default
+    assert model["deployedModels"][0] == {
+        "endpoint": endpoint_name,
+        "deployedModelId": deployed["id"],
+        "checkpointId": model["defaultCheckpointId"],
+    }
+    others = [c["endpoint"] for c in done["tunedModel"]["checkpoints"][:-1]]  # each checkpoint's own
+    assert [d["endpoint"] for d in model["deployedModels"][1:]] == others
     assert_error(client.get(f"/v1/{model_name}@2"), 404, "NOT_FOUND")
 
 
@@ -206,6 +213,13 @@ def test_removal_follows_vertex_rules(emulator: Emulator, client: httpx.Client, 
     assert "deployedModels" not in client.get(f"/v1/{endpoint}").json()
     assert_error(_ask(client, endpoint, "IV"), 400, "FAILED_PRECONDITION")
 
+    # The checkpoints' own endpoints still hold the model: they go first.
+    assert_error(client.delete(f"/v1/{model}"), 400, "FAILED_PRECONDITION", contains="more")
+    for checkpoint in done["tunedModel"]["checkpoints"][:-1]:
+        own = checkpoint["endpoint"]
+        own_id = client.get(f"/v1/{own}").json()["deployedModels"][0]["id"]
+        client.post(f"/v1/{own}:undeployModel", json={"deployedModelId": own_id}).raise_for_status()
+    emulator.advance(5)
     delete_endpoint = client.delete(f"/v1/{endpoint}").json()
     assert delete_endpoint["metadata"]["@type"].endswith("v1.DeleteOperationMetadata")
     delete_model = client.delete(f"/v1/{model}").json()

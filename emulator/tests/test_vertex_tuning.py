@@ -87,8 +87,11 @@ def test_the_job_moves_through_its_states(
     assert tuned["model"].startswith(f"{NUMBERED}/models/")
     assert tuned["model"].endswith("@1")
     assert tuned["endpoint"].startswith(f"{NUMBERED}/endpoints/")
+    first_endpoint = tuned["checkpoints"][0]["endpoint"]  # every checkpoint has an endpoint (#16)
+    assert first_endpoint.startswith(f"{NUMBERED}/endpoints/")
+    assert first_endpoint != tuned["endpoint"]
     assert tuned["checkpoints"] == [
-        {"checkpointId": "1", "epoch": "1", "step": "2"},
+        {"checkpointId": "1", "epoch": "1", "step": "2", "endpoint": first_endpoint},
         {"checkpointId": "2", "epoch": "2", "step": "3", "endpoint": tuned["endpoint"]},
     ]
 
@@ -256,8 +259,8 @@ def test_snake_case_and_output_only_fields_are_accepted(create_job: CreateJob) -
         ),
         (
             {"distillationSpec": {}, "supervisedTuningSpec": None},
-            "tuning_job.distillation_spec",
-            "not supported",
+            "tuning_job.distillation_spec.prompt_dataset_uri",
+            "is required",
         ),
         ({"encryptionSpec": {"kmsKeyName": "my-key"}}, "tuning_job.encryption_spec.kms_key_name", "keyRings"),
     ],

@@ -85,6 +85,19 @@ NEWER_FIELDS[f"{V1BETA1}.TuningJob"] |= {
     "satisfiesPzi",
 }  # fmt: skip
 NEWER_FIELDS[f"{V1BETA1}.TuningDataStats"] |= {"reinforcementTuningDataStats"}
+# #16: distillation's newer fields (and what google-genai sends beyond the discovery documents).
+NEWER_FIELDS[f"{V1BETA1}.DistillationSpec"] = {
+    "promptDatasetUri", "tuningMode", "exportLastCheckpointOnly", "evaluationConfig",
+}  # fmt: skip
+NEWER_FIELDS[f"{V1BETA1}.DistillationHyperParameters"] = {
+    "batchSize",
+    "learningRate",
+    "sftLossWeightMultiplier",
+}
+NEWER_FIELDS[f"{V1BETA1}.DatasetStats"] = {
+    "totalBillableTokenCount", "contentsPerExampleDistribution", "droppedExampleReasons",
+    "droppedExampleIndices",
+}  # fmt: skip
 NEWER_FIELDS[f"{V1BETA1}.GenerateContentResponse.UsageMetadata"] |= {
     "toolUsePromptTokensDetails",
     "trafficType",
@@ -283,6 +296,12 @@ def _collect_replies(
     emulator.advance(5)
     replies.append((client.get(f"/{version}/{undeploy['name']}", params=params).json(), "Operation"))
     replies.append((client.delete(f"/{version}/{endpoint}", params=params).json(), "Operation"))
+    for checkpoint in done["tunedModel"]["checkpoints"][:-1]:  # their own endpoints hold the model too
+        own = client.get(f"/{version}/{checkpoint['endpoint']}", params=params).json()
+        replies.append((own, "Endpoint"))
+        body = {"deployedModelId": own["deployedModels"][0]["id"]}
+        client.post(f"/{version}/{checkpoint['endpoint']}:undeployModel", params=params, json=body)
+    emulator.advance(5)
     deleted = client.delete(f"/{version}/{model.split('@')[0]}", params=params).json()
     emulator.advance(5)
     replies.append((client.get(f"/{version}/{deleted['name']}", params=params).json(), "Operation"))
@@ -532,3 +551,71 @@ def test_a_role_in_any_case_is_a_role_but_other_words_are_not(
     )
     assert refused.status_code == 400
     assert refused.json()["error"]["message"] == "Please use a valid role: user, model."
+
+
+def _method_replies(
+    emulator: Emulator, client: httpx.Client, gcs: Callable[..., str], version: str
+) -> list[Any]:
+    """The replies of a preference job (both versions) and a distillation job (v1beta1), with evaluation."""
+    from emulator_helpers import preference_jsonl, prompts_jsonl
+
+    evaluation = {
+        "metrics": [{"bleuSpec": {}}, {"rougeSpec": {"rougeType": "rouge1"}}, {"pointwiseMetricSpec": {}}],
+        "outputConfig": {"gcsDestination": {"outputUriPrefix": "gs://b/eval"}},
+    }
+    bodies = [
+        {
+            "baseModel": "gemini-2.5-flash",
+            "preferenceOptimizationSpec": {
+                "trainingDatasetUri": gcs(preference_jsonl(), name="pref.jsonl"),
+                "hyperParameters": {"epochCount": 2, "beta": 0.5},
+                "evaluationConfig": evaluation,
+            },
+        }
+    ]
+    if version == "v1beta1":
+        bodies.append(
+            {
+                "baseModel": "gemini-2.5-flash",
+                "distillationSpec": {
+                    "baseTeacherModel": "gemini-3.1-pro",
+                    "promptDatasetUri": gcs(prompts_jsonl(), name="prompts.jsonl"),
+                    "hyperParameters": {"epochCount": 1},
+                },
+            }
+        )
+    names = []
+    for body in bodies:
+        created = client.post(f"/{version}/{PARENT}/tuningJobs", json=body)
+        assert created.status_code == 200, created.text
+        names.append(created.json()["name"])
+    emulator.advance(3600)
+    replies = [client.get(f"/{version}/{name}").json() for name in names]
+    for reply in list(replies):
+        replies.append(client.get(f"/{version}/{reply['tunedModel']['model']}").json())
+    return replies
+
+
+@pytest.mark.parametrize("version", ["v1", "v1beta1"])
+def test_method_replies_parse_strictly(
+    emulator: Emulator, client: httpx.Client, gcs: Callable[..., str], version: str
+) -> None:
+    replies = _method_replies(emulator, client, gcs, version)
+    types = _types(version)
+    jobs = [r for r in replies if "/tuningJobs/" in r["name"]]
+    assert jobs[0]["evaluateDatasetRuns"]  # the evaluation's shape is checked against the protos
+    for reply in replies:
+        parse_strictly(reply, types.TuningJob if "/tuningJobs/" in reply["name"] else types.Model)
+
+
+def test_distillation_request_schema_knows_the_published_fields() -> None:
+    from tuneport_emulator.schema import lookup_message
+
+    for short in ("DistillationSpec", "DistillationHyperParameters"):
+        name = f"{V1BETA1}.{short}"
+        descriptor = _descriptor(name)
+        assert descriptor is not None
+        mine = lookup_message(name)
+        theirs = {f.json_name for f in descriptor.fields}
+        assert theirs <= set(mine.fields), theirs - set(mine.fields)
+        assert set(mine.fields) - theirs <= NEWER_FIELDS[name]

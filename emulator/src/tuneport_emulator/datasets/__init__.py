@@ -12,13 +12,21 @@ docs/emulator.md ("Datasets").
 from __future__ import annotations
 
 from tuneport_emulator.datasets.check import DatasetRole, LineProblem, Verdict, check_dataset
-from tuneport_emulator.datasets.limits import VERTEX_SUPERVISED, DatasetLimits
+from tuneport_emulator.datasets.limits import VERTEX_PREFERENCE, VERTEX_SUPERVISED, DatasetLimits
+from tuneport_emulator.datasets.methods import (
+    ExampleRules,
+    check_preference_example,
+    check_prompt_example,
+    rules_for,
+)
 from tuneport_emulator.datasets.rules import Example, Problem, Turn, check_example
 
 __all__ = [
+    "VERTEX_PREFERENCE",
     "VERTEX_SUPERVISED",
     "DatasetLimits",
     "DatasetRole",
+    "ExampleRules",
     "Example",
     "LineProblem",
     "Problem",
@@ -26,4 +34,7 @@ __all__ = [
     "Verdict",
     "check_dataset",
     "check_example",
+    "check_preference_example",
+    "check_prompt_example",
+    "rules_for",
 ]

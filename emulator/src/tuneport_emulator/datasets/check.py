@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from tuneport_emulator.datasets.limits import DatasetLimits
+from tuneport_emulator.datasets.methods import ExampleRules, rules_for
 from tuneport_emulator.datasets.reader import read_lines
-from tuneport_emulator.datasets.rules import Example, Problem, check_example
+from tuneport_emulator.datasets.rules import Example, Problem
 
 __all__ = ["DatasetRole", "LineProblem", "Verdict", "check_dataset"]
 
@@ -66,8 +67,13 @@ def check_dataset(
     role: DatasetRole,
     limits: DatasetLimits,
     on_example: Callable[[Example], None] | None = None,
+    rules: ExampleRules | None = None,
 ) -> Verdict:
-    """Check a dataset file read from ``stream``; valid examples go to ``on_example`` as they come."""
+    """Check a dataset file read from ``stream``; valid examples go to ``on_example`` as they come.
+
+    ``rules`` check one example (default: supervised tuning's, :func:`.methods.rules_for`).
+    """
+    check = rules if rules is not None else rules_for("supervised")
     verdict = Verdict()
     multimodal = False
     cap = limits.max_validation_examples if role is DatasetRole.VALIDATION else limits.max_training_examples
@@ -78,7 +84,7 @@ def check_dataset(
         if line.problem is not None:
             _bad(verdict, LineProblem(line.number, None, line.problem))
             continue
-        checked = check_example(line.value, max_nesting=limits.max_nesting)
+        checked = check(line.value, limits.max_nesting, limits.max_example_tokens)
         if isinstance(checked, Problem):
             _bad(verdict, LineProblem(line.number, checked.field, checked.message))
             continue

@@ -80,6 +80,10 @@ class Example:
     turns: tuple[Turn, ...]
     #: Whether a part refers to a file (the example is multimodal).
     has_files: bool
+    #: A preference example's completions, the preferred one first (its turns end with the prompt).
+    completions: tuple[Turn, ...] = ()
+    #: Their scores, in the same order.
+    scores: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -178,7 +182,9 @@ def _function_part(value: Any, where: str, payload: str, levels: int) -> None:
     _check_depth(value, where, levels)
 
 
-def _parts(value: Any, where: str, *, text_only: bool, levels: int) -> tuple[str, bool]:
+def _parts(
+    value: Any, where: str, *, text_only: bool, levels: int, what: str = "a system instruction"
+) -> tuple[str, bool]:
     """(the text of the text parts, whether a part is a file) of a ``parts`` array."""
     parts = _array(value, where, "an array of parts")
     if not parts:
@@ -209,7 +215,7 @@ def _parts(value: Any, where: str, *, text_only: bool, levels: int) -> tuple[str
         kind = data[0]
         item = next(v for k, v in part.items() if _DATA.get(k) == kind)
         if text_only and kind != "text":
-            raise _Broken(at, "a system instruction holds text parts only")
+            raise _Broken(at, f"{what} holds text parts only")
         if kind == "text":
             texts.append(_string(item, _join(at, "text")))
         elif kind == "fileData":
@@ -220,7 +226,10 @@ def _parts(value: Any, where: str, *, text_only: bool, levels: int) -> tuple[str
     return "".join(texts), files
 
 
-def _turns(value: Any, *, levels: int) -> tuple[tuple[Turn, ...], bool]:
+def _turns(
+    value: Any, *, levels: int, last: str = "model", text_only: str | None = None
+) -> tuple[tuple[Turn, ...], bool]:
+    """The turns of ``contents``: alternating, ending with a ``last`` turn (``text_only``: its reason)."""
     contents = _array(value, "contents", "an array of turns")
     if not contents:
         raise _Broken("contents", "'contents' holds no turns")
@@ -241,17 +250,21 @@ def _turns(value: Any, *, levels: int) -> tuple[tuple[Turn, ...], bool]:
             if "parts" not in fields:
                 raise _Broken(_join(at, "parts"), "a turn needs 'parts'")
             parts = fields["parts"]
-        text, has_files = _parts(parts, f"{at}.parts", text_only=False, levels=levels)
+        text, has_files = _parts(
+            parts, f"{at}.parts", text_only=text_only is not None, levels=levels, what=text_only or ""
+        )
         if turns and turns[-1].role == role:
             raise _Broken(
                 _join(at, "role"), f"turns alternate between 'user' and 'model'; two {role!r} turns in a row"
             )
         turns.append(Turn(role, text))
         files = files or has_files
-    if turns[-1].role != "model":
+    if turns[-1].role != last:
         raise _Broken(
             f"contents[{len(turns) - 1}].role",
-            "the last turn is the answer the tuning learns: its role must be 'model'",
+            "the last turn is the answer the tuning learns: its role must be 'model'"
+            if last == "model"
+            else "the last turn is the prompt the model answers: its role must be 'user'",
         )
     return tuple(turns), files
 

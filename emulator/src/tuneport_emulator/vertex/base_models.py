@@ -41,6 +41,7 @@ _ALL_SIZES = frozenset(
     }
 )
 _PRO_SIZES = frozenset({"ADAPTER_SIZE_ONE", "ADAPTER_SIZE_TWO", "ADAPTER_SIZE_FOUR", "ADAPTER_SIZE_EIGHT"})
+_PREFERENCE = frozenset({"supervised", "preference"})
 _PUBLISHER = re.compile(r"(?:projects/[^/]+/locations/[^/]+/)?publishers/google/models/([^/@]+)")
 
 
@@ -51,14 +52,17 @@ class BaseModel:
     name: str
     adapter_sizes: frozenset[str]
     max_output_tokens: int
+    #: The tuning methods it takes (supervised; preference and distillation per Google's pages).
+    methods: frozenset[str] = frozenset({"supervised"})
 
 
 BASE_MODELS: dict[str, BaseModel] = {
     m.name: m
     for m in (
         BaseModel("gemini-2.5-pro", _PRO_SIZES, 65_536),
-        BaseModel("gemini-2.5-flash", _ALL_SIZES, 65_536),
-        BaseModel("gemini-2.5-flash-lite", _ALL_SIZES, 65_536),
+        # Preference tuning: "Gemini 2.5 Flash and Flash-Lite"; distillation: student gemini-2.5-flash.
+        BaseModel("gemini-2.5-flash", _ALL_SIZES, 65_536, _PREFERENCE | {"distillation"}),
+        BaseModel("gemini-2.5-flash-lite", _ALL_SIZES, 65_536, _PREFERENCE),
         BaseModel("gemini-2.0-flash-001", _ALL_SIZES, 8_192),
         BaseModel("gemini-2.0-flash-lite-001", _ALL_SIZES, 8_192),
         BaseModel("gemini-1.5-pro-002", _PRO_SIZES, 8_192),

@@ -37,7 +37,15 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO, TypeAlias
 
 from tuneport_emulator.answers import estimate_tokens
-from tuneport_emulator.datasets import VERTEX_SUPERVISED, DatasetRole, Example, Verdict, check_dataset
+from tuneport_emulator.datasets import (
+    VERTEX_SUPERVISED,
+    DatasetLimits,
+    DatasetRole,
+    Example,
+    Verdict,
+    check_dataset,
+    rules_for,
+)
 from tuneport_emulator.storage import Objects
 from tuneport_emulator.storage.records import StoredObject
 from tuneport_emulator.vertex.records import Example as AnswerExample
@@ -80,6 +88,11 @@ class Dataset:
     output_tokens: array[int] = field(default_factory=_int_array)
     messages: array[int] = field(default_factory=_int_array)
     samples: list[list[dict[str, Any]]] = field(default_factory=list)
+    #: Preference data: tokens of each dispreferred completion, and every completion's score.
+    rejected_tokens: array[int] = field(default_factory=_int_array)
+    scores: array[float] = field(default_factory=lambda: array("d"))
+    #: Preference data: the first examples as ``GeminiPreferenceExample``s.
+    preference_samples: list[dict[str, Any]] = field(default_factory=list)
     _kept_characters: int = 0
     _answer_examples: tuple[AnswerExample, ...] | None = field(default=None, repr=False)
     _measures: dict[str, Any] | None = field(default=None, repr=False)
@@ -100,6 +113,20 @@ class Dataset:
             self._answer_examples = tuple(AnswerExample(*row) for row in self.examples)
         return list(self._answer_examples)
 
+    def _add_preference(self, example: Example) -> None:
+        self.rejected_tokens.append(estimate_tokens(example.completions[1].text))
+        self.scores.extend(example.scores)
+        if len(self.preference_samples) < SAMPLE_EXAMPLES:
+            self.preference_samples.append(
+                {
+                    "contents": [{"role": t.role, "parts": [{"text": t.text}]} for t in example.turns],
+                    "completions": [
+                        {"completion": {"role": "model", "parts": [{"text": c.text}]}, "score": score}
+                        for c, score in zip(example.completions, example.scores, strict=True)
+                    ],
+                }
+            )
+
     def measures(self) -> dict[str, Any]:
         """The job-independent parts of its data stats (computed once; add no example after)."""
         if self._measures is None:
@@ -109,9 +136,18 @@ class Dataset:
     def add(self, example: Example) -> None:
         """Measure one valid example (and keep it to answer from while there is room)."""
         turns = example.turns
-        output = turns[-1].text
-        prompt = next((turn.text for turn in reversed(turns[:-1]) if turn.role == "user"), "")
-        before = example.system + "".join(turn.text for turn in turns[:-1])
+        if example.completions or turns[-1].role == "user":
+            # A preference example (the preferred completion is its answer) or a prompt (the teacher
+            # answers it: see vertex.jobs): its turns are all input.
+            context = turns
+            output = example.completions[0].text if example.completions else ""
+            if example.completions:
+                self._add_preference(example)
+        else:
+            context = turns[:-1]
+            output = turns[-1].text
+        prompt = next((turn.text for turn in reversed(context) if turn.role == "user"), "")
+        before = example.system + "".join(turn.text for turn in context)
         kept = len(prompt) + len(output) + len(example.system)
         if len(self.examples) < MAX_ANSWER_EXAMPLES and self._kept_characters + kept <= MAX_ANSWER_CHARACTERS:
             self.examples.append([prompt, output, example.system])
@@ -148,6 +184,8 @@ def read_dataset(
     lock: contextlib.AbstractContextManager[Any] | None = None,
     background_bytes: int | None = None,
     now: Callable[[], float] | None = None,
+    kind: str = "supervised",
+    limits: DatasetLimits | None = None,
 ) -> DatasetResult | Checking:
     """The dataset at ``uri`` (``role`` is ``training`` or ``validation``), or why it is unusable.
 
@@ -158,21 +196,24 @@ def read_dataset(
     read is checked on a daemon thread of its own (an emulator that stops
     does not wait for it); ``now`` (the emulator clock) then stamps when it
     finished.  That thread never takes ``lock``, so whoever waits for it may
-    do so with the lock free.
+    do so with the lock free.  ``kind`` names the rules of the data
+    (:func:`tuneport_emulator.datasets.rules_for`) and ``limits`` its limits
+    (default: supervised tuning's).
     """
+    limits = limits if limits is not None else _LIMITS
     with lock if lock is not None else contextlib.nullcontext():
         stored = objects.find_uri(uri)
         stream = None if stored is None else objects.open_uri(uri)
     if stored is None or stream is None:
         return f"Failed to read the {role} dataset {uri}: no such object in Cloud Storage."
-    key = DatasetCache.key(stored, role)
+    key = (kind, *DatasetCache.key(stored, role))
     cached = None if cache is None else cache.get(key)
     if cached is not None:
         stream.close()
         return cached
     if background_bytes is None or stored.size < background_bytes:
         with stream:
-            result = _check(stream, stored, uri, role)
+            result = _check(stream, stored, uri, role, kind, limits)
         if cache is not None:
             cache.put(key, result)
         return result
@@ -181,7 +222,7 @@ def read_dataset(
     def run() -> None:
         try:
             with stream:
-                result = _check(stream, stored, uri, role)
+                result = _check(stream, stored, uri, role, kind, limits)
         except BaseException as exc:  # the oracle's bug: the job fails with INTERNAL (see vertex.jobs)
             _log.exception("checking %s failed", uri)
             checking.future.set_exception(exc)
@@ -195,18 +236,21 @@ def read_dataset(
     return checking
 
 
-def _check(stream: BinaryIO, stored: StoredObject, uri: str, role: str) -> DatasetResult:
-    if stored.size > _LIMITS.max_file_bytes:
+def _check(
+    stream: BinaryIO, stored: StoredObject, uri: str, role: str, kind: str, limits: DatasetLimits
+) -> DatasetResult:
+    if stored.size > limits.max_file_bytes:
         return (
             f"The {role} dataset {uri} is invalid: it has {stored.size:,} bytes; a dataset file may have "
-            f"at most {_LIMITS.max_file_bytes:,} (1 GB)."
+            f"at most {limits.max_file_bytes:,} (1 GB)."
         )
     dataset = Dataset(uri)
     verdict = check_dataset(
         stream,
         role=DatasetRole.VALIDATION if role == "validation" else DatasetRole.TRAINING,
-        limits=_LIMITS,
+        limits=limits,
         on_example=dataset.add,
+        rules=rules_for(kind),
     )
     problem = _describe(verdict, uri, role)
     return dataset if problem is None else problem

@@ -22,10 +22,17 @@ from typing import Any
 
 from tuneport_emulator.operations import operation_json
 from tuneport_emulator.surface import EmulatorContext
+from tuneport_emulator.vertex.checkpoints import (
+    checkpoints,
+    default_checkpoint,
+    examples_at,
+    served_checkpoint,
+)
+from tuneport_emulator.vertex.checks import check_labels
 from tuneport_emulator.vertex.jobs import POST_PROCESSING_SECONDS, SECTION, TuningJobs
 from tuneport_emulator.vertex.model_labels import model_labels
 from tuneport_emulator.vertex.names import numeric_id
-from tuneport_emulator.vertex.records import Example, JobState, Operation, TuningJob
+from tuneport_emulator.vertex.records import Deployment, Example, JobState, Operation, TuningJob
 from tuneport_emulator.vertex.schema import messages
 from tuneport_emulator.wire import ApiError, bad_request, format_timestamp
 
@@ -34,6 +41,69 @@ __all__ = ["OPERATION_SECONDS", "Endpoints"]
 #: Emulator seconds until an undeploy or delete operation is done.
 OPERATION_SECONDS = 5.0
 _EMPTY = "google.protobuf.Empty"
+#: ``models.patch`` update-mask paths → Model fields.
+_MUTABLE_MODEL_FIELDS = {
+    "display_name": "displayName", "displayName": "displayName", "description": "description",
+    "labels": "labels", "default_checkpoint_id": "defaultCheckpointId",
+    "defaultCheckpointId": "defaultCheckpointId",
+}  # fmt: skip
+
+
+class _JobDeployment:
+    """The job's own endpoint, seen as a :class:`~.records.Deployment` (its state lives on the record)."""
+
+    def __init__(self, record: TuningJob) -> None:
+        self._record = record
+        self.endpoint = record.endpoint
+        self.deployed_model_id = record.deployed_model_id
+
+    @property
+    def checkpoint_id(self) -> str:
+        return default_checkpoint(self._record)
+
+    @property
+    def undeploy_time(self) -> float | None:
+        return self._record.undeploy_time
+
+    @undeploy_time.setter
+    def undeploy_time(self, value: float | None) -> None:
+        self._record.undeploy_time = value
+
+    @property
+    def endpoint_delete_time(self) -> float | None:
+        return self._record.endpoint_delete_time
+
+    @endpoint_delete_time.setter
+    def endpoint_delete_time(self, value: float | None) -> None:
+        self._record.endpoint_delete_time = value
+
+    @property
+    def undeploy_operation(self) -> str | None:
+        return self._record.undeploy_operation
+
+    @undeploy_operation.setter
+    def undeploy_operation(self, value: str | None) -> None:
+        self._record.undeploy_operation = value
+
+    @property
+    def endpoint_delete_operation(self) -> str | None:
+        return self._record.endpoint_delete_operation
+
+    @endpoint_delete_operation.setter
+    def endpoint_delete_operation(self, value: str | None) -> None:
+        self._record.endpoint_delete_operation = value
+
+
+_AnyDeployment = Deployment | _JobDeployment
+
+
+def deployments_of(record: TuningJob) -> list[_AnyDeployment]:
+    """Every endpoint of a job: its own, then its checkpoints'."""
+    return [_JobDeployment(record), *record.deployments]
+
+
+def _deployment(record: TuningJob, endpoint: str) -> _AnyDeployment:
+    return next(d for d in deployments_of(record) if d.endpoint == endpoint)
 
 
 def _ready_time(record: TuningJob) -> float:
@@ -63,18 +133,19 @@ class Endpoints:
         return self._jobs.status(record, now).state is JobState.JOB_STATE_SUCCEEDED
 
     @staticmethod
-    def deployed(record: TuningJob, now: float) -> bool:
-        """Whether the job's model is (still) deployed on its endpoint at ``now``."""
-        return record.undeploy_time is None or now < record.undeploy_time
+    def deployed(deployment: _AnyDeployment | TuningJob, now: float) -> bool:
+        """Whether a model is (still) deployed on the endpoint at ``now`` (a job: on any of its endpoints)."""
+        if isinstance(deployment, TuningJob):
+            return any(Endpoints.deployed(d, now) for d in deployments_of(deployment))
+        return deployment.undeploy_time is None or now < deployment.undeploy_time
 
     def endpoint_record(self, name: str, now: float) -> TuningJob:
         """The job owning endpoint ``name``; 404 unless the endpoint exists at ``now``."""
         record = self._jobs.record_by("endpoints", name)
-        if (
-            record is None
-            or not self._succeeded(record, now)
-            or (record.endpoint_delete_time is not None and now >= record.endpoint_delete_time)
-        ):
+        if record is None or not self._succeeded(record, now):
+            raise ApiError("NOT_FOUND", f"Endpoint `{name}` not found.")
+        deployment = _deployment(record, name)
+        if deployment.endpoint_delete_time is not None and now >= deployment.endpoint_delete_time:
             raise ApiError("NOT_FOUND", f"Endpoint `{name}` not found.")
         return record
 
@@ -98,23 +169,27 @@ class Endpoints:
         with self._store.lock:
             now = self._clock.now()
             record = self.endpoint_record(name, now)
+            deployment = _deployment(record, name)
             ready = _ready_time(record)
             display = _display_name(record)
+            if deployment.endpoint != record.endpoint:
+                display = f"{display}-checkpoint-{deployment.checkpoint_id}"
             view: dict[str, Any] = {"name": name, "displayName": display}
             changed = ready
-            if record.undeploy_time is None or now < record.undeploy_time:
+            if deployment.undeploy_time is None or now < deployment.undeploy_time:
                 view["deployedModels"] = [
                     {
-                        "id": record.deployed_model_id,
+                        "id": deployment.deployed_model_id,
                         "model": record.model,
                         "modelVersionId": "1",
                         "displayName": display,
                         "createTime": format_timestamp(ready),
+                        "checkpointId": deployment.checkpoint_id,
                     }
                 ]
-                view["trafficSplit"] = {record.deployed_model_id: 100}
+                view["trafficSplit"] = {deployment.deployed_model_id: 100}
             else:
-                changed = record.undeploy_time
+                changed = deployment.undeploy_time
             view["etag"] = _etag(name, changed)
             if record.fields.get("labels"):
                 view["labels"] = dict(record.fields["labels"])
@@ -127,24 +202,94 @@ class Endpoints:
         with self._store.lock:
             now = self._clock.now()
             record = self.model_record(name, now)
-            ready = format_timestamp(_ready_time(record))
-            view: dict[str, Any] = {
-                "name": record.model,
-                "versionId": "1",
-                "versionAliases": ["default"],
-                "displayName": _display_name(record),
-                "createTime": ready,
-                "updateTime": ready,
-                "versionCreateTime": ready,
-                "versionUpdateTime": ready,
-                "etag": _etag(record.model),
-                "labels": model_labels(record),
-            }
-            if self.deployed(record, now):
-                view["deployedModels"] = [
-                    {"endpoint": record.endpoint, "deployedModelId": record.deployed_model_id}
-                ]
-            return view
+            return self.model_view(record, now)
+
+    def patch_model(self, name: str, body: dict[str, Any], update_mask: str | None) -> dict[str, Any]:
+        """``models.patch``: change the fields ``update_mask`` names; the Model.
+
+        The mask may name ``display_name``, ``description``, ``labels`` and
+        ``default_checkpoint_id`` (snake_case or camelCase).  google-genai's
+        ``models.update`` sends no mask, only the fields it changes, and
+        works against Vertex: without a mask the mutable fields the body
+        sets are updated; a body that sets none needs a mask.  The default
+        checkpoint must be one of the model's checkpoints.
+        """
+        paths = [p.strip() for p in (update_mask or "").split(",") if p.strip()]
+        if not paths:
+            paths = [
+                key for key in ("displayName", "description", "labels", "defaultCheckpointId") if key in body
+            ]
+        if not paths:
+            raise bad_request("update_mask is required.", field="update_mask")
+        chosen: list[str] = []
+        for path in paths:
+            key = _MUTABLE_MODEL_FIELDS.get(path)
+            if key is None:
+                raise bad_request(
+                    f"Invalid update_mask path '{path}': the mutable fields are display_name, description, "
+                    "labels and default_checkpoint_id.",
+                    field="update_mask",
+                )
+            chosen.append(key)
+        with self._store.lock:
+            now = self._clock.now()
+            record = self.model_record(name, now)
+            changes: dict[str, Any] = {}
+            for key in chosen:
+                value = body.get(key)
+                if key == "defaultCheckpointId":
+                    known = [c.id for c in checkpoints(record)]
+                    if value not in known:
+                        raise bad_request(
+                            f"Checkpoint '{value or ''}' does not exist in model {record.model}; "
+                            f"its checkpoints are {', '.join(known)}.",
+                            field="model.default_checkpoint_id",
+                        )
+                elif key == "displayName" and not value:
+                    raise bad_request("display_name must not be empty.", field="model.display_name")
+                elif key == "labels":
+                    value = check_labels(value or {}, "model.labels")
+                changes[key] = value
+            if "defaultCheckpointId" in changes:
+                record.default_checkpoint = str(changes.pop("defaultCheckpointId"))
+            record.model_updates = {**record.model_updates, **changes, "updateTime": now}
+            return self.model_view(record, now)
+
+    def model_view(self, record: TuningJob, now: float) -> dict[str, Any]:
+        """The Model of a job that has one (normalized).  Hold the lock."""
+        ready = format_timestamp(_ready_time(record))
+        updates = record.model_updates
+        updated = format_timestamp(updates["updateTime"]) if "updateTime" in updates else ready
+        view: dict[str, Any] = {
+            "name": record.model,
+            "versionId": "1",
+            "versionAliases": ["default"],
+            "displayName": updates.get("displayName") or _display_name(record),
+            "createTime": ready,
+            "updateTime": updated,
+            "versionCreateTime": ready,
+            "versionUpdateTime": updated,
+            "etag": _etag(record.model, updated),
+            "labels": {**model_labels(record), **dict(updates.get("labels") or {})},
+            "checkpoints": [
+                {"checkpointId": c.id, "epoch": c.epoch, "step": c.step} for c in checkpoints(record)
+            ],
+            "defaultCheckpointId": default_checkpoint(record),
+        }
+        if updates.get("description"):
+            view["description"] = updates["description"]
+        deployed = [
+            {"endpoint": d.endpoint, "deployedModelId": d.deployed_model_id, "checkpointId": d.checkpoint_id}
+            for d in deployments_of(record)
+            if self.deployed(d, now) and not self._gone(d, now)
+        ]
+        if deployed:
+            view["deployedModels"] = deployed
+        return view
+
+    @staticmethod
+    def _gone(deployment: _AnyDeployment, now: float) -> bool:
+        return deployment.endpoint_delete_time is not None and now >= deployment.endpoint_delete_time
 
     # --- removal ----------------------------------------------------------------------------
 
@@ -154,46 +299,48 @@ class Endpoints:
             raise bad_request("deployed_model_id is required.", field="deployed_model_id")
         with self._store.lock:
             now = self._clock.now()
-            record = self.endpoint_record(endpoint, now)
-            if deployed_model_id != record.deployed_model_id or not self.deployed(record, now):
+            deployment = _deployment(self.endpoint_record(endpoint, now), endpoint)
+            if deployed_model_id != deployment.deployed_model_id or not self.deployed(deployment, now):
                 raise ApiError(
                     "NOT_FOUND", f"Deployed model {deployed_model_id} not found in endpoint `{endpoint}`."
                 )
-            if record.undeploy_operation is None:
-                record.undeploy_time = now + OPERATION_SECONDS
-                record.undeploy_operation = self._new_operation(
+            if deployment.undeploy_operation is None:
+                deployment.undeploy_time = now + OPERATION_SECONDS
+                deployment.undeploy_operation = self._new_operation(
                     endpoint, "UndeployModelOperationMetadata", "UndeployModelResponse", now
                 )
-            return self._view(record.undeploy_operation, now, version)
+            return self._view(deployment.undeploy_operation, now, version)
 
     def delete_endpoint(self, endpoint: str, version: str) -> dict[str, Any]:
         """``DELETE endpoints/{e}``: the Operation; refused while a model is deployed."""
         with self._store.lock:
             now = self._clock.now()
-            record = self.endpoint_record(endpoint, now)
-            if self.deployed(record, now):
+            deployment = _deployment(self.endpoint_record(endpoint, now), endpoint)
+            if self.deployed(deployment, now):
                 raise ApiError(
                     "FAILED_PRECONDITION",
                     f"Endpoint `{endpoint}` has deployed models. Undeploy all models before deleting "
                     "the endpoint.",
                 )
-            if record.endpoint_delete_operation is None:
-                record.endpoint_delete_time = now + OPERATION_SECONDS
-                record.endpoint_delete_operation = self._new_operation(
+            if deployment.endpoint_delete_operation is None:
+                deployment.endpoint_delete_time = now + OPERATION_SECONDS
+                deployment.endpoint_delete_operation = self._new_operation(
                     endpoint, "DeleteOperationMetadata", _EMPTY, now
                 )
-            return self._view(record.endpoint_delete_operation, now, version)
+            return self._view(deployment.endpoint_delete_operation, now, version)
 
     def delete_model(self, model: str, version: str) -> dict[str, Any]:
         """``DELETE models/{m}``: the Operation; refused while the model is deployed."""
         with self._store.lock:
             now = self._clock.now()
             record = self.model_record(model, now)
-            if self.deployed(record, now):
+            still = [d.endpoint for d in deployments_of(record) if self.deployed(d, now)]
+            if still:
                 raise ApiError(
                     "FAILED_PRECONDITION",
-                    f"The model `{record.model}` is deployed to endpoint `{record.endpoint}`. "
-                    "Undeploy it before deleting the model.",
+                    f"The model `{record.model}` is deployed to endpoint `{still[0]}`"
+                    + (f" and {len(still) - 1} more" if len(still) > 1 else "")
+                    + ". Undeploy it before deleting the model.",
                 )
             if record.model_delete_operation is None:
                 record.model_delete_time = now + OPERATION_SECONDS
@@ -245,12 +392,12 @@ class Endpoints:
         with self._store.lock:
             now = self._clock.now()
             record = self.endpoint_record(endpoint, now)
-            if not self.deployed(record, now):
+            if not self.deployed(_deployment(record, endpoint), now):
                 raise ApiError(
                     "FAILED_PRECONDITION",
                     f"Endpoint `{endpoint}` has no deployed model to serve the request.",
                 )
-            return record.examples, record.base_model  # never mutated: no copy
+            return examples_at(record, served_checkpoint(record, endpoint)), record.base_model
 
 
 def _display_name(record: TuningJob) -> str:

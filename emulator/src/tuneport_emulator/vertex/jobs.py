@@ -31,12 +31,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from tuneport_emulator import training
+from tuneport_emulator.datasets import DatasetLimits
 from tuneport_emulator.operations import RpcStatus
 from tuneport_emulator.paging import decode_page_token, encode_page_token, page_size
 from tuneport_emulator.schema import normalize
 from tuneport_emulator.storage import Objects
 from tuneport_emulator.surface import EmulatorContext
 from tuneport_emulator.vertex.base_models import resolve_base_model
+from tuneport_emulator.vertex.checkpoints import checkpoint_views, checkpoints, make_deployments
 from tuneport_emulator.vertex.checks import (
     check_pre_tuned_hyperparameters,
     default_batch_size,
@@ -48,11 +50,15 @@ from tuneport_emulator.vertex.datasets import (
     Dataset,
     DatasetCache,
     DatasetResult,
-    data_stats,
     read_dataset,
 )
+from tuneport_emulator.vertex.distillation import teacher_answers
+from tuneport_emulator.vertex.evaluation import MAX_EVALUATION_EXAMPLES, evaluation_runs
 from tuneport_emulator.vertex.filters import FilterField, compile_filter
+from tuneport_emulator.vertex.method_stats import method_stats, preference_split_problem
+from tuneport_emulator.vertex.methods import DISTILLATION, FULL, PREFERENCE, method_of, spec_of, training_uri
 from tuneport_emulator.vertex.names import METADATA_STORE, canonical_name, check_parent, numeric_id
+from tuneport_emulator.vertex.open_models import SERVING_REGION
 from tuneport_emulator.vertex.records import Example, JobState, Stop, StopKind, TuningJob, Validation
 from tuneport_emulator.vertex.schema import messages, prune
 from tuneport_emulator.wire import RPC_CODES, ApiError, bad_request, format_timestamp
@@ -291,24 +297,63 @@ class TuningJobs:
 
     def create(self, parent: str, body: dict[str, Any], version: str) -> dict[str, Any]:
         """Create a job from a normalized TuningJob; its view."""
-        request = validate_create(body)
+        request = validate_create(body, version=version, location=parent.rsplit("/", 1)[1])
         fields = request.fields
-        base_name = request.base_model.name if request.base_model is not None else None
+        method = request.method
+        base_name = request.base_name
         if request.pre_tuned_model is not None:
             base_name = self._pre_tuned_base(request.pre_tuned_model, fields)
         assert base_name is not None
-        spec = fields["supervisedTuningSpec"]
+        spec = spec_of(fields)
+        teacher = self._tuned_teacher(spec) if method is DISTILLATION else None
         background = BACKGROUND_CHECK_BYTES
-        training_data = self._read_dataset(spec["trainingDatasetUri"], "training", background)
+        kind, limits = method.data_kind, method.limits
+        training_data = self._read_dataset(
+            training_uri(fields), "training", background, kind=kind, limits=limits
+        )
         validation_data: DatasetResult | Checking | None = None
         if spec.get("validationDatasetUri"):
-            validation_data = self._read_dataset(spec["validationDatasetUri"], "validation", background)
+            validation_data = self._read_dataset(
+                spec["validationDatasetUri"], "validation", background, kind=kind, limits=limits
+            )
         with self._store.lock:
-            record = self._new_record(parent, fields, base_name, training_data, validation_data)
+            record = self._new_record(
+                parent, fields, base_name, training_data, validation_data, teacher_examples=teacher
+            )
             return self.view(record, self._clock.now(), version)
 
+    def _tuned_teacher(self, spec: dict[str, Any]) -> list[Example] | None:
+        """The examples of a distillation job's tuned teacher (None for a base teacher); 404 if gone."""
+        source = spec.get("tunedTeacherModelSource")
+        if not source:
+            return None
+        model = canonical_name(str(source).split("@", 1)[0])
+        with self._store.lock:
+            owner = self._live_model_owner(model)
+            if owner is None:
+                raise ApiError("NOT_FOUND", f"Model {model} is not found.")
+            return list(owner.examples)
+
+    def _live_model_owner(self, model: str) -> TuningJob | None:
+        """The succeeded job whose model ``model`` is and still exists.  Hold the lock."""
+        owner = self.record_by("models", model)
+        now = self._clock.now()
+        if (
+            owner is None
+            or self.status(owner, now).state is not JobState.JOB_STATE_SUCCEEDED
+            or (owner.model_delete_time is not None and now >= owner.model_delete_time)
+        ):
+            return None
+        return owner
+
     def _read_dataset(
-        self, uri: str, role: str, background_bytes: int | None = None
+        self,
+        uri: str,
+        role: str,
+        background_bytes: int | None = None,
+        *,
+        kind: str = "supervised",
+        limits: DatasetLimits | None = None,
     ) -> DatasetResult | Checking:
         return read_dataset(
             self._objects,
@@ -318,31 +363,27 @@ class TuningJobs:
             lock=self._store.lock,
             background_bytes=background_bytes,
             now=self._clock.now,
+            kind=kind,
+            limits=limits,
         )
 
     def _pre_tuned_base(self, tuned_model: str, fields: dict[str, Any]) -> str:
         model = canonical_name(tuned_model.split("@", 1)[0])
         with self._store.lock:
-            owner = self.record_by("models", model)
-            now = self._clock.now()
-            if (
-                owner is None
-                or self.status(owner, now).state is not JobState.JOB_STATE_SUCCEEDED
-                or (owner.model_delete_time is not None and now >= owner.model_delete_time)
-            ):
+            owner = self._live_model_owner(model)
+            if owner is None:
                 raise ApiError("NOT_FOUND", f"Model {model} is not found.")
             base_name = owner.base_model
+            known = [c.id for c in checkpoints(owner)]
         base = resolve_base_model(base_name)
-        assert base is not None
-        check_pre_tuned_hyperparameters(fields, base)
+        if base is not None:
+            check_pre_tuned_hyperparameters(fields, base)
         checkpoint = (fields.get("preTunedModel") or {}).get("checkpointId")
-        if checkpoint:
-            known = {c["checkpointId"] for c in _checkpoints(owner)}
-            if checkpoint not in known:
-                raise bad_request(
-                    f"Checkpoint {checkpoint} does not exist in {model}.",
-                    field="tuning_job.pre_tuned_model.checkpoint_id",
-                )
+        if checkpoint and checkpoint not in known:
+            raise bad_request(
+                f"Checkpoint {checkpoint} does not exist in {model}; its checkpoints are {', '.join(known)}.",
+                field="tuning_job.pre_tuned_model.checkpoint_id",
+            )
         return base_name
 
     def _new_record(
@@ -354,6 +395,7 @@ class TuningJobs:
         validation_data: DatasetResult | Checking | None,
         *,
         examples: list[list[str]] | None = None,
+        teacher_examples: list[Example] | None = None,
     ) -> TuningJob:
         """Build and store a job record created now.  Hold the lock.
 
@@ -363,8 +405,11 @@ class TuningJobs:
         whose view does not show them.
         """
         now = self._clock.now()
-        spec = fields["supervisedTuningSpec"]
-        hyper = effective_hyperparameters(spec.get("hyperParameters") or {})
+        spec = spec_of(fields)
+        full = method_of(fields) is FULL or spec.get("tuningMode") == "TUNING_MODE_FULL"
+        hyper = effective_hyperparameters(spec.get("hyperParameters") or {}, adapter=not full)
+        # A job in "global" (open models) puts its model and endpoints in a real region.
+        home = parent.replace("/locations/global", f"/locations/{SERVING_REGION}")
         job_id = numeric_id(self._context.ids, "tuningJob")
         while f"{parent}/tuningJobs/{job_id}" in self._jobs():
             job_id = numeric_id(self._context.ids, "tuningJob")
@@ -387,9 +432,10 @@ class TuningJobs:
             stop=None,
             experiment_id=f"tuning-experiment-{job_id}",
             tensorboard=self._tensorboard(parent),
-            model=f"{parent}/models/{numeric_id(self._context.ids, 'model')}",
-            endpoint=f"{parent}/endpoints/{numeric_id(self._context.ids, 'endpoint')}",
+            model=f"{home}/models/{numeric_id(self._context.ids, 'model')}",
+            endpoint=f"{home}/endpoints/{numeric_id(self._context.ids, 'endpoint')}",
             deployed_model_id=numeric_id(self._context.ids, "deployedModel"),
+            teacher_examples=teacher_examples,
         )
         if isinstance(training_data, Checking) or isinstance(validation_data, Checking):
             record.settle = self._settler(record, training_data, validation_data)
@@ -458,11 +504,14 @@ class TuningJobs:
     ) -> None:
         """Fill in what follows from the job's data: examples, statistics, plan, a failure (``code``)."""
         hyper = record.hyper_parameters
+        method = method_of(record.fields)
         problem = next((d for d in (training_data, validation_data) if isinstance(d, str)), None)
         dataset = training_data if isinstance(training_data, Dataset) else None
+        if problem is None and method is PREFERENCE:
+            problem = preference_split_problem(training_data, validation_data)
         count = dataset.count if dataset is not None else len(examples or SEED_EXAMPLES)
         epochs = int(hyper["epochCount"])
-        batch = int(hyper.get("batchSize") or default_batch_size(count))
+        batch = int(hyper.get("batchSize") or default_batch_size(count, method))
         processed = _processed(record)
         plan = training.Plan.create(
             start=processed - PROCESSING_SECONDS,  # the steps start a setup's time after processing
@@ -478,8 +527,17 @@ class TuningJobs:
             if dataset is not None
             else [Example.from_json(row) for row in examples or SEED_EXAMPLES]
         )
+        if method is DISTILLATION:
+            record.examples = teacher_answers(record.examples, record.teacher_examples)
+        if spec_of(record.fields).get("evaluationConfig") and isinstance(validation_data, Dataset):
+            held_out = validation_data.answer_examples()[:MAX_EVALUATION_EXAMPLES]
+            if method is DISTILLATION:
+                held_out = teacher_answers(held_out, record.teacher_examples)
+            record.evaluation_examples = held_out
+            record.evaluation_source = validation_data.uri
+        record.teacher_examples = None
         record.stats = (
-            data_stats(dataset, epochs=epochs, steps=plan.total_steps)
+            method_stats(method, dataset, epochs=epochs, steps=plan.total_steps)
             if dataset is not None and not problem
             else None
         )
@@ -492,6 +550,10 @@ class TuningJobs:
         if problem is not None and record.stop is None:  # a cancel during the check stays a cancel
             error = RpcStatus(RPC_CODES[code], problem)
             record.stop = Stop(processed, StopKind.FAIL, error)
+        if problem is None:
+            record.deployments = make_deployments(record)
+            for deployment in record.deployments:
+                self.index("endpoints")[deployment.endpoint] = record.name
 
     def _tensorboard(self, parent: str) -> str:
         """The TensorBoard of a location (one per project and location, made on first use)."""
@@ -578,10 +640,11 @@ class TuningJobs:
             view["preTunedModel"] = {**fields["preTunedModel"], "baseModel": record.base_model}
         else:
             view["baseModel"] = fields["baseModel"]
-        spec = dict(fields["supervisedTuningSpec"])
+        method = method_of(fields)
+        spec = dict(fields[method.spec_key])
         spec["hyperParameters"] = dict(record.hyper_parameters)
-        view["supervisedTuningSpec"] = spec
-        for key in ("tunedModelDisplayName", "description"):
+        view[method.spec_key] = spec
+        for key in ("tunedModelDisplayName", "description", "customBaseModel", "outputUri"):
             if fields.get(key):
                 view[key] = fields[key]
         view["state"] = status.state.name
@@ -604,12 +667,14 @@ class TuningJobs:
             view["tunedModel"] = {
                 "model": f"{record.model}@1",
                 "endpoint": record.endpoint,
-                "checkpoints": _checkpoints(record),
+                "checkpoints": checkpoint_views(record),
             }
+            if spec.get("evaluationConfig"):
+                view["evaluateDatasetRuns"] = evaluation_runs(record, spec["evaluationConfig"])
         processed = _processed(record)
         stopped_early = stop is not None and stop.time < processed
         if record.stats and now >= processed and not stopped_early:
-            view["tuningDataStats"] = {"supervisedTuningDataStats": record.stats}
+            view["tuningDataStats"] = {method.stats_key: record.stats}
         for key in ("encryptionSpec", "serviceAccount"):
             if fields.get(key):
                 view[key] = fields[key]
@@ -623,7 +688,10 @@ class TuningJobs:
                 metadata["completedEpochCount"] = epochs
         if metadata:
             view["tuningJobMetadata"] = metadata
-        return prune(view, messages(version).tuning_job)
+        shown = prune(view, messages(version).tuning_job)
+        if not shown.get("tuningDataStats"):  # a v1beta1-only method's statistics, read on v1
+            shown.pop("tuningDataStats", None)
+        return shown
 
     # --- seeding (admin) ---------------------------------------------------------------------
 
@@ -738,26 +806,6 @@ def _on_event_loop() -> bool:
     except RuntimeError:
         return False
     return True
-
-
-def _checkpoints(record: TuningJob) -> list[dict[str, Any]]:
-    """One checkpoint per epoch (or only the last with exportLastCheckpointOnly); the last is deployed."""
-    plan = record.plan
-    epochs = plan.epochs
-    numbers = range(1, epochs + 1)
-    if record.fields["supervisedTuningSpec"].get("exportLastCheckpointOnly"):
-        numbers = range(epochs, epochs + 1)
-    checkpoints: list[dict[str, Any]] = []
-    for epoch in numbers:
-        checkpoint: dict[str, Any] = {
-            "checkpointId": str(epoch),
-            "epoch": epoch,
-            "step": plan.epoch_end_step(epoch),
-        }
-        if epoch == epochs:
-            checkpoint["endpoint"] = record.endpoint
-        checkpoints.append(checkpoint)
-    return checkpoints
 
 
 def _dataset_of(uri: str, examples: list[list[str]]) -> Dataset:

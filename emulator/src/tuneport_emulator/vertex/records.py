@@ -20,7 +20,7 @@ from typing import Any
 from tuneport_emulator.operations import RpcStatus
 from tuneport_emulator.training import Plan
 
-__all__ = ["Example", "JobState", "Operation", "Stop", "StopKind", "TuningJob", "Validation"]
+__all__ = ["Deployment", "Example", "JobState", "Operation", "Stop", "StopKind", "TuningJob", "Validation"]
 
 
 class JobState(enum.Enum):
@@ -117,6 +117,44 @@ class Validation:
 
 
 @dataclass
+class Deployment:
+    """A checkpoint's own endpoint (other than the job's), and its removal, as for the job's endpoint."""
+
+    checkpoint_id: str
+    endpoint: str
+    deployed_model_id: str
+    undeploy_time: float | None = None
+    endpoint_delete_time: float | None = None
+    undeploy_operation: str | None = None
+    endpoint_delete_operation: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """As stored."""
+        return {
+            "checkpointId": self.checkpoint_id,
+            "endpoint": self.endpoint,
+            "deployedModelId": self.deployed_model_id,
+            "undeployTime": self.undeploy_time,
+            "endpointDeleteTime": self.endpoint_delete_time,
+            "undeployOperation": self.undeploy_operation,
+            "endpointDeleteOperation": self.endpoint_delete_operation,
+        }
+
+    @classmethod
+    def from_json(cls, value: dict[str, Any]) -> Deployment:
+        """A stored deployment."""
+        return cls(
+            checkpoint_id=str(value["checkpointId"]),
+            endpoint=str(value["endpoint"]),
+            deployed_model_id=str(value["deployedModelId"]),
+            undeploy_time=_time(value.get("undeployTime")),
+            endpoint_delete_time=_time(value.get("endpointDeleteTime")),
+            undeploy_operation=value.get("undeployOperation"),
+            endpoint_delete_operation=value.get("endpointDeleteOperation"),
+        )
+
+
+@dataclass
 class TuningJob:
     """A tuning job, and the model, endpoint and deployment it owns once it succeeds."""
 
@@ -162,6 +200,18 @@ class TuningJob:
     #: When its dataset was processed, if later than the usual processing phase allows (a check
     #: on a thread of its own that took longer); None: ``create_time`` + the processing phase.
     processed_time: float | None = None
+    #: The endpoints of its checkpoints other than the last (which is deployed on ``endpoint``).
+    deployments: list[Deployment] = field(default_factory=list)
+    #: The model's default checkpoint (set by ``models.patch``); None: the last.
+    default_checkpoint: str | None = None
+    #: What ``models.patch`` changed on the model (``displayName``, ``description``, ``labels``).
+    model_updates: dict[str, Any] = field(default_factory=dict)
+    #: The examples its evaluation scores (the validation set's first; empty: its training examples)
+    #: and the file they come from (only for a job with an ``evaluationConfig``).
+    evaluation_examples: list[Example] = field(default_factory=list)
+    evaluation_source: str | None = None
+    #: A distillation job's tuned teacher's examples, until its data is applied.  Not stored.
+    teacher_examples: list[Example] | None = field(default=None, compare=False, repr=False)
     #: While its dataset is checked in the background: what fills in the fields that follow
     #: from the data (``examples``, ``stats``, ``step_tokens``, ``validation``, ``plan``, a
     #: failing ``stop``) once the check is over (given True: waiting for it).  Not stored.
@@ -199,6 +249,15 @@ class TuningJob:
             "modelDeleteOperation": self.model_delete_operation,
             # Only when set: most jobs' processing ends when the phase does.
             **({} if self.processed_time is None else {"processedTime": self.processed_time}),
+            **({"deployments": [d.to_json() for d in self.deployments]} if self.deployments else {}),
+            **({} if self.default_checkpoint is None else {"defaultCheckpoint": self.default_checkpoint}),
+            **({"modelUpdates": self.model_updates} if self.model_updates else {}),
+            **(
+                {"evaluationExamples": [e.to_json() for e in self.evaluation_examples]}
+                if self.evaluation_examples
+                else {}
+            ),
+            **({} if self.evaluation_source is None else {"evaluationSource": self.evaluation_source}),
         }
 
     @classmethod
@@ -232,6 +291,11 @@ class TuningJob:
             endpoint_delete_operation=value.get("endpointDeleteOperation"),
             model_delete_operation=value.get("modelDeleteOperation"),
             processed_time=None if value.get("processedTime") is None else float(value["processedTime"]),
+            deployments=[Deployment.from_json(d) for d in value.get("deployments") or []],
+            default_checkpoint=value.get("defaultCheckpoint"),
+            model_updates=dict(value.get("modelUpdates") or {}),
+            evaluation_examples=[Example.from_json(e) for e in value.get("evaluationExamples") or []],
+            evaluation_source=value.get("evaluationSource"),
         )
 
 

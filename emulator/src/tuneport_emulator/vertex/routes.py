@@ -126,6 +126,12 @@ def register(router: Router, context: EmulatorContext) -> None:
     def get_model(request: Request) -> Response:
         return _reply(request, endpoints.get_model(_model(request)), messages(_version(request)).model)
 
+    def patch_model(request: Request) -> Response:
+        schema = messages(_version(request))
+        body = _read(request, schema.model, "model")
+        view = endpoints.patch_model(_model(request), body, request.param("updateMask"))
+        return _reply(request, view, schema.model)
+
     def delete_model(request: Request) -> Response:
         return _operation_reply(request, endpoints.delete_model(_model(request), _version(request)))
 
@@ -250,6 +256,7 @@ def register(router: Router, context: EmulatorContext) -> None:
                 "endpoints.operations.get", (),
             ),
             ("GET", model, get_model, "models.get", ()),
+            ("PATCH", model, patch_model, "models.patch", ("updateMask",)),
             ("DELETE", model, delete_model, "models.delete", ()),
             ("GET", f"{model}/operations/{{operation}}", get_model_operation, "models.operations.get", ()),
             (

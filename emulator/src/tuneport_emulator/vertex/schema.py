@@ -107,6 +107,7 @@ def _declare(package: str, *, beta: bool) -> VertexMessages:
         )
         s.enum("TuningJobState", _TUNING_JOB_STATES)
     s.message("EncryptionSpec", "kmsKeyName string")
+    _declare_evaluation(s)
     s.message(
         "SupervisedHyperParameters",
         "epochCount int64",
@@ -120,9 +121,10 @@ def _declare(package: str, *, beta: bool) -> VertexMessages:
         "validationDatasetUri string",
         "hyperParameters SupervisedHyperParameters",
         "exportLastCheckpointOnly bool",
-        "evaluationConfig json",
+        "evaluationConfig EvaluationConfig",
         *_only(b, "tuningMode SupervisedTuningSpec.TuningMode"),
     )
+    _declare_methods(s, beta=b)
     s.message("PreTunedModel", "tunedModelName string", "checkpointId string", "baseModel string ro")
     s.message("TunedModelCheckpoint", "checkpointId string", "epoch int64", "step int64", "endpoint string")
     s.message("TunedModel", "model string ro", "endpoint string ro", "checkpoints TunedModelCheckpoint[] ro")
@@ -153,10 +155,10 @@ def _declare(package: str, *, beta: bool) -> VertexMessages:
     s.message(
         "TuningDataStats",
         "supervisedTuningDataStats SupervisedTuningDataStats oneof=tuning_data_stats",
-        "preferenceOptimizationDataStats json ro oneof=tuning_data_stats",
+        "preferenceOptimizationDataStats PreferenceOptimizationDataStats ro oneof=tuning_data_stats",
         *_only(
             b,
-            "distillationDataStats json ro oneof=tuning_data_stats",
+            "distillationDataStats DistillationDataStats ro oneof=tuning_data_stats",
             "reinforcementTuningDataStats json ro oneof=tuning_data_stats",
         ),
     )
@@ -167,14 +169,14 @@ def _declare(package: str, *, beta: bool) -> VertexMessages:
         "baseModel string oneof=source_model",
         "preTunedModel PreTunedModel oneof=source_model",
         "supervisedTuningSpec SupervisedTuningSpec oneof=tuning_spec",
-        "preferenceOptimizationSpec json oneof=tuning_spec",
+        "preferenceOptimizationSpec PreferenceOptimizationSpec oneof=tuning_spec",
         *_only(
             b,
-            "distillationSpec json oneof=tuning_spec",
+            "distillationSpec DistillationSpec oneof=tuning_spec",
             "partnerModelTuningSpec json oneof=tuning_spec",
             "veoTuningSpec json oneof=tuning_spec",
             "veoLoraTuningSpec json oneof=tuning_spec",
-            "fullFineTuningSpec json oneof=tuning_spec",
+            "fullFineTuningSpec FullFineTuningSpec oneof=tuning_spec",
             "reinforcementTuningSpec json oneof=tuning_spec",
             "customBaseModel string",
             "outputUri string",
@@ -233,6 +235,7 @@ def _declare(package: str, *, beta: bool) -> VertexMessages:
         "gdcConfig json", *_only(b, "publisherModelConfig json"),
     )  # fmt: skip
     s.message("DeployedModelRef", "endpoint string", "deployedModelId string", "checkpointId string")
+    s.message("Checkpoint", "checkpointId string", "epoch int64", "step int64")
     model = s.message(
         "Model",
         "name string", "versionId string ro", "versionAliases string[]", "versionCreateTime timestamp ro",
@@ -240,7 +243,7 @@ def _declare(package: str, *, beta: bool) -> VertexMessages:
         "versionDescription string", "defaultCheckpointId string", "labels json",
         "createTime timestamp ro", "updateTime timestamp ro", "deployedModels DeployedModelRef[] ro",
         "etag string", "encryptionSpec EncryptionSpec", "metadata json", "metadataSchemaUri string",
-        "artifactUri string", "baseModelSource json", "checkpoints json[]",
+        "artifactUri string", "baseModelSource json", "checkpoints Checkpoint[] ro",
     )  # fmt: skip
     undeploy = s.message(
         "UndeployModelRequest", "endpoint string", "deployedModelId string", "trafficSplit json"
@@ -406,6 +409,103 @@ def _declare_content(s: Schema, *, beta: bool) -> None:
         "toolUsePromptTokensDetails ModalityTokenCount[] ro",
         "trafficType GenerateContentResponse.UsageMetadata.TrafficType ro",
     )  # fmt: skip
+
+
+def _declare_evaluation(s: Schema) -> None:
+    """``EvaluationConfig`` (what the emulator reads of it is typed; the metric specs are free-form)."""
+    s.message("GcsDestination", "outputUriPrefix string")
+    s.message("OutputConfig", "gcsDestination GcsDestination oneof=destination")
+    s.message(
+        "AutoraterConfig", "samplingCount int32", "flipEnabled bool", "autoraterModel string",
+        "generationConfig json",
+    )  # fmt: skip
+    s.message(
+        "EvaluationConfig", "metrics json[]", "outputConfig OutputConfig", "autoraterConfig AutoraterConfig",
+        "datasetCustomMetrics json[]", "inferenceGenerationConfig json",
+    )  # fmt: skip
+
+
+def _declare_methods(s: Schema, *, beta: bool) -> None:
+    """The tuning specs beyond supervised tuning, and their data statistics.
+
+    ``PreferenceOptimizationSpec.evaluationConfig`` and, in DistillationSpec,
+    ``exportLastCheckpointOnly``, ``evaluationConfig`` and
+    ``hyperParameters.sftLossWeightMultiplier`` are absent from the discovery
+    documents (revision 20261106) but google-genai 3.x sends them: they are
+    declared so that what Google's own client sends is accepted.
+    """
+    s.message(
+        "PreferenceOptimizationHyperParameters",
+        "epochCount int64",
+        "learningRateMultiplier double",
+        "adapterSize SupervisedHyperParameters.AdapterSize",
+        "beta double",
+    )
+    s.message(
+        "PreferenceOptimizationSpec",
+        "trainingDatasetUri string",
+        "validationDatasetUri string",
+        "hyperParameters PreferenceOptimizationHyperParameters",
+        "exportLastCheckpointOnly bool",
+        "evaluationConfig EvaluationConfig",
+    )
+    s.message("DatasetDistribution.DistributionBucket", "count int64 ro", "left double ro", "right double ro")
+    s.message(
+        "DatasetDistribution",
+        "sum double ro", "min double ro", "max double ro", "mean double ro", "median double ro",
+        "p5 double ro", "p95 double ro", "buckets DatasetDistribution.DistributionBucket[] ro",
+    )  # fmt: skip
+    s.message(
+        "PreferenceOptimizationDataStats",
+        "tuningDatasetExampleCount int64 ro", "totalBillableTokenCount int64 ro",
+        "tuningStepCount int64 ro", "userInputTokenDistribution DatasetDistribution ro",
+        "userOutputTokenDistribution DatasetDistribution ro",
+        "scoreVariancePerExampleDistribution DatasetDistribution ro",
+        "scoresDistribution DatasetDistribution ro", "userDatasetExamples json[] ro",
+        "droppedExampleReasons string[] ro", "droppedExampleIndices int64[] ro",
+    )  # fmt: skip
+    if not beta:
+        return
+    s.message(
+        "DistillationHyperParameters",
+        "epochCount int64",
+        "learningRateMultiplier double",
+        "adapterSize SupervisedHyperParameters.AdapterSize",
+        "batchSize int64",
+        "learningRate double",
+        "sftLossWeightMultiplier double",
+    )
+    s.message(
+        "DistillationSpec",
+        "baseTeacherModel string oneof=teacher_model",
+        "tunedTeacherModelSource string oneof=teacher_model",
+        "promptDatasetUri string",
+        "trainingDatasetUri string",
+        "validationDatasetUri string",
+        "hyperParameters DistillationHyperParameters",
+        "studentModel string",
+        "pipelineRootDirectory string",
+        "tuningMode SupervisedTuningSpec.TuningMode",
+        "exportLastCheckpointOnly bool",
+        "evaluationConfig EvaluationConfig",
+    )
+    s.message(
+        "FullFineTuningSpec",
+        "trainingDatasetUri string",
+        "validationDatasetUri string",
+        "hyperParameters SupervisedHyperParameters",
+    )
+    s.message(
+        "DatasetStats",
+        "tuningDatasetExampleCount int64 ro", "totalTuningCharacterCount int64 ro",
+        "totalBillableCharacterCount int64 ro", "totalBillableTokenCount int64 ro",
+        "tuningStepCount int64 ro", "userInputTokenDistribution DatasetDistribution ro",
+        "userOutputTokenDistribution DatasetDistribution ro",
+        "userMessagePerExampleDistribution DatasetDistribution ro",
+        "contentsPerExampleDistribution DatasetDistribution ro", "userDatasetExamples Content[] ro",
+        "droppedExampleReasons string[] ro", "droppedExampleIndices int64[] ro",
+    )  # fmt: skip
+    s.message("DistillationDataStats", "trainingDatasetStats DatasetStats ro")
 
 
 _BY_VERSION: dict[str, VertexMessages] = {
