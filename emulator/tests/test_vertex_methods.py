@@ -380,3 +380,29 @@ def test_full_fine_tuning_is_for_open_models(create_job: CreateJob, gcs: Callabl
     assert_error(
         create_job("v1", **fields), 400, "INVALID_ARGUMENT", contains='Unknown name "fullFineTuningSpec"'
     )
+
+
+# --- metrics -------------------------------------------------------------------------------------------
+
+
+def test_a_preference_job_writes_its_loss_series_like_a_supervised_one(
+    emulator: Emulator, client: httpx.Client, create_job: CreateJob, gcs: Callable[..., str]
+) -> None:
+    from test_vertex_metrics import _chain, _export_all
+
+    fields = _preference(gcs, hyperParameters={"epochCount": 2})
+    fields["preferenceOptimizationSpec"]["validationDatasetUri"] = gcs(preference_jsonl(), name="val.jsonl")
+    job = create_job(**fields).json()
+    emulator.advance(DONE)
+    _, _, series = _chain(client, job["name"])
+    names = sorted(s["displayName"] for s in series)
+    assert names == sorted(
+        [
+            "/train_total_loss", "/train_fraction_of_correct_next_step_preds", "/train_num_predictions",
+            "/eval_total_loss", "/eval_fraction_of_correct_next_step_preds", "/eval_num_predictions",
+        ]
+    )  # fmt: skip
+    loss = next(s for s in series if s["displayName"] == "/train_total_loss")
+    points = _export_all(client, loss["name"])
+    assert [p["step"] for p in points] == ["1", "2", "3"]
+    assert points[-1]["scalar"]["value"] < points[0]["scalar"]["value"]
