@@ -13,6 +13,13 @@ the plan and the clock on every read, and rendered to the wire's JSON here::
     (PROCESSING_DATASET)   (WAITING_FOR_    (TUNING)     (POST_PROCESSING)
                             CAPACITY)
 
+With a ``tuningJobQuota`` set (admin), a job created while its project runs
+that many jobs waits first: ``PENDING`` (``WAITING_FOR_QUOTA``) until the
+earliest of them ends, and its time line starts then.  The method of a job
+(:mod:`.methods`) decides which spec holds its data, its checkpoints
+(:mod:`.checkpoints`), statistics (:mod:`.method_stats`) and evaluation
+(:mod:`.evaluation`).
+
 A bad dataset fails the job when processing ends (``INVALID_ARGUMENT``); a
 cancel makes it ``CANCELLING`` for 10 s, then ``CANCELLED`` with
 ``error.code = 1``.  ``tuningDataStats`` appear once the dataset is
@@ -209,17 +216,44 @@ class TuningJobs:
         return min(maximum, int(cap)) if cap else maximum
 
     def configure(self, settings: dict[str, Any]) -> dict[str, Any]:
-        """Set surface settings (admin): ``maxPageSize`` (a positive integer, or null to reset)."""
-        unknown = set(settings) - {"maxPageSize"}
+        """Set surface settings (admin), each a positive integer or null to reset.
+
+        ``maxPageSize`` caps list pages (for tests of paging); ``tuningJobQuota``
+        is the number of tuning jobs a project may run at once (Google's
+        concurrent-tuning-jobs quota, global to the project; default: no limit).
+        """
+        unknown = set(settings) - {"maxPageSize", "tuningJobQuota"}
         if unknown:
             raise bad_request(f"Unknown setting(s): {', '.join(sorted(unknown))}.")
-        cap = settings.get("maxPageSize")
-        if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 1):
-            raise bad_request("maxPageSize must be a positive integer or null.", field="maxPageSize")
+        for key, value in settings.items():
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise bad_request(f"{key} must be a positive integer or null.", field=key)
         with self._store.lock:
             stored = self.section().setdefault("settings", {})
-            stored["maxPageSize"] = cap
+            stored.update(settings)
             return dict(stored)
+
+    def _admission(self, parent: str, now: float) -> float | None:
+        """When a job of ``parent``'s project created now gets its quota (None: at once).  Hold the lock.
+
+        Jobs are admitted in creation order; a job holds its slot until it
+        ends as planned when it is admitted (a later cancel frees nothing for
+        jobs already waiting: their start is fixed when they are created).
+        """
+        quota = int(self.section().get("settings", {}).get("tuningJobQuota") or 0)
+        if not quota:
+            return None
+        project = parent.split("/locations/", 1)[0]
+        ends = sorted(
+            end
+            for record in self._jobs().values()
+            if record.parent.split("/locations/", 1)[0] == project
+            for end in (_busy_until(record),)
+            if end > now
+        )
+        if len(ends) < quota:
+            return None
+        return ends[len(ends) - quota]
 
     def record(self, name: str) -> TuningJob:
         """The record of a job by full name; 404 if there is none.  Hold the lock."""
@@ -248,6 +282,9 @@ class TuningJobs:
         steps_end = plan.end_time
         succeeded = steps_end + POST_PROCESSING_SECONDS
         stop = record.stop
+        admitted = record.admitted_time
+        if admitted is not None and now < admitted and (stop is None or now < stop.time):
+            return Status(JobState.JOB_STATE_PENDING, "TUNING_JOB_STATE_WAITING_FOR_QUOTA", 0, created, False)
         if stop is not None and stop.time < succeeded and now >= stop.time:
             at = stop.time
             steps = plan.completed_steps(at)
@@ -436,6 +473,7 @@ class TuningJobs:
             endpoint=f"{home}/endpoints/{numeric_id(self._context.ids, 'endpoint')}",
             deployed_model_id=numeric_id(self._context.ids, "deployedModel"),
             teacher_examples=teacher_examples,
+            admitted_time=self._admission(parent, now),
         )
         if isinstance(training_data, Checking) or isinstance(validation_data, Checking):
             record.settle = self._settler(record, training_data, validation_data)
@@ -489,7 +527,7 @@ class TuningJobs:
             self._apply_data(record, INTERNAL_MESSAGE, None, None, code="INTERNAL")
             return
         finished = max(c.finished_at or 0.0 for c in checks)
-        if self._clock.mode != "manual" and finished > record.create_time + PROCESSING_SECONDS:
+        if self._clock.mode != "manual" and finished > _processed(record):
             record.processed_time = finished  # a long check makes a long processing phase
         self._apply_data(record, checked, validation, None)
 
@@ -728,6 +766,7 @@ class TuningJobs:
             data = _dataset_of(spec["trainingDatasetUri"], examples or [list(e) for e in SEED_EXAMPLES])
         with self._store.lock:
             record = self._new_record(parent, request.fields, request.base_model.name, data, None)
+            record.admitted_time = None  # a seed is placed in time as asked, whatever the quota
             if (
                 record.stop is not None
                 and record.stop.error is not None
@@ -739,10 +778,23 @@ class TuningJobs:
 
 
 def _processed(record: TuningJob) -> float:
-    """When the job's dataset processing ends (later than the phase's end after a long check)."""
+    """When the job's dataset processing ends (later than the phase's end after a long check).
+
+    A job that waited for its quota processes its dataset once admitted.
+    """
     if record.processed_time is not None:
         return record.processed_time
-    return record.create_time + PROCESSING_SECONDS
+    start = record.admitted_time if record.admitted_time is not None else record.create_time
+    return start + PROCESSING_SECONDS
+
+
+def _busy_until(record: TuningJob) -> float:
+    """When a job stops holding a quota slot: when it ends (as planned so far)."""
+    succeeded = record.plan.end_time + POST_PROCESSING_SECONDS
+    stop = record.stop
+    if stop is not None and stop.time < succeeded:
+        return stop.time + (CANCEL_SECONDS if stop.kind is StopKind.CANCEL else 0.0)
+    return succeeded
 
 
 def experiment_name(record: TuningJob) -> str:

@@ -200,6 +200,8 @@ class TuningJob:
     #: When its dataset was processed, if later than the usual processing phase allows (a check
     #: on a thread of its own that took longer); None: ``create_time`` + the processing phase.
     processed_time: float | None = None
+    #: When it got its quota and started, if it waited for it (``WAITING_FOR_QUOTA`` until then).
+    admitted_time: float | None = None
     #: The endpoints of its checkpoints other than the last (which is deployed on ``endpoint``).
     deployments: list[Deployment] = field(default_factory=list)
     #: The model's default checkpoint (set by ``models.patch``); None: the last.
@@ -250,6 +252,7 @@ class TuningJob:
             # Only when set: most jobs' processing ends when the phase does.
             **({} if self.processed_time is None else {"processedTime": self.processed_time}),
             **({"deployments": [d.to_json() for d in self.deployments]} if self.deployments else {}),
+            **({} if self.admitted_time is None else {"admittedTime": self.admitted_time}),
             **({} if self.default_checkpoint is None else {"defaultCheckpoint": self.default_checkpoint}),
             **({"modelUpdates": self.model_updates} if self.model_updates else {}),
             **(
@@ -292,6 +295,7 @@ class TuningJob:
             model_delete_operation=value.get("modelDeleteOperation"),
             processed_time=None if value.get("processedTime") is None else float(value["processedTime"]),
             deployments=[Deployment.from_json(d) for d in value.get("deployments") or []],
+            admitted_time=_time(value.get("admittedTime")),
             default_checkpoint=value.get("defaultCheckpoint"),
             model_updates=dict(value.get("modelUpdates") or {}),
             evaluation_examples=[Example.from_json(e) for e in value.get("evaluationExamples") or []],
