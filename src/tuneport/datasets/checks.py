@@ -27,11 +27,14 @@ from tuneport.datasets.light import (
     LightPreference,
     LightPrompt,
     iter_file_parts,
+    prompt_has_file_parts,
     turns_of,
 )
 from tuneport.datasets.limits import DatasetLimits
 from tuneport.datasets.measure import (
     MAX_TOKENS_PER_BYTE,
+    PreferenceSize,
+    PromptSize,
     example_token_bound,
     example_tokens,
     input_output_chars,
@@ -166,73 +169,89 @@ class PromptChecks:
         self.limits = limits
         self.scan: Scan[Any] = scan
         self.log = log
-        self.active = (
-            limits.pairs_only
-            or limits.text_only
-            or limits.allowed_mime_types is not None
-            or limits.max_input_chars is not None
-            or limits.max_output_chars is not None
-            or limits.max_example_tokens is not None
-        )
+        self._files = limits.text_only or limits.allowed_mime_types is not None
+        self._chars = limits.max_input_chars is not None or limits.max_output_chars is not None
+        self.active = limits.pairs_only or self._files or self._chars or limits.max_example_tokens is not None
 
     def compiled(self) -> Check | None:
         """The check (``None`` when no limit applies)."""
         return self.__call__ if self.active else None
 
     def __call__(self, line: int, example: LightPreference | LightPrompt, size: int | None = None) -> None:
-        limits, log, field = self.limits, self.log, self.scan.field
+        """Check one example; *size* (its bytes in the file, if known) lets a cheap bound skip the tokens."""
+        limits = self.limits
         if limits.pairs_only:
-            if example.system:
-                log.report(
-                    line,
-                    field(example, system=True),
-                    Rule.SYSTEM_NOT_ALLOWED,
-                    "this backend takes no system instruction (single input/output pairs only)",
-                )
-            if len(example.prompt) != 1:
-                log.report(
-                    line,
-                    field(example, turn=len(example.prompt) - 1),
-                    Rule.MULTI_TURN_NOT_ALLOWED,
-                    f"this backend takes a one-turn prompt; this one has {len(example.prompt)} turns",
-                )
-        if limits.text_only or limits.allowed_mime_types is not None:
+            self._pairs(line, example)
+        if self._files and prompt_has_file_parts(example):
             flat = LightExample(example.system, turns_of(example))
             for turn, part, ref in iter_file_parts(flat):
                 self._file(line, example, turn, part, ref)
+        max_tokens = limits.max_example_tokens
+        # A record of n bytes holds at most n * MAX_TOKENS_PER_BYTE tokens: most need no measuring.
+        over_tokens = max_tokens is not None and (size is None or size * MAX_TOKENS_PER_BYTE > max_tokens)
+        if not (self._chars or over_tokens):
+            return
         preference = measure_preference(example) if type(example) is LightPreference else None
         prompt = preference.prompt if preference is not None else measure_prompt(example)
-        if limits.max_input_chars is not None:
-            chars = prompt.system_chars + prompt.prompt_chars
-            if chars > limits.max_input_chars:
-                log.report(
-                    line,
-                    field(example, turn=len(example.prompt) - 1),
-                    Rule.INPUT_TOO_LONG,
-                    f"the prompt has {chars:,} characters; the limit is {limits.max_input_chars:,}",
-                )
-        if preference is not None and limits.max_output_chars is not None:
-            answers = ((preference.preferred_chars, "preferred"), (preference.rejected_chars, "rejected"))
-            for offset, (chars, name) in enumerate(answers):
-                if chars > limits.max_output_chars:
-                    log.report(
-                        line,
-                        field(example, turn=len(example.prompt) + offset),
-                        Rule.OUTPUT_TOO_LONG,
-                        f"the {name} answer has {chars:,} characters; "
-                        f"the limit is {limits.max_output_chars:,}",
-                    )
-        max_tokens = limits.max_example_tokens
-        if max_tokens is not None:
+        if self._chars:
+            self._char_limits(line, example, prompt, preference)
+        if over_tokens:
+            assert max_tokens is not None
             tokens = preference.longest_sequence_tokens if preference is not None else prompt.tokens
             if tokens > max_tokens:
                 what = "the prompt and the longer answer have" if preference is not None else "the prompt has"
-                log.report(
+                self.log.report(
                     line,
                     None,
                     Rule.EXAMPLE_TOO_LONG_TOKENS,
                     f"{what} about {tokens:,} tokens (estimated); the service truncates examples over "
                     f"{max_tokens:,}",
+                )
+
+    def _pairs(self, line: int, example: LightPreference | LightPrompt) -> None:
+        field = self.scan.field
+        if example.system:
+            self.log.report(
+                line,
+                field(example, system=True),
+                Rule.SYSTEM_NOT_ALLOWED,
+                "this backend takes no system instruction (single input/output pairs only)",
+            )
+        if len(example.prompt) != 1:
+            self.log.report(
+                line,
+                field(example, turn=len(example.prompt) - 1),
+                Rule.MULTI_TURN_NOT_ALLOWED,
+                f"this backend takes a one-turn prompt; this one has {len(example.prompt)} turns",
+            )
+
+    def _char_limits(
+        self,
+        line: int,
+        example: LightPreference | LightPrompt,
+        prompt: PromptSize,
+        preference: PreferenceSize | None,
+    ) -> None:
+        limits, field = self.limits, self.scan.field
+        chars = prompt.system_chars + prompt.prompt_chars
+        if limits.max_input_chars is not None and chars > limits.max_input_chars:
+            self.log.report(
+                line,
+                field(example, turn=len(example.prompt) - 1),
+                Rule.INPUT_TOO_LONG,
+                f"the prompt has {chars:,} characters; the limit is {limits.max_input_chars:,}",
+            )
+        if preference is None or limits.max_output_chars is None:
+            return
+        answers = ((preference.preferred_chars, "preferred"), (preference.rejected_chars, "rejected"))
+        for offset, (answer_chars, name) in enumerate(answers):
+            if answer_chars > limits.max_output_chars:
+                self.log.report(
+                    line,
+                    field(example, turn=len(example.prompt) + offset),
+                    Rule.OUTPUT_TOO_LONG,
+                    f"the {name} answer has {answer_chars:,} characters; "
+                    f"the limit is {limits.max_output_chars:,}",
                 )
 
     def _file(self, line: int, example: Any, turn: int | None, part: int, ref: FileRef) -> None:

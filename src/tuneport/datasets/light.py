@@ -43,6 +43,7 @@ __all__ = [
     "has_file_parts",
     "iter_file_parts",
     "part_text",
+    "prompt_has_file_parts",
     "to_example",
     "to_preference",
     "to_prompt",
@@ -115,6 +116,25 @@ def has_file_parts(example: LightExample) -> bool:
         if len(parts) == 1 and type(parts[0]) is str:
             continue
         for part in parts:
+            if type(part) is not str:
+                return True
+    return False
+
+
+def prompt_has_file_parts(example: LightPreference | LightPrompt) -> bool:
+    """True when any part of a preference example or prompt is a file (most have none)."""
+    for part in example.system:
+        if type(part) is not str:
+            return True
+    for _, parts in example.prompt:
+        for part in parts:
+            if type(part) is not str:
+                return True
+    if type(example) is LightPreference:
+        for part in example.preferred:
+            if type(part) is not str:
+                return True
+        for part in example.rejected:
             if type(part) is not str:
                 return True
     return False

@@ -217,11 +217,24 @@ def measure_example(example: LightExample) -> ExampleSize:
 # teacher's answers are not in the file; docs/datasets.md says more).
 
 
-def _turns_weight(turns: tuple[LightTurn, ...]) -> tuple[int, float]:
+def _parts_size(parts: tuple[LightPart, ...]) -> tuple[int, float]:
+    """``(characters, token weight)`` of parts, in one walk (ASCII text inlined)."""
+    chars, weight = 0, 0.0
+    for part in parts:
+        if type(part) is str:
+            chars += len(part)
+            weight += len(part) * _ASCII_WEIGHT if part.isascii() else text_token_weight(part)
+        else:
+            weight += FILE_PART_TOKENS
+    return chars, weight
+
+
+def _turns_size(turns: tuple[LightTurn, ...]) -> tuple[int, float]:
     chars, weight = 0, 0.0
     for _, parts in turns:
-        chars += text_chars(parts)
-        weight += parts_token_weight(parts)
+        more_chars, more_weight = _parts_size(parts)
+        chars += more_chars
+        weight += more_weight
     return chars, weight
 
 
@@ -238,10 +251,10 @@ class PromptSize(NamedTuple):
 
 def measure_prompt(example: LightPrompt | LightPreference) -> PromptSize:
     """The sizes of a prompt (or of a preference example's prompt)."""
-    system_weight = parts_token_weight(example.system)
-    chars, weight = _turns_weight(example.prompt)
+    system_chars, system_weight = _parts_size(example.system) if example.system else (0, 0.0)
+    chars, weight = _turns_size(example.prompt)
     return PromptSize(
-        system_chars=text_chars(example.system),
+        system_chars=system_chars,
         prompt_chars=chars,
         system_tokens=math.ceil(system_weight),
         prompt_tokens=math.ceil(weight),
@@ -271,12 +284,14 @@ class PreferenceSize(NamedTuple):
 
 def measure_preference(example: LightPreference) -> PreferenceSize:
     """The sizes of a preference example."""
+    preferred_chars, preferred_weight = _parts_size(example.preferred)
+    rejected_chars, rejected_weight = _parts_size(example.rejected)
     return PreferenceSize(
         prompt=measure_prompt(example),
-        preferred_chars=text_chars(example.preferred),
-        rejected_chars=text_chars(example.rejected),
-        preferred_tokens=math.ceil(parts_token_weight(example.preferred)),
-        rejected_tokens=math.ceil(parts_token_weight(example.rejected)),
+        preferred_chars=preferred_chars,
+        rejected_chars=rejected_chars,
+        preferred_tokens=math.ceil(preferred_weight),
+        rejected_tokens=math.ceil(rejected_weight),
     )
 
 

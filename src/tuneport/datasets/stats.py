@@ -27,7 +27,14 @@ from typing import Any
 from tuneport._methods import TuningMethod
 from tuneport.datasets.formats import DatasetFormat, coerce_method
 from tuneport.datasets.json_codecs import JsonCodec
-from tuneport.datasets.light import FileRef, LightExample, LightPreference, LightPrompt, turns_of
+from tuneport.datasets.light import (
+    FileRef,
+    LightExample,
+    LightPreference,
+    LightPrompt,
+    prompt_has_file_parts,
+    turns_of,
+)
 from tuneport.datasets.limits import DatasetLimits
 from tuneport.datasets.measure import measure_example, measure_preference, measure_prompt
 from tuneport.datasets.problems import ProblemLog, Rule
@@ -350,20 +357,21 @@ def _prompt_stats(
     token_cap = limits.max_example_tokens
     for line, example, _ in scan:
         valid += 1
-        prompt = measure_prompt(example)
+        size = measure_preference(example) if type(example) is LightPreference else None
+        prompt = size.prompt if size is not None else measure_prompt(example)
         if example.system:
             with_system += 1
             chars["system"].add(prompt.system_chars)
             tokens["system"].add(prompt.system_tokens)
         if len(example.prompt) > 1:
             multi_turn += 1
-        file_parts += sum(isinstance(p, FileRef) for p in example.system)
-        file_parts += sum(isinstance(p, FileRef) for _, parts in turns_of(example) for p in parts)
+        if prompt_has_file_parts(example):
+            file_parts += sum(isinstance(p, FileRef) for p in example.system)
+            file_parts += sum(isinstance(p, FileRef) for _, parts in turns_of(example) for p in parts)
         chars["prompt"].add(prompt.prompt_chars)
         tokens["prompt"].add(prompt.prompt_tokens)
         example_chars = prompt.system_chars + prompt.prompt_chars
-        if type(example) is LightPreference:
-            size = measure_preference(example)
+        if size is not None:
             chars["preferred"].add(size.preferred_chars)
             chars["rejected"].add(size.rejected_chars)
             tokens["preferred"].add(size.preferred_tokens)

@@ -238,8 +238,10 @@ def check_prompt_order(
     none: their problems were reported already).  *where* names the turns in
     messages ("contents", "the prompt").
     """
-    if not turns or any(turn is INVALID for turn in turns):
+    if not turns or INVALID in turns:
         return False
+    if prompt_alternates(turns):
+        return True
     roles = (USER, MODEL)
     for i, (role, _) in enumerate(turns):
         if role is not roles[i & 1]:
