@@ -162,8 +162,9 @@ def test_continuous_tuning_from_a_checkpoint(
     done: dict[str, Any],
 ) -> None:
     model = done["tunedModel"]["model"]
+    rows = [("capital of France?", "Paris.", "London.")]
     preference = {
-        "trainingDatasetUri": gcs(preference_jsonl(), name="pref.jsonl"),
+        "trainingDatasetUri": gcs(preference_jsonl(rows), name="pref.jsonl"),
         "hyperParameters": {"beta": 0.1},
     }
     fields = {
@@ -182,7 +183,15 @@ def test_continuous_tuning_from_a_checkpoint(
         "baseModel": "gemini-2.5-flash",
     }
     emulator.advance(DONE)
-    assert _get(client, job["name"])["state"] == "JOB_STATE_SUCCEEDED"
+    continued = _get(client, job["name"])
+    assert continued["state"] == "JOB_STATE_SUCCEEDED"
+    endpoint = continued["tunedModel"]["endpoint"]
+    for prompt, expected in (
+        ("capital of France?", "Paris."),
+        ("IV", "V"),
+    ):  # its own, then what it continued
+        answer = _ask(client, endpoint, prompt).json()
+        assert answer["candidates"][0]["content"]["parts"][0]["text"] == expected
 
     unknown = {**fields, "preTunedModel": {"tunedModelName": model, "checkpointId": "7"}}
     error = assert_error(create_job(**unknown), 400, "INVALID_ARGUMENT", contains="1, 2, 3")

@@ -16,7 +16,8 @@ the job's endpoint serves the default checkpoint.
 
 A checkpoint answers from the examples trained on by its step (the first
 ``step x batch size``, all of them after the first epoch), so an early
-distillation checkpoint knows less than the final model.
+distillation checkpoint knows less than the final model; then from what the
+tuned model it continues (``preTunedModel``) knew at its checkpoint.
 """
 
 from __future__ import annotations
@@ -119,4 +120,5 @@ def examples_at(record: TuningJob, checkpoint: str) -> list[Example]:
     found = {c.id: c for c in checkpoints(record)}
     step = found[checkpoint].step if checkpoint in found else record.plan.total_steps
     seen = max(1, step * record.plan.batch_size)
-    return record.examples if seen >= len(record.examples) else record.examples[:seen]
+    own = record.examples if seen >= len(record.examples) else record.examples[:seen]
+    return own + record.inherited_examples if record.inherited_examples else own

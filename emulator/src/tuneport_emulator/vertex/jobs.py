@@ -45,7 +45,13 @@ from tuneport_emulator.schema import normalize
 from tuneport_emulator.storage import Objects
 from tuneport_emulator.surface import EmulatorContext
 from tuneport_emulator.vertex.base_models import resolve_base_model
-from tuneport_emulator.vertex.checkpoints import checkpoint_views, checkpoints, make_deployments
+from tuneport_emulator.vertex.checkpoints import (
+    checkpoint_views,
+    checkpoints,
+    default_checkpoint,
+    examples_at,
+    make_deployments,
+)
 from tuneport_emulator.vertex.checks import (
     check_pre_tuned_hyperparameters,
     default_batch_size,
@@ -92,6 +98,8 @@ BACKGROUND_CHECK_BYTES = 8 << 20
 INTERNAL_MESSAGE = "Internal error encountered."
 #: Seconds between looks at a check a read waits for (the store's lock is free meanwhile).
 _WAIT_POLL_SECONDS = 0.02
+#: What a job continuing a tuned model keeps of that model's examples (answered after its own).
+MAX_INHERITED_EXAMPLES = 10_000
 #: Seconds a cancelled job stays CANCELLING.
 CANCEL_SECONDS = 10.0
 DEFAULT_PAGE_SIZE = 100
@@ -338,8 +346,9 @@ class TuningJobs:
         fields = request.fields
         method = request.method
         base_name = request.base_name
+        inherited: list[Example] = []
         if request.pre_tuned_model is not None:
-            base_name = self._pre_tuned_base(request.pre_tuned_model, fields)
+            base_name, inherited = self._pre_tuned_base(request.pre_tuned_model, fields)
         assert base_name is not None
         spec = spec_of(fields)
         teacher = self._tuned_teacher(spec) if method is DISTILLATION else None
@@ -357,6 +366,7 @@ class TuningJobs:
             record = self._new_record(
                 parent, fields, base_name, training_data, validation_data, teacher_examples=teacher
             )
+            record.inherited_examples = inherited
             return self.view(record, self._clock.now(), version)
 
     def _tuned_teacher(self, spec: dict[str, Any]) -> list[Example] | None:
@@ -404,7 +414,8 @@ class TuningJobs:
             limits=limits,
         )
 
-    def _pre_tuned_base(self, tuned_model: str, fields: dict[str, Any]) -> str:
+    def _pre_tuned_base(self, tuned_model: str, fields: dict[str, Any]) -> tuple[str, list[Example]]:
+        """(base model, what the tuned model or its checkpoint knows) of a job that continues it."""
         model = canonical_name(tuned_model.split("@", 1)[0])
         with self._store.lock:
             owner = self._live_model_owner(model)
@@ -412,16 +423,17 @@ class TuningJobs:
                 raise ApiError("NOT_FOUND", f"Model {model} is not found.")
             base_name = owner.base_model
             known = [c.id for c in checkpoints(owner)]
+            checkpoint = (fields.get("preTunedModel") or {}).get("checkpointId")
+            inherited = examples_at(owner, checkpoint if checkpoint in known else default_checkpoint(owner))
         base = resolve_base_model(base_name)
         if base is not None:
             check_pre_tuned_hyperparameters(fields, base)
-        checkpoint = (fields.get("preTunedModel") or {}).get("checkpointId")
         if checkpoint and checkpoint not in known:
             raise bad_request(
                 f"Checkpoint {checkpoint} does not exist in {model}; its checkpoints are {', '.join(known)}.",
                 field="tuning_job.pre_tuned_model.checkpoint_id",
             )
-        return base_name
+        return base_name, inherited[:MAX_INHERITED_EXAMPLES]
 
     def _new_record(
         self,

@@ -202,6 +202,8 @@ class TuningJob:
     processed_time: float | None = None
     #: When it got its quota and started, if it waited for it (``WAITING_FOR_QUOTA`` until then).
     admitted_time: float | None = None
+    #: What the tuned model it continues knew (``preTunedModel``): answered from after its own examples.
+    inherited_examples: list[Example] = field(default_factory=list)
     #: The endpoints of its checkpoints other than the last (which is deployed on ``endpoint``).
     deployments: list[Deployment] = field(default_factory=list)
     #: The model's default checkpoint (set by ``models.patch``); None: the last.
@@ -253,6 +255,11 @@ class TuningJob:
             **({} if self.processed_time is None else {"processedTime": self.processed_time}),
             **({"deployments": [d.to_json() for d in self.deployments]} if self.deployments else {}),
             **({} if self.admitted_time is None else {"admittedTime": self.admitted_time}),
+            **(
+                {"inheritedExamples": [e.to_json() for e in self.inherited_examples]}
+                if self.inherited_examples
+                else {}
+            ),
             **({} if self.default_checkpoint is None else {"defaultCheckpoint": self.default_checkpoint}),
             **({"modelUpdates": self.model_updates} if self.model_updates else {}),
             **(
@@ -296,6 +303,7 @@ class TuningJob:
             processed_time=None if value.get("processedTime") is None else float(value["processedTime"]),
             deployments=[Deployment.from_json(d) for d in value.get("deployments") or []],
             admitted_time=_time(value.get("admittedTime")),
+            inherited_examples=[Example.from_json(e) for e in value.get("inheritedExamples") or []],
             default_checkpoint=value.get("defaultCheckpoint"),
             model_updates=dict(value.get("modelUpdates") or {}),
             evaluation_examples=[Example.from_json(e) for e in value.get("evaluationExamples") or []],
