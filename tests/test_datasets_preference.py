@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
+from tuneport.catalog import Catalog, CatalogEntry, MethodRule
 from tuneport.datasets import (
     DatasetLimits,
     JsonCodec,
@@ -27,7 +28,9 @@ from tuneport.datasets import (
     write_examples,
 )
 from tuneport.errors import DatasetError
-from tuneport.models import Example, FilePart, PreferenceExample, TextPart, Turn
+from tuneport.models import Example, FilePart, JobSpec, PreferenceExample, TextPart, TuningMethod, Turn
+from tuneport.preflight import preflight
+from tuneport.protocol import BaseBackend, Capabilities, Operation
 
 
 @pytest.fixture(params=["accelerated", "stdlib"])
@@ -540,3 +543,51 @@ def test_a_file_part_trl_cannot_hold_is_refused_or_skipped(tmp_path: Path) -> No
     assert not (tmp_path / "t.jsonl").exists()
     skipped = convert_dataset(source, tmp_path / "t.jsonl", to="trl", method="preference", policy="skip")
     assert (skipped.written, skipped.skipped) == (1, 1)
+
+
+# --- pre-flight -----------------------------------------------------------------------------
+
+
+class _PreferenceBackend(BaseBackend):
+    """Declares supervised and preference tuning; pre-flight never calls it."""
+
+    name: ClassVar[str] = "memory"
+    declared_capabilities: ClassVar[Capabilities] = Capabilities(
+        operations=frozenset(Operation),
+        hyperparameters=frozenset({"epoch_count"}),
+        methods=frozenset({TuningMethod.SUPERVISED, TuningMethod.PREFERENCE}),
+    )
+
+
+def test_preflight_checks_a_preference_file_by_the_limits_of_its_method(tmp_path: Path) -> None:
+    catalog = Catalog()
+    catalog.add(
+        CatalogEntry(
+            backend="memory",
+            base_model="m",
+            methods={
+                TuningMethod.SUPERVISED: MethodRule(),
+                TuningMethod.PREFERENCE: MethodRule(limits=DatasetLimits(text_only=True)),
+            },
+        )
+    )
+    record = vertex()
+    record["completions"][0]["completion"]["parts"] = [
+        {"fileData": {"mimeType": "image/png", "fileUri": "gs://b/x.png"}}
+    ]
+    path = write_lines(tmp_path / "p.jsonl", [vertex("ok"), record])
+    spec = JobSpec(base_model="m", method="preference", training_data=str(path))
+    report = preflight(spec, backend=_PreferenceBackend(), catalog=catalog)
+    assert [(f.kind, f.problem.line, f.problem.field, f.problem.rule) for f in report.findings] == [
+        ("dataset", 2, "completions[0].completion.parts[0]", "file-part-not-allowed")
+    ]
+    in_memory = JobSpec(
+        base_model="m",
+        method="preference",
+        training_data=({"prompt": "q", "preferred": "a", "rejected": "b"},),
+    )
+    assert preflight(in_memory, backend=_PreferenceBackend(), catalog=catalog).findings == []
+    with pytest.raises(DatasetError, match="method-mismatch"):
+        preflight(
+            JobSpec(base_model="m", training_data=str(path)), backend=_PreferenceBackend(), catalog=catalog
+        )
