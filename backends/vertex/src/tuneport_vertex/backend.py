@@ -410,27 +410,21 @@ class VertexBackend(BaseBackend):
 
         One ``models.list`` per page of jobs (more only past 1,000 tuned models
         on one page), filtered to the page's models by id; the models it lists
-        also tell each job's default checkpoint.
+        also tell each job's default checkpoint.  A ``global`` job's model
+        lives in a real region: that region's models are listed too.
         """
         jobs = [job_from(data) for data in replies]
         wanted = {model_id for job in jobs if (model_id := _model_id(job)) is not None}
         if not wanted:
             return jobs
+        locations = {self.vertex_settings.location}
+        locations.update(_location(str(job.tuned_model)) for job in jobs if _model_id(job) is not None)
+        locations.discard("")
         defaults: dict[str, str | None] = {}
-        params: dict[str, str | int] = {
-            "filter": " OR ".join(f'model="{model_id}"' for model_id in sorted(wanted)),
-            "pageSize": 1000,
-        }
-        while True:
-            url = self._url(f"{self.parent}/models", "v1")
-            data = (yield from request(HttpRequest("GET", url, params=params))).json()
-            for model in data.get("models") or []:
-                default = model.get("defaultCheckpointId")
-                defaults[str(model.get("name", "")).rsplit("/", 1)[-1]] = str(default) if default else None
-            token = data.get("nextPageToken")
-            if not token:
-                break
-            params = {**params, "pageToken": str(token)}
+        for location in sorted(locations):
+            parent = f"projects/{self.vertex_settings.project}/locations/{location}"
+            found = yield from self._models(parent, wanted)
+            defaults.update(found)
         kept = []
         for reply, job in zip(replies, jobs, strict=True):
             model_id = _model_id(job)
@@ -440,6 +434,24 @@ class VertexBackend(BaseBackend):
                 default = defaults[model_id]
                 kept.append(job_from(reply, default_checkpoint=default) if default else job)
         return kept
+
+    def _models(self, parent: str, wanted: set[str]) -> Generator[Effect, Any, dict[str, str | None]]:
+        """Model id → default checkpoint id of the *wanted* models listed under *parent*."""
+        found: dict[str, str | None] = {}
+        params: dict[str, str | int] = {
+            "filter": " OR ".join(f'model="{model_id}"' for model_id in sorted(wanted)),
+            "pageSize": 1000,
+        }
+        while True:
+            url = self._url(f"{parent}/models", "v1")
+            data = (yield from request(HttpRequest("GET", url, params=params))).json()
+            for model in data.get("models") or []:
+                default = model.get("defaultCheckpointId")
+                found[str(model.get("name", "")).rsplit("/", 1)[-1]] = str(default) if default else None
+            token = data.get("nextPageToken")
+            if not token:
+                return found
+            params = {**params, "pageToken": str(token)}
 
     def cancel(self, job_id: str) -> Flow[TuningJob]:
         """Cancel the job; a job that has already finished is returned unchanged.
@@ -619,6 +631,12 @@ def _model_id(job: TuningJob) -> str | None:
     if not (job.state.is_success and job.tuned_model):
         return None
     return _model_resource(job.tuned_model).rsplit("/", 1)[-1]
+
+
+def _location(resource: str) -> str:
+    """The location of a resource name (``projects/P/locations/L/…`` → ``L``)."""
+    parts = resource.split("/")
+    return parts[3] if len(parts) > 3 and parts[2] == "locations" else ""
 
 
 def _model_resource(model: str) -> str:
