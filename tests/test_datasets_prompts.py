@@ -308,3 +308,30 @@ def test_cli_stats_and_convert_by_method(tmp_path: Path) -> None:
     )
     assert refused.exit_code == 2
     assert "cannot be converted into preference examples" in refused.output
+
+
+def test_cli_validate_against_a_model_uses_the_limits_of_the_method(tmp_path: Path) -> None:
+    image = {"fileData": {"mimeType": "image/png", "fileUri": "gs://b/x.png"}}
+    record = {
+        "contents": [{"role": "user", "parts": [{"text": "q"}, image]}],
+        "completions": [
+            {"completion": {"role": "model", "parts": [{"text": "a"}]}, "score": 1},
+            {"completion": {"role": "model", "parts": [{"text": "b"}]}, "score": 0},
+        ],
+    }
+    path = write_lines(tmp_path / "prefs.jsonl", [record])
+    result = run("--json", "dataset", "validate", str(path), "-b", "vertex", "-m", "gemini-2.5-flash")
+    assert result.exit_code == 4, result.output
+    problems = json.loads(result.stdout)["problems"]
+    # Vertex preference data is text only (the catalog's preference limits); its supervised data is not.
+    assert [(p["line"], p["field"], p["rule"]) for p in problems] == [
+        (1, "contents[0].parts[1]", "file-part-not-allowed")
+    ]
+
+
+def test_json_array_of_prompts_keeps_element_lines(tmp_path: Path, codec: JsonCodec) -> None:
+    path = tmp_path / "p.json"
+    path.write_text('[\n{"prompt": "a"},\n{"prompt": ""},\n{"prompt": "c"}\n]\n', encoding="utf-8")
+    report = validate_dataset(path, method="distillation", codec=codec)
+    assert where(report.problems) == [(3, "prompt", "empty-text")]
+    assert report.format == "trl"
