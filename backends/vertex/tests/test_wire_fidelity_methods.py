@@ -24,6 +24,8 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tuneport.models import JobSpec
 from tuneport_emulator import Emulator, EmulatorClock
@@ -196,6 +198,79 @@ def test_distillation_bodies_lag_only_where_the_v1beta1_proto_does() -> None:
         "distillationSpec.exportLastCheckpointOnly",
         "distillationSpec.evaluationConfig",
     }
+
+
+_KEY = "projects/p/locations/us-central1/keyRings/r/cryptoKeys/k"
+_METRIC_NAMES = st.sampled_from(["bleu", "rouge_l", "rouge_lsum", "rouge_3", "exact_match", "coherence"])
+
+
+@st.composite
+def method_specs(draw: st.DrawFn) -> JobSpec:
+    """Any job the vertex backend accepts, of any method, with any of the optional fields."""
+    method = draw(st.sampled_from(["supervised", "preference", "distillation"]))
+    open_model = method == "supervised" and draw(st.booleans())
+    fields: dict[str, Any] = {
+        "base_model": "google/gemma3@gemma-3-4b-it" if open_model else BASE,
+        "method": method,
+        "training_data": PROMPTS_URI,
+    }
+    hyper = {"epoch_count": st.integers(1, 20), "learning_rate_multiplier": st.floats(0.01, 10.0)}
+    hyper["adapter_size"] = st.sampled_from([1, 2, 4, 8, 16])
+    if method == "preference":
+        hyper["beta"] = st.floats(0.0, 5.0)
+    elif open_model or method == "distillation":
+        hyper["batch_size"] = st.integers(1, 64)
+        hyper["learning_rate"] = st.floats(1e-6, 0.1)
+    fields["hyperparameters"] = draw(st.fixed_dictionaries({}, optional=hyper))
+    if method == "distillation":
+        fields["teacher_model"] = draw(st.sampled_from([TEACHER, TUNED]))
+    if method != "preference" and draw(st.booleans()):
+        fields["tuning_mode"] = "full" if open_model and draw(st.booleans()) else "adapter"
+    if open_model:
+        fields["output_uri"] = f"gs://{BUCKET}/out"
+        if draw(st.booleans()):
+            fields["custom_base_model"] = f"gs://{BUCKET}/weights"
+    if draw(st.booleans()):
+        fields["tuned_model"] = TUNED
+        if draw(st.booleans()):
+            fields["checkpoint"] = draw(st.sampled_from(["1", "2", "10"]))
+    if draw(st.booleans()):
+        fields["validation_data"] = PREFERENCE_URI
+    if draw(st.booleans()):
+        fields["evaluation"] = {
+            "metrics": draw(st.lists(_METRIC_NAMES, min_size=1, max_size=4)),
+            "output_uri": EVALUATION_URI,
+            "sampling_count": draw(st.none() | st.integers(1, 32)),
+            "flip_enabled": draw(st.none() | st.booleans()),
+        }
+    for name, value in (
+        ("encryption_key", _KEY),
+        ("service_account", "t@my-project.iam.gserviceaccount.com"),
+    ):
+        if draw(st.booleans()):
+            fields[name] = value
+    if draw(st.booleans()):
+        fields["extras"] = {"export_last_checkpoint_only": draw(st.booleans())}
+    return JobSpec.model_validate(fields)
+
+
+@settings(max_examples=120, suppress_health_check=[HealthCheck.too_slow])
+@given(spec=method_specs())
+def test_every_methods_body_parses_where_the_protos_have_its_fields(spec: JobSpec) -> None:
+    version, lacking = checked(spec)
+    assert version == ("v1" if spec.method != "distillation" and not _needs_beta(spec) else "v1beta1")
+    if spec.method == "preference":
+        assert set(lacking) == {"preferenceOptimizationSpec"}
+
+
+def _needs_beta(spec: JobSpec) -> bool:
+    given = spec.hyperparameters.given()
+    return bool(
+        spec.tuning_mode
+        or spec.output_uri
+        or spec.custom_base_model
+        or {"batch_size", "learning_rate"} & set(given)
+    )
 
 
 # --- google-genai, for what the protos lack ----------------------------------------------------------
