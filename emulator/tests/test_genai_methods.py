@@ -35,6 +35,7 @@ ARGS = {
     "train": f"gs://{BUCKET}/train.jsonl",
     "preference": f"gs://{BUCKET}/pref.jsonl",
     "prompts": f"gs://{BUCKET}/prompts.jsonl",
+    "evaluation": f"gs://{BUCKET}/evaluation/",
 }
 
 
@@ -86,6 +87,15 @@ def test_genai_tunes_with_every_method(
     assert preference["billable_tokens"] > 0
     assert len(preference["checkpoints"]) == 1
     assert preference["generated"] == "V"  # the preferred answer
+    (evaluation,) = preference["evaluations"]  # genai sends its metrics snake_case, AVERAGE and STDDEV
+    assert evaluation["checkpoint"] == "1"
+    assert "/evaluationRuns/" in evaluation["run"]
+    assert evaluation["results"] == [
+        {"aggregation": "AVERAGE", "exact_match": 1.0, "rouge": None},
+        {"aggregation": "STANDARD_DEVIATION", "exact_match": 0.0, "rouge": None},
+        {"aggregation": "AVERAGE", "exact_match": None, "rouge": 1.0},
+        {"aggregation": "STANDARD_DEVIATION", "exact_match": None, "rouge": 0.0},
+    ]
 
     distillation = seen["distillation"]
     assert distillation["state"] == "JOB_STATE_SUCCEEDED"

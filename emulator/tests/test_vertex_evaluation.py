@@ -140,6 +140,21 @@ def test_no_runs_before_success(
             "1 and 32",
         ),
         (_config({"aggregationMetrics": ["AVERAGE"]}), f"{SPEC}.metrics[0]", "exactly one metric spec"),
+        (
+            _config({"bleuSpec": {}, "rougeSpec": {}}),
+            f"{SPEC}.metrics[0]",
+            "exactly one metric spec",
+        ),
+        (
+            _config({"bleuSpec": {}, "aggregationMetrics": ["MEAN"]}),
+            f"{SPEC}.metrics[0].aggregation_metrics",
+            "Invalid aggregation metric 'MEAN'",
+        ),
+        (
+            _config({"rougeSpec": {"rougeType": "rougeX"}}),
+            f"{SPEC}.metrics[0].rouge_spec.rouge_type",
+            "Invalid rouge_type",
+        ),
     ],
 )
 def test_evaluation_config_checks(
@@ -171,3 +186,22 @@ def test_the_text_metrics() -> None:
     assert aggregate([1.0, 0.0, 0.0, 1.0], "VARIANCE") == 0.25
     assert aggregate([3.0, 1.0, 2.0], "MEDIAN") == 2.0
     assert aggregate([1.0, 2.0, 3.0, 4.0], "PERCENTILE_P90") == 4.0
+
+
+def test_metrics_as_google_genai_sends_them(
+    emulator: Emulator, client: httpx.Client, create_job: CreateJob, gcs: Callable[..., str]
+) -> None:
+    """snake_case keys, every other spec null, ``rougel`` in lowercase."""
+    nulls = {"bleu_spec": None, "exact_match_spec": None, "pointwise_metric_spec": None}
+    metric = {**nulls, "rouge_spec": {"rouge_type": "rougel"}, "aggregation_metrics": ["AVERAGE", "MEDIAN"]}
+    spec = {
+        "trainingDatasetUri": gcs(),
+        "hyperParameters": {"epochCount": 1},
+        "evaluationConfig": _config(metric),
+    }
+    (run,) = _job(emulator, client, create_job, spec)["evaluateDatasetRuns"]
+    results = run["evaluateDatasetResponse"]["aggregationOutput"]["aggregationResults"]
+    assert results == [
+        {"aggregationMetric": "AVERAGE", "rougeMetricValue": {"score": 1.0}},
+        {"aggregationMetric": "MEDIAN", "rougeMetricValue": {"score": 1.0}},
+    ]

@@ -146,3 +146,22 @@ def test_preference_is_not_offered_for_open_models(client: httpx.Client, gcs: Ca
         "INVALID_ARGUMENT",
         contains="not supported",
     )
+
+
+def test_an_open_model_student_may_be_distilled_in_full(
+    client: httpx.Client, gcs: Callable[..., str]
+) -> None:
+    from emulator_helpers import prompts_jsonl
+
+    body = {
+        "baseModel": "google/gemma3@gemma-3-4b-it",
+        "outputUri": "gs://tuneport-test/out/",
+        "distillationSpec": {
+            "baseTeacherModel": "gemini-2.5-pro",
+            "promptDatasetUri": gcs(prompts_jsonl(), name="prompts.jsonl"),
+            "tuningMode": "TUNING_MODE_FULL",  # "only available for open source models"
+        },
+    }
+    reply = client.post("/v1beta1/projects/p/locations/us-central1/tuningJobs", json=body)
+    assert reply.status_code == 200, reply.text
+    assert reply.json()["distillationSpec"]["tuningMode"] == "TUNING_MODE_FULL"

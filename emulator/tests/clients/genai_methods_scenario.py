@@ -72,6 +72,13 @@ def main(url: str, args: dict[str, Any]) -> dict[str, Any]:
             adapter_size="ADAPTER_SIZE_FOUR",
             pre_tuned_model_checkpoint_id="1",
             tuned_model_display_name="numbers-dpo",
+            evaluation_config=types.EvaluationConfig(
+                metrics=[types.Metric(name="exact_match"), types.Metric(name="rouge_l")],
+                output_config=types.OutputConfig(
+                    gcs_destination=types.GcsDestination(output_uri_prefix=args["evaluation"])
+                ),
+                autorater_config=types.AutoraterConfig(sampling_count=2),
+            ),
         ),
     )
     preference = _wait(lambda: client.tunings.get(name=preference.name))
@@ -87,6 +94,23 @@ def main(url: str, args: dict[str, Any]) -> dict[str, Any]:
         "examples": stats.tuning_dataset_example_count,
         "billable_tokens": stats.total_billable_token_count,
         "checkpoints": _checkpoints(preference),
+        "evaluations": [
+            {
+                "checkpoint": run.checkpoint_id,
+                "run": run.evaluation_run,
+                "results": [
+                    {
+                        "aggregation": r.aggregation_metric,
+                        "exact_match": r.exact_match_metric_value.score
+                        if r.exact_match_metric_value
+                        else None,
+                        "rouge": r.rouge_metric_value.score if r.rouge_metric_value else None,
+                    }
+                    for r in run.evaluate_dataset_response.aggregation_output.aggregation_results
+                ],
+            }
+            for run in preference.evaluate_dataset_runs or []
+        ],
         "generated": client.models.generate_content(
             model=preference.tuned_model.endpoint, contents="IV"
         ).text,

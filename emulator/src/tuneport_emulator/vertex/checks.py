@@ -208,7 +208,7 @@ def _source(body: dict[str, Any], location: str) -> tuple[BaseModel | None, Open
 
 
 def _check_open_model(body: dict[str, Any], method: Method, model: OpenModel, location: str) -> None:
-    if method.name not in ("supervised", "full"):
+    if method.name not in ("supervised", "full", "distillation"):
         raise _invalid(method.spec_path, f"{method.proto} is not supported for the open model {model.name}.")
     if location not in OPEN_MODEL_LOCATIONS:
         raise _invalid(

@@ -32,7 +32,7 @@ from typing import Any
 from tuneport_emulator.answers import answer
 from tuneport_emulator.ids import DIGITS, derive_token
 from tuneport_emulator.vertex.checkpoints import checkpoints, examples_at
-from tuneport_emulator.vertex.evaluation_config import metric_kind
+from tuneport_emulator.vertex.evaluation_config import aggregation_metrics, metric_kind, metric_spec
 from tuneport_emulator.vertex.methods import training_uri
 from tuneport_emulator.vertex.records import Example, TuningJob
 from tuneport_emulator.vertex.text_metrics import bleu, exact_match, rouge
@@ -53,16 +53,10 @@ _RESULT_FIELD = {
 _COMPUTED = {"EXACT_MATCH": "exactMatchMetricValue", "BLEU": "bleuMetricValue", "ROUGE": "rougeMetricValue"}
 
 
-def _spec(metric: dict[str, Any], kind: str) -> dict[str, Any]:
-    snake = "".join("_" + c.lower() if c.isupper() else c for c in kind)
-    value = metric.get(kind, metric.get(snake))
-    return value if isinstance(value, dict) else {}
-
-
 def _scorer(metric: dict[str, Any]) -> tuple[str, Callable[[str, str], float]] | None:
     """(result field, per-example score) of a metric; None for a pairwise metric."""
     kind = metric_kind(metric)
-    spec = _spec(metric, kind or "")
+    spec = metric_spec(metric, kind or "")
     if kind == "pairwiseMetricSpec" or kind is None:
         return None
     if kind == "exactMatchSpec":
@@ -147,7 +141,7 @@ def evaluation_runs(record: TuningJob, config: dict[str, Any]) -> list[dict[str,
                 }
                 break
             field, scores = scored
-            for how in metric.get("aggregationMetrics") or ["AVERAGE"]:
+            for how in aggregation_metrics(metric):
                 value = round(aggregate(scores, how), 6)
                 results.append({"aggregationMetric": how, field: {"score": value}})
         if "error" not in run:

@@ -77,8 +77,8 @@ def rouge(prediction: str, reference: str, rouge_type: str = "rougeL") -> float:
     candidate, ref = _tokens(prediction), _tokens(reference)
     if not candidate and not ref:
         return 1.0
-    kind = rouge_type or "rougeL"
-    if kind in ("rougeL", "rougeLsum"):
+    kind = (rouge_type or "rougeL").lower()
+    if kind in ("rougel", "rougelsum"):
         return _f_measure(_lcs(candidate, ref), len(candidate), len(ref))
     n = int(kind.removeprefix("rouge")) if re.fullmatch(r"rouge[1-9]", kind) else 1
     grams, expected = _ngrams(candidate, n), _ngrams(ref, n)
