@@ -591,3 +591,15 @@ def test_preflight_checks_a_preference_file_by_the_limits_of_its_method(tmp_path
         preflight(
             JobSpec(base_model="m", training_data=str(path)), backend=_PreferenceBackend(), catalog=catalog
         )
+
+
+def test_the_same_pair_in_the_other_order_is_a_duplicate(tmp_path: Path, codec: JsonCodec) -> None:
+    swapped = vertex("q", "good", "bad")
+    swapped["completions"].reverse()
+    path = write_lines(
+        tmp_path / "p.jsonl", [vertex("q", "good", "bad"), swapped, vertex("q", "bad", "good")]
+    )
+    report = validate_dataset(path, method="preference", codec=codec)
+    # Line 3 prefers the other answer: another example, not a duplicate.
+    assert where(report.problems) == [(2, None, "duplicate-example")]
+    assert report.problems[0].message == "the same example as line 1"

@@ -285,7 +285,13 @@ _MASK = (1 << 60) - 1  # ints below 2**60 take 32 bytes in CPython; wider ones t
 
 
 def digest_of(example: Hashable) -> int:
-    """The 60-bit digest of an example (valid within one process and its forks)."""
+    """The 60-bit digest of an example (valid within one process and its forks).
+
+    A preference example is the same whichever order its source listed the
+    answers in (``swapped`` is left out).
+    """
+    if type(example) is LightPreference:
+        return hash(example[:4]) & _MASK
     return hash(example) & _MASK
 
 

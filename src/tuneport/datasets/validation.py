@@ -9,11 +9,12 @@ around the pass.  Problems are counted without limit and kept up to
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from tuneport._methods import TuningMethod
-from tuneport.datasets.checks import Check, DuplicateFinder, checks_for
+from tuneport.datasets.checks import Check, DuplicateFinder, checks_for, digest_of
 from tuneport.datasets.formats import DatasetFormat, FileLayout, coerce_format, coerce_method
 from tuneport.datasets.json_codecs import JsonCodec
 from tuneport.datasets.limits import DatasetLimits, DatasetRole
@@ -214,7 +215,15 @@ def _validate_serially(
     duplicates: DuplicateFinder | None,
     log: ProblemLog,
 ) -> int:
-    is_duplicate = duplicates.add if duplicates is not None else None
+    is_duplicate: Callable[[int, Any], bool] | None = None
+    if duplicates is not None:
+        finder = duplicates
+        # Supervised examples hash as they are (the hot path); others through digest_of.
+        is_duplicate = (
+            finder.add
+            if scan.method is TuningMethod.SUPERVISED
+            else lambda line, example: finder.add_digest(line, digest_of(example))
+        )
     valid = 0
     for line, example, size in scan:
         errors = log.error_count
