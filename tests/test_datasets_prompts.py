@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from tuneport.cli import data  # noqa: F401  (registers the verbs)
+from tuneport.cli import commands, data  # noqa: F401  (registers the verbs, in the CLI's order)
 from tuneport.cli.app import State, cli
 from tuneport.datasets import (
     DatasetLimits,
