@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -146,3 +147,83 @@ def test_generate_from_an_unknown_checkpoint_exits_4_naming_the_checkpoints(run:
     assert result.exit_code == 4
     assert "checkpoints: 1, 2, 3" in result.stderr
     assert not [call for call in MemoryStore.calls if call[0] == "generate"]
+
+
+# --- the real CLI on an offline vertex profile (the embedded emulator) ------------------------
+
+
+def test_checkpoints_and_continuous_tuning_on_the_embedded_vertex_emulator(
+    isolated_environment: Path,
+) -> None:
+    work = isolated_environment
+    (work / "tuneport.toml").write_text(
+        '[profiles.offline-vertex]\nbackend = "vertex"\nendpoint = "embedded"\nproject = "cli-tests"\n'
+        'location = "us-central1"\nstaging_bucket = "gs://cli-tests"\n',
+        encoding="utf-8",
+    )
+    (work / "train.jsonl").write_text(
+        "".join(json.dumps({"text_input": str(n), "output": str(n + 1)}) + "\n" for n in range(8)),
+        encoding="utf-8",
+    )
+    (work / "prefs.jsonl").write_text(
+        "".join(
+            json.dumps({"prompt": str(n), "chosen": str(n + 1), "rejected": str(n)}) + "\n" for n in range(8)
+        ),
+        encoding="utf-8",
+    )
+
+    def tuneport_cli(*args: str) -> Result:
+        return CliRunner().invoke(
+            cli, ["-p", "offline-vertex", *args], prog_name="tuneport", terminal_width=120
+        )
+
+    def finished(*create_args: str) -> dict[str, Any]:
+        created = tuneport_cli("--json", "create", *create_args)
+        assert created.exit_code == 0, created.output
+        waited = tuneport_cli("--json", "wait", json.loads(created.stdout)["id"], "--poll", "0.2")
+        assert waited.exit_code == 0, waited.output
+        job: dict[str, Any] = json.loads(waited.stdout)
+        assert job["state"] == "SUCCEEDED"
+        return job
+
+    first = finished("-m", "gemini-2.5-flash", "-t", "train.jsonl", "--epochs", "2")
+    assert first["method"] == "supervised"
+    listing = json.loads(tuneport_cli("--json", "checkpoints", first["id"]).stdout)
+    ids = [row["id"] for row in listing["checkpoints"]]
+    assert len(ids) == 2  # one per epoch
+    assert listing["default_checkpoint"] == ids[-1]
+    assert all(row["endpoint"] and "train_loss" in row["metrics"] for row in listing["checkpoints"])
+
+    answer = tuneport_cli("--json", "generate", first["id"], "3", "--checkpoint", ids[0])
+    assert answer.exit_code == 0, answer.output
+    assert json.loads(answer.stdout)["text"]
+
+    moved = tuneport_cli("--json", "checkpoints", first["id"], "--set-default", ids[0])
+    assert moved.exit_code == 0, moved.output
+    assert json.loads(moved.stdout)["default_checkpoint"] == ids[0]
+    assert (
+        json.loads(tuneport_cli("--json", "get", first["id"]).stdout)["checkpoints"][0]["is_default"] is True
+    )
+
+    second = finished(
+        "--from",
+        first["id"],
+        "--checkpoint",
+        ids[0],
+        "--method",
+        "preference",
+        "--beta",
+        "0.1",
+        "-t",
+        "prefs.jsonl",
+    )
+    assert (second["method"], second["base_model"]) == ("preference", "gemini-2.5-flash")
+    assert (second["source_model"], second["source_checkpoint"]) == (first["tuned_model"], ids[0])
+    shown = tuneport_cli("get", second["id"]).stdout
+    assert f"checkpoint {ids[0]}" in shown
+    assert "continued from" in shown
+    assert "None" not in shown
+
+    unknown = tuneport_cli("create", "--from", first["id"], "--checkpoint", "99", "-t", "prefs.jsonl")
+    assert unknown.exit_code == 4
+    assert "--checkpoint" in unknown.stderr
