@@ -514,8 +514,10 @@ def demo(state: State, profiles: tuple[str, ...]) -> None:
 
     Validates a small dataset, creates a job, waits with a progress bar, draws
     the loss curve, generates from the tuned model, lists jobs, cancels a
-    second job and deletes both — with the same script on each profile.
-    Nothing leaves the machine.
+    second job and deletes them — with the same script on each profile. Where
+    the backend runs preference tuning (vertex), it also runs Google's DPO
+    recipe: a preference job continued from a checkpoint of the supervised
+    one, with the checkpoints and loss of both. Nothing leaves the machine.
     """
     from dataclasses import asdict
 
