@@ -1,9 +1,12 @@
 """The Vertex AI surface (``aiplatform`` v1 and v1beta1) of the emulator.
 
-Supervised ``tuningJobs``, the model and endpoint a job produces
-(``:generateContent``, undeploy, delete, list), their operations, and the
-metadata-context / TensorBoard routes from a job's ``experiment`` to its
-loss series.  Datasets are read from the emulated Cloud Storage
+``tuningJobs`` of every method the emulator runs (supervised, preference,
+distillation, full and open-model tuning: :mod:`.methods`), the model and
+endpoints a job produces, one for each checkpoint (``:generateContent``,
+undeploy, delete, list, ``models.patch`` of the default checkpoint:
+:mod:`.checkpoints`), its evaluation runs (:mod:`.evaluation`), their
+operations, and the metadata-context / TensorBoard routes from a job's
+``experiment`` to its loss series.  Datasets are read from the emulated Cloud Storage
 (:mod:`tuneport_emulator.storage`).  See docs/emulator.md.
 """
 
