@@ -310,7 +310,7 @@ def _fake_adc(token: str) -> Callable[..., Any]:
         (
             "vertex",
             {"project": "test-project"},
-            "http://127.0.0.1:8911/v1/projects/test-project/locations/us-central1/tuningJobs/7",
+            "http://127.0.0.1:8911/v1beta1/projects/test-project/locations/us-central1/tuningJobs/7",
         ),
     ],
 )

@@ -78,7 +78,7 @@ BAD_SPECS: list[tuple[str, dict[str, Any], type[TuneportError], str]] = [
     ("gemini", {"extras": {"top_k": 1.5}}, SpecError, "extras.top_k"),
     ("gemini", {"extras": {"temperature": float("nan")}}, SpecError, "extras.temperature"),
     ("vertex", {"extras": {"bogus": 1}}, SpecError, "extras.bogus"),
-    ("vertex", {"extras": {"tuning_mode": "TUNING_MODE_PEFT_ADAPTER"}}, SpecError, "extras.tuning_mode"),
+    ("vertex", {"extras": {"tuning_mode": "TUNING_MODE_SIDEWAYS"}}, SpecError, "extras.tuning_mode"),
     ("gemini", {"extras": "tuned_model_id=x"}, SpecError, "extras"),
     # unknown and mistyped fields
     ("gemini", {"epochs": 3}, SpecError, "epochs"),
