@@ -8,7 +8,10 @@ name and docstring cites its number.
 
 Operations a backend declares unsupported are skipped, and behaviour 34
 checks they raise :class:`~tuneport.errors.UnsupportedCapability` — and
-reports an "unexpected success" when one in fact works.
+reports an "unexpected success" when one in fact works.  Behaviours 55-64
+(tuning methods, continuous tuning, checkpoints) come in pairs, one for a
+declared capability and one for its absence: the half that does not apply
+to the backend is skipped as "not applicable".
 """
 
 from __future__ import annotations
