@@ -1176,7 +1176,8 @@ def _method_spec(
     The harness's validation data is supervised, so another method's job goes without it.
     """
     spec = {k: v for k, v in harness.spec.items() if k not in Hyperparameters.model_fields}
-    takes = caps.hyperparameters_of(method) or caps.hyperparameters
+    # An undeclared method takes nothing; its job (refused anyway) keeps the harness's.
+    takes = caps.hyperparameters_of(method) if method in caps.methods else caps.hyperparameters
     spec.update({k: v for k, v in harness.spec.items() if k in Hyperparameters.model_fields and k in takes})
     spec["method"] = method.value
     if method is TuningMethod.PREFERENCE:
