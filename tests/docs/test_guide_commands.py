@@ -139,6 +139,7 @@ def test_tuneport_models(
 def test_the_wheel_is_what_the_site_holds(acme_site: Path, tmp_path: Path) -> None:
     """A real build (pip's PEP 517 path, the one python -m build takes) holds what acme_site installs."""
     import hatchling  # noqa: F401  (a dev requirement: building the wheel offline needs it)
+
     done = subprocess.run(
         [
             sys.executable,
