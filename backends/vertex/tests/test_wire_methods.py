@@ -301,3 +301,18 @@ def test_the_evaluation_goes_in_the_methods_spec(method: str) -> None:
 def test_create_body_checks_the_spec_itself() -> None:
     with pytest.raises(SpecError):
         create_body(spec(hyperparameters={"beta": 1.0}), training_uri=TRAIN, validation_uri=None, labels={})
+
+
+# --- where the job runs ------------------------------------------------------------------------------------
+
+
+def test_evaluation_runs_only_in_us_central1_and_cmek_not_on_global() -> None:
+    evaluation = {"metrics": ["bleu"], "output_uri": "gs://b-b/eval"}
+    assert refused(spec(evaluation=evaluation), location="europe-west4") == ["evaluation"]
+    assert planned(spec(evaluation=evaluation))[0] == "v1"  # us-central1
+    key = "projects/p/locations/global/keyRings/r/cryptoKeys/k"
+    open_job = spec(base_model=OPEN_MODEL, output_uri=OUTPUT, encryption_key=key)
+    assert refused(open_job, location="global") == ["encryption_key"]
+    legacy = spec(base_model=OPEN_MODEL, output_uri=OUTPUT, extras={"encryption_spec": key})
+    assert refused(legacy, location="global") == ["extras.encryption_spec"]
+    assert planned(open_job, location="us-central1")[0] == "v1beta1"

@@ -225,6 +225,9 @@ class VertexBackend(BaseBackend):
 
     def check_spec(self, spec: JobSpec) -> None:
         wire.check_spec(spec, api_version=self.vertex_settings.api_version)
+        location_problems = _location_problems(spec, self.vertex_settings.location)
+        if location_problems:
+            raise SpecError(location_problems, summary="the job spec is not accepted by vertex")
         # The profile's labels go on every job too: together they leave room for the request id.
         merged = {**self.vertex_settings.labels, **spec.labels}
         if len(merged) > wire.MAX_USER_LABELS:
@@ -631,6 +634,36 @@ def _model_id(job: TuningJob) -> str | None:
     if not (job.state.is_success and job.tuned_model):
         return None
     return _model_resource(job.tuned_model).rsplit("/", 1)[-1]
+
+
+#: "Include the evaluationConfig to automatically run an evaluation … available in the
+#: us-central1 region" (Google's supervised-tuning page).
+EVALUATION_LOCATION = "us-central1"
+
+
+def _location_problems(spec: JobSpec, location: str) -> list[Problem]:
+    """What the job's location does not offer: evaluation outside us-central1, CMEK on ``global``."""
+    problems = []
+    if spec.evaluation is not None and location != EVALUATION_LOCATION:
+        problems.append(
+            Problem(
+                f"Vertex evaluates tuned models in {EVALUATION_LOCATION} only, not in '{location}'",
+                field="evaluation",
+                rule="location-not-supported",
+            )
+        )
+    if location == "global":
+        # CMEK on global is FAILED_PRECONDITION (google/skills agent-platform-tuning models.md).
+        field = "encryption_key" if spec.encryption_key else "extras.encryption_spec"
+        if spec.encryption_key or spec.extras.get("encryption_spec"):
+            problems.append(
+                Problem(
+                    "Vertex refuses a customer-managed encryption key on 'global': tune in a region",
+                    field=field,
+                    rule="location-not-supported",
+                )
+            )
+    return problems
 
 
 def _location(resource: str) -> str:
