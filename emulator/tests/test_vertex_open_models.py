@@ -69,6 +69,9 @@ def test_an_open_model_is_tuned_in_full_in_global_with_real_region_resources(
     model = client.get(f"/v1/{done['tunedModel']['model']}").json()
     assert model["labels"]["google-vertex-llm-tuning-base-model-id"] == "qwen3_5-9b"
     assert model["labels"]["team"] == "ml"
+    regional = client.get("/v1/projects/p/locations/us-central1/models").json()
+    assert [m["name"] for m in regional["models"]] == [model["name"]]  # listed where it lives
+    assert client.get(f"/v1/{GLOBAL}/models").json() == {}
 
 
 def test_custom_weights_and_full_fine_tuning_spec(

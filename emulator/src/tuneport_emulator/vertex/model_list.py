@@ -75,8 +75,8 @@ class ModelList:
     def _existing(self, parent: str) -> list[_Listed]:
         listed: list[_Listed] = []
         for record in self._jobs.all_jobs():
-            if record.parent != parent:
-                continue
+            if record.model.rsplit("/models/", 1)[0] != parent:
+                continue  # where the model lives: a job in "global" makes its model in a real region
             try:
                 view = self._endpoints.get_model(record.model)
             except ApiError:
