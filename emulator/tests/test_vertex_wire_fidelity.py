@@ -584,6 +584,18 @@ def _method_replies(
                 },
             }
         )
+        bodies.append(
+            {
+                "baseModel": "qwen/qwen3-5@qwen3.5-9b",
+                "outputUri": "gs://b/out",
+                "customBaseModel": "gs://b/weights",
+                "supervisedTuningSpec": {
+                    "trainingDatasetUri": gcs(),
+                    "tuningMode": "TUNING_MODE_FULL",
+                    "hyperParameters": {"epochCount": 1, "batchSize": 2, "learningRate": 1e-5},
+                },
+            }
+        )
     names = []
     for body in bodies:
         created = client.post(f"/{version}/{PARENT}/tuningJobs", json=body)
