@@ -393,3 +393,11 @@ def test_data_of_another_method_names_the_method_flag(run: Any, tmp_path: Path) 
     accepted = run("--json", "create", "-m", "base-1", "-t", str(preferences), "--method", "preference")
     assert accepted.exit_code == 0, accepted.output
     assert _spec(_json(accepted)["id"]).method is TuningMethod.PREFERENCE
+
+
+def test_continuing_where_the_backend_cannot_exits_5_naming_the_flag(run: Any) -> None:
+    result = run("create", "-t", TRAIN, "--from", "job-1", backend="memory-sft")
+    assert result.exit_code == 5
+    assert "cannot continue tuning" in result.stderr
+    assert "--from" in result.stderr
+    assert MemoryStore.calls == []  # not even a read of the job

@@ -10,6 +10,7 @@ who typed the command knows what to change.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
@@ -177,6 +178,10 @@ def evaluation_fields(given: Any, options: dict[str, Any]) -> dict[str, Any] | N
     return {**base, **chosen}
 
 
+#: A field named in parentheses at the end of a message: "... a tuned model (tuned_model)".
+_FIELD_AT_END = re.compile(r"\((?P<field>[a-z_]+(?:\.[a-z_]+)*)\)$")
+
+
 def _flag_of_problem(problem: Problem) -> str | None:
     """The flag that would fix *problem*: its field's, or ``--method`` for data of another method."""
     if problem.rule == "method-mismatch":
@@ -191,7 +196,7 @@ def _named(message: str, flag: str | None) -> str:
 @contextmanager
 def naming_flags() -> Iterator[None]:
     """Re-raise a spec error or an unsupported parameter with the flag of each field it names."""
-    from tuneport.errors import DatasetError, SpecError, UnsupportedParameter
+    from tuneport.errors import DatasetError, SpecError, UnsupportedCapability, UnsupportedParameter
 
     try:
         yield
@@ -201,6 +206,14 @@ def naming_flags() -> Iterator[None]:
         problems = [replace(p, message=_named(p.message, _flag_of_problem(p))) for p in error.problems]
         summary = str(error).splitlines()[0]
         raise type(error)(problems, summary=summary) from None
+    except UnsupportedCapability as error:
+        # A reason that ends naming its field, "(tuned_model)", gets the flag beside it.
+        named = _FIELD_AT_END.search(error.reason or "")
+        flag = flag_of(named["field"]) if named else None
+        if named is None or flag is None:
+            raise
+        reason = f"{(error.reason or '')[: named.start()]}({named['field']}, CLI flag {flag})"
+        raise UnsupportedCapability(error.backend, error.capability, reason=reason) from None
     except UnsupportedParameter as error:
         flag = flag_of(error.parameter)
         if flag is None:
