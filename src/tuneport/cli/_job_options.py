@@ -182,11 +182,12 @@ def evaluation_fields(given: Any, options: dict[str, Any]) -> dict[str, Any] | N
 _FIELD_AT_END = re.compile(r"\((?P<field>[a-z_]+(?:\.[a-z_]+)*)\)$")
 
 
-def _flag_of_problem(problem: Problem) -> str | None:
-    """The flag that would fix *problem*: its field's, or ``--method`` for data of another method."""
+def _flag_of_problem(problem: Problem, *, in_data: bool) -> str | None:
+    """The flag that would fix *problem*: ``--method`` for data of another method, else its field's
+    (a dataset problem's field is the data's own, never the spec's)."""
     if problem.rule == "method-mismatch":
         return FLAGS["method"]
-    return flag_of(problem.field)
+    return None if in_data else flag_of(problem.field)
 
 
 def _named(message: str, flag: str | None) -> str:
@@ -195,7 +196,8 @@ def _named(message: str, flag: str | None) -> str:
 
 @contextmanager
 def naming_flags() -> Iterator[None]:
-    """Re-raise a spec error or an unsupported parameter with the flag of each field it names."""
+    """Re-raise a spec, dataset or capability error, or an unsupported parameter, with the flag of
+    each field it names."""
     from tuneport.errors import DatasetError, SpecError, UnsupportedCapability, UnsupportedParameter
 
     try:
@@ -203,7 +205,11 @@ def naming_flags() -> Iterator[None]:
     except (SpecError, DatasetError) as error:
         if type(error) not in (SpecError, DatasetError):  # a subclass has a constructor of its own
             raise
-        problems = [replace(p, message=_named(p.message, _flag_of_problem(p))) for p in error.problems]
+        in_data = isinstance(error, DatasetError)
+        problems = [
+            replace(p, message=_named(p.message, _flag_of_problem(p, in_data=in_data)))
+            for p in error.problems
+        ]
         summary = str(error).splitlines()[0]
         raise type(error)(problems, summary=summary) from None
     except UnsupportedCapability as error:
