@@ -368,10 +368,9 @@ class VertexBackend(BaseBackend):
         data = resp.json()
         job = job_from(data)
         if job.state.is_success and job.tuned_model:
+            # The job's own version: a continued job's model is a new version of its source's.
             model = yield from request(
-                HttpRequest(
-                    "GET", self._url(_model_resource(job.tuned_model), "v1"), expected=frozenset({404})
-                )
+                HttpRequest("GET", self._url(job.tuned_model, "v1"), expected=frozenset({404}))
             )
             if model.status_code == 404:
                 raise _deleted(job)
@@ -423,24 +422,38 @@ class VertexBackend(BaseBackend):
         locations = {self.vertex_settings.location}
         locations.update(_location(str(job.tuned_model)) for job in jobs if _model_id(job) is not None)
         locations.discard("")
-        defaults: dict[str, str | None] = {}
+        listed: dict[str, tuple[str | None, str | None]] = {}
         for location in sorted(locations):
             parent = f"projects/{self.vertex_settings.project}/locations/{location}"
             found = yield from self._models(parent, wanted)
-            defaults.update(found)
+            listed.update(found)
         kept = []
         for reply, job in zip(replies, jobs, strict=True):
             model_id = _model_id(job)
             if model_id is None:
                 kept.append(job)
-            elif model_id in defaults:
-                default = defaults[model_id]
-                kept.append(job_from(reply, default_checkpoint=default) if default else job)
+                continue
+            if model_id not in listed:
+                continue  # deleted
+            version, default = listed[model_id]
+            own_version = str(job.tuned_model).partition("@")[2]
+            if own_version and version is not None and own_version != version:
+                # models.list shows a model at its default version; a continued job's may be another.
+                model = yield from request(
+                    HttpRequest("GET", self._url(str(job.tuned_model), "v1"), expected=frozenset({404}))
+                )
+                if model.status_code == 404:
+                    continue
+                found_default = model.json().get("defaultCheckpointId")
+                default = str(found_default) if found_default else None
+            kept.append(job_from(reply, default_checkpoint=default) if default else job)
         return kept
 
-    def _models(self, parent: str, wanted: set[str]) -> Generator[Effect, Any, dict[str, str | None]]:
-        """Model id → default checkpoint id of the *wanted* models listed under *parent*."""
-        found: dict[str, str | None] = {}
+    def _models(
+        self, parent: str, wanted: set[str]
+    ) -> Generator[Effect, Any, dict[str, tuple[str | None, str | None]]]:
+        """Model id → (version listed, its default checkpoint id) of the *wanted* models under *parent*."""
+        found: dict[str, tuple[str | None, str | None]] = {}
         params: dict[str, str | int] = {
             "filter": " OR ".join(f'model="{model_id}"' for model_id in sorted(wanted)),
             "pageSize": 1000,
@@ -449,8 +462,11 @@ class VertexBackend(BaseBackend):
             url = self._url(f"{parent}/models", "v1")
             data = (yield from request(HttpRequest("GET", url, params=params))).json()
             for model in data.get("models") or []:
-                default = model.get("defaultCheckpointId")
-                found[str(model.get("name", "")).rsplit("/", 1)[-1]] = str(default) if default else None
+                default, version = model.get("defaultCheckpointId"), model.get("versionId")
+                found[str(model.get("name", "")).rsplit("/", 1)[-1]] = (
+                    str(version) if version else None,
+                    str(default) if default else None,
+                )
             token = data.get("nextPageToken")
             if not token:
                 return found
@@ -547,9 +563,41 @@ class VertexBackend(BaseBackend):
         if endpoint:
             deleted = (yield from self._delete_endpoint(str(endpoint))) or deleted
         if model:
-            # "projects/…/models/123@1": the model, all versions.
-            deleted = (yield from self._delete(_model_resource(str(model)))) or deleted
+            deleted = (yield from self._delete_model(str(model))) or deleted
         return deleted
+
+    def _delete_model(self, model: str) -> Generator[Effect, Any, bool]:
+        """Delete the job's model version (``…/models/123@2``), or the model when it is the only one.
+
+        A continued job's model is a new version of its source's model: deleting
+        the whole model would take the source job's with it.  Vertex deletes the
+        last version only with the model (``deleteVersion`` refuses it).
+        """
+        resource, _, version = model.partition("@")
+        if version:
+            versions = yield from self._versions(resource)
+            if versions is not None:
+                if version not in versions:
+                    return False  # this version is gone already
+                if versions - {version}:
+                    return (yield from self._delete(f"{model}:deleteVersion"))
+        return (yield from self._delete(resource))
+
+    def _versions(self, resource: str) -> Generator[Effect, Any, set[str] | None]:
+        """The version ids of model *resource* (``None``: no such model, or no versions list)."""
+        versions: set[str] = set()
+        params: dict[str, str | int] = {"pageSize": 1000}
+        while True:
+            url = self._url(f"{resource}:listVersions", "v1")
+            resp = yield from request(HttpRequest("GET", url, params=params, expected=frozenset({404})))
+            if resp.status_code == 404:
+                return None
+            data = resp.json()
+            versions.update(str(m.get("versionId")) for m in data.get("models") or [] if m.get("versionId"))
+            token = data.get("nextPageToken")
+            if not token:
+                return versions
+            params = {**params, "pageToken": str(token)}
 
     def _delete_endpoint(self, endpoint: str) -> Generator[Effect, Any, bool]:
         resp = yield from request(HttpRequest("GET", self._url(endpoint, "v1"), expected=frozenset({404})))
