@@ -76,35 +76,31 @@ def is_open_model(base_model: str) -> bool:
 
 
 def _open_model_problems(spec: JobSpec) -> list[Problem]:
-    """``outputUri`` is "only available and required for open source models" (TuningJob reference);
-    full tuning and custom weights are theirs too."""
-    problems: list[Problem] = []
+    """What only open models take, on a Gemini model; an open model without its ``output_uri``.
+
+    ``outputUri`` is "only available and required for open source models"
+    (TuningJob reference); full tuning and custom weights are theirs too.
+    """
     if is_open_model(spec.base_model):
-        if spec.output_uri is None:
-            problems.append(
-                Problem(
-                    "an open model's tuning job needs output_uri (gs://bucket/path): Vertex writes the "
-                    "tuned weights there",
-                    field="output_uri",
-                    rule="missing",
-                )
-            )
-        return problems
-    for field, value in (
-        ("output_uri", spec.output_uri),
-        ("custom_base_model", spec.custom_base_model),
-        ("tuning_mode", "full" if tuning_mode(spec) == TUNING_MODES["full"] else None),
-    ):
-        if value is not None:
-            what = "full tuning" if field == "tuning_mode" else field
-            problems.append(
-                Problem(
-                    f"{what} is for open models (publisher/model@version ids), not {spec.base_model}",
-                    field=field if field != "tuning_mode" or spec.tuning_mode else "extras.tuning_mode",
-                    rule="open-models-only",
-                )
-            )
-    return problems
+        if spec.output_uri is not None:
+            return []
+        why = "an open model's job needs output_uri (gs://bucket/path): Vertex writes the tuned weights there"
+        return [Problem(why, field="output_uri", rule="missing")]
+    full = tuning_mode(spec) == TUNING_MODES["full"]
+    given = (
+        ("output_uri", "output_uri", spec.output_uri is not None),
+        ("custom_base_model", "custom_base_model", spec.custom_base_model is not None),
+        ("tuning_mode" if spec.tuning_mode else "extras.tuning_mode", "full tuning", full),
+    )
+    return [
+        Problem(
+            f"{what} is for open models (publisher/model@version ids), not {spec.base_model}",
+            field=field,
+            rule="open-models-only",
+        )
+        for field, what, present in given
+        if present
+    ]
 
 
 def tuning_mode(spec: JobSpec) -> str | None:
