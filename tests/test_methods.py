@@ -400,3 +400,28 @@ def test_the_async_client_continues_tuning_and_calls_checkpoints(backend: Memory
     assert text.startswith("endpoints/job-1-1")
     assert moved.default_checkpoint is not None
     assert moved.default_checkpoint.id == "1"
+
+
+def test_a_method_the_backend_cannot_run_is_refused_as_such_whatever_the_file_holds(
+    client: TuningClient, backend: MemoryBackend, tmp_path: Any
+) -> None:
+    """Reproduction: a supervised file given to an undeclared method raised the data's
+    method mismatch (exit 4) instead of the capability (exit 5), and read the whole file."""
+    data = tmp_path / "train.jsonl"
+    data.write_text("".join(f'{{"text_input": "q{i}", "output": "a{i}"}}\n' for i in range(3)))
+    with pytest.raises(UnsupportedCapability, match="cannot run distillation"):
+        client.create(base_model="base-1", method="distillation", teacher_model="t", training_data=data)
+    assert backend.calls == []
+
+
+def test_another_methods_file_is_a_dataset_problem_with_its_rule(
+    client: TuningClient, backend: MemoryBackend, tmp_path: Any
+) -> None:
+    from tuneport.errors import DatasetError
+
+    data = tmp_path / "train.jsonl"
+    data.write_text("".join(f'{{"text_input": "q{i}", "output": "a{i}"}}\n' for i in range(3)))
+    with pytest.raises(DatasetError) as info:
+        client.create(base_model="base-1", method="preference", training_data=data)
+    assert [problem.rule for problem in info.value.problems] == ["method-mismatch"]
+    assert backend.calls == []

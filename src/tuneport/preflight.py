@@ -220,7 +220,11 @@ def preflight(
                     ),
                 )
             )
-        elif validate_data and not (field_name == "validation_data" and not validation_ok):
+        elif (
+            validate_data
+            and spec.method in caps.methods  # data of a method the backend cannot run is not read
+            and not (field_name == "validation_data" and not validation_ok)
+        ):
             _check_dataset(report, field_name, source, entry, max_problems, spec.method)
     return report
 
@@ -409,7 +413,13 @@ def _check_dataset(
 
     role: DatasetRole = "training" if field_name == "training_data" else "validation"
     limits = entry.limits_of(method) if entry is not None else None
-    result = validate_dataset(source, limits=limits, role=role, max_problems=max_problems, method=method)
+    try:
+        result = validate_dataset(source, limits=limits, role=role, max_problems=max_problems, method=method)
+    except DatasetError as error:
+        # Unreadable, or another method's data: a finding like any other, so a more
+        # fundamental one (the backend cannot run the method at all) is still raised first.
+        report.findings.extend(Finding("dataset", problem) for problem in error.problems)
+        return
     report.datasets[field_name] = result
     for problem in result.problems:
         # In-memory data has no file name: say which dataset the line is in.
