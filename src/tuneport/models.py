@@ -251,6 +251,13 @@ class Example(_Model):
         return value
 
 
+def _user_turns(value: Any) -> Any:
+    """A prompt given as text is one user turn."""
+    if isinstance(value, str):
+        return ({"role": "user", "parts": value},)
+    return value
+
+
 def _ends_with_user(turns: tuple[Turn, ...]) -> tuple[Turn, ...]:
     if not turns:
         raise ValueError("at least one turn is required")
@@ -283,13 +290,7 @@ class PreferenceExample(_Model):
     #: The worse answer (a model turn).
     rejected: Turn
 
-    @field_validator("prompt", mode="before")
-    @classmethod
-    def _prompt_shortcut(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return ({"role": "user", "parts": value},)
-        return value
-
+    _prompt_shortcut = field_validator("prompt", mode="before")(_user_turns)
     _prompt_ends_with_user = field_validator("prompt")(_ends_with_user)
     _completion_shortcut = field_validator("preferred", "rejected", mode="before")(_model_turn)
 
@@ -308,13 +309,7 @@ class PromptExample(_Model):
     #: The conversation so far, ending with a user turn.
     prompt: tuple[Turn, ...]
 
-    @field_validator("prompt", mode="before")
-    @classmethod
-    def _prompt_shortcut(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return ({"role": "user", "parts": value},)
-        return value
-
+    _prompt_shortcut = field_validator("prompt", mode="before")(_user_turns)
     _prompt_ends_with_user = field_validator("prompt")(_ends_with_user)
 
 
@@ -530,12 +525,7 @@ class GenerateRequest(_Model):
     _sendable = field_validator("system_instruction", "stop_sequences", "response_mime_type")(_valid_text)
     _free_form = field_validator("extras", mode="before")(_valid_tree)
 
-    @field_validator("contents", mode="before")
-    @classmethod
-    def _prompt_shortcut(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return ({"role": "user", "parts": value},)
-        return value
+    _prompt_shortcut = field_validator("contents", mode="before")(_user_turns)
 
     @field_validator("contents")
     @classmethod

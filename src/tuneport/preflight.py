@@ -46,6 +46,11 @@ class Finding:
     kind: Kind
     problem: Problem
 
+    @classmethod
+    def of(cls, kind: Kind, message: str, *, field: str, rule: str) -> Finding:
+        """A blocking finding of *kind* about *field*."""
+        return cls(kind, Problem(message, field=field, rule=rule))
+
 
 @dataclass
 class PreflightReport:
@@ -238,84 +243,43 @@ def _check_method(
 ) -> None:
     """The method, continuous tuning and evaluation: declared by the backend, listed for the model."""
     method = spec.method
+    rule = entry.method_rule(method) if entry is not None else None
     if method not in caps.methods:
         runs = ", ".join(sorted(m.value for m in caps.methods)) or "none"
-        add(
-            Finding(
-                "capability",
-                Problem(
-                    f"backend '{backend}' cannot run {method} tuning (it runs: {runs})",
-                    field="method",
-                    rule="unsupported-method",
-                ),
-            )
-        )
-    elif entry is not None and entry.method_rule(method) is None:
+        message = f"backend '{backend}' cannot run {method} tuning (it runs: {runs})"
+        add(Finding.of("capability", message, field="method", rule="unsupported-method"))
+    elif entry is not None and rule is None:
         takes = ", ".join(sorted(m.value for m in entry.methods)) or "none"
-        add(
-            Finding(
-                "parameter",
-                Problem(
-                    f"{entry.base_model} does not take {method} tuning on {backend} (it takes: {takes})",
-                    field="method",
-                    rule="unsupported-method",
-                ),
-            )
+        message = f"{entry.base_model} does not take {method} tuning on {backend} (it takes: {takes})"
+        add(Finding.of("parameter", message, field="method", rule="unsupported-method"))
+    elif (
+        entry is not None
+        and rule is not None
+        and rule.teachers
+        and spec.teacher_model is not None
+        and spec.teacher_model not in rule.teachers
+    ):
+        hint = did_you_mean(close_matches(spec.teacher_model, rule.teachers, n=2))
+        message = (
+            f"{entry.base_model} is distilled from {', '.join(rule.teachers)}, "
+            f"not '{spec.teacher_model}'{hint}"
         )
-    elif entry is not None and spec.teacher_model is not None:
-        rule = entry.method_rule(method)
-        if rule is not None and rule.teachers and spec.teacher_model not in rule.teachers:
-            hint = did_you_mean(close_matches(spec.teacher_model, rule.teachers, n=2))
-            add(
-                Finding(
-                    "parameter",
-                    Problem(
-                        f"{entry.base_model} is distilled from {', '.join(rule.teachers)}, "
-                        f"not '{spec.teacher_model}'{hint}",
-                        field="teacher_model",
-                        rule="unsupported-teacher",
-                    ),
-                )
-            )
+        add(Finding.of("parameter", message, field="teacher_model", rule="unsupported-teacher"))
     if spec.tuned_model is not None and not caps.continuous_tuning:
-        add(
-            Finding(
-                "capability",
-                Problem(
-                    f"backend '{backend}' cannot continue tuning a tuned model (tuned_model)",
-                    field="tuned_model",
-                    rule="unsupported-continuous-tuning",
-                ),
-            )
-        )
+        message = f"backend '{backend}' cannot continue tuning a tuned model (tuned_model)"
+        add(Finding.of("capability", message, field="tuned_model", rule="unsupported-continuous-tuning"))
     if spec.evaluation is not None and not caps.evaluation:
-        add(
-            Finding(
-                "parameter",
-                Problem(
-                    f"backend '{backend}' does not evaluate tuned models",
-                    field="evaluation",
-                    rule="unsupported-parameter",
-                ),
-            )
-        )
+        message = f"backend '{backend}' does not evaluate tuned models"
+        add(Finding.of("parameter", message, field="evaluation", rule="unsupported-parameter"))
 
 
 def _check_spec_fields(spec: JobSpec, backend: str, caps: Capabilities, add: Any) -> None:
     """Optional spec fields the backend does not send are refused, not dropped."""
+    sends = ", ".join(sorted(caps.spec_fields)) or "none of them"
     for name in SPEC_FIELDS:
         if getattr(spec, name) is not None and name not in caps.spec_fields:
-            sends = ", ".join(sorted(caps.spec_fields)) or "none of them"
-            add(
-                Finding(
-                    "parameter",
-                    Problem(
-                        f"backend '{backend}' does not send {name} (optional fields it sends: {sends})",
-                        field=name,
-                        rule="unsupported-parameter",
-                    ),
-                )
-            )
+            message = f"backend '{backend}' does not send {name} (optional fields it sends: {sends})"
+            add(Finding.of("parameter", message, field=name, rule="unsupported-parameter"))
 
 
 def _check_backend(backend: TuningBackend, spec: JobSpec, add: Any) -> None:
