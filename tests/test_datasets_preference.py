@@ -587,10 +587,11 @@ def test_preflight_checks_a_preference_file_by_the_limits_of_its_method(tmp_path
         training_data=({"prompt": "q", "preferred": "a", "rejected": "b"},),
     )
     assert preflight(in_memory, backend=_PreferenceBackend(), catalog=catalog).findings == []
-    with pytest.raises(DatasetError, match="method-mismatch"):
-        preflight(
-            JobSpec(base_model="m", training_data=str(path)), backend=_PreferenceBackend(), catalog=catalog
-        )
+    # A preference file given as supervised data is a dataset finding (not a raise past other findings).
+    supervised = preflight(
+        JobSpec(base_model="m", training_data=str(path)), backend=_PreferenceBackend(), catalog=catalog
+    )
+    assert [(f.kind, f.problem.rule) for f in supervised.findings] == [("dataset", "method-mismatch")]
 
 
 def test_the_same_pair_in_the_other_order_is_a_duplicate(tmp_path: Path, codec: JsonCodec) -> None:
