@@ -16,6 +16,7 @@ from tuneport.datasets.formats.base import (
     DatasetFormat,
     Format,
     Gap,
+    check_prompt_order,
     check_role_order,
     file_part_gaps,
     roles_alternate,
@@ -35,7 +36,7 @@ from tuneport.datasets.formats.grammar import (
 from tuneport.datasets.light import MODEL, USER, FileRef, LightExample, LightPart, LightTurn
 from tuneport.datasets.problems import Rule
 
-__all__ = ["GRAMMAR", "OpenAIFormat", "guess_mime_type"]
+__all__ = ["GRAMMAR", "OpenAIFormat", "guess_mime_type", "read_messages"]
 
 _SYSTEM = "system"
 _NAMES = {USER: "user", MODEL: "assistant"}
@@ -80,8 +81,17 @@ def _role_name(role: str) -> str:
     return _NAMES.get(role, role)
 
 
-def _conversation(messages: tuple[Any, ...], report: Report) -> Any:
-    """The system message first only, images in user messages only, turns in order."""
+def read_messages(
+    messages: tuple[Any, ...], report: Report, prefix: str = "messages", prompt: bool = False
+) -> Any:
+    """The :class:`LightExample` of chat messages, or with *prompt* a prompt's ``(system parts, turns)``.
+
+    :data:`INVALID` after reporting.  The system message may be the first
+    message only; images are in user messages only; the turns alternate
+    user/assistant, and a prompt's end with a user message.  *prefix* is the
+    messages' path.  One function for both (no wrapper): it is the chat
+    grammar's refine hook, run once per line.
+    """
     system: tuple[LightPart, ...] = ()
     turns: list[LightTurn] = []
     offset = 0
@@ -95,7 +105,7 @@ def _conversation(messages: tuple[Any, ...], report: Report) -> Any:
             for j, part in enumerate(parts):
                 if type(part) is FileRef:
                     report(
-                        f"messages[{i}].content[{j}]",
+                        f"{prefix}[{i}].content[{j}]",
                         Rule.FILE_PART_NOT_ALLOWED,
                         "OpenAI accepts image parts in user messages only",
                     )
@@ -105,20 +115,26 @@ def _conversation(messages: tuple[Any, ...], report: Report) -> Any:
                 system, offset = parts, 1
             else:
                 report(
-                    f"messages[{i}].role", Rule.ROLE_ORDER, "a system message may only be the first message"
+                    f"{prefix}[{i}].role", Rule.ROLE_ORDER, "a system message may only be the first message"
                 )
                 complete = False
             continue
         turns.append(message)
     if not turns and complete:
-        report("messages", Rule.EMPTY_CONVERSATION, "no user or assistant messages")
+        report(prefix, Rule.EMPTY_CONVERSATION, "no user or assistant messages")
         return INVALID
-    if complete and not roles_alternate(turns):
-        check_role_order(turns, report, lambda i: f"messages[{i + offset}]", _role_name)
+    if not complete:
         return INVALID
-    if not (ok and complete):
+    if prompt:
+        if not check_prompt_order(
+            tuple(turns), report, lambda i: f"{prefix}[{i + offset}]", _role_name, "the messages"
+        ):
+            return INVALID
+        return (system, tuple(turns)) if ok else INVALID
+    if not roles_alternate(turns):
+        check_role_order(turns, report, lambda i: f"{prefix}[{i + offset}]", _role_name)
         return INVALID
-    return LightExample(system, tuple(turns))
+    return LightExample(system, tuple(turns)) if ok else INVALID
 
 
 _IMAGE = Record(
@@ -189,7 +205,7 @@ GRAMMAR = Record(
         ),
     ),
     build=lambda messages: messages,
-    refine=_conversation,
+    refine=read_messages,
     what="a JSON object",
     unknown="unknown field '{key}' (expected 'messages')",
     unsupported=_UNSUPPORTED_TOP,

@@ -15,19 +15,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from tuneport.datasets.formats.base import DatasetFormat, Gap, GrammarCodec, check_prompt_order
+from tuneport.datasets.formats.base import DatasetFormat, Gap, GrammarCodec
 from tuneport.datasets.formats.grammar import INVALID, Array, Choice, Field, Record, Report
 from tuneport.datasets.formats.openai import (
     _MESSAGE,
-    _SYSTEM,
     _UNSUPPORTED_TOP,
     OpenAIFormat,
     _content,
     _role_name,
+    read_messages,
 )
 from tuneport.datasets.light import (
     MODEL,
-    USER,
     FileRef,
     LightExample,
     LightPart,
@@ -42,56 +41,9 @@ __all__ = [
     "OpenAIPreferenceFormat",
     "OpenAIPromptFormat",
     "answer_of",
-    "prompt_of",
 ]
 
 _CHAT = OpenAIFormat()
-
-
-def prompt_of(messages: tuple[Any, ...], report: Report, prefix: str) -> Any:
-    """``(system parts, turns)`` of chat messages that form a prompt, or :data:`INVALID` after reporting.
-
-    The system message comes first only; images are in user messages only;
-    the turns alternate user/assistant and end with a user message.
-    """
-    system: tuple[LightPart, ...] = ()
-    turns: list[Any] = []
-    offset = 0
-    ok = complete = True
-    for i, message in enumerate(messages):
-        if message is INVALID:
-            complete = False
-            continue
-        role, parts = message
-        if role is not USER:
-            for j, part in enumerate(parts):
-                if type(part) is FileRef:
-                    report(
-                        f"{prefix}[{i}].content[{j}]",
-                        Rule.FILE_PART_NOT_ALLOWED,
-                        "OpenAI accepts image parts in user messages only",
-                    )
-                    ok = False
-        if role is _SYSTEM:
-            if i == 0:
-                system, offset = parts, 1
-            else:
-                report(
-                    f"{prefix}[{i}].role", Rule.ROLE_ORDER, "a system message may only be the first message"
-                )
-                complete = False
-            continue
-        turns.append(message)
-    if not turns and complete:
-        report(prefix, Rule.EMPTY_CONVERSATION, "no user or assistant messages")
-        return INVALID
-    if not complete:
-        return INVALID
-    if not check_prompt_order(
-        tuple(turns), report, lambda i: f"{prefix}[{i + offset}]", _role_name, "the messages"
-    ):
-        return INVALID
-    return INVALID if not ok else (system, tuple(turns))
 
 
 def answer_of(messages: tuple[Any, ...], report: Report, name: str) -> Any:
@@ -158,7 +110,7 @@ _OUTPUT = Array(_MESSAGE, what="an array holding one assistant message", keep_in
 
 def _preference(value: tuple[Any, Any, Any], report: Report) -> Any:
     messages, preferred_messages, rejected_messages = value
-    prompt = prompt_of(messages, report, "input.messages")
+    prompt = read_messages(messages, report, "input.messages", prompt=True)
     preferred = answer_of(preferred_messages, report, "preferred_output")
     rejected = answer_of(rejected_messages, report, "non_preferred_output")
     if prompt is INVALID or preferred is INVALID or rejected is INVALID:
@@ -184,7 +136,7 @@ PREFERENCE_GRAMMAR = Record(
 
 
 def _prompt(value: tuple[Any], report: Report) -> Any:
-    prompt = prompt_of(value[0], report, "messages")
+    prompt = read_messages(value[0], report, "messages", prompt=True)
     return INVALID if prompt is INVALID else LightPrompt(*prompt)
 
 

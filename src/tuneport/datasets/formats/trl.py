@@ -19,8 +19,8 @@ from typing import Any
 
 from tuneport.datasets.formats.base import DatasetFormat, Gap, GrammarCodec
 from tuneport.datasets.formats.grammar import INVALID, Array, Field, Record, Report, StringOrArray, Text
-from tuneport.datasets.formats.openai import _MESSAGE, _SYSTEM, _content
-from tuneport.datasets.formats.openai_methods import answer_of, prompt_of
+from tuneport.datasets.formats.openai import _MESSAGE, _SYSTEM, _content, read_messages
+from tuneport.datasets.formats.openai_methods import answer_of
 from tuneport.datasets.light import MODEL, USER, FileRef, LightPart, LightPreference, LightPrompt, LightTurn
 from tuneport.datasets.problems import Rule
 
@@ -53,7 +53,7 @@ def _answer_field(name: str) -> Field:
 
 
 def _preference(value: tuple[Any, Any, Any], report: Report) -> Any:
-    prompt = prompt_of(value[0], report, "prompt")
+    prompt = read_messages(value[0], report, "prompt", prompt=True)
     chosen = answer_of(value[1], report, "chosen")
     rejected = answer_of(value[2], report, "rejected")
     if prompt is INVALID or chosen is INVALID or rejected is INVALID:
@@ -74,7 +74,7 @@ PREFERENCE_GRAMMAR = Record(
 
 
 def _prompt_only(value: tuple[Any], report: Report) -> Any:
-    prompt = prompt_of(value[0], report, "prompt")
+    prompt = read_messages(value[0], report, "prompt", prompt=True)
     return INVALID if prompt is INVALID else LightPrompt(*prompt)
 
 
