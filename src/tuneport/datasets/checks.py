@@ -50,17 +50,46 @@ __all__ = ["DuplicateFinder", "ExampleChecks", "PromptChecks", "checks_for", "di
 Check = Callable[[int, Any, Union[int, None]], None]
 
 
-class ExampleChecks:
-    """Checks one example against the per-example fields of a :class:`DatasetLimits`."""
+class _LimitChecks:
+    """What the checks of every kind of data share: the limits, the active checks, the file-part rules."""
 
-    def __init__(self, limits: DatasetLimits, scan: Scan[LightExample], log: ProblemLog) -> None:
+    def __init__(self, limits: DatasetLimits, scan: Scan[Any], log: ProblemLog) -> None:
         self.limits = limits
-        self.scan = scan
+        self.scan: Scan[Any] = scan
         self.log = log
         self._files = limits.text_only or limits.allowed_mime_types is not None
         self._chars = limits.max_input_chars is not None or limits.max_output_chars is not None
         #: False when no per-example limit is set (the caller can skip the call).
         self.active = limits.pairs_only or self._files or self._chars or limits.max_example_tokens is not None
+
+    def _no_system(self, line: int, example: Any) -> None:
+        self.log.report(
+            line,
+            self.scan.field(example, system=True),
+            Rule.SYSTEM_NOT_ALLOWED,
+            "this backend takes no system instruction (single input/output pairs only)",
+        )
+
+    def _file(self, line: int, example: Any, turn: int | None, part: int, ref: FileRef) -> None:
+        field = self.scan.field(example, turn=turn, part=part, system=turn is None)
+        if self.limits.text_only:
+            self.log.report(
+                line, field, Rule.FILE_PART_NOT_ALLOWED, "this backend takes text only, no file parts"
+            )
+            return
+        allowed = self.limits.allowed_mime_types
+        if allowed is not None and ref.mime_type not in allowed:
+            shown = repr(ref.mime_type) if ref.mime_type else "an unknown MIME type"
+            self.log.report(
+                line,
+                field,
+                Rule.MIME_TYPE_NOT_ALLOWED,
+                f"{ref.uri!r} has {shown}; allowed: {', '.join(sorted(allowed))}",
+            )
+
+
+class ExampleChecks(_LimitChecks):
+    """Checks one example against the per-example fields of a :class:`DatasetLimits`."""
 
     def compiled(self) -> Callable[[int, LightExample, int | None], None] | None:
         """The cheapest callable that makes the active checks (``None`` when none is active)."""
@@ -85,12 +114,7 @@ class ExampleChecks:
         limits, log = self.limits, self.log
         if limits.pairs_only:
             if example.system:
-                log.report(
-                    line,
-                    self.scan.field(example, system=True),
-                    Rule.SYSTEM_NOT_ALLOWED,
-                    "this backend takes no system instruction (single input/output pairs only)",
-                )
+                self._no_system(line, example)
             if len(example.turns) != 2:
                 log.report(
                     line,
@@ -134,25 +158,8 @@ class ExampleChecks:
                     f"over {max_tokens:,}",
                 )
 
-    def _file(self, line: int, example: LightExample, turn: int | None, part: int, ref: FileRef) -> None:
-        field = self.scan.field(example, turn=turn, part=part, system=turn is None)
-        if self.limits.text_only:
-            self.log.report(
-                line, field, Rule.FILE_PART_NOT_ALLOWED, "this backend takes text only, no file parts"
-            )
-            return
-        allowed = self.limits.allowed_mime_types
-        if allowed is not None and ref.mime_type not in allowed:
-            shown = repr(ref.mime_type) if ref.mime_type else "an unknown MIME type"
-            self.log.report(
-                line,
-                field,
-                Rule.MIME_TYPE_NOT_ALLOWED,
-                f"{ref.uri!r} has {shown}; allowed: {', '.join(sorted(allowed))}",
-            )
 
-
-class PromptChecks:
+class PromptChecks(_LimitChecks):
     """Checks one preference example or prompt against the per-example fields of a :class:`DatasetLimits`.
 
     The limits read as for supervised examples, where "input" is the prompt
@@ -162,16 +169,6 @@ class PromptChecks:
     (Google: "the sum of maximum input and maximum completion token counts
     must be <= 128K"), or the prompt alone for distillation.
     """
-
-    def __init__(
-        self, limits: DatasetLimits, scan: Scan[LightPreference] | Scan[LightPrompt], log: ProblemLog
-    ) -> None:
-        self.limits = limits
-        self.scan: Scan[Any] = scan
-        self.log = log
-        self._files = limits.text_only or limits.allowed_mime_types is not None
-        self._chars = limits.max_input_chars is not None or limits.max_output_chars is not None
-        self.active = limits.pairs_only or self._files or self._chars or limits.max_example_tokens is not None
 
     def compiled(self) -> Check | None:
         """The check (``None`` when no limit applies)."""
@@ -209,18 +206,12 @@ class PromptChecks:
                 )
 
     def _pairs(self, line: int, example: LightPreference | LightPrompt) -> None:
-        field = self.scan.field
         if example.system:
-            self.log.report(
-                line,
-                field(example, system=True),
-                Rule.SYSTEM_NOT_ALLOWED,
-                "this backend takes no system instruction (single input/output pairs only)",
-            )
+            self._no_system(line, example)
         if len(example.prompt) != 1:
             self.log.report(
                 line,
-                field(example, turn=len(example.prompt) - 1),
+                self.scan.field(example, turn=len(example.prompt) - 1),
                 Rule.MULTI_TURN_NOT_ALLOWED,
                 f"this backend takes a one-turn prompt; this one has {len(example.prompt)} turns",
             )
@@ -253,23 +244,6 @@ class PromptChecks:
                     f"the {name} answer has {answer_chars:,} characters; "
                     f"the limit is {limits.max_output_chars:,}",
                 )
-
-    def _file(self, line: int, example: Any, turn: int | None, part: int, ref: FileRef) -> None:
-        field = self.scan.field(example, turn=turn, part=part, system=turn is None)
-        if self.limits.text_only:
-            self.log.report(
-                line, field, Rule.FILE_PART_NOT_ALLOWED, "this backend takes text only, no file parts"
-            )
-            return
-        allowed = self.limits.allowed_mime_types
-        if allowed is not None and ref.mime_type not in allowed:
-            shown = repr(ref.mime_type) if ref.mime_type else "an unknown MIME type"
-            self.log.report(
-                line,
-                field,
-                Rule.MIME_TYPE_NOT_ALLOWED,
-                f"{ref.uri!r} has {shown}; allowed: {', '.join(sorted(allowed))}",
-            )
 
 
 def checks_for(limits: DatasetLimits, scan: Scan[Any], log: ProblemLog) -> Check | None:
