@@ -31,6 +31,16 @@ from tuneport_emulator.vertex.checkpoints import (
 from tuneport_emulator.vertex.checks import check_labels
 from tuneport_emulator.vertex.jobs import POST_PROCESSING_SECONDS, SECTION, TuningJobs
 from tuneport_emulator.vertex.model_labels import model_labels
+from tuneport_emulator.vertex.model_versions import (
+    DEFAULT_ALIAS,
+    aliases_of,
+    display_name,
+    live_versions,
+    resolve,
+    split_version,
+    version_id,
+    version_records,
+)
 from tuneport_emulator.vertex.names import numeric_id
 from tuneport_emulator.vertex.records import Deployment, Example, JobState, Operation, TuningJob
 from tuneport_emulator.vertex.schema import messages
@@ -150,17 +160,8 @@ class Endpoints:
         return record
 
     def model_record(self, name: str, now: float) -> TuningJob:
-        """The job owning model ``name`` (``@version`` allowed); 404 unless it exists at ``now``."""
-        bare, _, version = name.partition("@")
-        record = self._jobs.record_by("models", bare)
-        if (
-            record is None
-            or version not in ("", "1", "default")
-            or not self._succeeded(record, now)
-            or (record.model_delete_time is not None and now >= record.model_delete_time)
-        ):
-            raise ApiError("NOT_FOUND", f"Model `{bare}` not found.")
-        return record
+        """The job of the model version ``name`` names (see :func:`.model_versions.resolve`); 404 if none."""
+        return resolve(self._jobs, name, now)
 
     # --- views ----------------------------------------------------------------------------
 
@@ -171,7 +172,7 @@ class Endpoints:
             record = self.endpoint_record(name, now)
             deployment = _deployment(record, name)
             ready = _ready_time(record)
-            display = _display_name(record)
+            display = display_name(record)
             if deployment.endpoint != record.endpoint:
                 display = f"{display}-checkpoint-{deployment.checkpoint_id}"
             view: dict[str, Any] = {"name": name, "displayName": display}
@@ -181,7 +182,7 @@ class Endpoints:
                     {
                         "id": deployment.deployed_model_id,
                         "model": record.model,
-                        "modelVersionId": "1",
+                        "modelVersionId": version_id(self._jobs, record, now),
                         "displayName": display,
                         "createTime": format_timestamp(ready),
                         "checkpointId": deployment.checkpoint_id,
@@ -255,21 +256,26 @@ class Endpoints:
             record.model_updates = {**record.model_updates, **changes, "updateTime": now}
             return self.model_view(record, now)
 
-    def model_view(self, record: TuningJob, now: float) -> dict[str, Any]:
-        """The Model of a job that has one (normalized).  Hold the lock."""
+    def model_view(self, record: TuningJob, now: float, *, versioned_name: bool = False) -> dict[str, Any]:
+        """The Model (version) of a job that has one (normalized).  Hold the lock.
+
+        ``name`` is the model's; ``versioned_name``: with ``@{version id}`` (``listVersions``).
+        """
         ready = format_timestamp(_ready_time(record))
         updates = record.model_updates
         updated = format_timestamp(updates["updateTime"]) if "updateTime" in updates else ready
+        version = version_id(self._jobs, record, now)
+        first = version_records(self._jobs, record.model)[0]
         view: dict[str, Any] = {
-            "name": record.model,
-            "versionId": "1",
-            "versionAliases": ["default"],
-            "displayName": updates.get("displayName") or _display_name(record),
-            "createTime": ready,
+            "name": f"{record.model}@{version}" if versioned_name else record.model,
+            "versionId": version,
+            "versionAliases": aliases_of(self._jobs, record, now),
+            "displayName": updates.get("displayName") or display_name(record),
+            "createTime": format_timestamp(_ready_time(first)),
             "updateTime": updated,
             "versionCreateTime": ready,
             "versionUpdateTime": updated,
-            "etag": _etag(record.model, updated),
+            "etag": _etag(record.model if version == "1" else f"{record.model}@{version}", updated),
             "labels": {**model_labels(record), **dict(updates.get("labels") or {})},
             "checkpoints": [
                 {"checkpointId": c.id, "epoch": c.epoch, "step": c.step} for c in checkpoints(record)
@@ -330,19 +336,78 @@ class Endpoints:
             return self._view(deployment.endpoint_delete_operation, now, version)
 
     def delete_model(self, model: str, version: str) -> dict[str, Any]:
-        """``DELETE models/{m}``: the Operation; refused while the model is deployed."""
+        """``DELETE models/{m}``: the Operation deleting every version; refused while one is deployed.
+
+        A version in the name (google-genai's ``models.delete`` sends ``@1``)
+        names the model all the same.  A job still making a version of the
+        model makes none once the model is deleted.
+        """
         with self._store.lock:
             now = self._clock.now()
             record = self.model_record(model, now)
-            still = [d.endpoint for d in deployments_of(record) if self.deployed(d, now)]
+            bare = record.model
+            still = [
+                d.endpoint
+                for _, owner in live_versions(self._jobs, bare, now)
+                for d in deployments_of(owner)
+                if self.deployed(d, now)
+            ]
             if still:
                 raise ApiError(
                     "FAILED_PRECONDITION",
-                    f"The model `{record.model}` is deployed to endpoint `{still[0]}`"
+                    f"The model `{bare}` is deployed to endpoint `{still[0]}`"
                     + (f" and {len(still) - 1} more" if len(still) > 1 else "")
                     + ". Undeploy it before deleting the model.",
                 )
+            default = self.model_record(bare, now)
+            if default.model_delete_operation is None:
+                operation = self._new_operation(bare, "DeleteOperationMetadata", _EMPTY, now)
+                for owner in version_records(self._jobs, bare):
+                    if owner.model_delete_operation is None:
+                        owner.model_delete_time = now + OPERATION_SECONDS
+                        owner.model_delete_operation = operation
+            assert default.model_delete_operation is not None
+            return self._view(default.model_delete_operation, now, version)
+
+    def delete_version(self, name: str, version: str) -> dict[str, Any]:
+        """``DELETE models/{m}@{v}:deleteVersion``: the Operation deleting that version.
+
+        As the discovery document says: the name must include the version;
+        "Model version can only be deleted if there are no DeployedModels
+        created from it. Deleting the only version in the Model is not
+        allowed. Use DeleteModel for deleting the Model instead."  Nor is
+        the ``default`` version's: one version carries that alias at all
+        times (move it first: ``mergeVersionAliases``).
+        """
+        if not split_version(name)[1]:
+            raise bad_request(
+                f"The model version name `{name}` has no version ID: use models/{{model}}@{{version_id}}.",
+                field="name",
+            )
+        with self._store.lock:
+            now = self._clock.now()
+            record = self.model_record(name, now)
             if record.model_delete_operation is None:
+                if len(live_versions(self._jobs, record.model, now)) == 1:
+                    raise ApiError(
+                        "FAILED_PRECONDITION",
+                        f"Deleting the only version of the model `{record.model}` is not allowed. "
+                        "Use DeleteModel for deleting the Model instead.",
+                    )
+                if DEFAULT_ALIAS in aliases_of(self._jobs, record, now):
+                    raise ApiError(
+                        "FAILED_PRECONDITION",
+                        f"The version `{name}` is the default version of the model and cannot be deleted. "
+                        "Make another version the default first.",
+                    )
+                still = [d.endpoint for d in deployments_of(record) if self.deployed(d, now)]
+                if still:
+                    raise ApiError(
+                        "FAILED_PRECONDITION",
+                        f"The model version `{name}` is deployed to endpoint `{still[0]}`"
+                        + (f" and {len(still) - 1} more" if len(still) > 1 else "")
+                        + ". Undeploy it before deleting the version.",
+                    )
                 record.model_delete_time = now + OPERATION_SECONDS
                 record.model_delete_operation = self._new_operation(
                     record.model, "DeleteOperationMetadata", _EMPTY, now
@@ -398,8 +463,3 @@ class Endpoints:
                     f"Endpoint `{endpoint}` has no deployed model to serve the request.",
                 )
             return examples_at(record, served_checkpoint(record, endpoint)), record.base_model
-
-
-def _display_name(record: TuningJob) -> str:
-    """The model's display name: the job's ``tunedModelDisplayName``, or one made of its id."""
-    return str(record.fields.get("tunedModelDisplayName") or f"tuned-model-{record.id}")

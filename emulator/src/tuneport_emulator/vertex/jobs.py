@@ -70,6 +70,13 @@ from tuneport_emulator.vertex.evaluation import MAX_EVALUATION_EXAMPLES, evaluat
 from tuneport_emulator.vertex.filters import FilterField, compile_filter
 from tuneport_emulator.vertex.method_stats import method_stats, preference_split_problem
 from tuneport_emulator.vertex.methods import DISTILLATION, FULL, PREFERENCE, method_of, spec_of, training_uri
+from tuneport_emulator.vertex.model_versions import (
+    add_version,
+    display_name,
+    resolve,
+    split_version,
+    version_id,
+)
 from tuneport_emulator.vertex.names import METADATA_STORE, canonical_name, check_parent, numeric_id
 from tuneport_emulator.vertex.open_models import SERVING_REGION
 from tuneport_emulator.vertex.records import Example, JobState, Stop, StopKind, TuningJob, Validation
@@ -347,8 +354,9 @@ class TuningJobs:
         method = request.method
         base_name = request.base_name
         inherited: list[Example] = []
+        version_of: tuple[str, str] | None = None
         if request.pre_tuned_model is not None:
-            base_name, inherited = self._pre_tuned_base(request.pre_tuned_model, fields)
+            base_name, inherited, version_of = self._pre_tuned_base(request.pre_tuned_model, fields)
         assert base_name is not None
         spec = spec_of(fields)
         teacher = self._tuned_teacher(spec) if method is DISTILLATION else None
@@ -364,7 +372,13 @@ class TuningJobs:
             )
         with self._store.lock:
             record = self._new_record(
-                parent, fields, base_name, training_data, validation_data, teacher_examples=teacher
+                parent,
+                fields,
+                base_name,
+                training_data,
+                validation_data,
+                teacher_examples=teacher,
+                version_of=version_of,
             )
             record.inherited_examples = inherited
             return self.view(record, self._clock.now(), version)
@@ -374,24 +388,8 @@ class TuningJobs:
         source = spec.get("tunedTeacherModelSource")
         if not source:
             return None
-        model = canonical_name(str(source).split("@", 1)[0])
         with self._store.lock:
-            owner = self._live_model_owner(model)
-            if owner is None:
-                raise ApiError("NOT_FOUND", f"Model {model} is not found.")
-            return list(owner.examples)
-
-    def _live_model_owner(self, model: str) -> TuningJob | None:
-        """The succeeded job whose model ``model`` is and still exists.  Hold the lock."""
-        owner = self.record_by("models", model)
-        now = self._clock.now()
-        if (
-            owner is None
-            or self.status(owner, now).state is not JobState.JOB_STATE_SUCCEEDED
-            or (owner.model_delete_time is not None and now >= owner.model_delete_time)
-        ):
-            return None
-        return owner
+            return list(resolve(self, canonical_name(str(source)), self._clock.now()).examples)
 
     def _read_dataset(
         self,
@@ -414,26 +412,36 @@ class TuningJobs:
             limits=limits,
         )
 
-    def _pre_tuned_base(self, tuned_model: str, fields: dict[str, Any]) -> tuple[str, list[Example]]:
-        """(base model, what the tuned model or its checkpoint knows) of a job that continues it."""
-        model = canonical_name(tuned_model.split("@", 1)[0])
+    def _pre_tuned_base(
+        self, tuned_model: str, fields: dict[str, Any]
+    ) -> tuple[str, list[Example], tuple[str, str] | None]:
+        """Of a job that continues a tuned model (version): its base model, what the version or its
+        checkpoint knows, and (model, display name) when the job makes a new version of that model.
+
+        It does unless the job names a display name other than the model's (see :mod:`.model_versions`).
+        """
+        name = canonical_name(tuned_model)
         with self._store.lock:
-            owner = self._live_model_owner(model)
-            if owner is None:
-                raise ApiError("NOT_FOUND", f"Model {model} is not found.")
+            now = self._clock.now()
+            owner = resolve(self, name, now)
+            model = split_version(name)[0]
             base_name = owner.base_model
             known = [c.id for c in checkpoints(owner)]
             checkpoint = (fields.get("preTunedModel") or {}).get("checkpointId")
             inherited = examples_at(owner, checkpoint if checkpoint in known else default_checkpoint(owner))
+            default = resolve(self, model, now)
+            model_display = str(default.model_updates.get("displayName") or display_name(default))
         base = resolve_base_model(base_name)
         if base is not None:
             check_pre_tuned_hyperparameters(fields, base)
         if checkpoint and checkpoint not in known:
             raise bad_request(
-                f"Checkpoint {checkpoint} does not exist in {model}; its checkpoints are {', '.join(known)}.",
+                f"Checkpoint {checkpoint} does not exist in {name}; its checkpoints are {', '.join(known)}.",
                 field="tuning_job.pre_tuned_model.checkpoint_id",
             )
-        return base_name, inherited[:MAX_INHERITED_EXAMPLES]
+        given = fields.get("tunedModelDisplayName")
+        version_of = None if given and given != model_display else (model, model_display)
+        return base_name, inherited[:MAX_INHERITED_EXAMPLES], version_of
 
     def _new_record(
         self,
@@ -445,13 +453,15 @@ class TuningJobs:
         *,
         examples: list[list[str]] | None = None,
         teacher_examples: list[Example] | None = None,
+        version_of: tuple[str, str] | None = None,
     ) -> TuningJob:
         """Build and store a job record created now.  Hold the lock.
 
         A dataset still being checked leaves the fields that follow from the
         data to :meth:`_apply_data`, run once the check is over (see
         :meth:`_try_settle`); until then the job is in its processing phase,
-        whose view does not show them.
+        whose view does not show them.  ``version_of``: (model, its display name) of which the
+        job makes a new version, instead of a model of its own.
         """
         now = self._clock.now()
         spec = spec_of(fields)
@@ -481,7 +491,7 @@ class TuningJobs:
             stop=None,
             experiment_id=f"tuning-experiment-{job_id}",
             tensorboard=self._tensorboard(parent),
-            model=f"{home}/models/{numeric_id(self._context.ids, 'model')}",
+            model=version_of[0] if version_of else f"{home}/models/{numeric_id(self._context.ids, 'model')}",
             endpoint=f"{home}/endpoints/{numeric_id(self._context.ids, 'endpoint')}",
             deployed_model_id=numeric_id(self._context.ids, "deployedModel"),
             teacher_examples=teacher_examples,
@@ -493,7 +503,12 @@ class TuningJobs:
         else:
             self._apply_data(record, training_data, validation_data, examples)
         self._jobs()[name] = record
-        self.index("models")[record.model] = name
+        if version_of is None:
+            self.index("models")[record.model] = name
+        else:
+            add_version(self, record.model, name)
+            if not fields.get("tunedModelDisplayName"):
+                record.version_display_name = version_of[1]
         self.index("endpoints")[record.endpoint] = name
         self.index("experiments")[experiment_name(record)] = name
         return record
@@ -715,7 +730,7 @@ class TuningJobs:
             view["experiment"] = experiment_name(record)
         if status.state is JobState.JOB_STATE_SUCCEEDED:
             view["tunedModel"] = {
-                "model": f"{record.model}@1",
+                "model": f"{record.model}@{version_id(self, record, now)}",
                 "endpoint": record.endpoint,
                 "checkpoints": checkpoint_views(record),
             }

@@ -74,11 +74,14 @@ class ModelList:
 
     def _existing(self, parent: str) -> list[_Listed]:
         listed: list[_Listed] = []
+        now = self._clock.now()
         for record in self._jobs.all_jobs():
             if record.model.rsplit("/models/", 1)[0] != parent:
                 continue  # where the model lives: a job in "global" makes its model in a real region
+            if self._jobs.record_by("models", record.model) is not record:
+                continue  # a later version of a model: the model is listed once, at its default version
             try:
-                view = self._endpoints.get_model(record.model)
+                view = self._endpoints.model_view(self._endpoints.model_record(record.model, now), now)
             except ApiError:
                 continue  # not made yet (the job has not succeeded) or deleted
             fields = {

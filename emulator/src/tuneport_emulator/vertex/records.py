@@ -183,7 +183,8 @@ class TuningJob:
     experiment_id: str
     #: The location's TensorBoard.
     tensorboard: str
-    #: The model it makes (``…/models/{id}``, version 1).
+    #: The model it makes a version of (``…/models/{id}``): its own (version 1), or, for a job
+    #: continuing a tuned model, by default that model's (a later version: :mod:`.model_versions`).
     model: str
     #: The endpoint the model is deployed on (``…/endpoints/{id}``).
     endpoint: str
@@ -202,6 +203,11 @@ class TuningJob:
     processed_time: float | None = None
     #: When it got its quota and started, if it waited for it (``WAITING_FOR_QUOTA`` until then).
     admitted_time: float | None = None
+    #: The aliases of its model version, once ``mergeVersionAliases`` changed them (None: ``default``
+    #: on version 1, none on the others).
+    version_aliases: list[str] | None = None
+    #: A continued job's model version without a display name of its own: its model's display name.
+    version_display_name: str | None = None
     #: What the tuned model it continues knew (``preTunedModel``): answered from after its own examples.
     inherited_examples: list[Example] = field(default_factory=list)
     #: The endpoints of its checkpoints other than the last (which is deployed on ``endpoint``).
@@ -262,6 +268,10 @@ class TuningJob:
             ),
             **({} if self.default_checkpoint is None else {"defaultCheckpoint": self.default_checkpoint}),
             **({"modelUpdates": self.model_updates} if self.model_updates else {}),
+            **({} if self.version_aliases is None else {"versionAliases": list(self.version_aliases)}),
+            **(
+                {} if self.version_display_name is None else {"versionDisplayName": self.version_display_name}
+            ),
             **(
                 {"evaluationExamples": [e.to_json() for e in self.evaluation_examples]}
                 if self.evaluation_examples
@@ -306,6 +316,8 @@ class TuningJob:
             inherited_examples=[Example.from_json(e) for e in value.get("inheritedExamples") or []],
             default_checkpoint=value.get("defaultCheckpoint"),
             model_updates=dict(value.get("modelUpdates") or {}),
+            version_aliases=None if value.get("versionAliases") is None else list(value["versionAliases"]),
+            version_display_name=value.get("versionDisplayName"),
             evaluation_examples=[Example.from_json(e) for e in value.get("evaluationExamples") or []],
             evaluation_source=value.get("evaluationSource"),
         )
