@@ -11,13 +11,14 @@ Then ``models.get`` by version or alias, ``listVersions``, ``deleteVersion``,
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from emulator_helpers import assert_error, violated_fields
+from emulator_helpers import assert_error, stage_numbers_jsonl, violated_fields
 
-from tuneport_emulator import Emulator
+from tuneport_emulator import Emulator, EmulatorClock
 
 CreateJob = Callable[..., httpx.Response]
 DONE = 3600
@@ -306,3 +307,28 @@ def test_the_gapic_model_service_reads_lists_merges_and_deletes_versions(
     # (The GAPIC operations client polls /ui/{name}, a binding the emulator does not serve: read it on v1.)
     assert _get(client, deleting.operation.name)["done"] is True
     assert [m.version_id for m in gapic.list_model_versions(name=source)] == ["1"]
+
+
+def test_versions_and_moved_aliases_survive_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    parent = "projects/p/locations/us-central1"
+    with Emulator(clock=EmulatorClock.manual(), state=path) as first:
+        stage_numbers_jsonl(first.url)
+        source = first.seed_vertex_job({"baseModel": "gemini-2.5-flash"}, parent=parent)
+        model = source["tunedModel"]["model"].removesuffix("@1")
+        body = {
+            "preTunedModel": {"tunedModelName": model},
+            "supervisedTuningSpec": {"trainingDatasetUri": "gs://tuneport-clients/train.jsonl"},
+        }
+        created = httpx.post(f"{first.url}/v1/{parent}/tuningJobs", json=body)
+        assert created.status_code == 200, created.text
+        first.advance(DONE)
+        merged = httpx.post(
+            f"{first.url}/v1/{model}@2:mergeVersionAliases", json={"versionAliases": ["default"]}
+        )
+        assert merged.status_code == 200, merged.text
+        before = httpx.get(f"{first.url}/v1/{model}:listVersions").json()
+    with Emulator(clock=EmulatorClock.manual(), state=path) as second:
+        assert httpx.get(f"{second.url}/v1/{model}:listVersions").json() == before
+        assert [m["versionAliases"] for m in before["models"]] == [[], ["default"]]
+        assert httpx.get(f"{second.url}/v1/{model}").json()["versionId"] == "2"
