@@ -36,6 +36,7 @@ from tuneport.datasets.light import (
     LightPrompt,
     LightTurn,
     has_file_parts,
+    turns_of,
 )
 from tuneport.datasets.problems import ProblemLog, Rule
 
@@ -47,6 +48,8 @@ __all__ = [
     "Gap",
     "GrammarCodec",
     "Light",
+    "PreferenceCodec",
+    "PromptCodec",
     "check_prompt_order",
     "check_role_order",
     "check_text",
@@ -223,6 +226,72 @@ class Format(GrammarCodec[LightExample]):
     """Reads and writes one supervised dataset format."""
 
     light = LightExample
+
+
+class PromptCodec(GrammarCodec[LightPrompt]):
+    """Reads and writes prompts (distillation) that are a supervised format's examples without answers."""
+
+    light = LightPrompt
+    #: The supervised format that writes, checks and locates a prompt's system instruction and turns.
+    supervised: ClassVar[Format]
+
+    def role_name(self, role: str) -> str:
+        return self.supervised.role_name(role)
+
+    def dump(self, example: LightPrompt) -> dict[str, Any]:
+        return self.supervised.dump(LightExample(example.system, example.prompt))
+
+    def gaps(self, example: LightPrompt) -> list[Gap]:
+        return self.supervised.gaps(LightExample(example.system, example.prompt))
+
+    def field(
+        self, example: LightPrompt, *, turn: int | None = None, part: int | None = None, system: bool = False
+    ) -> str | None:
+        return self.supervised.field(
+            LightExample(example.system, example.prompt), turn=turn, part=part, system=system
+        )
+
+
+class PreferenceCodec(GrammarCodec[LightPreference]):
+    """Reads and writes preference examples whose prompt is a supervised format's turns.
+
+    The answers are checked as that format's model turns; where they are
+    written is the subclass's (:meth:`answer_field`).
+    """
+
+    light = LightPreference
+    #: The supervised format that checks and locates the prompt, and checks the answers.
+    supervised: ClassVar[Format]
+
+    def role_name(self, role: str) -> str:
+        return self.supervised.role_name(role)
+
+    def gaps(self, example: LightPreference) -> list[Gap]:
+        return self.supervised.gaps(LightExample(example.system, turns_of(example)))
+
+    def field(
+        self,
+        example: LightPreference,
+        *,
+        turn: int | None = None,
+        part: int | None = None,
+        system: bool = False,
+    ) -> str | None:
+        if system or turn is None or turn < len(example.prompt):
+            return self.prompt_field(
+                self.supervised.field(
+                    LightExample(example.system, example.prompt), turn=turn, part=part, system=system
+                )
+            )
+        return self.answer_field(example, turn == len(example.prompt), part)
+
+    def prompt_field(self, path: str | None) -> str | None:
+        """The path of a prompt's turn or part from its path in :attr:`supervised` (the same by default)."""
+        return path
+
+    @abc.abstractmethod
+    def answer_field(self, example: LightPreference, preferred: bool, part: int | None) -> str:
+        """The path of the preferred (or the rejected) answer, or of one of its parts."""
 
 
 def check_prompt_order(

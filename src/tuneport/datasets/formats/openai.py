@@ -10,6 +10,7 @@ MIME type is inferred from the URL, since OpenAI carries none.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from tuneport.datasets.formats.base import (
@@ -33,10 +34,10 @@ from tuneport.datasets.formats.grammar import (
     Text,
     TextKind,
 )
-from tuneport.datasets.light import MODEL, USER, FileRef, LightExample, LightPart, LightTurn
+from tuneport.datasets.light import MODEL, USER, FileRef, LightExample, LightPart, LightPrompt, LightTurn
 from tuneport.datasets.problems import Rule
 
-__all__ = ["GRAMMAR", "OpenAIFormat", "guess_mime_type", "read_messages"]
+__all__ = ["GRAMMAR", "OpenAIFormat", "guess_mime_type", "prompt_refine", "read_messages"]
 
 _SYSTEM = "system"
 _NAMES = {USER: "user", MODEL: "assistant"}
@@ -135,6 +136,17 @@ def read_messages(
         check_role_order(turns, report, lambda i: f"{prefix}[{i + offset}]", _role_name)
         return INVALID
     return LightExample(system, tuple(turns)) if ok else INVALID
+
+
+def prompt_refine(prefix: str) -> Callable[[tuple[Any], Report], Any]:
+    """The refine hook of a record whose one field holds a prompt's chat messages (at path *prefix*)."""
+
+    def refine(value: tuple[Any], report: Report) -> Any:
+        # A plain pair, not a LightPrompt, comes back: a preference example needs no LightPrompt.
+        prompt = read_messages(value[0], report, prefix, True)
+        return INVALID if prompt is INVALID else LightPrompt(*prompt)
+
+    return refine
 
 
 _IMAGE = Record(

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tuneport.datasets.formats.base import DatasetFormat, Gap, GrammarCodec
+from tuneport.datasets.formats.base import DatasetFormat, PreferenceCodec, PromptCodec
 from tuneport.datasets.formats.grammar import INVALID, Array, Choice, Field, Record, Report
 from tuneport.datasets.formats.openai import (
     _MESSAGE,
@@ -23,6 +23,7 @@ from tuneport.datasets.formats.openai import (
     OpenAIFormat,
     _content,
     _role_name,
+    prompt_refine,
     read_messages,
 )
 from tuneport.datasets.light import (
@@ -31,7 +32,6 @@ from tuneport.datasets.light import (
     LightExample,
     LightPart,
     LightPreference,
-    LightPrompt,
 )
 from tuneport.datasets.problems import Rule
 
@@ -43,6 +43,7 @@ __all__ = [
     "answer_of",
 ]
 
+#: One supervised codec (compiling a grammar costs a little) for both kinds of data.
 _CHAT = OpenAIFormat()
 
 
@@ -135,11 +136,6 @@ PREFERENCE_GRAMMAR = Record(
 )
 
 
-def _prompt(value: tuple[Any], report: Report) -> Any:
-    prompt = read_messages(value[0], report, "messages", prompt=True)
-    return INVALID if prompt is INVALID else LightPrompt(*prompt)
-
-
 #: An OpenAI-style chat prompt (distillation).
 PROMPT_GRAMMAR = Record(
     fields=(
@@ -149,56 +145,35 @@ PROMPT_GRAMMAR = Record(
             required="a prompt needs 'messages'",
         ),
     ),
-    refine=_prompt,
+    refine=prompt_refine("messages"),
     what="a JSON object",
     unknown="unknown field '{key}' (expected 'messages')",
     unsupported=_UNSUPPORTED_TOP,
 )
 
 
-def _messages(system: tuple[LightPart, ...], turns: Any) -> list[dict[str, Any]]:
-    return _CHAT.dump(LightExample(system, turns))["messages"]  # type: ignore[no-any-return]
-
-
 def _answer(parts: tuple[LightPart, ...]) -> list[dict[str, Any]]:
     return [{"role": "assistant", "content": _content(parts)}]
 
 
-class OpenAIPreferenceFormat(GrammarCodec[LightPreference]):
+class OpenAIPreferenceFormat(PreferenceCodec):
     """Reads and writes OpenAI DPO examples."""
 
     format = DatasetFormat.OPENAI
     grammar = PREFERENCE_GRAMMAR
-    light = LightPreference
-
-    def role_name(self, role: str) -> str:
-        return _role_name(role)
+    supervised = _CHAT
 
     def dump(self, example: LightPreference) -> dict[str, Any]:
         return {
-            "input": {"messages": _messages(example.system, example.prompt)},
+            "input": self.supervised.dump(LightExample(example.system, example.prompt)),
             "preferred_output": _answer(example.preferred),
             "non_preferred_output": _answer(example.rejected),
         }
 
-    def gaps(self, example: LightPreference) -> list[Gap]:
-        turns = (*example.prompt, (MODEL, example.preferred), (MODEL, example.rejected))
-        return _CHAT.gaps(LightExample(example.system, turns))
+    def prompt_field(self, path: str | None) -> str | None:
+        return f"input.{path}" if path else "input"
 
-    def field(
-        self,
-        example: LightPreference,
-        *,
-        turn: int | None = None,
-        part: int | None = None,
-        system: bool = False,
-    ) -> str | None:
-        if system or turn is None or turn < len(example.prompt):
-            inner = _CHAT.field(
-                LightExample(example.system, example.prompt), turn=turn, part=part, system=system
-            )
-            return f"input.{inner}" if inner else "input"
-        preferred = turn == len(example.prompt)
+    def answer_field(self, example: LightPreference, preferred: bool, part: int | None) -> str:
         name = "preferred_output" if preferred else "non_preferred_output"
         parts = example.preferred if preferred else example.rejected
         base = f"{name}[0].content"
@@ -207,23 +182,9 @@ class OpenAIPreferenceFormat(GrammarCodec[LightPreference]):
         return f"{base}[{part}]"
 
 
-class OpenAIPromptFormat(GrammarCodec[LightPrompt]):
+class OpenAIPromptFormat(PromptCodec):
     """Reads and writes OpenAI-style chat prompts (distillation)."""
 
     format = DatasetFormat.OPENAI
     grammar = PROMPT_GRAMMAR
-    light = LightPrompt
-
-    def role_name(self, role: str) -> str:
-        return _role_name(role)
-
-    def dump(self, example: LightPrompt) -> dict[str, Any]:
-        return {"messages": _messages(example.system, example.prompt)}
-
-    def gaps(self, example: LightPrompt) -> list[Gap]:
-        return _CHAT.gaps(LightExample(example.system, example.prompt))
-
-    def field(
-        self, example: LightPrompt, *, turn: int | None = None, part: int | None = None, system: bool = False
-    ) -> str | None:
-        return _CHAT.field(LightExample(example.system, example.prompt), turn=turn, part=part, system=system)
+    supervised = _CHAT

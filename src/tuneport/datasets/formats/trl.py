@@ -19,9 +19,18 @@ from typing import Any
 
 from tuneport.datasets.formats.base import DatasetFormat, Gap, GrammarCodec
 from tuneport.datasets.formats.grammar import INVALID, Array, Field, Record, Report, StringOrArray, Text
-from tuneport.datasets.formats.openai import _MESSAGE, _SYSTEM, _content, read_messages
+from tuneport.datasets.formats.openai import _MESSAGE, _SYSTEM, _content, prompt_refine, read_messages
 from tuneport.datasets.formats.openai_methods import answer_of
-from tuneport.datasets.light import MODEL, USER, FileRef, LightPart, LightPreference, LightPrompt, LightTurn
+from tuneport.datasets.light import (
+    MODEL,
+    USER,
+    FileRef,
+    LightPart,
+    LightPreference,
+    LightPrompt,
+    LightTurn,
+    turns_of,
+)
 from tuneport.datasets.problems import Rule
 
 __all__ = ["PREFERENCE_GRAMMAR", "PROMPT_GRAMMAR", "TrlPreferenceFormat", "TrlPromptFormat"]
@@ -73,15 +82,10 @@ PREFERENCE_GRAMMAR = Record(
 )
 
 
-def _prompt_only(value: tuple[Any], report: Report) -> Any:
-    prompt = read_messages(value[0], report, "prompt", prompt=True)
-    return INVALID if prompt is INVALID else LightPrompt(*prompt)
-
-
 #: A TRL prompt-only example.
 PROMPT_GRAMMAR = Record(
     fields=(_PROMPT,),
-    refine=_prompt_only,
+    refine=prompt_refine("prompt"),
     what="a JSON object",
     unknown="unknown field '{key}' (a prompt has 'prompt')",
 )
@@ -163,8 +167,7 @@ class TrlPreferenceFormat(GrammarCodec[LightPreference]):
         }
 
     def gaps(self, example: LightPreference) -> list[Gap]:
-        turns = (*example.prompt, (MODEL, example.preferred), (MODEL, example.rejected))
-        return _text_only(example.system, turns)
+        return _text_only(example.system, turns_of(example))
 
     def field(
         self,

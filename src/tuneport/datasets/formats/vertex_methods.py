@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tuneport.datasets.formats.base import DatasetFormat, Gap, GrammarCodec, check_prompt_order
+from tuneport.datasets.formats.base import DatasetFormat, PreferenceCodec, PromptCodec, check_prompt_order
 from tuneport.datasets.formats.grammar import INVALID, Array, Choice, Field, Record, Report
 from tuneport.datasets.formats.vertex import (
     _PARTS,
@@ -26,11 +26,12 @@ from tuneport.datasets.formats.vertex import (
     VertexFormat,
     _dump_part,
 )
-from tuneport.datasets.light import MODEL, LightExample, LightPreference, LightPrompt
+from tuneport.datasets.light import MODEL, LightPreference, LightPrompt
 from tuneport.datasets.problems import Rule
 
 __all__ = ["PREFERENCE_GRAMMAR", "PROMPT_GRAMMAR", "VertexPreferenceFormat", "VertexPromptFormat"]
 
+#: One supervised codec (compiling a grammar costs a little) for both kinds of data.
 _SUPERVISED = VertexFormat()
 
 
@@ -153,20 +154,16 @@ PROMPT_GRAMMAR = Record(
 )
 
 
-def _system_and_turns(system: Any, turns: Any) -> LightExample:
-    return LightExample(system, turns)
-
-
 def _dump_turns(turns: Any) -> list[dict[str, Any]]:
     return [{"role": role, "parts": [_dump_part(p) for p in parts]} for role, parts in turns]
 
 
-class VertexPreferenceFormat(GrammarCodec[LightPreference]):
+class VertexPreferenceFormat(PreferenceCodec):
     """Reads and writes Vertex AI preference tuning examples."""
 
     format = DatasetFormat.VERTEX
     grammar = PREFERENCE_GRAMMAR
-    light = LightPreference
+    supervised = _SUPERVISED
 
     def dump(self, example: LightPreference) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -178,43 +175,14 @@ class VertexPreferenceFormat(GrammarCodec[LightPreference]):
         out["completions"] = [rejected, preferred] if example.swapped else [preferred, rejected]
         return out
 
-    def gaps(self, example: LightPreference) -> list[Gap]:
-        turns = (*example.prompt, (MODEL, example.preferred), (MODEL, example.rejected))
-        return _SUPERVISED.gaps(_system_and_turns(example.system, turns))
-
-    def field(
-        self,
-        example: LightPreference,
-        *,
-        turn: int | None = None,
-        part: int | None = None,
-        system: bool = False,
-    ) -> str | None:
-        if system or turn is None or turn < len(example.prompt):
-            return _SUPERVISED.field(
-                _system_and_turns(example.system, example.prompt), turn=turn, part=part, system=system
-            )
-        preferred = turn == len(example.prompt)
+    def answer_field(self, example: LightPreference, preferred: bool, part: int | None) -> str:
         index = 0 if preferred != example.swapped else 1
         return f"completions[{index}].completion" + (f".parts[{part}]" if part is not None else "")
 
 
-class VertexPromptFormat(GrammarCodec[LightPrompt]):
+class VertexPromptFormat(PromptCodec):
     """Reads and writes Vertex AI prompts (distillation)."""
 
     format = DatasetFormat.VERTEX
     grammar = PROMPT_GRAMMAR
-    light = LightPrompt
-
-    def dump(self, example: LightPrompt) -> dict[str, Any]:
-        return _SUPERVISED.dump(_system_and_turns(example.system, example.prompt))
-
-    def gaps(self, example: LightPrompt) -> list[Gap]:
-        return _SUPERVISED.gaps(_system_and_turns(example.system, example.prompt))
-
-    def field(
-        self, example: LightPrompt, *, turn: int | None = None, part: int | None = None, system: bool = False
-    ) -> str | None:
-        return _SUPERVISED.field(
-            _system_and_turns(example.system, example.prompt), turn=turn, part=part, system=system
-        )
+    supervised = _SUPERVISED
