@@ -205,3 +205,18 @@ def test_a_tuned_models_name_resolves_to_its_base_and_checkpoints(client_setting
     assert ref.job_id == job.id
     assert [(c.id, c.is_default) for c in ref.checkpoints] == [("1", False), ("2", True)]
     assert json.dumps(ref.model_dump(mode="json"))
+
+
+async def test_deleting_the_source_job_keeps_the_version_a_continued_job_made(api: Any) -> None:
+    """Reproduction: a continued job without a display name of its own makes version 2 of its
+    source's model; deleting the source job then sent ``deleteVersion`` for the ``default``
+    version, which Vertex refuses (after the endpoints were already gone)."""
+    sft = await api.wait((await api.create(base_model=BASE, training_data=PAIRS, epoch_count=2)).id)
+    more = await api.wait((await api.create(tuned_model=sft.id, training_data=PAIRS)).id)
+    assert more.tuned_model == sft.tuned_model.replace("@1", "@2")
+    assert await api.delete(sft.id) is True
+    kept = await api.get(more.id)
+    assert kept.tuned_model == more.tuned_model
+    assert (await api.generate(more.id, "3")).text
+    assert await api.delete(more.id) is True
+    assert await api.list_all() == []

@@ -570,8 +570,10 @@ class VertexBackend(BaseBackend):
         """Delete the job's model version (``…/models/123@2``), or the model when it is the only one.
 
         A continued job's model is a new version of its source's model: deleting
-        the whole model would take the source job's with it.  Vertex deletes the
-        last version only with the model (``deleteVersion`` refuses it).
+        the whole model would take the other jobs' versions with it.  Vertex
+        deletes the last version only with the model (``deleteVersion`` refuses
+        it), and never the version holding the ``default`` alias: that alias
+        first moves to the newest of the other versions (``mergeVersionAliases``).
         """
         resource, _, version = model.partition("@")
         if version:
@@ -579,13 +581,22 @@ class VertexBackend(BaseBackend):
             if versions is not None:
                 if version not in versions:
                     return False  # this version is gone already
-                if versions - {version}:
+                others = sorted((v for v in versions if v != version), key=_version_order)
+                if others:
+                    if "default" in versions[version]:
+                        yield from request(
+                            HttpRequest(
+                                "POST",
+                                self._url(f"{resource}@{others[-1]}:mergeVersionAliases", "v1"),
+                                json={"versionAliases": ["default"]},
+                            )
+                        )
                     return (yield from self._delete(f"{model}:deleteVersion"))
         return (yield from self._delete(resource))
 
-    def _versions(self, resource: str) -> Generator[Effect, Any, set[str] | None]:
-        """The version ids of model *resource* (``None``: no such model, or no versions list)."""
-        versions: set[str] = set()
+    def _versions(self, resource: str) -> Generator[Effect, Any, dict[str, set[str]] | None]:
+        """The version ids of model *resource* and each one's aliases (``None``: no such model)."""
+        versions: dict[str, set[str]] = {}
         params: dict[str, str | int] = {"pageSize": 1000}
         while True:
             url = self._url(f"{resource}:listVersions", "v1")
@@ -593,7 +604,9 @@ class VertexBackend(BaseBackend):
             if resp.status_code == 404:
                 return None
             data = resp.json()
-            versions.update(str(m.get("versionId")) for m in data.get("models") or [] if m.get("versionId"))
+            for found in data.get("models") or []:
+                if found.get("versionId"):
+                    versions[str(found["versionId"])] = {str(a) for a in found.get("versionAliases") or []}
             token = data.get("nextPageToken")
             if not token:
                 return versions
@@ -718,6 +731,11 @@ def _location(resource: str) -> str:
     """The location of a resource name (``projects/P/locations/L/…`` → ``L``)."""
     parts = resource.split("/")
     return parts[3] if len(parts) > 3 and parts[2] == "locations" else ""
+
+
+def _version_order(version: str) -> tuple[int, str]:
+    """Version ids are numbers Vertex counts up; order them as numbers."""
+    return (int(version), version) if version.isdigit() else (0, version)
 
 
 def _model_resource(model: str) -> str:
