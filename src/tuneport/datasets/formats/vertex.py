@@ -92,6 +92,13 @@ _TURN = Record(
     what="a turn object",
     unknown="unknown field '{key}' (a turn has 'role' and 'parts')",
 )
+#: The turns of an example (or of a prompt); invalid ones kept in place, so turn checks see the indices.
+_TURNS = Array(
+    _TURN,
+    what="an array of turns",
+    empty=(Rule.EMPTY_CONVERSATION, "'contents' holds no turns"),
+    keep_invalid=True,
+)
 # The role of a system instruction is ignored by the service; any string is accepted.
 _SYSTEM = Record(
     fields=(
@@ -106,16 +113,7 @@ _SYSTEM = Record(
 GRAMMAR = Record(
     fields=(
         Field("systemInstruction", _SYSTEM, aliases=("system_instruction",), default=()),
-        Field(
-            "contents",
-            Array(
-                _TURN,
-                what="an array of turns",
-                empty=(Rule.EMPTY_CONVERSATION, "'contents' holds no turns"),
-                keep_invalid=True,
-            ),
-            required="an example needs 'contents' (its turns)",
-        ),
+        Field("contents", _TURNS, required="an example needs 'contents' (its turns)"),
     ),
     build=LightExample,
     checks=(Alternating("contents"),),

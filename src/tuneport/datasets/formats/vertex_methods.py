@@ -21,10 +21,11 @@ from tuneport.datasets.formats.grammar import INVALID, Array, Choice, Field, Rec
 from tuneport.datasets.formats.vertex import (
     _PARTS,
     _SYSTEM,
-    _TURN,
+    _TURNS,
     _UNSUPPORTED_TOP,
     VertexFormat,
     _dump_part,
+    _turn_field,
 )
 from tuneport.datasets.light import MODEL, LightPreference, LightPrompt
 from tuneport.datasets.problems import Rule
@@ -35,23 +36,12 @@ __all__ = ["PREFERENCE_GRAMMAR", "PROMPT_GRAMMAR", "VertexPreferenceFormat", "Ve
 _SUPERVISED = VertexFormat()
 
 
-def _contents_field(i: int) -> str:
-    return f"contents[{i}]"
-
-
 def _prompt(turns: tuple[Any, ...], report: Report) -> bool:
-    return check_prompt_order(turns, report, _contents_field, str, "contents")
+    return check_prompt_order(turns, report, _turn_field, str, "contents")
 
 
 _CONTENTS = Field(
-    "contents",
-    Array(
-        _TURN,
-        what="an array of turns",
-        empty=(Rule.EMPTY_CONVERSATION, "'contents' holds no turns"),
-        keep_invalid=True,
-    ),
-    required="an example needs 'contents' (its turns, ending with a user turn)",
+    "contents", _TURNS, required="an example needs 'contents' (its turns, ending with a user turn)"
 )
 _SYSTEM_FIELD = Field("systemInstruction", _SYSTEM, aliases=("system_instruction",), default=())
 
