@@ -8,7 +8,7 @@ Each kind is read from and written to the formats of :func:`formats_of`.
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import Any, TypeVar
 
 from tuneport._methods import TuningMethod
 from tuneport.datasets.formats.base import Codec, DatasetFormat, FileLayout, Format, Gap, GrammarCodec
@@ -54,31 +54,31 @@ _NOUNS = {
 }
 
 
+_Choice = TypeVar("_Choice", DatasetFormat, FileLayout, TuningMethod)
+
+
+def _coerce(kind: type[_Choice], value: _Choice | str, noun: str) -> _Choice:
+    """A member of *kind* from itself or its name; ``ValueError`` names the choices."""
+    try:
+        return kind(value)
+    except ValueError:
+        choices = ", ".join(member.value for member in kind)
+        raise ValueError(f"unknown {noun} {value!r} (choose from {choices})") from None
+
+
 def coerce_format(value: DatasetFormat | str) -> DatasetFormat:
     """A :class:`DatasetFormat` from itself or its name; ``ValueError`` names the choices."""
-    try:
-        return DatasetFormat(value)
-    except ValueError:
-        choices = ", ".join(f.value for f in DatasetFormat)
-        raise ValueError(f"unknown dataset format {value!r} (choose from {choices})") from None
+    return _coerce(DatasetFormat, value, "dataset format")
 
 
 def coerce_layout(value: FileLayout | str) -> FileLayout:
     """A :class:`FileLayout` from itself or its name."""
-    try:
-        return FileLayout(value)
-    except ValueError:
-        choices = ", ".join(f.value for f in FileLayout)
-        raise ValueError(f"unknown file layout {value!r} (choose from {choices})") from None
+    return _coerce(FileLayout, value, "file layout")
 
 
 def coerce_method(value: TuningMethod | str) -> TuningMethod:
     """A :class:`~tuneport.models.TuningMethod` from itself or its name; ``ValueError`` names the choices."""
-    try:
-        return TuningMethod(value)
-    except ValueError:
-        choices = ", ".join(m.value for m in TuningMethod)
-        raise ValueError(f"unknown tuning method {value!r} (choose from {choices})") from None
+    return _coerce(TuningMethod, value, "tuning method")
 
 
 def method_noun(method: TuningMethod | str) -> str:
