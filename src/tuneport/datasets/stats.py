@@ -317,25 +317,20 @@ def dataset_stats(
                 Rule.OUTPUT_TOO_LONG,
                 f"output of {size.output_chars:,} characters (limit {limits.max_output_chars:,})",
             )
-    estimated = tokens["example"].total
-    return DatasetStats(
-        source=resolved.name,
-        format=scan.format,
-        example_count=scan.records,
-        invalid_example_count=scan.records - valid,
-        multi_turn_examples=multi_turn,
-        examples_with_system=with_system,
+    return _stats_of(
+        scan,
+        log,
+        over,
+        chars,
+        tokens,
+        epochs,
+        valid=valid,
+        multi_turn=multi_turn,
+        with_system=with_system,
         file_parts=file_parts,
-        chars={role: Distribution.of(sketch) for role, sketch in chars.items()},
-        tokens={role: Distribution.of(sketch) for role, sketch in tokens.items()},
-        estimated_tokens=estimated,
-        epochs=epochs,
-        billable_tokens=billable_one_epoch * epochs if epochs is not None else None,
+        billable_one_epoch=billable_one_epoch,
+        truncated=truncated,
         truncated_count=truncated_count,
-        truncated_lines=tuple(truncated),
-        over_limit=tuple(over.problems),
-        over_limit_count=over.error_count,
-        problems=tuple(p for p in log.problems if p.severity == "error"),
     )
 
 
@@ -405,6 +400,40 @@ def _prompt_stats(
                 Rule.INPUT_TOO_LONG,
                 f"a prompt of {prompt_chars:,} characters (limit {limits.max_input_chars:,})",
             )
+    return _stats_of(
+        scan,
+        log,
+        over,
+        chars,
+        tokens,
+        epochs,
+        valid=valid,
+        multi_turn=multi_turn,
+        with_system=with_system,
+        file_parts=file_parts,
+        billable_one_epoch=billable_one_epoch,
+        truncated=truncated,
+        truncated_count=truncated_count,
+    )
+
+
+def _stats_of(
+    scan: Scan[Any],
+    log: ProblemLog,
+    over: ProblemLog,
+    chars: dict[str, QuantileSketch],
+    tokens: dict[str, QuantileSketch],
+    epochs: int | None,
+    *,
+    valid: int,
+    multi_turn: int,
+    with_system: int,
+    file_parts: int,
+    billable_one_epoch: int,
+    truncated: list[int],
+    truncated_count: int,
+) -> DatasetStats:
+    """The :class:`DatasetStats` of a finished pass over *scan* (any kind of data)."""
     return DatasetStats(
         source=scan.name,
         format=scan.format,
