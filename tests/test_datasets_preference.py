@@ -12,6 +12,8 @@ from typing import Any, ClassVar
 
 import pytest
 
+from tests.datasets import conftest
+from tests.datasets.conftest import text, where, write_lines
 from tuneport.catalog import Catalog, CatalogEntry, MethodRule
 from tuneport.datasets import (
     DatasetLimits,
@@ -32,26 +34,8 @@ from tuneport.models import Example, FilePart, JobSpec, PreferenceExample, TextP
 from tuneport.preflight import preflight
 from tuneport.protocol import BaseBackend, Capabilities, Operation
 
-
-@pytest.fixture(params=["accelerated", "stdlib"])
-def codec(request: pytest.FixtureRequest) -> JsonCodec:
-    return JsonCodec.stdlib() if request.param == "stdlib" else JsonCodec.fastest()
-
-
-def write_lines(path: Path, records: list[Any]) -> Path:
-    with open(path, "w", encoding="utf-8") as f:
-        for record in records:
-            f.write(record if isinstance(record, str) else json.dumps(record, ensure_ascii=False))
-            f.write("\n")
-    return path
-
-
-def where(problems: Any) -> list[tuple[int | None, str | None, str | None]]:
-    return [(p.line, p.field, p.rule) for p in problems]
-
-
-def text(role: str, value: str) -> dict[str, Any]:
-    return {"role": role, "parts": [{"text": value}]}
+#: The shared fixture: every test taking it runs with both JSON codecs.
+codec = conftest.codec
 
 
 def completion(value: str, score: Any, role: str = "model") -> dict[str, Any]:

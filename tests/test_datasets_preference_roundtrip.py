@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from tests.datasets.conftest import json_codec
 from tuneport.datasets import (
-    JsonCodec,
     convert_dataset,
     read_preference_examples,
     read_prompt_examples,
@@ -53,17 +53,13 @@ def preference_examples(draw: st.DrawFn) -> PreferenceExample:
 prompt_examples = prompts().map(lambda sp: PromptExample(system=sp[0], prompt=sp[1]))
 
 
-def codec_of(mode: str) -> JsonCodec:
-    return JsonCodec.stdlib() if mode == "stdlib" else JsonCodec.fastest()
-
-
 @pytest.mark.parametrize("mode", ["accelerated", "stdlib"])
 @SETTINGS
 @given(examples=st.lists(preference_examples(), min_size=1, max_size=4))
 def test_preference_examples_come_back_unchanged_from_every_format(
     mode: str, examples: list[PreferenceExample]
 ) -> None:
-    codec = codec_of(mode)
+    codec = json_codec(mode)
     with tempfile.TemporaryDirectory() as tmp:
         previous = Path(tmp) / "start.jsonl"
         write_examples(examples, previous, format="neutral", method="preference", codec=codec)
@@ -80,7 +76,7 @@ def test_preference_examples_come_back_unchanged_from_every_format(
 @SETTINGS
 @given(examples=st.lists(prompt_examples, min_size=1, max_size=4))
 def test_prompts_come_back_unchanged_from_every_format(mode: str, examples: list[PromptExample]) -> None:
-    codec = codec_of(mode)
+    codec = json_codec(mode)
     with tempfile.TemporaryDirectory() as tmp:
         for fmt in FORMATS:
             target = Path(tmp) / f"{fmt}.jsonl"

@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
+from tests.datasets import conftest
+from tests.datasets.conftest import text, where, write_lines
 from tuneport.cli import commands, data  # noqa: F401  (registers the verbs, in the CLI's order)
 from tuneport.cli.app import State, cli
 from tuneport.datasets import (
@@ -26,26 +28,8 @@ from tuneport.datasets import (
 from tuneport.errors import DatasetError
 from tuneport.models import PromptExample, TextPart, Turn
 
-
-@pytest.fixture(params=["accelerated", "stdlib"])
-def codec(request: pytest.FixtureRequest) -> JsonCodec:
-    return JsonCodec.stdlib() if request.param == "stdlib" else JsonCodec.fastest()
-
-
-def write_lines(path: Path, records: list[Any]) -> Path:
-    with open(path, "w", encoding="utf-8") as f:
-        for record in records:
-            f.write(record if isinstance(record, str) else json.dumps(record, ensure_ascii=False))
-            f.write("\n")
-    return path
-
-
-def where(problems: Any) -> list[tuple[int | None, str | None, str | None]]:
-    return [(p.line, p.field, p.rule) for p in problems]
-
-
-def text(role: str, value: str) -> dict[str, Any]:
-    return {"role": role, "parts": [{"text": value}]}
+#: The shared fixture: every test taking it runs with both JSON codecs.
+codec = conftest.codec
 
 
 EXPECTED = PromptExample(

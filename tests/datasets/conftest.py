@@ -37,13 +37,15 @@ def write_lines(path: Path, records: list[Any]) -> Path:
     return path
 
 
+def text(role: str, value: str) -> dict[str, Any]:
+    """A Vertex turn of one text part."""
+    return {"role": role, "parts": [{"text": value}]}
+
+
 def vertex(*turns: str, system: str | None = None) -> dict[str, Any]:
     """A Vertex example of text turns, user first."""
     example: dict[str, Any] = {
-        "contents": [
-            {"role": "user" if i % 2 == 0 else "model", "parts": [{"text": text}]}
-            for i, text in enumerate(turns)
-        ]
+        "contents": [text("user" if i % 2 == 0 else "model", value) for i, value in enumerate(turns)]
     }
     if system is not None:
         example["systemInstruction"] = {"parts": [{"text": system}]}
