@@ -22,7 +22,7 @@ from array import array
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from tuneport._methods import TuningMethod
 from tuneport.datasets.formats import DatasetFormat, coerce_method
@@ -317,21 +317,8 @@ def dataset_stats(
                 Rule.OUTPUT_TOO_LONG,
                 f"output of {size.output_chars:,} characters (limit {limits.max_output_chars:,})",
             )
-    return _stats_of(
-        scan,
-        log,
-        over,
-        chars,
-        tokens,
-        epochs,
-        valid=valid,
-        multi_turn=multi_turn,
-        with_system=with_system,
-        file_parts=file_parts,
-        billable_one_epoch=billable_one_epoch,
-        truncated=truncated,
-        truncated_count=truncated_count,
-    )
+    counts = _Counts(valid, multi_turn, with_system, file_parts, billable_one_epoch, truncated_count)
+    return _stats_of(scan, log, over, chars, tokens, truncated, counts, epochs)
 
 
 def _prompt_stats(
@@ -400,21 +387,19 @@ def _prompt_stats(
                 Rule.INPUT_TOO_LONG,
                 f"a prompt of {prompt_chars:,} characters (limit {limits.max_input_chars:,})",
             )
-    return _stats_of(
-        scan,
-        log,
-        over,
-        chars,
-        tokens,
-        epochs,
-        valid=valid,
-        multi_turn=multi_turn,
-        with_system=with_system,
-        file_parts=file_parts,
-        billable_one_epoch=billable_one_epoch,
-        truncated=truncated,
-        truncated_count=truncated_count,
-    )
+    counts = _Counts(valid, multi_turn, with_system, file_parts, billable_one_epoch, truncated_count)
+    return _stats_of(scan, log, over, chars, tokens, truncated, counts, epochs)
+
+
+class _Counts(NamedTuple):
+    """The counts of a pass (kept in locals while it runs: they change on every line)."""
+
+    valid: int
+    multi_turn: int
+    with_system: int
+    file_parts: int
+    billable_one_epoch: int
+    truncated_count: int
 
 
 def _stats_of(
@@ -423,31 +408,25 @@ def _stats_of(
     over: ProblemLog,
     chars: dict[str, QuantileSketch],
     tokens: dict[str, QuantileSketch],
-    epochs: int | None,
-    *,
-    valid: int,
-    multi_turn: int,
-    with_system: int,
-    file_parts: int,
-    billable_one_epoch: int,
     truncated: list[int],
-    truncated_count: int,
+    counts: _Counts,
+    epochs: int | None,
 ) -> DatasetStats:
     """The :class:`DatasetStats` of a finished pass over *scan* (any kind of data)."""
     return DatasetStats(
         source=scan.name,
         format=scan.format,
         example_count=scan.records,
-        invalid_example_count=scan.records - valid,
-        multi_turn_examples=multi_turn,
-        examples_with_system=with_system,
-        file_parts=file_parts,
+        invalid_example_count=scan.records - counts.valid,
+        multi_turn_examples=counts.multi_turn,
+        examples_with_system=counts.with_system,
+        file_parts=counts.file_parts,
         chars={role: Distribution.of(sketch) for role, sketch in chars.items()},
         tokens={role: Distribution.of(sketch) for role, sketch in tokens.items()},
         estimated_tokens=tokens["example"].total,
         epochs=epochs,
-        billable_tokens=billable_one_epoch * epochs if epochs is not None else None,
-        truncated_count=truncated_count,
+        billable_tokens=counts.billable_one_epoch * epochs if epochs is not None else None,
+        truncated_count=counts.truncated_count,
         truncated_lines=tuple(truncated),
         over_limit=tuple(over.problems),
         over_limit_count=over.error_count,
