@@ -37,10 +37,19 @@ from tuneport.datasets.formats.grammar import (
 from tuneport.datasets.light import MODEL, USER, FileRef, LightExample, LightPart, LightPrompt, LightTurn
 from tuneport.datasets.problems import Rule
 
-__all__ = ["GRAMMAR", "OpenAIFormat", "guess_mime_type", "prompt_refine", "read_messages"]
+__all__ = [
+    "GRAMMAR",
+    "IMAGES_IN_USER_MESSAGES",
+    "OpenAIFormat",
+    "guess_mime_type",
+    "prompt_refine",
+    "read_messages",
+]
 
 _SYSTEM = "system"
 _NAMES = {USER: "user", MODEL: "assistant"}
+#: Why an image part outside a user message is refused.
+IMAGES_IN_USER_MESSAGES = "OpenAI accepts image parts in user messages only"
 # Fields OpenAI defines that the neutral model cannot hold: refused by name.
 _UNSUPPORTED_TOP = frozenset({"tools", "functions", "parallel_tool_calls"})
 _UNSUPPORTED_MESSAGE = frozenset({"name", "weight", "tool_calls", "function_call", "tool_call_id", "refusal"})
@@ -105,11 +114,7 @@ def read_messages(
         if role is not USER:
             for j, part in enumerate(parts):
                 if type(part) is FileRef:
-                    report(
-                        f"{prefix}[{i}].content[{j}]",
-                        Rule.FILE_PART_NOT_ALLOWED,
-                        "OpenAI accepts image parts in user messages only",
-                    )
+                    report(f"{prefix}[{i}].content[{j}]", Rule.FILE_PART_NOT_ALLOWED, IMAGES_IN_USER_MESSAGES)
                     ok = False
         if role is _SYSTEM:
             if i == 0:
@@ -207,12 +212,14 @@ _MESSAGE = Record(
     unknown="unknown field '{key}' (a message has 'role' and 'content')",
     unsupported=_UNSUPPORTED_MESSAGE,
 )
+#: Chat messages; invalid ones kept in place, so the turn checks see the indices.
+_MESSAGES = Array(_MESSAGE, what="an array of messages", keep_invalid=True)
 #: An OpenAI chat fine-tuning example.
 GRAMMAR = Record(
     fields=(
         Field(
             "messages",
-            Array(_MESSAGE, what="an array of messages", keep_invalid=True),
+            _MESSAGES,
             required="an example needs 'messages'",
         ),
     ),

@@ -13,13 +13,16 @@ Messages, content parts and roles are the chat format's (``openai.py``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from tuneport.datasets.formats.base import DatasetFormat, PreferenceCodec, PromptCodec
 from tuneport.datasets.formats.grammar import INVALID, Array, Choice, Field, Record, Report
 from tuneport.datasets.formats.openai import (
     _MESSAGE,
+    _MESSAGES,
     _UNSUPPORTED_TOP,
+    IMAGES_IN_USER_MESSAGES,
     OpenAIFormat,
     _content,
     _role_name,
@@ -41,6 +44,7 @@ __all__ = [
     "OpenAIPreferenceFormat",
     "OpenAIPromptFormat",
     "answer_of",
+    "preference_refine",
 ]
 
 #: One supervised codec (compiling a grammar costs a little) for both kinds of data.
@@ -68,13 +72,34 @@ def answer_of(messages: tuple[Any, ...], report: Report, name: str) -> Any:
         return INVALID
     for j, part in enumerate(parts):
         if type(part) is FileRef:
-            report(
-                f"{name}[0].content[{j}]",
-                Rule.FILE_PART_NOT_ALLOWED,
-                "OpenAI accepts image parts in user messages only",
-            )
+            report(f"{name}[0].content[{j}]", Rule.FILE_PART_NOT_ALLOWED, IMAGES_IN_USER_MESSAGES)
             return INVALID
     return parts
+
+
+def preference_refine(
+    prompt: str, preferred: str, rejected: str, identical: str
+) -> Callable[[tuple[Any, Any, Any], Report], Any]:
+    """The refine hook of a record of a prompt's chat messages and two one-message answers.
+
+    *prompt* is the messages' path, *preferred* and *rejected* the answers'
+    fields; *identical* says the answers are the same.
+    """
+
+    def refine(value: tuple[Any, Any, Any], report: Report) -> Any:
+        messages, preferred_messages, rejected_messages = value
+        split = read_messages(messages, report, prompt, True)
+        preferred_parts = answer_of(preferred_messages, report, preferred)
+        rejected_parts = answer_of(rejected_messages, report, rejected)
+        if split is INVALID or preferred_parts is INVALID or rejected_parts is INVALID:
+            return INVALID
+        if preferred_parts == rejected_parts:
+            report(rejected, Rule.IDENTICAL_COMPLETIONS, identical)
+            return INVALID
+        system, turns = split
+        return LightPreference(system, turns, preferred_parts, rejected_parts)
+
+    return refine
 
 
 # A tool is refused by its keys (an empty list, as OpenAI's own examples send, is fine).
@@ -87,7 +112,7 @@ _INPUT = Record(
     fields=(
         Field(
             "messages",
-            Array(_MESSAGE, what="an array of messages", keep_invalid=True),
+            _MESSAGES,
             required="'input' needs 'messages'",
         ),
         Field("tools", Array(_TOOL, what="an array of tools"), default=()),
@@ -109,20 +134,6 @@ _INPUT = Record(
 _OUTPUT = Array(_MESSAGE, what="an array holding one assistant message", keep_invalid=True)
 
 
-def _preference(value: tuple[Any, Any, Any], report: Report) -> Any:
-    messages, preferred_messages, rejected_messages = value
-    prompt = read_messages(messages, report, "input.messages", prompt=True)
-    preferred = answer_of(preferred_messages, report, "preferred_output")
-    rejected = answer_of(rejected_messages, report, "non_preferred_output")
-    if prompt is INVALID or preferred is INVALID or rejected is INVALID:
-        return INVALID
-    if preferred == rejected:
-        report("non_preferred_output", Rule.IDENTICAL_COMPLETIONS, "the two outputs are the same")
-        return INVALID
-    system, turns = prompt
-    return LightPreference(system, turns, preferred, rejected)
-
-
 #: An OpenAI DPO example.
 PREFERENCE_GRAMMAR = Record(
     fields=(
@@ -130,7 +141,9 @@ PREFERENCE_GRAMMAR = Record(
         Field("preferred_output", _OUTPUT, required="a preference example needs 'preferred_output'"),
         Field("non_preferred_output", _OUTPUT, required="a preference example needs 'non_preferred_output'"),
     ),
-    refine=_preference,
+    refine=preference_refine(
+        "input.messages", "preferred_output", "non_preferred_output", "the two outputs are the same"
+    ),
     what="a JSON object",
     unknown="unknown field '{key}' (expected 'input', 'preferred_output' and 'non_preferred_output')",
 )
@@ -141,7 +154,7 @@ PROMPT_GRAMMAR = Record(
     fields=(
         Field(
             "messages",
-            Array(_MESSAGE, what="an array of messages", keep_invalid=True),
+            _MESSAGES,
             required="a prompt needs 'messages'",
         ),
     ),

@@ -18,9 +18,9 @@ from __future__ import annotations
 from typing import Any
 
 from tuneport.datasets.formats.base import DatasetFormat, Gap, GrammarCodec
-from tuneport.datasets.formats.grammar import INVALID, Array, Field, Record, Report, StringOrArray, Text
-from tuneport.datasets.formats.openai import _MESSAGE, _SYSTEM, _content, prompt_refine, read_messages
-from tuneport.datasets.formats.openai_methods import answer_of
+from tuneport.datasets.formats.grammar import Field, Record, StringOrArray, Text
+from tuneport.datasets.formats.openai import _MESSAGES, _SYSTEM, _content, prompt_refine
+from tuneport.datasets.formats.openai_methods import preference_refine
 from tuneport.datasets.light import (
     MODEL,
     USER,
@@ -34,8 +34,6 @@ from tuneport.datasets.light import (
 from tuneport.datasets.problems import Rule
 
 __all__ = ["PREFERENCE_GRAMMAR", "PROMPT_GRAMMAR", "TrlPreferenceFormat", "TrlPromptFormat"]
-
-_MESSAGES = Array(_MESSAGE, what="an array of messages", keep_invalid=True)
 
 
 def _user_text(text: str) -> tuple[LightTurn, ...]:
@@ -61,22 +59,10 @@ def _answer_field(name: str) -> Field:
     )
 
 
-def _preference(value: tuple[Any, Any, Any], report: Report) -> Any:
-    prompt = read_messages(value[0], report, "prompt", prompt=True)
-    chosen = answer_of(value[1], report, "chosen")
-    rejected = answer_of(value[2], report, "rejected")
-    if prompt is INVALID or chosen is INVALID or rejected is INVALID:
-        return INVALID
-    if chosen == rejected:
-        report("rejected", Rule.IDENTICAL_COMPLETIONS, "'chosen' and 'rejected' are the same")
-        return INVALID
-    return LightPreference(prompt[0], prompt[1], chosen, rejected)
-
-
 #: A TRL preference example (explicit prompt).
 PREFERENCE_GRAMMAR = Record(
     fields=(_PROMPT, _answer_field("chosen"), _answer_field("rejected")),
-    refine=_preference,
+    refine=preference_refine("prompt", "chosen", "rejected", "'chosen' and 'rejected' are the same"),
     what="a JSON object",
     unknown="unknown field '{key}' (expected 'prompt', 'chosen' and 'rejected')",
 )
