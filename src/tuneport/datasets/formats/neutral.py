@@ -52,21 +52,18 @@ __all__ = [
 ]
 
 
+def _model_field(turns: str, turn: int | None, part: int | None, system: bool) -> str:
+    """The path of a turn / part / the system instruction in a model whose turns are the field *turns*."""
+    if system:
+        return "system" + (f"[{part}]" if part is not None else "")
+    if turn is None:
+        return turns
+    return f"{turns}[{turn}]" + (f".parts[{part}]" if part is not None else "")
+
+
 def neutral_field(*, turn: int | None = None, part: int | None = None, system: bool = False) -> str:
     """The path of a turn / part / the system instruction in an ``Example``."""
-    if system:
-        return "system" + (f"[{part}]" if part is not None else "")
-    if turn is None:
-        return "turns"
-    return f"turns[{turn}]" + (f".parts[{part}]" if part is not None else "")
-
-
-def _prompt_field(*, turn: int | None = None, part: int | None = None, system: bool = False) -> str:
-    if system:
-        return "system" + (f"[{part}]" if part is not None else "")
-    if turn is None:
-        return "prompt"
-    return f"prompt[{turn}]" + (f".parts[{part}]" if part is not None else "")
+    return _model_field("turns", turn, part, system)
 
 
 def preference_field(
@@ -74,7 +71,7 @@ def preference_field(
 ) -> str:
     """The path of a turn / part / the system instruction in a ``PreferenceExample``."""
     if system or turn is None or turn < len(example.prompt):
-        return _prompt_field(turn=turn, part=part, system=system)
+        return _model_field("prompt", turn, part, system)
     name = "preferred" if turn == len(example.prompt) else "rejected"
     return f"{name}.parts" + (f"[{part}]" if part is not None else "")
 
@@ -280,5 +277,5 @@ class NeutralFormat(Codec[Light]):
         if type(example) is LightPreference:
             return preference_field(example, turn=turn, part=part, system=system)
         if type(example) is LightPrompt:
-            return _prompt_field(turn=turn, part=part, system=system)
+            return _model_field("prompt", turn, part, system)
         return neutral_field(turn=turn, part=part, system=system)
