@@ -304,18 +304,10 @@ def dataset_stats(
             if len(truncated) < MAX_LISTED:
                 truncated.append(line)
         if limits.max_input_chars is not None and size.input_chars > limits.max_input_chars:
-            over.report(
-                line,
-                None,
-                Rule.INPUT_TOO_LONG,
-                f"input of {size.input_chars:,} characters (limit {limits.max_input_chars:,})",
-            )
+            _over_limit(over, line, Rule.INPUT_TOO_LONG, "input", size.input_chars, limits.max_input_chars)
         if limits.max_output_chars is not None and size.output_chars > limits.max_output_chars:
-            over.report(
-                line,
-                None,
-                Rule.OUTPUT_TOO_LONG,
-                f"output of {size.output_chars:,} characters (limit {limits.max_output_chars:,})",
+            _over_limit(
+                over, line, Rule.OUTPUT_TOO_LONG, "output", size.output_chars, limits.max_output_chars
             )
     counts = _Counts(valid, multi_turn, with_system, file_parts, billable_one_epoch, truncated_count)
     return _stats_of(scan, log, over, chars, tokens, truncated, counts, epochs)
@@ -364,11 +356,8 @@ def _prompt_stats(
             if limits.max_output_chars is not None:
                 longer = max(size.preferred_chars, size.rejected_chars)
                 if longer > limits.max_output_chars:
-                    over.report(
-                        line,
-                        None,
-                        Rule.OUTPUT_TOO_LONG,
-                        f"an answer of {longer:,} characters (limit {limits.max_output_chars:,})",
+                    _over_limit(
+                        over, line, Rule.OUTPUT_TOO_LONG, "an answer", longer, limits.max_output_chars
                     )
         else:
             example_tokens = limited = prompt.tokens
@@ -381,14 +370,14 @@ def _prompt_stats(
                 truncated.append(line)
         prompt_chars = prompt.system_chars + prompt.prompt_chars
         if limits.max_input_chars is not None and prompt_chars > limits.max_input_chars:
-            over.report(
-                line,
-                None,
-                Rule.INPUT_TOO_LONG,
-                f"a prompt of {prompt_chars:,} characters (limit {limits.max_input_chars:,})",
-            )
+            _over_limit(over, line, Rule.INPUT_TOO_LONG, "a prompt", prompt_chars, limits.max_input_chars)
     counts = _Counts(valid, multi_turn, with_system, file_parts, billable_one_epoch, truncated_count)
     return _stats_of(scan, log, over, chars, tokens, truncated, counts, epochs)
+
+
+def _over_limit(over: ProblemLog, line: int, rule: Rule, what: str, chars: int, limit: int) -> None:
+    """List an example over a character limit (*what* names the text: "input", "a prompt")."""
+    over.report(line, None, rule, f"{what} of {chars:,} characters (limit {limit:,})")
 
 
 class _Counts(NamedTuple):
