@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 import pytest
 
 from tests.datasets import conftest
-from tests.datasets.conftest import text, where, write_lines
+from tests.datasets.conftest import CHAT_PROMPT, PROMPT, text, where, write_lines
 from tuneport.catalog import Catalog, CatalogEntry, MethodRule
 from tuneport.datasets import (
     DatasetLimits,
@@ -30,7 +30,7 @@ from tuneport.datasets import (
     write_examples,
 )
 from tuneport.errors import DatasetError
-from tuneport.models import Example, FilePart, JobSpec, PreferenceExample, TextPart, TuningMethod, Turn
+from tuneport.models import Example, FilePart, JobSpec, PreferenceExample, TuningMethod, Turn
 from tuneport.preflight import preflight
 from tuneport.protocol import BaseBackend, Capabilities, Operation
 
@@ -67,12 +67,8 @@ def trl(prompt: Any = "q", chosen: Any = "good", rejected: Any = "bad") -> dict[
 
 
 EXPECTED = PreferenceExample(
-    system=(TextPart(text="be brief"),),
-    prompt=(
-        Turn(role="user", parts=(TextPart(text="hi"),)),
-        Turn(role="model", parts=(TextPart(text="hello"),)),
-        Turn(role="user", parts=(TextPart(text="fruit?"),)),
-    ),
+    system=PROMPT.system,
+    prompt=PROMPT.prompt,
     preferred="Apple!",
     rejected="I like fruit.",
 )
@@ -86,10 +82,9 @@ SHAPES: dict[str, dict[str, Any]] = {
     },
     "openai": {
         "input": {
+            # The last message's content as a list of parts.
             "messages": [
-                {"role": "system", "content": "be brief"},
-                {"role": "user", "content": "hi"},
-                {"role": "assistant", "content": "hello"},
+                *CHAT_PROMPT[:-1],
                 {"role": "user", "content": [{"type": "text", "text": "fruit?"}]},
             ],
             "tools": [],
@@ -99,12 +94,7 @@ SHAPES: dict[str, dict[str, Any]] = {
         "non_preferred_output": [{"role": "assistant", "content": "I like fruit."}],
     },
     "trl": {
-        "prompt": [
-            {"role": "system", "content": "be brief"},
-            {"role": "user", "content": "hi"},
-            {"role": "assistant", "content": "hello"},
-            {"role": "user", "content": "fruit?"},
-        ],
+        "prompt": CHAT_PROMPT,
         "chosen": [{"role": "assistant", "content": "Apple!"}],
         "rejected": "I like fruit.",
     },

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from tests.datasets import conftest
-from tests.datasets.conftest import text, where, write_lines
+from tests.datasets.conftest import CHAT_PROMPT, PROMPT, text, where, write_lines
 from tuneport.cli import commands, data  # noqa: F401  (registers the verbs, in the CLI's order)
 from tuneport.cli.app import State, cli
 from tuneport.datasets import (
@@ -26,41 +26,20 @@ from tuneport.datasets import (
     write_examples,
 )
 from tuneport.errors import DatasetError
-from tuneport.models import PromptExample, TextPart, Turn
+from tuneport.models import PromptExample
 
 #: The shared fixture: every test taking it runs with both JSON codecs.
 codec = conftest.codec
 
 
-EXPECTED = PromptExample(
-    system=(TextPart(text="be brief"),),
-    prompt=(
-        Turn(role="user", parts=(TextPart(text="hi"),)),
-        Turn(role="model", parts=(TextPart(text="hello"),)),
-        Turn(role="user", parts=(TextPart(text="fruit?"),)),
-    ),
-)
+EXPECTED = PROMPT
 SHAPES: dict[str, dict[str, Any]] = {
     "vertex": {
         "systemInstruction": {"parts": [{"text": "be brief"}]},
         "contents": [text("user", "hi"), text("model", "hello"), text("user", "fruit?")],
     },
-    "openai": {
-        "messages": [
-            {"role": "system", "content": "be brief"},
-            {"role": "user", "content": "hi"},
-            {"role": "assistant", "content": "hello"},
-            {"role": "user", "content": "fruit?"},
-        ]
-    },
-    "trl": {
-        "prompt": [
-            {"role": "system", "content": "be brief"},
-            {"role": "user", "content": "hi"},
-            {"role": "assistant", "content": "hello"},
-            {"role": "user", "content": "fruit?"},
-        ]
-    },
+    "openai": {"messages": CHAT_PROMPT},
+    "trl": {"prompt": CHAT_PROMPT},
     "neutral": EXPECTED.model_dump(mode="json"),
 }
 

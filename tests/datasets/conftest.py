@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tuneport.datasets import JsonCodec
+from tuneport.models import PromptExample, TextPart, Turn
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -55,3 +56,21 @@ def vertex(*turns: str, system: str | None = None) -> dict[str, Any]:
 def where(problems: Any) -> list[tuple[int | None, str | None, str | None]]:
     """``(line, field, rule)`` of each problem, in order."""
     return [(p.line, p.field, p.rule) for p in problems]
+
+
+#: A prompt (a system instruction and three turns) that every method's data is written around.
+PROMPT = PromptExample(
+    system=(TextPart(text="be brief"),),
+    prompt=(
+        Turn(role="user", parts=(TextPart(text="hi"),)),
+        Turn(role="model", parts=(TextPart(text="hello"),)),
+        Turn(role="user", parts=(TextPart(text="fruit?"),)),
+    ),
+)
+#: :data:`PROMPT` as OpenAI chat messages (the system message first).
+CHAT_PROMPT: list[dict[str, Any]] = [
+    {"role": "system", "content": "be brief"},
+    {"role": "user", "content": "hi"},
+    {"role": "assistant", "content": "hello"},
+    {"role": "user", "content": "fruit?"},
+]
