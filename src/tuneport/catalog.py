@@ -38,6 +38,7 @@ __all__ = [
     "CatalogEntry",
     "MethodRule",
     "ParamRule",
+    "Price",
     "UnknownModelPolicy",
     "entries_from_toml",
 ]
@@ -100,6 +101,34 @@ class ParamRule(BaseModel):
         return text
 
 
+#: How long before a base model retires Google stops accepting new tuning jobs on it
+#: ("one month before the end date, new access … for tuning is blocked":
+#: https://cloud.google.com/vertex-ai/generative-ai/docs/learn/model-versioning).
+TUNING_CUTOFF_BEFORE_RETIREMENT = dt.timedelta(days=30)
+
+
+class Price(BaseModel):
+    """A published training price: ``amount`` per ``per`` billable training tokens.
+
+    What the service bills for a job is its billable tokens times epochs times this
+    price (see ``docs/catalog.md``, "Money").
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    amount: float = Field(ge=0, allow_inf_nan=False)
+    currency: str = "USD"
+    #: How many tokens ``amount`` is for.
+    per: int = Field(default=1_000_000, gt=0)
+    #: Where the price is published (a URL) and the date it was read there.
+    source: str | None = None
+    read: dt.date | None = None
+
+    def per_token(self) -> float:
+        """The price of one billable training token."""
+        return self.amount / self.per
+
+
 class MethodRule(BaseModel):
     """What one tuning method accepts on a base model, where it differs from the entry's defaults.
 
@@ -118,6 +147,8 @@ class MethodRule(BaseModel):
     #: Where this method tunes, when narrower than the entry's regions (empty: the entry's).
     regions: tuple[str, ...] = ()
     status: Status = "available"
+    #: The training price of this method (``None``: the entry's).
+    price: Price | None = None
     note: str | None = None
     source: str | None = None
 
@@ -156,10 +187,20 @@ class CatalogEntry(BaseModel):
     #: Where tuning runs (empty: not region-bound).
     regions: tuple[str, ...] = ()
     modalities: tuple[str, ...] = ("text",)
+    #: Where the tuned model is served when that is not where it was tuned (e.g. ``us``, ``eu``
+    #: multi-regions only); empty: in the region of the job.
+    serving: tuple[str, ...] = ()
     released: dt.date | None = None
+    #: The retirement date (the tuned models retire with their base model).
     discontinued: dt.date | None = None
-    #: Where these facts come from (a URL).
+    #: The last day new tuning is accepted (default: 30 days before ``discontinued``).
+    tuning_cutoff: dt.date | None = None
+    #: The published training price (``None``: none published; ``price_note`` says so).
+    price: Price | None = None
+    price_note: str | None = None
+    #: Where these facts come from (a URL) and the date it was read.
     source: str | None = None
+    source_read: dt.date | None = None
 
     @model_validator(mode="after")
     def _exclusive_names_exist(self) -> CatalogEntry:
@@ -189,6 +230,20 @@ class CatalogEntry(BaseModel):
         """The dataset limits of *method* on this model."""
         rule = self.method_rule(method)
         return self.limits if rule is None or rule.limits is None else rule.limits
+
+    def price_of(self, method: TuningMethod | str) -> Price | None:
+        """The training price of *method* on this model (``None``: no published price)."""
+        rule = self.method_rule(method)
+        return rule.price if rule is not None and rule.price is not None else self.price
+
+    @property
+    def tuning_ends(self) -> dt.date | None:
+        """The last day new tuning is accepted, if the model has a retirement date."""
+        if self.tuning_cutoff is not None:
+            return self.tuning_cutoff
+        if self.discontinued is not None:
+            return self.discontinued - TUNING_CUTOFF_BEFORE_RETIREMENT
+        return None
 
     def regions_of(self, method: TuningMethod | str) -> tuple[str, ...]:
         """Where *method* tunes this model (empty: not region-bound)."""
