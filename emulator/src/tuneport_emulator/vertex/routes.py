@@ -20,6 +20,7 @@ from tuneport_emulator.vertex.endpoints import Endpoints
 from tuneport_emulator.vertex.generation import generate, stream_chunks
 from tuneport_emulator.vertex.jobs import TuningJobs
 from tuneport_emulator.vertex.names import METADATA_STORE, check_parent
+from tuneport_emulator.vertex.rebase import register as register_rebase
 from tuneport_emulator.vertex.schema import VERSIONS, messages
 from tuneport_emulator.vertex.tensorboard import Metrics
 from tuneport_emulator.wire import ApiError, bad_request
@@ -66,6 +67,7 @@ def register(router: Router, context: EmulatorContext) -> None:
     jobs = TuningJobs(context)
     endpoints = Endpoints(jobs, context)
     metrics = Metrics(jobs, context)
+    register_rebase(router, jobs, context)  # tuningJobs:rebaseTunedModel and its operations
 
     # --- tuningJobs -----------------------------------------------------------------------
 
