@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from tuneport._async_driver import AsyncDriver
     from tuneport._driver import SyncDriver
     from tuneport.catalog import Catalog
+    from tuneport.cost import CostEstimate
 
 __all__ = ["AsyncTuningClient", "ProgressCallback", "StateSelection", "TuningClient"]
 
@@ -176,22 +177,33 @@ class _ClientCore:
             return spec
         return build_spec(self.job_defaults, fields)
 
-    def _check_spec(self, spec: JobSpec) -> None:
-        """Refuse, before any request, what the backend or the catalog rules out (reads the datasets)."""
+    def _check_spec(self, spec: JobSpec, budget: Mapping[str, Any] | None = None) -> None:
+        """Refuse, before any request, what the backend or the catalog rules out (reads the datasets).
+
+        *budget* holds ``create``'s ``max_cost`` and ``on_cost`` (:func:`tuneport.cost.gate`).
+        """
         from tuneport.preflight import preflight
 
         report = preflight(spec, backend=self.backend, catalog=self.catalog)
         for problem in report.warnings:
             log.warning("%s", problem)
         report.raise_for_errors()
+        if budget:
+            from tuneport.cost import gate
 
-    def _checked_spec(self, spec: JobSpec | None, fields: Mapping[str, Any]) -> JobSpec:
+            gate(report.cost, **budget)
+
+    def _checked_spec(
+        self, spec: JobSpec | None, fields: Mapping[str, Any], budget: Mapping[str, Any] | None = None
+    ) -> JobSpec:
         """The spec to create, built and pre-flighted (blocking: it scans the datasets)."""
         job_spec = self._make_spec(spec, fields)
-        self._check_spec(job_spec)
+        self._check_spec(job_spec, budget)
         return job_spec
 
-    def _create_flow(self, spec: JobSpec | None, fields: Mapping[str, Any]) -> Flow[TuningJob]:
+    def _create_flow(
+        self, spec: JobSpec | None, fields: Mapping[str, Any], budget: Mapping[str, Any] | None = None
+    ) -> Flow[TuningJob]:
         """Build and check the spec, then the backend's create: one flow, so both drivers run the checks.
 
         A job continuing from a tuned model first resolves it (reads only):
@@ -204,7 +216,7 @@ class _ClientCore:
         if source is not None:
             ref = yield from resolve_source(self.backend, source)
             spec, rest = with_source(ref, spec, rest, self.job_defaults)
-        job_spec = yield from call(self._checked_spec, spec, rest)
+        job_spec = yield from call(self._checked_spec, spec, rest, budget)
         return (yield from self.backend.create(job_spec))
 
     def _generate_flow(
@@ -383,16 +395,23 @@ class TuningClient(_ClientCore):
         *,
         retry: RetryPolicy | None = None,
         timeout: float | None = None,
+        max_cost: float | None = None,
+        on_cost: Callable[[CostEstimate], bool | None] | None = None,
         **fields: Any,
     ) -> TuningJob:
         """Start a tuning job from a :class:`JobSpec` or from its fields as keywords.
 
         Hyperparameters may be given flat (``epoch_count=3``).  The spec is
         checked against the backend's capabilities before any request.
+        With ``max_cost``, a job whose estimated cost (docs/cost.md) is over
+        it, or cannot be estimated, raises :class:`~tuneport.cost.CostLimitExceeded`
+        before any upload; ``on_cost`` sees the estimate first (returning ``False``
+        stops the job with :class:`~tuneport.cost.CostNotApproved`).
         """
         self._require(Operation.CREATE)
         self._refuse_spec_and_keywords(spec, fields)
-        return self._run(self._create_flow(spec, fields), retry, timeout)
+        budget = {"max_cost": max_cost, "on_cost": on_cost}
+        return self._run(self._create_flow(spec, fields, budget), retry, timeout)
 
     def get(
         self, job_id: str, *, retry: RetryPolicy | None = None, timeout: float | None = None
@@ -615,12 +634,15 @@ class AsyncTuningClient(_ClientCore):
         *,
         retry: RetryPolicy | None = None,
         timeout: float | None = None,
+        max_cost: float | None = None,
+        on_cost: Callable[[CostEstimate], bool | None] | None = None,
         **fields: Any,
     ) -> TuningJob:
-        """Start a tuning job (see :meth:`TuningClient.create`)."""
+        """Start a tuning job (see :meth:`TuningClient.create`; ``on_cost`` runs in a worker thread)."""
         self._require(Operation.CREATE)
         self._refuse_spec_and_keywords(spec, fields)
-        return await self._run(self._create_flow(spec, fields), retry, timeout)
+        budget = {"max_cost": max_cost, "on_cost": on_cost}
+        return await self._run(self._create_flow(spec, fields, budget), retry, timeout)
 
     async def get(
         self, job_id: str, *, retry: RetryPolicy | None = None, timeout: float | None = None

@@ -28,6 +28,7 @@ from tuneport.protocol import Capabilities, Maturity, Operation, TuningBackend
 
 if TYPE_CHECKING:
     from tuneport.catalog import Catalog, CatalogEntry
+    from tuneport.cost import CostEstimate
     from tuneport.datasets import DatasetReport, DatasetRole
 
 __all__ = ["Finding", "PreflightReport", "preflight"]
@@ -65,6 +66,8 @@ class PreflightReport:
     plan: list[dict[str, Any]] | None = None
     #: Why there is no plan, when there is none.
     plan_note: str | None = None
+    #: What the job is expected to cost (docs/cost.md); ``None`` when not estimated.
+    cost: CostEstimate | None = None
 
     @property
     def problems(self) -> tuple[Problem, ...]:
@@ -121,6 +124,7 @@ class PreflightReport:
             "datasets": {name: report.to_dict() for name, report in self.datasets.items()},
             "plan": self.plan,
             "plan_note": self.plan_note,
+            "cost": self.cost.to_dict() if self.cost is not None else None,
         }
 
 
@@ -231,7 +235,21 @@ def preflight(
             and not (field_name == "validation_data" and not validation_ok)
         ):
             _check_dataset(report, field_name, source, entry, max_problems, spec.method)
+    report.cost = _estimate_cost(spec, report, validate_data)
     return report
+
+
+def _estimate_cost(spec: JobSpec, report: PreflightReport, validate_data: bool) -> CostEstimate:
+    """The job's cost estimate, measured only on training data that was read and found valid."""
+    from tuneport.cost import estimate_job
+
+    training = report.datasets.get("training_data")
+    data_ok: bool | str = True
+    if not validate_data:
+        data_ok = "dataset validation was skipped"
+    elif training is None or not training.checked or training.errors:
+        data_ok = "the training data was not read or has errors"
+    return estimate_job(spec, backend=report.backend, entry=report.entry, data_ok=data_ok)
 
 
 #: Optional JobSpec fields a backend sends only when it declares them (``Capabilities.spec_fields``).
