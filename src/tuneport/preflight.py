@@ -235,6 +235,12 @@ def preflight(
             and not (field_name == "validation_data" and not validation_ok)
         ):
             _check_dataset(report, field_name, source, entry, max_problems, spec.method)
+    # The cross-file rule: validation data no larger than its documented share of the training data.
+    if entry is not None:
+        from tuneport.datasets.split_rules import check_split
+
+        shares = check_split(spec, report.datasets, entry.limits_of(spec.method), backend=name)
+        report.findings.extend(Finding("dataset", problem) for problem in shares)
     report.cost = _estimate_cost(spec, report, validate_data)
     return report
 

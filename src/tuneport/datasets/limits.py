@@ -47,6 +47,12 @@ class DatasetLimits(BaseModel):
     max_validation_examples: int | None = Field(default=None, gt=0)
     #: Largest dataset file, in bytes.
     max_file_bytes: int | None = Field(default=None, gt=0)
+    #: Largest validation file as a share of the training file's bytes (Vertex supervised: 0.25).
+    max_validation_share_bytes: float | None = Field(default=None, gt=0)
+    #: Most validation rows as a share of the training rows (Vertex preference: 0.30).
+    max_validation_share_rows: float | None = Field(default=None, gt=0)
+    #: The row share applies only to a validation set of more rows than this (Vertex preference: 1,000).
+    validation_share_rows_over: int | None = Field(default=None, ge=0)
 
     @field_validator("allowed_mime_types", mode="before")
     @classmethod
