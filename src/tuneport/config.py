@@ -61,7 +61,9 @@ PROFILE_ENV = "TUNEPORT_PROFILE"
 BACKEND_ENV = "TUNEPORT_BACKEND"
 CONFIG_FILE_NAME = "tuneport.toml"
 _ENV_PREFIX = "TUNEPORT_"
-_TOP_LEVEL_KEYS = frozenset({"default_profile", "profiles", "catalog"})
+_TOP_LEVEL_KEYS = frozenset({"default_profile", "profiles", "catalog", "cost"})
+#: Keys of the ``[cost]`` table (docs/cost.md).
+_COST_KEYS = frozenset({"confirm_above"})
 
 #: Profiles that exist without any file.
 BUILTIN_PROFILES: Mapping[str, Mapping[str, Any]] = {
@@ -91,6 +93,8 @@ class ConfigFile:
     profiles: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     #: ``[catalog.<backend>."<model>"]`` patches of the model catalog.
     catalog: Mapping[str, Any] = field(default_factory=dict)
+    #: The ``[cost]`` table: ``confirm_above``, the estimate above which ``tuneport create`` asks first.
+    cost: Mapping[str, float] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
@@ -203,10 +207,23 @@ def load_config(path: Path | None) -> ConfigFile:
     catalog = data.get("catalog", {})
     if not isinstance(catalog, dict):
         raise ConfigError('must be a table ([catalog.BACKEND."MODEL"])', source=label, key="catalog")
+    cost = _cost_table(data.get("cost", {}), label)
     secret_keys = {key for body in profiles.values() for key in body if is_secret_name(key)}
     if secret_keys:
         warn_if_shared(path, holding=_secrets_named(secret_keys))
-    return ConfigFile(path=path, default_profile=default, profiles=profiles, catalog=catalog)
+    return ConfigFile(path=path, default_profile=default, profiles=profiles, catalog=catalog, cost=cost)
+
+
+def _cost_table(table: Any, label: str) -> dict[str, float]:
+    """The checked ``[cost]`` table: amounts of money, each a number ≥ 0."""
+    if not isinstance(table, dict):
+        raise ConfigError("must be a table ([cost])", source=label, key="cost")
+    for key, value in table.items():
+        if key not in _COST_KEYS:
+            raise ConfigError(_unknown(key, _COST_KEYS, "cost key"), source=label, key=f"cost.{key}")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < float("inf"):
+            raise ConfigError("must be an amount of money ≥ 0", source=label, key=f"cost.{key}")
+    return {key: float(value) for key, value in table.items()}
 
 
 def _secrets_named(keys: Iterable[str]) -> str:

@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from tuneport.cli._cost import cost_options, on_cost
 from tuneport.cli._job_options import evaluation_fields, job_options, naming_flags
 from tuneport.cli._output import job_dict, job_panel, job_table
 from tuneport.cli._progress import wait_progress
@@ -158,6 +159,7 @@ def backends(state: State) -> None:
 )
 @click.option("--wait", "wait_", is_flag=True, help="Wait for the job to finish, with a progress bar.")
 @click.option("--timeout", type=float, help="With --wait: give up after this many seconds.")
+@cost_options
 @pass_state
 def create(
     state: State,
@@ -167,12 +169,15 @@ def create(
     extras: tuple[str, ...],
     wait_: bool,
     timeout: float | None,
+    max_cost: float | None,
+    yes: bool,
     **options: Any,
 ) -> None:
     """Start a tuning job (from --spec, flags, or both: flags win).
 
     The method is supervised unless --method says otherwise; --from continues
     tuning a job's tuned model, from its default checkpoint or the --checkpoint given.
+    The estimated cost is printed before anything is uploaded (see docs/cost.md).
     """
     fields: dict[str, Any] = _load_spec_file(spec_file) if spec_file else {}
     client = state.client()
@@ -192,7 +197,7 @@ def create(
             "(or give them in --spec, or in the profile's job table)"
         )
     with naming_flags():
-        job = client.create(**fields)
+        job = client.create(**fields, max_cost=max_cost, on_cost=on_cost(state, yes=yes))
     if wait_:
         state.output.note(f"created {job.id}; waiting…")
         job = _wait(state, client, job.id, timeout=timeout)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from tuneport.cli._cost import stats_cost
 from tuneport.cli.app import EXIT_INVALID, FilePath, State, cli
 from tuneport.errors import ConfigError
 
@@ -330,7 +332,11 @@ def _shape_method(file: str) -> str | None:
 @click.argument("file", type=FilePath(dir_okay=False))
 @click.option("--epochs", type=click.IntRange(min=1), help="Epochs, for the billable-token estimate.")
 @click.option("--backend", "-b", help="Use this backend's limits (with --model).")
-@click.option("--model", "-m", help="Use this base model's limits (truncation, over-limit examples).")
+@click.option(
+    "--model",
+    "-m",
+    help="Use this base model's limits (truncation, over-limit examples) and price (the cost).",
+)
 @click.option("--format", "-f", "format_", type=FORMATS, help="The file's format (default: detected).")
 @click.option("--method", type=METHODS, help=METHOD_HELP)
 @pass_state
@@ -348,7 +354,14 @@ def dataset_stats(
 
     entry = find_entry(state, backend, model)
     kind = detected_method(file, method)
-    stats = compute_stats(file, format=format_, epochs=epochs, limits=limits_for(entry, kind), method=kind)
+    # The cost needs one epoch's billable tokens: measured in the same pass, shown only with --epochs.
+    scan_epochs = epochs or (1 if entry is not None else None)
+    stats = compute_stats(
+        file, format=format_, epochs=scan_epochs, limits=limits_for(entry, kind), method=kind
+    )
+    cost = stats_cost(stats, entry, kind, epochs) if entry is not None else None
+    if epochs is None and scan_epochs is not None:
+        stats = replace(stats, epochs=None, billable_tokens=None)
 
     def human(console: Console) -> None:
         from rich.table import Table
@@ -377,6 +390,11 @@ def dataset_stats(
             console.print(f"[yellow]{stats.truncated_count} example(s) would be truncated[/yellow]")
         if stats.over_limit_count:
             console.print(f"[red]{stats.over_limit_count} example(s) over the character limits[/red]")
+        if cost is not None:
+            console.print(cost.describe())
         console.print("token counts are estimates (no tokenizer): see docs/datasets.md", style="dim")
 
-    state.output.emit(stats.to_dict(), human)
+    payload = stats.to_dict()
+    if cost is not None:
+        payload["cost"] = cost.to_dict()
+    state.output.emit(payload, human)
