@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import re
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from tuneport_emulator.paging import decode_page_token, encode_page_token, page_size
@@ -326,13 +327,67 @@ class Objects:
         self._store.commit()
         self.files.discard(key)
 
-    def delete(self, bucket: str, name: str, generation: str | None = None) -> None:
-        """Remove an object; 404 if absent."""
+    def delete(
+        self,
+        bucket: str,
+        name: str,
+        generation: str | None = None,
+        *,
+        if_metageneration_match: str | None = None,
+    ) -> None:
+        """Remove an object; 404 if absent, 412 if its metageneration is not the one named."""
         with self._store.lock:
             found = self.record(bucket, name, generation)
             _check_writable(bucket)
+            _check_metageneration(found, if_metageneration_match)
             del self._buckets()[bucket]["objects"][name]
             self._release(found.file)
+
+    def patch(
+        self,
+        bucket: str,
+        name: str,
+        changes: dict[str, Any],
+        *,
+        if_metageneration_match: str | None = None,
+    ) -> StoredObject:
+        """``objects.patch``: change an object's metadata (not its bytes); a new metageneration.
+
+        ``metadata`` is merged key by key, and a key set to ``null`` is removed
+        (Cloud Storage's patch semantics); ``contentType`` is replaced.  Other
+        fields are not writable here and are refused.
+        """
+        unknown = sorted(set(changes) - {"metadata", "contentType"})
+        if unknown:
+            raise bad_request(f"The emulator patches metadata and contentType, not {', '.join(unknown)}.")
+        custom = changes.get("metadata", {})
+        if custom is None:
+            custom = {}
+        if not isinstance(custom, dict) or not all(v is None or isinstance(v, str) for v in custom.values()):
+            message = "metadata must map strings to strings (or null, to remove a key)."
+            raise bad_request(message, field="metadata")
+        content_type = changes.get("contentType")
+        if content_type is not None and not isinstance(content_type, str):
+            raise bad_request("contentType must be a string.", field="contentType")
+        with self._store.lock:
+            found = self.record(bucket, name)
+            _check_writable(bucket)
+            _check_metageneration(found, if_metageneration_match)
+            merged = dict(found.metadata or {})
+            for key, value in custom.items():
+                if value is None:
+                    merged.pop(key, None)
+                else:
+                    merged[str(key)] = value
+            updated = replace(
+                found,
+                metageneration=found.metageneration + 1,
+                metadata=merged or None,
+                content_type=content_type or found.content_type,
+                updated=self._clock.now(),
+            )
+            self._buckets()[bucket]["objects"][name] = updated.to_json()
+            return updated
 
     def list(
         self, bucket: str, *, prefix: str | None, size: str | None, token: str | None
@@ -612,6 +667,22 @@ def _check_precondition(existing: StoredObject | None, if_generation_match: str 
         raise bad_request(f"Invalid ifGenerationMatch: '{if_generation_match}'") from None
     current = 0 if existing is None else existing.generation
     if wanted != current:
+        raise ApiError(
+            "FAILED_PRECONDITION",
+            "At least one of the pre-conditions you specified did not hold.",
+            http_status=412,
+        )
+
+
+def _check_metageneration(existing: StoredObject, if_metageneration_match: str | None) -> None:
+    """412 unless the object is at the metageneration named (none named: any)."""
+    if if_metageneration_match is None:
+        return
+    try:
+        wanted = int(if_metageneration_match)
+    except ValueError:
+        raise bad_request(f"Invalid ifMetagenerationMatch: '{if_metageneration_match}'") from None
+    if wanted != existing.metageneration:
         raise ApiError(
             "FAILED_PRECONDITION",
             "At least one of the pre-conditions you specified did not hold.",

@@ -7,7 +7,9 @@ chunks with ``Content-Range: bytes a-b/total`` get ``308`` with
 ``Range: bytes=0-b`` — what is stored — until the last one, which gets the
 object; ``bytes */total`` with no body asks for the status; a finished
 session keeps answering with its object, as on Cloud Storage).  Reads:
-object metadata, ``?alt=media`` downloads, listing by prefix, delete.
+object metadata, ``?alt=media`` downloads, listing by prefix; ``PATCH`` of
+an object's custom ``metadata`` (merged; a ``null`` value removes a key) and
+delete, both honouring ``ifMetagenerationMatch``.
 Credentials are not checked.
 """
 
@@ -232,8 +234,22 @@ def register(router: Router, context: EmulatorContext) -> None:
         return _json_reply(object_resource(record, base_url(request)))
 
     def delete(request: Request) -> Response:
-        objects.delete(request.params["bucket"], request.params["object"], request.param("generation"))
+        objects.delete(
+            request.params["bucket"],
+            request.params["object"],
+            request.param("generation"),
+            if_metageneration_match=request.param("ifMetagenerationMatch"),
+        )
         return Response(b"", status=204)
+
+    def patch(request: Request) -> Response:
+        record = objects.patch(
+            request.params["bucket"],
+            request.params["object"],
+            request.json(),
+            if_metageneration_match=request.param("ifMetagenerationMatch"),
+        )
+        return _json_reply(object_resource(record, base_url(request)))
 
     def list_objects(request: Request) -> Response:
         size = request.param("maxResults")
@@ -254,6 +270,7 @@ def register(router: Router, context: EmulatorContext) -> None:
     path = "/storage/v1/b/{bucket}/o/{object:path}"
     router.add("GET", path, get, name="storage.objects.get", query=_GET_QUERY)
     router.add("DELETE", path, delete, name="storage.objects.delete", query=_GET_QUERY)
+    router.add("PATCH", path, patch, name="storage.objects.patch", query=_GET_QUERY)
     router.add(
         "GET", "/download/storage/v1/b/{bucket}/o/{object:path}", get, name="storage.objects.download",
         query=_GET_QUERY,
