@@ -61,6 +61,7 @@ from tuneport_google.auth import CredentialsAuthenticator, application_default_c
 from tuneport_google.errors import read_google_error
 from tuneport_google.proto_json import list_params
 from tuneport_vertex import metrics, staging, wire
+from tuneport_vertex.routing import Address, Router
 from tuneport_vertex.settings import VertexSettings
 from tuneport_vertex.wire_create import create_body
 from tuneport_vertex.wire_methods import METHOD_HYPERPARAMETERS, TUNED_MODEL, create_version, read_version
@@ -118,17 +119,16 @@ class VertexBackend(BaseBackend):
     # --- addresses ----------------------------------------------------------------------
 
     @property
-    def host(self) -> str:
-        """The service's base URL for the configured location."""
+    def router(self) -> Router:
+        """Where each request goes: the host of the location in the resource's name (:mod:`.routing`)."""
         settings = self.vertex_settings
-        if settings.endpoint and settings.endpoint != "embedded":
-            return settings.endpoint
-        location = settings.location
-        if location == "global":
-            return "https://aiplatform.googleapis.com"
-        if location in ("us", "eu"):
-            return f"https://aiplatform.{location}.rep.googleapis.com"
-        return f"https://{location}-aiplatform.googleapis.com"
+        pinned = settings.endpoint if settings.endpoint and settings.endpoint != "embedded" else None
+        return Router(endpoint=pinned, endpoints=dict(settings.endpoints), emulator=settings.emulator)
+
+    @property
+    def host(self) -> str:
+        """The base URL of the profile's location (creates and lists go there)."""
+        return self.router.base(self.vertex_settings.location).url
 
     @property
     def storage(self) -> str:
@@ -148,15 +148,19 @@ class VertexBackend(BaseBackend):
             )
         return f"projects/{settings.project}/locations/{settings.location}"
 
-    def _url(self, path: str, version: str) -> str:
-        return f"{self.host}/{version}/{path}"
+    def _http(self, method: str, path: str, version: str = "v1", **options: Any) -> HttpRequest:
+        """A request to *path* (a resource name, ``:verb`` included) on the host of its own location."""
+        address = self.router.address(path, version)
+        headers = {**address.headers, **options.pop("headers", {})}
+        return HttpRequest(method, address.url, headers=headers, **options)
 
-    def _read_url(self, path: str) -> str:
-        """A ``tuningJobs`` read: v1beta1 unless v1 is forced (detail state and progress are there)."""
-        return self._url(path, read_version(self.vertex_settings.api_version))
+    def _read(self, method: str, path: str, **options: Any) -> HttpRequest:
+        """A ``tuningJobs`` request: v1beta1 unless v1 is forced (detail state and progress are there)."""
+        return self._http(method, path, read_version(self.vertex_settings.api_version), **options)
 
-    def _create_url(self, spec: JobSpec) -> str:
-        return self._url(f"{self.parent}/tuningJobs", create_version(spec, self.vertex_settings.api_version))
+    def _create(self, spec: JobSpec, **options: Any) -> HttpRequest:
+        version = create_version(spec, self.vertex_settings.api_version)
+        return self._http("POST", f"{self.parent}/tuningJobs", version, idempotent=False, **options)
 
     def read_error(self, response: HttpResponse) -> ErrorDetails:
         return read_google_error(response)
@@ -268,7 +272,7 @@ class VertexBackend(BaseBackend):
             labels=self._labels(spec, "<request id>"),
             api_version=self.vertex_settings.api_version,
         )
-        return [HttpRequest("POST", self._create_url(spec), json=body, idempotent=False)]
+        return [self._create(spec, json=body)]
 
     def create(self, spec: JobSpec) -> Flow[TuningJob]:
         parent = self.parent
@@ -291,13 +295,7 @@ class VertexBackend(BaseBackend):
         # (a label) over the settle window, and the create is re-sent only when it is not there.
         return (
             yield from create_once(
-                HttpRequest(
-                    "POST",
-                    self._create_url(spec),
-                    json=body,
-                    headers=server_timeout_header(timeout),
-                    idempotent=False,
-                ),
+                self._create(spec, json=body, headers=server_timeout_header(timeout)),
                 parse=lambda resp: job_from(resp.json()),
                 find=lambda: self._find_by_request_id(parent, request_id),
                 settle=settle_window(timeout),
@@ -310,9 +308,7 @@ class VertexBackend(BaseBackend):
         """Every job carrying the request id, the one to keep first (earliest createTime, then name)."""
         flt = f'labels.{wire.REQUEST_ID_LABEL}="{request_id}"'
         resp = yield from request(
-            HttpRequest(
-                "GET", self._read_url(f"{parent}/tuningJobs"), params={"filter": flt, "pageSize": 100}
-            )
+            self._read("GET", f"{parent}/tuningJobs", params={"filter": flt, "pageSize": 100})
         )
         jobs = [job_from(data) for data in resp.json().get("tuningJobs") or []]
         return sorted(jobs, key=_keep_order)
@@ -364,14 +360,12 @@ class VertexBackend(BaseBackend):
         succeeded job costs one ``models.get`` more, which also tells its
         default checkpoint (``defaultCheckpointId``).
         """
-        resp = yield from request(HttpRequest("GET", self._read_url(wire.job_name(job_id, self.parent))))
+        resp = yield from request(self._read("GET", wire.job_name(job_id, self.parent)))
         data = resp.json()
         job = job_from(data)
         if job.state.is_success and job.tuned_model:
             # The job's own version: a continued job's model is a new version of its source's.
-            model = yield from request(
-                HttpRequest("GET", self._url(job.tuned_model, "v1"), expected=frozenset({404}))
-            )
+            model = yield from request(self._http("GET", job.tuned_model, expected=frozenset({404})))
             if model.status_code == 404:
                 raise _deleted(job)
             default = model.json().get("defaultCheckpointId")
@@ -396,9 +390,8 @@ class VertexBackend(BaseBackend):
         params = list_params(page_size, page_token, sent)
         if wire.selects_nothing(query):
             return Page[TuningJob](items=[])
-        url = self._read_url(f"{self.parent}/tuningJobs")
         try:
-            resp = yield from request(HttpRequest("GET", url, params=params))
+            resp = yield from request(self._read("GET", f"{self.parent}/tuningJobs", params=params))
         except BadRequestError as error:
             if sent is None or not _about_the_filter(error):
                 raise
@@ -439,9 +432,7 @@ class VertexBackend(BaseBackend):
             own_version = str(job.tuned_model).partition("@")[2]
             if own_version and version is not None and own_version != version:
                 # models.list shows a model at its default version; a continued job's may be another.
-                model = yield from request(
-                    HttpRequest("GET", self._url(str(job.tuned_model), "v1"), expected=frozenset({404}))
-                )
+                model = yield from request(self._http("GET", str(job.tuned_model), expected=frozenset({404})))
                 if model.status_code == 404:
                     continue
                 found_default = model.json().get("defaultCheckpointId")
@@ -459,8 +450,7 @@ class VertexBackend(BaseBackend):
             "pageSize": 1000,
         }
         while True:
-            url = self._url(f"{parent}/models", "v1")
-            data = (yield from request(HttpRequest("GET", url, params=params))).json()
+            data = (yield from request(self._http("GET", f"{parent}/models", params=params))).json()
             for model in data.get("models") or []:
                 default, version = model.get("defaultCheckpointId"), model.get("versionId")
                 found[str(model.get("name", "")).rsplit("/", 1)[-1]] = (
@@ -481,7 +471,7 @@ class VertexBackend(BaseBackend):
         """
         name = wire.job_name(job_id, self.parent)
         try:
-            yield from request(HttpRequest("POST", self._read_url(f"{name}:cancel"), json={}))
+            yield from request(self._read("POST", f"{name}:cancel", json={}))
         except BadRequestError as error:
             if error.status != "FAILED_PRECONDITION":
                 raise
@@ -506,18 +496,14 @@ class VertexBackend(BaseBackend):
         if not TUNED_MODEL.fullmatch(ref):
             job = yield from self.get(ref)
             return tuned_model_of(job)
-        model = (yield from request(HttpRequest("GET", self._url(ref, "v1")))).json()
+        model = (yield from request(self._http("GET", ref))).json()
         labels = model.get("labels") or {}
         job_id = labels.get(JOB_ID_LABEL) if isinstance(labels, dict) else None
         base = None
         if job_id:
             location_parent = ref.split("/models/", 1)[0]
             resp = yield from request(
-                HttpRequest(
-                    "GET",
-                    self._read_url(wire.job_name(str(job_id), location_parent)),
-                    expected=frozenset({404}),
-                )
+                self._read("GET", wire.job_name(str(job_id), location_parent), expected=frozenset({404}))
             )
             if resp.status_code != 404:
                 base = job_from(resp.json()).base_model
@@ -531,9 +517,9 @@ class VertexBackend(BaseBackend):
         if not job.tuned_model:
             raise JobNotReady(job.id, job.state)
         yield from request(
-            HttpRequest(
+            self._http(
                 "PATCH",
-                self._url(job.tuned_model, "v1"),
+                job.tuned_model,
                 params={"updateMask": "defaultCheckpointId"},
                 json={"defaultCheckpointId": checkpoint_id},
             )
@@ -551,7 +537,7 @@ class VertexBackend(BaseBackend):
         cancelled, still running) has nothing to delete: ``False``.
         """
         name = wire.job_name(job_id, self.parent)
-        resp = yield from request(HttpRequest("GET", self._read_url(name), expected=frozenset({404})))
+        resp = yield from request(self._read("GET", name, expected=frozenset({404})))
         if resp.status_code == 404:
             return False
         tuned = resp.json().get("tunedModel") or {}
@@ -585,9 +571,9 @@ class VertexBackend(BaseBackend):
                 if others:
                     if "default" in versions[version]:
                         yield from request(
-                            HttpRequest(
+                            self._http(
                                 "POST",
-                                self._url(f"{resource}@{others[-1]}:mergeVersionAliases", "v1"),
+                                f"{resource}@{others[-1]}:mergeVersionAliases",
                                 json={"versionAliases": ["default"]},
                             )
                         )
@@ -599,8 +585,9 @@ class VertexBackend(BaseBackend):
         versions: dict[str, set[str]] = {}
         params: dict[str, str | int] = {"pageSize": 1000}
         while True:
-            url = self._url(f"{resource}:listVersions", "v1")
-            resp = yield from request(HttpRequest("GET", url, params=params, expected=frozenset({404})))
+            resp = yield from request(
+                self._http("GET", f"{resource}:listVersions", params=params, expected=frozenset({404}))
+            )
             if resp.status_code == 404:
                 return None
             data = resp.json()
@@ -613,14 +600,14 @@ class VertexBackend(BaseBackend):
             params = {**params, "pageToken": str(token)}
 
     def _delete_endpoint(self, endpoint: str) -> Generator[Effect, Any, bool]:
-        resp = yield from request(HttpRequest("GET", self._url(endpoint, "v1"), expected=frozenset({404})))
+        resp = yield from request(self._http("GET", endpoint, expected=frozenset({404})))
         if resp.status_code == 404:
             return False
         for deployed in resp.json().get("deployedModels") or []:
             undeploy = yield from request(
-                HttpRequest(
+                self._http(
                     "POST",
-                    self._url(f"{endpoint}:undeployModel", "v1"),
+                    f"{endpoint}:undeployModel",
                     json={"deployedModelId": str(deployed.get("id"))},
                     expected=frozenset({404}),
                 )
@@ -632,7 +619,7 @@ class VertexBackend(BaseBackend):
 
     def _delete(self, resource: str) -> Generator[Effect, Any, bool]:
         """Delete *resource* and wait for it: ``False`` if it was not there."""
-        resp = yield from request(HttpRequest("DELETE", self._url(resource, "v1"), expected=frozenset({404})))
+        resp = yield from request(self._http("DELETE", resource, expected=frozenset({404})))
         if resp.status_code == 404:
             return False
         yield from self._wait_operation(resp.json())
@@ -646,7 +633,7 @@ class VertexBackend(BaseBackend):
                     raise APIError(f"{operation.get('name')}: {error.get('message', 'operation failed')}")
                 return
             yield from sleep(min(OPERATION_POLL, OPERATION_FIRST_POLL * 2**poll))
-            resp = yield from request(HttpRequest("GET", self._url(str(operation["name"]), "v1")))
+            resp = yield from request(self._http("GET", str(operation["name"])))
             operation = resp.json()
         raise APIError(f"{operation.get('name')} did not finish after {OPERATION_POLLS} polls")
 
@@ -658,15 +645,13 @@ class VertexBackend(BaseBackend):
         if "/endpoints/" in target:
             endpoint = wire.endpoint_name(target)  # an endpoint or a checkpoint's endpoint, given directly
         else:
-            resp = yield from request(HttpRequest("GET", self._read_url(wire.job_name(target, self.parent))))
+            resp = yield from request(self._read("GET", wire.job_name(target, self.parent)))
             job = job_from(resp.json())
             if not job.endpoint:
                 raise JobNotReady(job.id, job.state)
             endpoint = job.endpoint
         try:
-            resp = yield from request(
-                HttpRequest("POST", self._url(f"{endpoint}:generateContent", "v1"), json=body)
-            )
+            resp = yield from request(self._http("POST", f"{endpoint}:generateContent", json=body))
         except NotFoundError as error:
             if job is None:
                 raise
@@ -674,9 +659,12 @@ class VertexBackend(BaseBackend):
             raise _deleted(job) from error
         return wire.generation_from(resp.json())
 
+    def _metrics_address(self, resource: str) -> Address:
+        return self.router.address(resource, "v1")
+
     def metrics(self, job_id: str) -> Flow[Metrics]:
         job = yield from self.get(job_id)  # a deleted job's metrics are gone with it, as on gemini
-        result = yield from metrics.collect(job.raw, base=f"{self.host}/v1", job_id=job.id)
+        result = yield from metrics.collect(job.raw, address=self._metrics_address, job_id=job.id)
         return result
 
 

@@ -16,7 +16,8 @@ from tuneport.protocol import BackendSettings
 # a project number is accepted too.  Every pattern is matched whole (fullmatch):
 # ``$`` would let a trailing newline through into URLs.
 _PROJECT = re.compile(r"(?:[a-z][a-z0-9-]{4,28}[a-z0-9]|\d{6,20})")
-_LOCATION = re.compile(r"[a-z]+(?:-[a-z]+\d+)?")
+#: A region (``us-central1``), a multi-region (``us``, ``eu``) or ``global`` (see :mod:`.routing`).
+_LOCATION = re.compile(r"global|us|eu|[a-z]+-[a-z]+\d+")
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9._-]{1,220}[a-z0-9](?:/[^\s]*)?")
 _LABEL = re.compile(r"[a-z0-9_-]{0,63}")
 
@@ -34,6 +35,12 @@ class VertexSettings(BackendSettings):
     datasets are staged to ``staging_bucket`` (``gs://bucket[/prefix]``).
     Credentials come from Application Default Credentials unless
     ``credentials_file`` names a service-account key file.
+
+    Each request goes to the host of the location in the name of the
+    resource it addresses (:mod:`tuneport_vertex.routing`).  ``endpoints``
+    maps a location to a base URL of your own (a private or Private Service
+    Connect endpoint) and wins for that location; ``endpoint`` pins every
+    other call to one URL.
     """
 
     project: str | None = None
@@ -42,6 +49,8 @@ class VertexSettings(BackendSettings):
     staging_bucket: str | None = None
     credentials_file: Path | None = None
     labels: dict[str, str] = Field(default_factory=dict)
+    #: Base URLs by location (``{"us" = "https://…"}``), used instead of Google's host there.
+    endpoints: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("project")
     @classmethod
@@ -92,6 +101,22 @@ class VertexSettings(BackendSettings):
     def _endpoint_shape(cls, value: str | None) -> str | None:
         if value is None or value == "embedded":
             return value
-        if not value.startswith(("http://", "https://")) or "?" in value:
-            raise ValueError("must be an http(s) URL without a query string, or 'embedded'")
-        return check_base_url(value).rstrip("/")
+        return _base_url(value, ", or 'embedded'")
+
+    @field_validator("endpoints")
+    @classmethod
+    def _endpoints_shape(cls, value: dict[str, str]) -> dict[str, str]:
+        checked = {}
+        for location, url in value.items():
+            if not _LOCATION.fullmatch(location):
+                raise ValueError(
+                    f"{location!r} is not a Vertex location (e.g. 'us-central1', 'us', 'eu', 'global')"
+                )
+            checked[location] = _base_url(url, f" (for {location!r})")
+        return checked
+
+
+def _base_url(value: str, alternative: str) -> str:
+    if not value.startswith(("http://", "https://")) or "?" in value:
+        raise ValueError(f"must be an http(s) URL without a query string{alternative}")
+    return check_base_url(value).rstrip("/")
