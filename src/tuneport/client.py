@@ -22,6 +22,7 @@ from tuneport._checkpoints import (
     set_default_checkpoint,
     with_source,
 )
+from tuneport._rebase import rebase as rebase_flow
 from tuneport.errors import (
     JobFailed,
     Problem,
@@ -546,6 +547,32 @@ class TuningClient(_ClientCore):
         """
         return self._run(set_default_checkpoint(self.backend, job_id, checkpoint), retry, timeout)
 
+    def rebase(
+        self,
+        job: TuningJob | str,
+        *,
+        to: str,
+        translate_hyperparameters: bool = False,
+        retry: RetryPolicy | None = None,
+        timeout: float | None = None,
+        **overrides: Any,
+    ) -> TuningJob:
+        """Tune *job*'s data again on the base model *to*; returns the new job (``docs/rebase.md``).
+
+        Where the backend has a rebase operation (vertex ``rebaseTunedModel``)
+        it is used, else the job is re-created from its spec on *to*.
+        ``overrides`` change only the hyperparameters (flat: ``epoch_count=4``),
+        ``display_name``, ``description`` and ``labels``; the rest carries over.
+        The new spec passes the pre-flight checks (catalog, capabilities) before
+        any request that creates anything.  ``translate_hyperparameters`` applies
+        Google's migration recipe, for the base-model pairs it covers.
+        """
+        self._require(Operation.GET)
+        flow = rebase_flow(
+            self.backend, self._check_spec, job, to, overrides, translate=translate_hyperparameters
+        )
+        return self._run(flow, retry, timeout)
+
     def metrics(
         self, job_id: str, *, retry: RetryPolicy | None = None, timeout: float | None = None
     ) -> Metrics:
@@ -758,6 +785,23 @@ class AsyncTuningClient(_ClientCore):
     ) -> TuningJob:
         """Make *checkpoint* the one served (:meth:`TuningClient.set_default_checkpoint`)."""
         return await self._run(set_default_checkpoint(self.backend, job_id, checkpoint), retry, timeout)
+
+    async def rebase(
+        self,
+        job: TuningJob | str,
+        *,
+        to: str,
+        translate_hyperparameters: bool = False,
+        retry: RetryPolicy | None = None,
+        timeout: float | None = None,
+        **overrides: Any,
+    ) -> TuningJob:
+        """Tune *job*'s data again on *to*; the new job (:meth:`TuningClient.rebase`)."""
+        self._require(Operation.GET)
+        flow = rebase_flow(
+            self.backend, self._check_spec, job, to, overrides, translate=translate_hyperparameters
+        )
+        return await self._run(flow, retry, timeout)
 
     async def metrics(
         self, job_id: str, *, retry: RetryPolicy | None = None, timeout: float | None = None

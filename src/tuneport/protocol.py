@@ -516,7 +516,16 @@ class TuningBackend(Protocol):
 #:   client reads *ref* as a job id (``get``) and takes that job's tuned model.
 #: * ``set_default_checkpoint(job_id, checkpoint_id) -> Flow[TuningJob]`` — which checkpoint the
 #:   tuned model serves (declared by ``Capabilities.default_checkpoint``).
-OPTIONAL_OPERATIONS = ("resolve_tuned_model", "set_default_checkpoint")
+#: * ``spec_of(job_id) -> Flow[JobSpec]`` — the spec the job was created from, as far as the service
+#:   keeps it (its data included: vertex the datasets' ``gs://`` URIs).  ``client.rebase`` needs it:
+#:   it checks the new job's spec before any request, and re-creates the job from it where the
+#:   backend has no ``rebase``.
+#: * ``rebase(job_id, base_model, overrides) -> Flow[TuningJob]`` — the service re-tunes the job's
+#:   tuned model on *base_model* (vertex ``tuningJobs:rebaseTunedModel``) and returns the new job;
+#:   *overrides* holds only the JobSpec fields asked to change (``hyperparameters`` as a
+#:   :class:`~tuneport.models.Hyperparameters` of the given ones, ``display_name``,
+#:   ``description``, ``labels``).  See ``docs/rebase.md``.
+OPTIONAL_OPERATIONS = ("resolve_tuned_model", "set_default_checkpoint", "spec_of", "rebase")
 
 
 class BaseBackend:

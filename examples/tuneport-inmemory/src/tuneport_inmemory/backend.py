@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
-from tuneport.errors import FilterError, JobNotReady, Problem, SpecError
+from tuneport.errors import FilterError, JobNotReady, Problem, SpecError, UnsupportedCapability
 from tuneport.models import (
     Checkpoint,
     DataSource,
@@ -133,6 +133,27 @@ class InMemoryBackend(BaseBackend):
         return _job(data)
 
     # --8<-- [end:get]
+
+    def spec_of(self, job_id: str) -> Flow[JobSpec]:
+        """The spec *job_id* was created from, as the service keeps it (``client.rebase`` re-creates it).
+
+        The service keeps a job's prompt → answer pairs, epochs, names and labels: a
+        supervised job's spec is whole again.  Of preference data it keeps only the
+        preferred answers, so a preference job's spec cannot be told.
+        """
+        job = yield from self.get(job_id)
+        if job.method is not TuningMethod.SUPERVISED:
+            raise UnsupportedCapability(
+                self.name, "spec_of", reason="the service keeps only the preferred answers of preference data"
+            )
+        pairs = yield from call(BlockingCall(self.service.training_pairs, job.id))
+        return JobSpec(
+            base_model=str(job.base_model),
+            training_data=tuple(Example.from_pair(prompt, answer) for prompt, answer in pairs),
+            hyperparameters=Hyperparameters(epoch_count=job.hyperparameters.epoch_count),
+            display_name=job.display_name,
+            labels=job.labels,
+        )
 
     def list(
         self,

@@ -139,6 +139,11 @@ class InMemoryService:
         with self._lock:
             return self._view(self._find(job_id))
 
+    def training_pairs(self, job_id: str) -> list[tuple[str, str]]:
+        """The prompt → answer pairs a job was created with (all the service keeps of its data)."""
+        with self._lock:
+            return list(self._find(job_id).pairs)
+
     def list_jobs(
         self,
         offset: int,
