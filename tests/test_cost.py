@@ -269,3 +269,17 @@ def test_validate_says_why_remote_data_has_no_estimate(host: Any, tmp_path: Path
     assert report.cost is not None
     assert report.cost.amount is None
     assert "remote" in report.cost.note
+
+
+def test_validate_without_epochs_says_so_without_reading_for_a_figure(host: Any, tmp_path: Path) -> None:
+    report = tuneport.validate(
+        {"base_model": "fake-base-001", "training_data": EXAMPLES},
+        backend="fake",
+        plugins=host,
+        config=priced_config(tmp_path),
+        environ={},
+    )
+    assert report.cost is not None
+    assert report.cost.amount is None
+    assert report.cost.epochs is None
+    assert "epoch_count is not set" in report.cost.note

@@ -205,3 +205,31 @@ def test_the_billed_amount_is_within_the_estimate_error_bars(
         assert method == "distillation"  # a lower bound: the teacher's answers are not in the file
     # The figures docs/cost.md reports.
     print(f"{make.__name__}: estimated {estimate.billable_tokens} billed {billed_tokens}")
+
+
+def test_max_cost_refuses_before_anything_is_uploaded(emulator: Emulator, tmp_path: Path) -> None:
+    import httpx
+
+    from tuneport.cost import CostLimitExceeded
+
+    config = tmp_path / "tuneport.toml"
+    config.write_text(CONFIG)
+    train = long_with_system(tmp_path)
+    with tuneport.connect(
+        backend="vertex",
+        project="tuneport-test",
+        location="us-central1",
+        endpoint=emulator.url,
+        emulator=True,
+        staging_bucket="gs://tuneport-staging",
+        environ={},
+        config=config,
+        clock=_LinkedClock(emulator),
+    ) as client:
+        with pytest.raises(CostLimitExceeded) as info:
+            client.create(base_model=MODEL, training_data=train, epoch_count=3, max_cost=0.01)
+        assert info.value.estimate.amount is not None
+        assert info.value.estimate.amount > 0.01
+        assert list(client.list()) == []
+    listed = httpx.get(f"{emulator.url}/storage/v1/b/tuneport-staging/o", timeout=10)
+    assert listed.json().get("items", []) == [], listed.text

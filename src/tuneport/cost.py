@@ -234,10 +234,10 @@ def estimate_cost(
     if price is None:
         why = entry.price_note or "the catalog lists no published price"
         return unknown(f"no published {kind.value} training price for {base_model}: {why}")
-    if stats is None or tokens is None:
-        return unknown(why_unmeasured)
     if count is None:
         return unknown("epoch_count is not set and the service picks its default from the dataset size")
+    if stats is None or tokens is None:
+        return unknown(why_unmeasured)
     amount = tokens * count * price.per_token()
     down, up = _error_factors(stats)
     high = None if lower_bound or stats.file_parts else amount * up
@@ -303,7 +303,9 @@ def estimate_job(
         data_ok = "the training data is remote: only the service can count its tokens"
     stats = None
     why = "the training data was not measured"
-    if data_ok is True and entry is not None and entry.price_of(spec.method) is not None:
+    epochs, _ = epochs_of(entry, spec.method, spec.hyperparameters.epoch_count)
+    # Reading the data is the costly part: only when an amount can come out of it.
+    if data_ok is True and entry is not None and entry.price_of(spec.method) is not None and epochs:
         stats = measure(spec.training_data, entry=entry, method=spec.method)
     elif isinstance(data_ok, str):
         why = data_ok
