@@ -56,6 +56,7 @@ from tuneport_emulator.asgi import ASGIApp, Message, Receive, Scope, Send
 from tuneport_emulator.auth import SECRET_QUERY_PARAMETERS, credential_kind
 from tuneport_emulator.clock import EmulatorClock
 from tuneport_emulator.faults import Fault, FaultInjector, applying
+from tuneport_emulator.hosts import check_host, requested_host
 from tuneport_emulator.request_log import loggable_body
 from tuneport_emulator.routing import FileBody, Request, Response, Route, Router, check_query
 from tuneport_emulator.store import Store
@@ -264,6 +265,7 @@ class EmulatorApp:
                     check_query(route, request)
                     if route.auth is not None:
                         route.auth(request)
+                    check_host(route, request)  # as the Google host the request names would
                     if fault is not None and fault.kind:
                         with applying(fault):  # a kind that changes what the handler does (short-store)
                             response = handled = route.handler(request)
@@ -336,6 +338,9 @@ class EmulatorApp:
             "body": {"omitted": f"{size} bytes"} if body is None and size else loggable_body(body, size),
             "status": None if response.status == _RESET else response.status,
         }
+        host = requested_host(request)
+        if host is not None:
+            entry["host"] = host[:255]  # the Google host the request stood for (X-Tuneport-Host)
         if fault is not None and (fault.kind or fault.delay or fault.slow or fault.stall):
             entry["fault"] = fault.kind or ("stall" if fault.stall else "slow" if fault.slow else "latency")
         self.store.log_request(entry)

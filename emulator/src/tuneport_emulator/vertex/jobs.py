@@ -78,9 +78,9 @@ from tuneport_emulator.vertex.model_versions import (
     version_id,
 )
 from tuneport_emulator.vertex.names import METADATA_STORE, canonical_name, check_parent, numeric_id
-from tuneport_emulator.vertex.open_models import SERVING_REGION
 from tuneport_emulator.vertex.records import Example, JobState, Stop, StopKind, TuningJob, Validation
 from tuneport_emulator.vertex.schema import messages, prune
+from tuneport_emulator.vertex.serving import home_of
 from tuneport_emulator.wire import RPC_CODES, ApiError, bad_request, format_timestamp
 
 __all__ = [
@@ -467,8 +467,9 @@ class TuningJobs:
         spec = spec_of(fields)
         full = method_of(fields) is FULL or spec.get("tuningMode") == "TUNING_MODE_FULL"
         hyper = effective_hyperparameters(spec.get("hyperParameters") or {}, adapter=not full)
-        # A job in "global" (open models) puts its model and endpoints in a real region.
-        home = parent.replace("/locations/global", f"/locations/{SERVING_REGION}")
+        # A job in "global" (open models) puts its model and endpoints in a real region, a
+        # 3.1 Flash-Lite job in the multi-region that serves it (vertex/serving.py).
+        home = home_of(parent, base_name)
         job_id = numeric_id(self._context.ids, "tuningJob")
         while f"{parent}/tuningJobs/{job_id}" in self._jobs():
             job_id = numeric_id(self._context.ids, "tuningJob")
