@@ -162,8 +162,11 @@ def test_check_budget_refuses_over_the_limit_and_unknown_amounts() -> None:
     with pytest.raises(CostLimitExceeded) as unknown_info:
         check_budget(unknown, 100.0)
     assert unknown_info.value.first.rule == "cost-unknown"
-    with pytest.raises(ValueError, match="max_cost"):
-        check_budget(result, -1)
+    for bad in (-1.0, float("nan")):
+        with pytest.raises(SpecError) as bad_info:
+            check_budget(result, bad)
+        assert bad_info.value.field == "max_cost"
+    check_budget(result, float("inf"))  # no limit
 
 
 # --- through the client: refused before any request -------------------------------------------------

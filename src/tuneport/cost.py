@@ -21,6 +21,7 @@ billable tokens a job reports.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -182,8 +183,9 @@ def check_budget(estimate: CostEstimate, max_cost: float | None) -> None:
     """
     if max_cost is None:
         return
-    if max_cost < 0:
-        raise ValueError("max_cost must be ≥ 0")
+    if math.isnan(max_cost) or max_cost < 0:
+        problem = Problem(f"must be an amount ≥ 0, got {max_cost}", field="max_cost", rule="out-of-range")
+        raise SpecError([problem], summary="max_cost is not an amount of money")
     if estimate.amount is None or estimate.amount > max_cost:
         raise CostLimitExceeded(estimate, max_cost)
 
