@@ -38,6 +38,7 @@ __all__ = [
     "CatalogEntry",
     "MethodRule",
     "ParamRule",
+    "NO_CUTOFF",
     "Price",
     "UnknownModelPolicy",
     "entries_from_toml",
@@ -105,6 +106,9 @@ class ParamRule(BaseModel):
 #: ("one month before the end date, new access … for tuning is blocked":
 #: https://cloud.google.com/vertex-ai/generative-ai/docs/learn/model-versioning).
 TUNING_CUTOFF_BEFORE_RETIREMENT = dt.timedelta(days=30)
+#: A ``tuning_cutoff`` that never comes: set where tuning was reopened on purpose
+#: (``tunable = true`` from ``tuneport.toml``, or the emulator's historical models).
+NO_CUTOFF = dt.date.max
 
 
 class Price(BaseModel):
@@ -201,6 +205,10 @@ class CatalogEntry(BaseModel):
     #: Where these facts come from (a URL) and the date it was read.
     source: str | None = None
     source_read: dt.date | None = None
+    #: Further pages the entry's facts come from (model page, lifecycle page…).
+    sources: tuple[str, ...] = ()
+    #: What is known, and what could not be confirmed, about the model's dates.
+    lifecycle_note: str | None = None
 
     @model_validator(mode="after")
     def _exclusive_names_exist(self) -> CatalogEntry:
@@ -244,6 +252,28 @@ class CatalogEntry(BaseModel):
         if self.discontinued is not None:
             return self.discontinued - TUNING_CUTOFF_BEFORE_RETIREMENT
         return None
+
+    def tuning_closed(self, today: dt.date) -> str | None:
+        """Why new tuning is no longer accepted on *today* (past the cut-off), else ``None``."""
+        ends = self.tuning_ends
+        if ends is None or today <= ends:
+            return None
+        if self.discontinued is None:
+            return f"new tuning on {self.base_model} ended on {ends}"
+        days = (self.discontinued - ends).days
+        tense = "retired" if today >= self.discontinued else "retires"
+        return (
+            f"new tuning on {self.base_model} ended on {ends}, {days} days before it "
+            f"{tense} on {self.discontinued}"
+        )
+
+    def all_sources(self) -> tuple[str, ...]:
+        """Every page this entry cites: its own, its methods' and its prices', once each."""
+        found = [self.source, *self.sources]
+        found += [self.price.source if self.price else None]
+        for rule in self.methods.values():
+            found += [rule.source, rule.price.source if rule.price else None]
+        return tuple(dict.fromkeys(s for s in found if s))
 
     def regions_of(self, method: TuningMethod | str) -> tuple[str, ...]:
         """Where *method* tunes this model (empty: not region-bound)."""
@@ -293,9 +323,11 @@ class Catalog:
         """
         copies: dict[int, CatalogEntry] = {}
         entries = {}
+        # The emulator has no tuning cut-off either: its copy's cut-off never comes.
+        reopened = {"tunable": True, "tuning_cutoff": NO_CUTOFF}
         for key, entry in self.entries.items():
-            if entry.emulated and not entry.tunable:
-                entries[key] = copies.setdefault(id(entry), entry.model_copy(update={"tunable": True}))
+            if entry.emulated:
+                entries[key] = copies.setdefault(id(entry), entry.model_copy(update=reopened))
             else:
                 entries[key] = entry
         return Catalog(entries, dict(self.policies), dict(self.policy_notes))
@@ -303,6 +335,24 @@ class Catalog:
     def policy(self, backend: str) -> UnknownModelPolicy:
         """``allow`` (default) or ``refuse`` for models not listed."""
         return self.policies.get(backend, "allow")
+
+    def likely_typo(self, backend: str, name: str) -> str | None:
+        """The listed model *name* is most likely a misspelling of, else ``None``.
+
+        A typo is a close match (:func:`difflib.SequenceMatcher` ratio of at least
+        :data:`TYPO_CUTOFF`, ignoring case) that differs in more than digits: a
+        name that differs only in its numbers (``gemini-3.6-flash`` next to
+        ``gemini-3.5-flash``) is taken for a new version, not a typo.
+        """
+        known = [n for entry in self.models(backend) for n in entry.names]
+        by_lower = {n.lower(): n for n in known}
+        import difflib
+
+        for candidate in difflib.get_close_matches(name.lower(), list(by_lower), n=3, cutoff=TYPO_CUTOFF):
+            if _digits_only_difference(name.lower(), candidate):
+                continue
+            return by_lower[candidate]
+        return None
 
     def models(self, backend: str | None = None) -> list[CatalogEntry]:
         """Distinct entries, optionally of one backend, sorted by backend then name."""
@@ -346,6 +396,9 @@ class Catalog:
                 base = current.model_dump() if current else {"backend": backend, "base_model": model}
                 merged = _deep_merge(base, dict(patch))
                 merged.update(backend=backend, base_model=merged.get("base_model", model))
+                if patch.get("tunable") is True and "tuning_cutoff" not in patch:
+                    # Saying a model tunes means it tunes: past its cut-off date too.
+                    merged["tuning_cutoff"] = NO_CUTOFF
                 try:
                     result.add(CatalogEntry.model_validate(merged))
                 except pydantic.ValidationError as exc:
@@ -355,6 +408,16 @@ class Catalog:
                         f"{where}: {str(first['msg']).removeprefix('Value error, ')}", source=source, key=key
                     ) from None
         return result
+
+
+#: How close (difflib ratio) an unlisted name must be to a listed one to be taken for a typo.
+TYPO_CUTOFF = 0.9
+
+
+def _digits_only_difference(a: str, b: str) -> bool:
+    """Whether *a* and *b* differ, but only in their digits (a version, not a spelling)."""
+    strip = str.maketrans("", "", "0123456789")
+    return a != b and a.translate(strip) == b.translate(strip)
 
 
 def _deep_merge(base: dict[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:

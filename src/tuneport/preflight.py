@@ -10,6 +10,7 @@ the whole report, with the requests the backend would send.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -332,6 +333,22 @@ def _check_model(
     add: Any,
 ) -> None:
     model = spec.base_model
+    typo = catalog.likely_typo(backend, model) if entry is None and catalog is not None else None
+    if typo is not None:
+        # Even where unlisted models are allowed: a near miss of a listed name is a typo, and
+        # sending it would upload the data only for the service to refuse the job.
+        add(
+            Finding(
+                "parameter",
+                Problem(
+                    f"'{model}' is not in the model catalog of '{backend}'; did you mean '{typo}'? "
+                    f'(a new model: add it under [catalog.{backend}."{model}"] in tuneport.toml)',
+                    field="base_model",
+                    rule="unknown-model",
+                ),
+            )
+        )
+        return
     if entry is None:
         if catalog is not None and catalog.policy(backend) == "refuse":
             names = [n for e in catalog.models(backend) for n in e.names]
@@ -374,6 +391,18 @@ def _check_model(
                 ),
             )
         )
+    elif (closed := entry.tuning_closed(_today())) is not None:
+        add(
+            Finding(
+                "capability",
+                Problem(
+                    f"base model '{model}' cannot be tuned: {closed} (if Google moved the date, "
+                    f'set [catalog.{backend}."{model}"] tuning_cutoff in tuneport.toml)',
+                    field="base_model",
+                    rule="not-tunable",
+                ),
+            )
+        )
     elif entry.status == "deprecated":
         add(
             Finding(
@@ -387,6 +416,11 @@ def _check_model(
                 ),
             )
         )
+
+
+def _today() -> dt.date:
+    """Today's date in UTC, the calendar of the service's cut-off dates."""
+    return dt.datetime.now(dt.timezone.utc).date()
 
 
 def _check_dataset(

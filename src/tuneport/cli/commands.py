@@ -16,6 +16,7 @@ from tuneport.cli._output import job_dict, job_panel, job_table
 from tuneport.cli._progress import wait_progress
 from tuneport.cli.app import FilePath, State, cli
 from tuneport.cli.checkpoints import checkpoints_command
+from tuneport.cli.models import models_command
 
 pass_state = click.make_pass_decorator(State)
 
@@ -408,6 +409,7 @@ def metrics(state: State, job_id: str, csv_path: str | None, plot_path: str | No
 
 
 cli.add_command(checkpoints_command)
+cli.add_command(models_command)
 
 
 # --- emulator, demo ----------------------------------------------------------
