@@ -63,6 +63,8 @@ def test_one_model_in_full() -> None:
         "method distillation preview",
         "teachers gemini-3.1-pro",
         "example ≤ 131,072 tokens",
+        "validation ≤ 25% of the training file's bytes",
+        "validation ≤ 30% of the training examples (with over 1,000 validation examples)",
         "retires no date recorded",
         "still tunes on 2026-12-03",
         "source read 2026-12-03",

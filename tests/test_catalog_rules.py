@@ -214,6 +214,11 @@ def test_the_current_vertex_gemini_models(real_catalog: Catalog) -> None:
     assert flash is not None
     assert flash.hyperparameters_of("preference")["epoch_count"].max == 100
     assert flash.hyperparameters_of("distillation")["epoch_count"].max == 100
+    # Validation shares as documented: 25% of the training file's bytes (supervised); preference:
+    # 30% of the training examples once the validation set has more than 1,000.
+    assert flash.limits_of("supervised").max_validation_share_bytes == 0.25
+    preference = flash.limits_of("preference")
+    assert (preference.max_validation_share_rows, preference.validation_share_rows_over) == (0.3, 1000)
 
 
 def test_tunable_true_from_the_config_reopens_a_model_past_its_cutoff(

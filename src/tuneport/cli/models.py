@@ -248,6 +248,12 @@ def limits_text(limits: DatasetLimits) -> str:
         parts.append(f"≤ {limits.max_examples:,} training examples")
     if limits.max_validation_examples:
         parts.append(f"validation ≤ {limits.max_validation_examples:,} examples")
+    if limits.max_validation_share_bytes:
+        parts.append(f"validation ≤ {limits.max_validation_share_bytes:.0%} of the training file's bytes")
+    if limits.max_validation_share_rows:
+        over = limits.validation_share_rows_over
+        when = f" (with over {over:,} validation examples)" if over else ""
+        parts.append(f"validation ≤ {limits.max_validation_share_rows:.0%} of the training examples{when}")
     if limits.max_file_bytes:
         parts.append(f"file ≤ {limits.max_file_bytes / 1e9:g} GB")
     if limits.pairs_only:
