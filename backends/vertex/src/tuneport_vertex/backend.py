@@ -13,7 +13,7 @@ Vertex keeps.  Every step tolerates "already gone", so it is idempotent.
 from __future__ import annotations
 
 import logging
-from collections.abc import Generator, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -61,6 +61,7 @@ from tuneport_google.auth import CredentialsAuthenticator, application_default_c
 from tuneport_google.errors import read_google_error
 from tuneport_google.proto_json import list_params
 from tuneport_vertex import metrics, staging, wire
+from tuneport_vertex import rebase as rebasing
 from tuneport_vertex.routing import Address, Router
 from tuneport_vertex.settings import VertexSettings
 from tuneport_vertex.wire_create import create_body
@@ -666,6 +667,16 @@ class VertexBackend(BaseBackend):
         job = yield from self.get(job_id)  # a deleted job's metrics are gone with it, as on gemini
         result = yield from metrics.collect(job.raw, address=self._metrics_address, job_id=job.id)
         return result
+
+    # --- moving to a new base (tuneport_vertex.rebase) -----------------------------------------
+
+    def spec_of(self, job_id: str) -> Flow[JobSpec]:
+        """The spec *job_id* was created from, as Vertex keeps it (its datasets' ``gs://`` URIs)."""
+        return rebasing.spec_of(self, job_id)
+
+    def rebase(self, job_id: str, base_model: str, overrides: Mapping[str, Any]) -> Flow[TuningJob]:
+        """Re-tune *job_id*'s tuned model on *base_model* (``tuningJobs:rebaseTunedModel``); the new job."""
+        return rebasing.rebase(self, job_id, base_model, overrides)
 
 
 def _about_the_filter(error: BadRequestError) -> bool:
