@@ -65,7 +65,13 @@ from tuneport_vertex import rebase as rebasing
 from tuneport_vertex.routing import Address, Router
 from tuneport_vertex.settings import VertexSettings
 from tuneport_vertex.wire_create import create_body
-from tuneport_vertex.wire_methods import METHOD_HYPERPARAMETERS, TUNED_MODEL, create_version, read_version
+from tuneport_vertex.wire_methods import (
+    METHOD_HYPERPARAMETERS,
+    TUNED_MODEL,
+    create_version,
+    is_open_model,
+    read_version,
+)
 from tuneport_vertex.wire_reads import JOB_ID_LABEL, base_model_of, job_from, tuned_model_ref
 
 SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
@@ -702,8 +708,22 @@ EVALUATION_LOCATION = "us-central1"
 
 
 def _location_problems(spec: JobSpec, location: str) -> list[Problem]:
-    """What the job's location does not offer: evaluation outside us-central1, CMEK on ``global``."""
+    """What the job's location does not offer: Gemini, evaluation outside us-central1 or CMEK on ``global``.
+
+    The catalog's regions of the model and method are checked by the
+    pre-flight (``entry.regions_of``); these rules hold whatever the catalog says.
+    """
     problems = []
+    if location == "global" and not (is_open_model(spec.base_model) or spec.custom_base_model):
+        # "global is rejected for Gemini" (open-model tuning page; the emulator answers the same).
+        problems.append(
+            Problem(
+                f"Vertex tunes only open models on 'global', not {spec.base_model}: set location to a "
+                "region (e.g. 'us-central1') or a multi-region ('us', 'eu')",
+                field="location",
+                rule="location-not-supported",
+            )
+        )
     if spec.evaluation is not None and location != EVALUATION_LOCATION:
         problems.append(
             Problem(
