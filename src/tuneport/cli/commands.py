@@ -17,6 +17,7 @@ from tuneport.cli._progress import wait_progress
 from tuneport.cli.app import FilePath, State, cli
 from tuneport.cli.checkpoints import checkpoints_command
 from tuneport.cli.models import models_command
+from tuneport.cli.rebase import rebase_command
 
 pass_state = click.make_pass_decorator(State)
 
@@ -410,6 +411,7 @@ def metrics(state: State, job_id: str, csv_path: str | None, plot_path: str | No
 
 cli.add_command(checkpoints_command)
 cli.add_command(models_command)
+cli.add_command(rebase_command)
 
 
 # --- emulator, demo ----------------------------------------------------------
