@@ -138,7 +138,7 @@ async def test_the_evaluation_results_are_on_the_job(api: Any) -> None:
     job = await api.create(
         base_model=BASE,
         training_data=PAIRS,
-        validation_data=PAIRS[:2],
+        validation_data=PAIRS[:1],  # Vertex takes at most 25% of the training bytes
         epoch_count=2,
         evaluation={
             "metrics": ["bleu", "exact_match", "rouge_l"],

@@ -214,8 +214,8 @@ def test_every_request_of_a_lifecycle_parses_strictly(captured: tuple[Any, list[
     client, requests = captured
     job = client.create(
         base_model=BASE,
-        training_data=[("1", "2"), ("3", "4")],
-        validation_data=[("5", "6")],
+        training_data=[("1", "2"), ("3", "4"), ("7", "8"), ("9", "10"), ("11", "12")],
+        validation_data=[("5", "6")],  # Vertex takes at most 25% of the training bytes
         labels={"team": "ml"},
         epoch_count=2,
         adapter_size=4,

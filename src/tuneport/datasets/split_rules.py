@@ -107,8 +107,8 @@ def check_split(
     if limits.max_validation_share_bytes is None and limits.max_validation_share_rows is None:
         return []
     training, validation = reports.get("training_data"), reports.get("validation_data")
-    if training is None or validation is None:
-        return []
+    if training is None or validation is None or not (training.ok and validation.ok):
+        return []  # a dataset with errors is refused for them; its share would say nothing more
     return validation_share_problems(
         measure("training_data", spec.training_data, training, spec.method),
         measure("validation_data", spec.validation_data, validation, spec.method),

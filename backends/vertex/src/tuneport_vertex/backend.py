@@ -228,7 +228,11 @@ class VertexBackend(BaseBackend):
         prepared = yield from call(staging.prepare, source, field, method)
         try:
             uri = yield from staging.upload(
-                prepared, storage=self.storage, bucket=bucket, name=staging.object_name(prepared, prefix)
+                prepared,
+                storage=self.storage,
+                bucket=bucket,
+                name=staging.object_name(prepared, prefix),
+                metadata=staging.staged_metadata(self.parent),  # what cleanup recognises (.cleanup)
             )
         finally:
             yield from call(prepared.path.unlink, missing_ok=True)

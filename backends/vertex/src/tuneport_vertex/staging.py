@@ -10,16 +10,28 @@ bounded whatever the file size.
 :func:`prepare` is blocking work (convert, hash) that flows run through a
 ``BlockingCall``; :func:`upload` is a flow that reads each chunk through one
 too, so neither ever runs file I/O on an event loop.
+
+Every object tuneport stages carries Cloud Storage custom ``metadata``
+(:func:`staged_metadata`): ``tuneport-staged: "1"`` (tuneport created it),
+``tuneport-staged-at`` (when it was last staged) and ``tuneport-parents``
+(the ``projects/P/locations/L`` whose jobs were given it).  Re-using an
+object refreshes the time and adds the parent (``objects.patch``, guarded by
+``ifMetagenerationMatch``).  ``tuneport cleanup`` and ``delete --staged``
+read these (:mod:`tuneport_vertex.cleanup`); an object without them is never
+removed.
 """
 
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
+import json
 import os
 import re
+import secrets
 import tempfile
-from collections.abc import Generator
+from collections.abc import Generator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -95,32 +107,121 @@ def object_name(staged: StagedFile, prefix: str) -> str:
     return f"{prefix}tuneport/datasets/{staged.sha256}.jsonl"
 
 
-def upload(staged: StagedFile, *, storage: str, bucket: str, name: str) -> Generator[Effect, Any, str]:
-    """Upload *staged* (unless already there) and check what was stored; returns its ``gs://`` URI."""
+#: Custom metadata keys of a staged object (Cloud Storage ``metadata``).
+STAGED_KEY = "tuneport-staged"
+STAGED_AT_KEY = "tuneport-staged-at"
+PARENTS_KEY = "tuneport-parents"
+#: How often a re-use's metadata refresh is retried when the object changed under it (412).
+_REFRESH_ATTEMPTS = 3
+
+
+def staged_metadata(parent: str, when: dt.datetime | None = None) -> dict[str, str]:
+    """The metadata tuneport puts on an object it stages for a job under *parent*."""
+    moment = (when or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
+    return {
+        STAGED_KEY: "1",
+        STAGED_AT_KEY: moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        PARENTS_KEY: parent,
+    }
+
+
+def is_staged(resource: dict[str, Any]) -> bool:
+    """Whether an object resource is one tuneport staged (its ``tuneport-staged`` metadata)."""
+    metadata = resource.get("metadata")
+    return isinstance(metadata, dict) and metadata.get(STAGED_KEY) == "1"
+
+
+def parents_of(resource: dict[str, Any]) -> list[str]:
+    """The ``projects/P/locations/L`` a staged object was given to."""
+    metadata = resource.get("metadata")
+    value = metadata.get(PARENTS_KEY, "") if isinstance(metadata, dict) else ""
+    return [p for p in str(value).split(",") if p]
+
+
+def object_url(storage: str, bucket: str, name: str) -> str:
+    """The JSON API URL of object *name* in *bucket*."""
+    return f"{storage}/storage/v1/b/{quote(bucket, safe='')}/o/{quote(name, safe='')}"
+
+
+def upload(
+    staged: StagedFile,
+    *,
+    storage: str,
+    bucket: str,
+    name: str,
+    metadata: Mapping[str, str] | None = None,
+) -> Generator[Effect, Any, str]:
+    """Upload *staged* (unless already there) and check what was stored; returns its ``gs://`` URI.
+
+    *metadata* (:func:`staged_metadata`) goes on the object; an object already
+    there that tuneport staged gets its time refreshed and the parent added.
+    """
     uri = f"gs://{bucket}/{name}"
-    quoted_bucket, quoted_name = quote(bucket, safe=""), quote(name, safe="")
-    object_url = f"{storage}/storage/v1/b/{quoted_bucket}/o/{quoted_name}"
-    existing = yield from request(HttpRequest("GET", object_url, expected=frozenset({404})))
-    if existing.status_code == 200 and _same_content(existing.json(), staged):
-        return uri  # same content hash, size and checksum: re-use it
+    quoted_bucket = quote(bucket, safe="")
+    url = object_url(storage, bucket, name)
+    for _attempt in range(_REFRESH_ATTEMPTS):
+        existing = yield from request(HttpRequest("GET", url, expected=frozenset({404})))
+        if not (existing.status_code == 200 and _same_content(existing.json(), staged)):
+            break
+        if metadata is None or not is_staged(existing.json()):
+            return uri  # same content hash, size and checksum: re-use it (not ours: left as it is)
+        refreshed = yield from _refresh(url, existing.json(), metadata)
+        if refreshed:
+            return uri  # re-used, its staging time and parents brought up to date
     upload_url = f"{storage}/upload/storage/v1/b/{quoted_bucket}/o"
     if staged.size <= SINGLE_REQUEST_LIMIT:
+        data = yield from call(staged.path.read_bytes)
+        boundary, body = _multipart(
+            {"name": name, "contentType": JSONL, "metadata": dict(metadata or {})}, data
+        )
         response = yield from request(
             HttpRequest(
                 "POST",
                 upload_url,
-                params={"uploadType": "media", "name": name},
-                headers={"content-type": JSONL},
-                content=(yield from call(staged.path.read_bytes)),
+                params={"uploadType": "multipart"},
+                headers={"content-type": f"multipart/related; boundary={boundary}"},
+                content=body,
             )
         )
         resource = response.json()
     else:
         resource = yield from _resumable(
-            staged, storage=storage, upload_url=upload_url, object_url=object_url, name=name
+            staged, storage=storage, upload_url=upload_url, object_url=url, name=name, metadata=metadata
         )
     _verify(resource, staged, uri)
     return uri
+
+
+def _refresh(url: str, resource: dict[str, Any], metadata: Mapping[str, str]) -> Generator[Effect, Any, bool]:
+    """Refresh a re-used object's staging time and parents: ``False`` if it changed or went meanwhile."""
+    parents = parents_of(resource)
+    for parent in parents_of({"metadata": dict(metadata)}):
+        if parent not in parents:
+            parents.append(parent)
+    changes = {STAGED_AT_KEY: metadata[STAGED_AT_KEY], PARENTS_KEY: ",".join(parents)}
+    response = yield from request(
+        HttpRequest(
+            "PATCH",
+            url,
+            params={"ifMetagenerationMatch": str(resource.get("metageneration", ""))},
+            json={"metadata": changes},
+            expected=frozenset({404, 412}),
+        )
+    )
+    return response.status_code == 200
+
+
+def _multipart(metadata: dict[str, Any], data: bytes) -> tuple[str, bytes]:
+    """A ``multipart/related`` upload body: the object's JSON metadata, then its bytes."""
+    while True:
+        boundary = f"tuneport-{secrets.token_hex(16)}"
+        if boundary.encode() not in data:
+            break
+    head = (
+        f"--{boundary}\r\ncontent-type: application/json; charset=UTF-8\r\n\r\n"
+        f"{json.dumps(metadata)}\r\n--{boundary}\r\ncontent-type: {JSONL}\r\n\r\n"
+    )
+    return boundary, head.encode() + data + f"\r\n--{boundary}--\r\n".encode()
 
 
 class ForeignSessionError(APIError):
@@ -175,7 +276,13 @@ _RANGE = re.compile(r"bytes=0-(\d+)")
 
 
 def _resumable(
-    staged: StagedFile, *, storage: str, upload_url: str, object_url: str, name: str
+    staged: StagedFile,
+    *,
+    storage: str,
+    upload_url: str,
+    object_url: str,
+    name: str,
+    metadata: Mapping[str, str] | None = None,
 ) -> Generator[Effect, Any, dict[str, Any]]:
     """Cloud Storage's resumable protocol; the object resource it ends with.
 
@@ -188,7 +295,7 @@ def _resumable(
     the count again.
     """
     session_url, session_params = yield from _open_session(
-        staged, storage=storage, upload_url=upload_url, name=name
+        staged, storage=storage, upload_url=upload_url, name=name, metadata=metadata
     )
     # Only the configured storage host gets the token; _open_session refused any other.
     authenticate = _origin(session_url) == _origin(storage)
@@ -235,7 +342,7 @@ def _resumable(
             gone = APIError("the resumable upload session is gone (expired?); a new one is opened")
             yield from backoff(gone, restarts)
             session_url, session_params = yield from _open_session(
-                staged, storage=storage, upload_url=upload_url, name=name
+                staged, storage=storage, upload_url=upload_url, name=name, metadata=metadata
             )
             stored = sent = 0
             continue
@@ -270,7 +377,12 @@ def _status_query(session_url: str, params: dict[str, str], size: int, authentic
 
 
 def _open_session(
-    staged: StagedFile, *, storage: str, upload_url: str, name: str
+    staged: StagedFile,
+    *,
+    storage: str,
+    upload_url: str,
+    name: str,
+    metadata: Mapping[str, str] | None = None,
 ) -> Generator[Effect, Any, tuple[str, dict[str, str]]]:
     """Open a resumable session; its URL and query, checked to be on the storage host."""
     session = yield from request(
@@ -279,7 +391,7 @@ def _open_session(
             upload_url,
             params={"uploadType": "resumable", "name": name},
             headers={"x-upload-content-type": JSONL, "x-upload-content-length": str(staged.size)},
-            json={"name": name, "contentType": JSONL},
+            json={"name": name, "contentType": JSONL, "metadata": dict(metadata or {})},
         )
     )
     location = session.headers.get("location")
