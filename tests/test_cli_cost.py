@@ -214,3 +214,17 @@ def test_interactive_is_true_on_a_terminal_and_false_on_pipes() -> None:
         [sys.executable, "-c", _CHECK], stdin=subprocess.PIPE, capture_output=True, timeout=60, check=True
     )
     assert piped.stdout.strip() == b"False"
+
+
+def test_a_note_naming_a_toml_table_is_printed_as_text(run: Any, train: Path, tmp_path: Path) -> None:
+    config = tmp_path / "tuneport.toml"
+    note = 'set [catalog.fake."fake-base-001"].price in tuneport.toml'
+    config.write_text(f'[catalog.fake."fake-base-001"]\nprice_note = {json.dumps(note)}\n')
+    result = run(
+        "--config", str(config), "dataset", "stats", str(train), "--model", "fake-base-001", "--epochs", "1"
+    )
+    assert result.exit_code == 0, result.output
+    assert note in " ".join(result.stdout.split())
+    created = create(run, config, train)
+    assert created.exit_code == 0, created.output
+    assert note in " ".join(created.stderr.split())

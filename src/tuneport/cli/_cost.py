@@ -58,7 +58,8 @@ def on_cost(state: State, *, yes: bool) -> Callable[[CostEstimate], bool]:
     threshold = confirm_above(state)
 
     def decide(estimate: CostEstimate) -> bool:
-        state.output.note(estimate.describe())
+        # Printed as text: the note may name a [catalog.…] table, which is not rich markup.
+        state.output.console(stderr=True).print(estimate.describe(), markup=False, highlight=False)
         amount = estimate.amount
         if threshold is None or amount is None or amount <= threshold or yes:
             return True

@@ -319,7 +319,7 @@ def dataset_stats(
         if stats.over_limit_count:
             console.print(f"[red]{stats.over_limit_count} example(s) over the character limits[/red]")
         if cost is not None:
-            console.print(cost.describe())
+            console.print(cost.describe(), markup=False, highlight=False)
         console.print("token counts are estimates (no tokenizer): see docs/datasets.md", style="dim")
 
     payload = stats.to_dict()
