@@ -122,6 +122,15 @@ def multi_turn(tmp: Path) -> Path:
     return _write(tmp / "chat.jsonl", [{"contents": turns} for _ in range(25)])
 
 
+def cyrillic(tmp: Path) -> Path:
+    question = "Расскажите о погоде в Москве, вопрос {}."  # noqa: RUF001 (Russian text)
+    answer = "Сегодня в Москве солнечно, около двадцати градусов; завтра ожидается дождь."
+    return _write(
+        tmp / "cyrillic.jsonl",
+        [{"contents": [_text("user", question.format(i)), _text("model", answer)]} for i in range(30)],
+    )
+
+
 def preference(tmp: Path) -> Path:
     return _write(
         tmp / "prefs.jsonl",
@@ -152,6 +161,7 @@ CASES = [
     ("supervised", short_answers, {}),
     ("supervised", long_with_system, {}),
     ("supervised", multi_turn, {}),
+    ("supervised", cyrillic, {}),
     ("preference", preference, {}),
     ("distillation", prompts, {"teacher_model": "gemini-3.1-pro"}),
 ]
