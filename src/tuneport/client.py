@@ -8,6 +8,7 @@ only in how they do I/O and sleep.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
@@ -22,6 +23,8 @@ from tuneport._checkpoints import (
     set_default_checkpoint,
     with_source,
 )
+from tuneport._cleanup import cleanup as cleanup_flow
+from tuneport._cleanup import delete_staged, delete_with_staged
 from tuneport._rebase import rebase as rebase_flow
 from tuneport.errors import (
     JobFailed,
@@ -52,6 +55,7 @@ if TYPE_CHECKING:
     from tuneport._async_driver import AsyncDriver
     from tuneport._driver import SyncDriver
     from tuneport.catalog import Catalog
+    from tuneport.cleanup import CleanupReport
     from tuneport.cost import CostEstimate
 
 __all__ = ["AsyncTuningClient", "ProgressCallback", "StateSelection", "TuningClient"]
@@ -496,15 +500,52 @@ class TuningClient(_ClientCore):
         self._require(Operation.CANCEL)
         return self._run(self.backend.cancel(job_id), retry, timeout)
 
-    def delete(self, job_id: str, *, retry: RetryPolicy | None = None, timeout: float | None = None) -> bool:
+    def delete(
+        self,
+        job_id: str,
+        *,
+        staged: bool = False,
+        retry: RetryPolicy | None = None,
+        timeout: float | None = None,
+    ) -> bool:
         """Remove what the job produced (idempotent): ``True`` if something was deleted, ``False`` if not.
 
         Afterwards ``get`` raises :class:`~tuneport.errors.NotFoundError`,
         ``list`` omits the job and ``generate`` raises ``NotFoundError``, on
         every backend (see the Portability page for what a backend keeps).
+        With ``staged=True`` the data tuneport staged for the job goes too,
+        unless another job uses it (:meth:`delete_staged`; docs/cleanup.md).
         """
         self._require(Operation.DELETE)
+        if staged:
+            deleted, report = self._run(delete_with_staged(self.backend, job_id), retry, timeout)
+            return deleted or bool(report.removed)
         return self._run(self.backend.delete(job_id), retry, timeout)
+
+    def delete_staged(
+        self, job_id: str, *, retry: RetryPolicy | None = None, timeout: float | None = None
+    ) -> CleanupReport:
+        """Remove the data tuneport staged for the job that no other job (not deleted) uses.
+
+        The report lists what was removed and what was kept, and why.
+        """
+        return self._run(delete_staged(self.backend, job_id), retry, timeout)
+
+    def cleanup(
+        self,
+        older_than: dt.timedelta | str = "30d",
+        *,
+        apply: bool = False,
+        now: dt.datetime | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: float | None = None,
+    ) -> CleanupReport:
+        """What tuneport staged or left behind before *older_than* ago that nothing uses.
+
+        A dry run unless ``apply=True``: the report says what would go.
+        Nothing tuneport did not create is removed (docs/cleanup.md).
+        """
+        return self._run(cleanup_flow(self.backend, older_than, apply, now), retry, timeout)
 
     def generate(
         self,
@@ -745,14 +786,40 @@ class AsyncTuningClient(_ClientCore):
         return await self._run(self.backend.cancel(job_id), retry, timeout)
 
     async def delete(
-        self, job_id: str, *, retry: RetryPolicy | None = None, timeout: float | None = None
+        self,
+        job_id: str,
+        *,
+        staged: bool = False,
+        retry: RetryPolicy | None = None,
+        timeout: float | None = None,
     ) -> bool:
         """Remove what the job produced (idempotent): ``True`` if something was deleted.
 
-        See :meth:`TuningClient.delete`.
+        See :meth:`TuningClient.delete` (``staged=True``: its staged data too).
         """
         self._require(Operation.DELETE)
+        if staged:
+            deleted, report = await self._run(delete_with_staged(self.backend, job_id), retry, timeout)
+            return deleted or bool(report.removed)
         return await self._run(self.backend.delete(job_id), retry, timeout)
+
+    async def delete_staged(
+        self, job_id: str, *, retry: RetryPolicy | None = None, timeout: float | None = None
+    ) -> CleanupReport:
+        """Remove the job's staged data no other job uses (:meth:`TuningClient.delete_staged`)."""
+        return await self._run(delete_staged(self.backend, job_id), retry, timeout)
+
+    async def cleanup(
+        self,
+        older_than: dt.timedelta | str = "30d",
+        *,
+        apply: bool = False,
+        now: dt.datetime | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: float | None = None,
+    ) -> CleanupReport:
+        """Old staged data and leftovers nothing uses; dry unless *apply* (:meth:`TuningClient.cleanup`)."""
+        return await self._run(cleanup_flow(self.backend, older_than, apply, now), retry, timeout)
 
     async def generate(
         self,

@@ -525,7 +525,19 @@ class TuningBackend(Protocol):
 #:   *overrides* holds only the JobSpec fields asked to change (``hyperparameters`` as a
 #:   :class:`~tuneport.models.Hyperparameters` of the given ones, ``display_name``,
 #:   ``description``, ``labels``).  See ``docs/rebase.md``.
-OPTIONAL_OPERATIONS = ("resolve_tuned_model", "set_default_checkpoint", "spec_of", "rebase")
+#: * ``delete_staged(job_id) -> Flow[CleanupReport]`` — remove the data tuneport staged for the job
+#:   that no other job (not deleted) uses; ``delete(job, staged=True)`` calls it after ``delete``.
+#: * ``cleanup(cutoff, apply) -> Flow[CleanupReport]`` — what tuneport staged or left behind before
+#:   *cutoff* (an aware datetime) that nothing uses: removed when *apply*, else only reported.
+#:   Nothing tuneport did not create is removed.  See :mod:`tuneport.cleanup`, ``docs/cleanup.md``.
+OPTIONAL_OPERATIONS = (
+    "resolve_tuned_model",
+    "set_default_checkpoint",
+    "spec_of",
+    "rebase",
+    "delete_staged",
+    "cleanup",
+)
 
 
 class BaseBackend:

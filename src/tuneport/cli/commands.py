@@ -16,6 +16,7 @@ from tuneport.cli._output import job_dict, job_panel, job_table
 from tuneport.cli._progress import wait_progress
 from tuneport.cli.app import FilePath, State, cli
 from tuneport.cli.checkpoints import checkpoints_command
+from tuneport.cli.cleanup import cleanup_command
 from tuneport.cli.models import models_command
 from tuneport.cli.rebase import rebase_command
 
@@ -297,15 +298,37 @@ def cancel(state: State, job_id: str) -> None:
 
 @cli.command()
 @click.argument("job_id")
+@click.option(
+    "--staged",
+    is_flag=True,
+    help="Also remove the datasets tuneport staged for the job, unless another job uses them.",
+)
 @pass_state
-def delete(state: State, job_id: str) -> None:
+def delete(state: State, job_id: str, staged: bool) -> None:
     """Delete what a job produced (its tuned model, endpoint…); idempotent.
 
     Says "not found, nothing deleted" (exit 0) when there was nothing to delete.
+    With --staged, lists the staged datasets removed and those kept (and why).
     """
-    deleted = state.client().delete(job_id)
+    client = state.client()
+    if staged:
+        from tuneport._cleanup import require
+
+        require(client.backend, "delete_staged")  # refused before anything is deleted
+    deleted = client.delete(job_id)
     message = f"deleted {job_id}" if deleted else f"{job_id}: not found, nothing deleted"
-    state.output.emit({"job_id": job_id, "deleted": deleted}, lambda console: console.print(message))
+    if not staged:
+        state.output.emit({"job_id": job_id, "deleted": deleted}, lambda console: console.print(message))
+        return
+    from tuneport.cli.cleanup import print_report
+
+    report = client.delete_staged(job_id)
+
+    def human(console: Any) -> None:
+        console.print(message)
+        print_report(report, console)
+
+    state.output.emit({"job_id": job_id, "deleted": deleted, "staged": report.to_dict()}, human)
 
 
 @cli.command()
@@ -412,6 +435,7 @@ def metrics(state: State, job_id: str, csv_path: str | None, plot_path: str | No
 cli.add_command(checkpoints_command)
 cli.add_command(models_command)
 cli.add_command(rebase_command)
+cli.add_command(cleanup_command)
 
 
 # --- emulator, demo ----------------------------------------------------------

@@ -12,9 +12,10 @@ Vertex keeps.  Every step tolerates "already gone", so it is idempotent.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Generator, Mapping, Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
 from tuneport.errors import (
@@ -60,6 +61,7 @@ from tuneport.protocol import (
 from tuneport_google.auth import CredentialsAuthenticator, application_default_credentials, warn_if_shared
 from tuneport_google.errors import read_google_error
 from tuneport_google.proto_json import list_params
+from tuneport_vertex import cleanup as staged_cleanup
 from tuneport_vertex import metrics, staging, wire
 from tuneport_vertex import rebase as rebasing
 from tuneport_vertex.routing import Address, Router
@@ -73,6 +75,9 @@ from tuneport_vertex.wire_methods import (
     read_version,
 )
 from tuneport_vertex.wire_reads import JOB_ID_LABEL, base_model_of, job_from, tuned_model_ref
+
+if TYPE_CHECKING:
+    from tuneport.cleanup import CleanupReport
 
 SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
 #: On a job a create returns: the duplicates it found and cancelled (see ``_keep_one``).
@@ -647,6 +652,16 @@ class VertexBackend(BaseBackend):
             resp = yield from request(self._http("GET", str(operation["name"])))
             operation = resp.json()
         raise APIError(f"{operation.get('name')} did not finish after {OPERATION_POLLS} polls")
+
+    # --- cleanup of what tuneport staged or left (tuneport_vertex.cleanup) ---------------------------
+
+    def delete_staged(self, job_id: str) -> Flow[CleanupReport]:
+        """Remove the datasets tuneport staged for the job that no other (not deleted) job uses."""
+        return (yield from staged_cleanup.delete_staged(self, job_id))
+
+    def cleanup(self, cutoff: dt.datetime, apply: bool) -> Flow[CleanupReport]:
+        """Staged datasets older than *cutoff* no live job uses, and leftover endpoints (dry: no *apply*)."""
+        return (yield from staged_cleanup.cleanup(self, cutoff, apply))
 
     # --- generate and metrics -----------------------------------------------------------------------
 
