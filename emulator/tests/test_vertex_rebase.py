@@ -189,3 +189,24 @@ def test_google_cloud_aiplatform_rebases_through_the_emulator(
     job = aiplatform_v1.TuningJob.from_json(json.dumps(response))  # strict: unknown fields fail
     assert job.base_model == "gemini-2.5-flash"
     assert job.name == operation.operation.name.split("/operations/")[0]
+
+
+def test_a_rebase_operation_survives_a_restart(tmp_path: Any, vertex_jsonl: Callable[..., bytes]) -> None:
+    from tuneport_emulator import EmulatorClock
+
+    path = tmp_path / "state.sqlite"
+    body = {
+        "baseModel": "gemini-2.0-flash-001",
+        "supervisedTuningSpec": {"trainingDatasetUri": "gs://tuneport-test/t.jsonl"},
+    }
+    with Emulator(clock=EmulatorClock.manual(), state=path) as first:
+        first.put_storage_object("tuneport-test", "t.jsonl", vertex_jsonl())
+        job = httpx.post(f"{first.url}/v1/{PARENT}/tuningJobs", json=body).json()
+        first.advance(DONE)
+        rebase = {"tunedModelRef": {"tuningJob": job["name"]}}
+        operation = httpx.post(f"{first.url}/v1/{PARENT}/tuningJobs:rebaseTunedModel", json=rebase).json()
+    with Emulator(clock=EmulatorClock.manual(), state=path) as second:
+        second.advance(10)
+        done = httpx.get(f"{second.url}/v1/{operation['name']}").json()
+        assert done["done"] is True
+        assert done["response"]["baseModel"] == "gemini-2.5-flash"

@@ -150,3 +150,20 @@ async def test_the_catalog_refuses_before_anything_is_sent(
     assert named == field, error
     assert _rebase_requests(emulator) == []
     assert len(_creates(emulator)) == 1  # the source job's only
+
+
+async def test_the_migration_recipe_is_sent_only_when_asked_for(
+    api: Any, emulator: Emulator, old_job: Callable[..., dict[str, Any]]
+) -> None:
+    old = old_job("gemini-1.5-flash-002", epochCount=20, learningRateMultiplier=4.0)
+    plain = await api.rebase(old["name"], to="gemini-2.5-flash")
+    assert plain.hyperparameters.epoch_count == 20  # carried over unchanged
+    assert plain.hyperparameters.learning_rate_multiplier == 4.0
+    translated = await api.rebase(old["name"], to="gemini-2.5-flash", translate_hyperparameters=True)
+    first, second = (e["body"]["tuningJob"] for e in _rebase_requests(emulator))
+    assert "supervisedTuningSpec" not in first
+    # Short-context data (3 tiny examples): 20 epochs → ceil(10 + 6·10/70) = 11; log2(1 + 4) ≈ 2.3.
+    sent = second["supervisedTuningSpec"]["hyperParameters"]
+    assert (sent["epochCount"], sent["learningRateMultiplier"]) == (11, 2.3)
+    assert translated.hyperparameters.epoch_count == 11
+    assert translated.hyperparameters.learning_rate_multiplier == 2.3
