@@ -112,3 +112,19 @@ def test_the_global_host_serves_publisher_models_of_every_location(client: httpx
     on_us = client.post(path, json=body, headers={HEADER: US_HOST})
     assert "location ID" not in on_global.text  # whatever the emulator answers, not a host refusal
     assert_error(on_us, 400, "INVALID_ARGUMENT", contains="The valid location ID is `us`")
+
+
+def test_a_flash_lite_job_in_europe_puts_its_model_and_endpoint_in_eu(
+    emulator: Emulator, client: httpx.Client, gcs: Callable[..., str]
+) -> None:
+    body = {"baseModel": "gemini-3.1-flash-lite", "supervisedTuningSpec": {"trainingDatasetUri": gcs()}}
+    created = client.post("/v1/projects/p/locations/europe-west4/tuningJobs", json=body)
+    assert created.status_code == 200, created.text
+    emulator.advance(3600)
+    tuned = client.get(f"/v1/{created.json()['name']}").json()["tunedModel"]
+    assert "/locations/eu/endpoints/" in tuned["endpoint"]
+    assert "/locations/eu/models/" in tuned["model"]
+    eu_host = {HEADER: "aiplatform.eu.rep.googleapis.com"}
+    assert client.get(f"/v1/{tuned['endpoint']}", headers=eu_host).status_code == 200
+    listed = client.get("/v1/projects/p/locations/eu/models", headers=eu_host).json()
+    assert [m["name"] for m in listed["models"]] == [tuned["model"].split("@")[0]]

@@ -83,3 +83,43 @@ def test_a_global_jobs_regional_resources_are_called_on_their_own_host(
     assert any(str(e["path"]).endswith(":generateContent") for e in regional)
     assert any(e["method"] == "PATCH" for e in regional)  # the default checkpoint, on the model
     assert any(e["method"] == "DELETE" for e in regional)
+
+
+US_HOST = "aiplatform.us.rep.googleapis.com"
+
+
+def test_a_flash_lite_model_served_from_us_is_called_there(
+    client_settings: Any, emulator: Emulator, http: httpx.Client
+) -> None:
+    """Tuned in us-central1, served from the us multi-region: generate, checkpoints, delete go to us."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        client = tuneport.connect(**client_settings())  # location us-central1
+    with client:
+        job = client.create(base_model="gemini-3.1-flash-lite", training_data=PAIRS, epoch_count=3)
+        done = client.wait(job.id)
+        assert done.state is JobState.SUCCEEDED
+        assert done.endpoint is not None
+        assert location_of(done.endpoint) == "us"
+        assert done.tuned_model is not None
+        assert location_of(done.tuned_model) == "us"
+        refused = http.get(f"/v1/{done.endpoint}", headers={HOST_HEADER: REGION_HOST})
+        assert refused.status_code == 400
+        assert "valid location ID is `us-central1`" in refused.text
+
+        emulator.store.clear_requests()
+        assert [listed.id for listed in client.list()] == [job.id]  # its model is found in us
+        assert client.generate(job.id, "1").text
+        checkpoints = client.checkpoints(job.id)
+        assert client.generate(job.id, "1", checkpoint=checkpoints[0].id).text
+        client.set_default_checkpoint(job.id, checkpoints[0].id)
+        assert client.metrics(job.id).series
+        assert client.delete(job.id) is True
+
+    entries = logged(emulator)
+    assert_each_went_to_its_own_host(entries)
+    assert {e["host"] for e in entries} == {REGION_HOST, US_HOST}
+    on_us = [e for e in entries if e["host"] == US_HOST]
+    assert any(str(e["path"]).endswith(":generateContent") for e in on_us)
+    assert any(e["method"] == "PATCH" for e in on_us)
+    assert any(e["method"] == "DELETE" for e in on_us)

@@ -1,7 +1,8 @@
 """The Gemini base models the Vertex surface tunes, with the limits it checks.
 
-The current tunable models (2.5 Pro / Flash / Flash-Lite, 2.0 Flash and
-Flash-Lite) follow Vertex's supervised tuning page, as the vertex backend's
+The current tunable models (3.5 Flash / Flash-Lite, 3.1 Flash-Lite, 2.5 Pro /
+Flash / Flash-Lite, 2.0 Flash and Flash-Lite) follow Vertex's supervised tuning
+page, as the vertex backend's
 catalog does (a test keeps the two in step); the 1.5-002 models are the ones
 Google's own clients still name in their tuning examples, kept so that those
 examples run.  ``baseModel`` may be the bare name or
@@ -59,6 +60,11 @@ class BaseModel:
 BASE_MODELS: dict[str, BaseModel] = {
     m.name: m
     for m in (
+        # Gemini 3.x: supervised, with 2.5 Flash's sizes and limits (the catalog's reading; no 3.x table
+        # is published).  3.1 Flash-Lite's tuned models live in us/eu (vertex/serving.py).
+        BaseModel("gemini-3.5-flash", _ALL_SIZES, 65_536),
+        BaseModel("gemini-3.5-flash-lite", _ALL_SIZES, 65_536),
+        BaseModel("gemini-3.1-flash-lite", _ALL_SIZES, 65_536),
         BaseModel("gemini-2.5-pro", _PRO_SIZES, 65_536),
         # Preference tuning: "Gemini 2.5 Flash and Flash-Lite"; distillation: student gemini-2.5-flash.
         BaseModel("gemini-2.5-flash", _ALL_SIZES, 65_536, _PREFERENCE | {"distillation"}),
