@@ -32,7 +32,7 @@ def _row(entry: CatalogEntry) -> str:
     )
     regions = ", ".join(entry.regions) if 0 < len(entry.regions) <= 3 else f"{len(entry.regions)} regions"
     if not entry.regions:
-        regions = "not listed"
+        regions = "any (not checked)"
     retires = str(entry.discontinued) if entry.discontinued else "no date recorded"
     ends = str(entry.tuning_ends) if entry.tuning_ends else "—"
     price = f"{entry.price.amount:g} {entry.price.currency}/1M" if entry.price else "none recorded"

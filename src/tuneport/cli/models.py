@@ -83,6 +83,8 @@ def _list_table(entries: list[CatalogEntry], catalog: Catalog, console: Console)
         console.print(f"[bold]{backend}[/bold]: {_policy_text(catalog, backend)}", soft_wrap=True)
         for entry in (e for e in entries if e.backend == backend):
             title = f"  [bold cyan]{entry.base_model}[/bold cyan]"
+            if entry.aliases:
+                title += f" (also {', '.join(entry.aliases)})"
             if entry.display_name:
                 title += f"  [dim]{entry.display_name}[/dim]"
             console.print(title, soft_wrap=True, highlight=False)
@@ -129,7 +131,7 @@ def _tunability(entry: CatalogEntry, today: dt.date) -> str:
 
 def _regions_summary(entry: CatalogEntry) -> str:
     if not entry.regions:
-        text = "not listed"
+        text = "any (not checked)"
     elif len(entry.regions) > 3:
         text = f"{len(entry.regions)} regions"
     else:
@@ -188,7 +190,7 @@ def _entry_fields(entry: CatalogEntry, catalog: Catalog) -> list[tuple[str, str]
         ("about", entry.reason),
         ("modalities", ", ".join(entry.modalities)),
         ("validation data", "accepted" if entry.validation_data else "not accepted"),
-        ("regions", ", ".join(entry.regions) or "not listed (the location is not checked)"),
+        ("regions", ", ".join(entry.regions) or "any (the location is not checked)"),
         ("served from", ", ".join(entry.serving) or "the region of the job"),
         ("released", entry.released),
         ("retires", entry.discontinued or "no date recorded"),
