@@ -83,6 +83,8 @@ def test_a_declared_emulator_is_told_the_google_host() -> None:
     address = router.address(US_ENDPOINT, "v1")
     assert address.url == f"http://127.0.0.1:9/v1/{US_ENDPOINT}"
     assert address.headers == {HOST_HEADER: "aiplatform.us.rep.googleapis.com"}
+    mapped = Router(endpoint="http://127.0.0.1:9", endpoints={"us": "https://us-psc.example"}, emulator=True)
+    assert mapped.base("us").url == "http://127.0.0.1:9"  # a declared emulator takes every call
 
 
 def test_settings_refuse_what_is_no_location_and_check_the_endpoint_map() -> None:

@@ -17,9 +17,9 @@ they go to the profile's location.
 Configured endpoints (a private endpoint, Private Service Connect):
 ``endpoints`` maps a location to a base URL and wins for that location;
 otherwise ``endpoint`` pins every call to it; otherwise Google's host of the
-location.  With a declared emulator, requests go to its URL and carry the
-Google host they stand for in :data:`HOST_HEADER`, so the emulator can answer
-as that host does.
+location.  With a declared emulator, every request goes to its URL (the map
+is not used) and carries the Google host it stands for in :data:`HOST_HEADER`,
+so the emulator can answer as that host does.
 """
 
 from __future__ import annotations
@@ -108,12 +108,11 @@ class Router:
     def base(self, location: str) -> Address:
         """The base URL (no version) for *location*, and the headers that go with it."""
         google = host_of(location)
+        if self.emulator and self.endpoint is not None:
+            # Everything to the declared emulator (never a real endpoint of the map, uncredentialed).
+            return Address(self.endpoint, {HOST_HEADER: urlsplit(google).netloc})
         configured = self.endpoints.get(location) or self.endpoint
-        if configured is None:
-            return Address(google)
-        if self.emulator:
-            return Address(configured, {HOST_HEADER: urlsplit(google).netloc})
-        return Address(configured)
+        return Address(configured or google)
 
     def address(self, resource: str, version: str) -> Address:
         """The URL of *resource* (a name, with a ``:verb`` or sub-path) in API *version*.
