@@ -202,3 +202,35 @@ def test_the_cli_lists_then_removes(emulator: Emulator, client_settings: Any, tm
     )
     assert bad.exit_code != 0
     assert "--older-than" in bad.output
+
+
+def test_data_staged_for_two_regions_is_kept_while_a_job_in_either_uses_it(
+    emulator: Emulator, client_settings: Any, http: httpx.Client, tmp_path: Path
+) -> None:
+    import tuneport
+
+    data = str(_write(tmp_path / "t.jsonl", _rows("regions")))
+    with tuneport.connect(**client_settings()) as here:
+        first = here.create(base_model=BASE, training_data=data)
+    with tuneport.connect(**client_settings(location="europe-west4")) as there:
+        second = there.create(base_model=BASE, training_data=data)
+    uri = first.raw["supervisedTuningSpec"]["trainingDatasetUri"]
+    assert second.raw["supervisedTuningSpec"]["trainingDatasetUri"] == uri  # staged once
+    assert _metadata(http, uri)["tuneport-parents"] == (
+        f"{PARENT},projects/tuneport-test/locations/europe-west4"
+    )  # the re-use added its parent
+    with tuneport.connect(**client_settings()) as here:
+        report = here.delete_staged(first.id)
+        assert _actions(report) == {uri: ("kept", f"used by job {second.id}")}  # a job in europe-west4
+        assert emulator.storage_object(BUCKET, _object(uri)) is not None
+        assert here.delete_staged("123456789").items == ()  # no such job: nothing to remove
+
+
+async def test_a_large_dataset_staged_in_a_resumable_session_carries_the_metadata_too(
+    api: Any, http: httpx.Client, tmp_path: Path
+) -> None:
+    path = tmp_path / "big.jsonl"
+    rows = [(f"question {i} " + "x" * 400, f"answer {i}") for i in range(22_000)]  # over 8 MiB
+    job = await api.create(base_model=BASE, training_data=str(_write(path, rows)))
+    uri = job.raw["supervisedTuningSpec"]["trainingDatasetUri"]
+    assert _metadata(http, uri)["tuneport-staged"] == "1"

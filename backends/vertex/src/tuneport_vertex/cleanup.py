@@ -66,7 +66,9 @@ def dataset_uris(job: Mapping[str, Any]) -> set[str]:
 def delete_staged(backend: VertexBackend, job_id: str) -> Generator[Effect, Any, CleanupReport]:
     """Remove the datasets tuneport staged for *job_id* that no other job (not deleted) uses."""
     name = wire.job_name(job_id, backend.parent)
-    reply = yield from request(backend._read("GET", name))
+    reply = yield from request(backend._read("GET", name, expected=frozenset({404})))
+    if reply.status_code == 404:
+        return CleanupReport(applied=True)  # no such job: nothing of it to remove (as delete says)
     uris = sorted(dataset_uris(reply.json()))
     area = _staging_area(backend)
     items: list[CleanupItem] = []

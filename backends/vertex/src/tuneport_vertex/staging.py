@@ -163,7 +163,7 @@ def upload(
         existing = yield from request(HttpRequest("GET", url, expected=frozenset({404})))
         if not (existing.status_code == 200 and _same_content(existing.json(), staged)):
             break
-        if metadata is None or not is_staged(existing.json()):
+        if metadata is None or STAGED_AT_KEY not in metadata or not is_staged(existing.json()):
             return uri  # same content hash, size and checksum: re-use it (not ours: left as it is)
         refreshed = yield from _refresh(url, existing.json(), metadata)
         if refreshed:
