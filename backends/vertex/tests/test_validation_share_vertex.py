@@ -46,3 +46,31 @@ async def test_a_split_within_the_share_is_staged_and_sent(
     val = _write(tmp_path / "val.jsonl", 20, 100)
     job: Any = await api.create(base_model=BASE, training_data=train, validation_data=val, epoch_count=1)
     assert job.raw["supervisedTuningSpec"]["validationDatasetUri"].startswith("gs://")
+
+
+def _write_preferences(path: Path, rows: int) -> str:
+    with path.open("w") as stream:
+        for n in range(rows):
+            record = {
+                "contents": [{"role": "user", "parts": [{"text": f"question {n}"}]}],
+                "completions": [
+                    {"score": 1, "completion": {"role": "model", "parts": [{"text": "good"}]}},
+                    {"score": 0, "completion": {"role": "model", "parts": [{"text": "bad"}]}},
+                ],
+            }
+            stream.write(json.dumps(record) + "\n")
+    return str(path)
+
+
+async def test_preference_validation_over_1000_rows_is_held_to_30_percent_of_the_training_rows(
+    api: Any, emulator: Emulator, tmp_path: Path
+) -> None:
+    train = _write_preferences(tmp_path / "train.jsonl", 3000)
+    val = _write_preferences(tmp_path / "val.jsonl", 1001)
+    with pytest.raises(DatasetError) as raised:
+        await api.create(base_model=BASE, method="preference", training_data=train, validation_data=val)
+    assert [p.message for p in raised.value.problems if p.rule == "validation-share"] == [
+        "validation_data (val.jsonl, 1,001 rows) is 33% of training_data (train.jsonl, 3,000 rows): "
+        "vertex takes at most 30% of the training rows when it has more than 1,000"
+    ]
+    assert emulator.requests() == []
