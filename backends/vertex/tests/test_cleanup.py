@@ -234,3 +234,8 @@ async def test_a_large_dataset_staged_in_a_resumable_session_carries_the_metadat
     job = await api.create(base_model=BASE, training_data=str(_write(path, rows)))
     uri = job.raw["supervisedTuningSpec"]["trainingDatasetUri"]
     assert _metadata(http, uri)["tuneport-staged"] == "1"
+
+
+async def test_a_staging_bucket_never_written_holds_nothing_to_clean(api: Any) -> None:
+    report = await api.cleanup("0d", apply=True)
+    assert (report.applied, report.items) == (True, ())

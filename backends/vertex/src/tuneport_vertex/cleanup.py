@@ -160,7 +160,10 @@ def _list_staged(
     params: dict[str, str | int] = {"prefix": prefix, "maxResults": _PAGE}
     found: list[tuple[str, dict[str, Any]]] = []
     while True:
-        data = (yield from request(HttpRequest("GET", url, params=params))).json()
+        reply = yield from request(HttpRequest("GET", url, params=params, expected=frozenset({404})))
+        if reply.status_code == 404:
+            return found  # no such bucket yet: nothing was staged
+        data = reply.json()
         for item in data.get("items") or []:
             found.append((f"gs://{bucket}/{item['name']}", dict(item)))
         token = data.get("nextPageToken")
