@@ -117,10 +117,12 @@ def cleanup(
                 )
                 continue
             candidates[uri] = resource
-    users, unreadable = yield from _users(backend, _parents(backend, candidates.values()))
-    for uri, resource in candidates.items():
-        item = yield from _settle(backend, uri, resource, users.get(uri, set()), unreadable, apply=apply)
-        items.append(item)
+    if candidates:  # only objects old enough are worth listing the jobs for
+        users, unreadable = yield from _users(backend, _parents(backend, candidates.values()))
+        for uri, resource in candidates.items():
+            used = users.get(uri, set())
+            item = yield from _settle(backend, uri, resource, used, unreadable, apply=apply)
+            items.append(item)
     leftovers = yield from _leftover_endpoints(backend, cutoff, apply)
     items.extend(leftovers)
     return CleanupReport(applied=apply, items=tuple(items))
