@@ -228,3 +228,16 @@ def test_tunable_true_from_the_config_reopens_a_model_past_its_cutoff(
     config = _config(tmp_path, f'[catalog.fake."fake-base-001"]\ndiscontinued = {retired}\ntunable = true\n')
     job = make_client(config=config).create(base_model="fake-base-001", training_data=EXAMPLES)
     assert job.base_model == "fake-base-001"
+
+
+def test_the_validation_share_is_gemini_supervised_tunings_only(real_catalog: Catalog) -> None:
+    """Google states the 25% byte share for Gemini supervised tuning: open models and distillation
+    must not be refused by it (it sat in the vertex defaults at first and reached them)."""
+    gemini = real_catalog.get("vertex", "gemini-2.5-flash")
+    qwen = real_catalog.get("vertex", "qwen/qwen3-5@qwen3.5-9b")
+    assert gemini is not None
+    assert qwen is not None
+    assert gemini.limits_of("supervised").max_validation_share_bytes == 0.25
+    assert gemini.limits_of("distillation").max_validation_share_bytes is None
+    assert gemini.limits_of("preference").max_validation_share_rows == 0.3
+    assert qwen.limits_of("supervised").max_validation_share_bytes is None
