@@ -26,6 +26,7 @@ from tuneport._checkpoints import (
 from tuneport._cleanup import cleanup as cleanup_flow
 from tuneport._cleanup import delete_staged, delete_with_staged
 from tuneport._rebase import rebase as rebase_flow
+from tuneport._spec_keys import SourcedTable, unknown_key_problems
 from tuneport.errors import (
     JobFailed,
     Problem,
@@ -100,7 +101,15 @@ def build_spec(defaults: Mapping[str, Any], fields: Mapping[str, Any]) -> JobSpe
 
     Hyperparameters may be given flat (``epoch_count=3``) or as a
     ``hyperparameters`` table; in each layer a flat one beats the table.
+    An unknown key is named with where it came from (the profile's job
+    table, when *defaults* is a :class:`~tuneport._spec_keys.SourcedTable`,
+    or the keywords) and the key probably meant.
     """
+    unknown = unknown_key_problems(
+        defaults, source=getattr(defaults, "source", "the profile's job table")
+    ) + unknown_key_problems(fields, source="keyword argument")
+    if unknown:
+        raise SpecError(unknown, summary="invalid JobSpec")
     hyper: dict[str, Any] = {}
     for layer in (defaults, fields):
         table = layer.get("hyperparameters") or {}
@@ -137,7 +146,12 @@ class _ClientCore:
     ) -> None:
         self.backend = backend
         #: Job-spec defaults of the profile (``[profiles.NAME.job]``), under keywords.
-        self.job_defaults: Mapping[str, Any] = dict(job_defaults or {})
+        # A copy, keeping a SourcedTable's origin for the messages about its keys.
+        self.job_defaults: Mapping[str, Any] = (
+            SourcedTable(job_defaults, source=job_defaults.source)
+            if isinstance(job_defaults, SourcedTable)
+            else dict(job_defaults or {})
+        )
         self.clock: Clock = clock or SystemClock()
         #: Per-model facts checked before a create (``None``: capabilities only).
         self.catalog = catalog
@@ -173,6 +187,15 @@ class _ClientCore:
 
     @staticmethod
     def _refuse_spec_and_keywords(spec: JobSpec | None, fields: Mapping[str, Any]) -> None:
+        if isinstance(spec, str):
+            # create("gemini-2.5-flash", training_data=...): the positional is the spec, not the model.
+            raise TypeError(
+                f"create() takes a JobSpec or keywords; pass the base model as base_model={spec!r}"
+            )
+        if spec is not None and not isinstance(spec, JobSpec):
+            raise TypeError(
+                f"create() takes a JobSpec or keywords, got {type(spec).__name__} as its positional argument"
+            )
         if spec is not None and fields:
             raise TypeError("pass either a JobSpec or keywords, not both")
 

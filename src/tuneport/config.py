@@ -37,6 +37,7 @@ import pydantic
 from tuneport._file_permissions import not_a_regular_file, warn_if_shared
 from tuneport._nesting import MAX_NESTING, first_lone_surrogate, nested_too_deep, nesting_message
 from tuneport._secrets import is_secret_name, is_secret_type
+from tuneport._spec_keys import SourcedTable
 from tuneport._suggest import close_matches, did_you_mean
 from tuneport.errors import ConfigError
 from tuneport.protocol import BackendSettings
@@ -303,7 +304,7 @@ def resolve_profile(
             if key == "job":
                 if not isinstance(value, dict):
                     raise _profile_error("must be a table of job-spec defaults", where, name, key="job")
-                job_defaults = value
+                job_defaults = SourcedTable(value, source=_job_table_source(config, name, where))
             elif key != "backend":
                 settings[key] = Setting(value, where, profile=name)
     return ResolvedProfile(
@@ -314,6 +315,13 @@ def resolve_profile(
         config=config,
         job_defaults=job_defaults,
     )
+
+
+def _job_table_source(config: ConfigFile, profile: str, where: str) -> str:
+    """How messages name a profile's job table: ``tuneport.toml [profiles.dev.job]``."""
+    if profile in config.profiles:
+        return f"{config.label} [profiles.{profile}.job]"
+    return f"{where}, job table"
 
 
 def build_settings(
