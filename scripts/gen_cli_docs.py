@@ -19,7 +19,8 @@ HEADER = """# CLI reference
 
 Generated from `tuneport --help` by `scripts/gen_cli_docs.py`; a test keeps
 this page and the CLI in step.  Global options (`--profile`, `--config`,
-`--json`, `-v`) go before the verb: `tuneport --json list`.
+`--json`, `-v`) go before the verb or after it: `tuneport --json list`
+and `tuneport list --json` are the same.
 
 **Offline by default, one state for every command.** Without a `tuneport.toml`
 (or with any profile that says `endpoint = "embedded"`), each command runs on an

@@ -23,7 +23,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -58,6 +58,8 @@ class State:
     #: CLI, or a test, injects a plugin host, transport or clock here).
     connect_options: dict[str, Any] = field(default_factory=dict)
     clients: list[Any] = field(default_factory=list)
+    #: ``-v`` count, before and after the verb together.
+    verbose: int = 0
 
     def plugin_host(self) -> PluginHost:
         """The plugin host commands use."""
@@ -238,17 +240,72 @@ class TuneportGroup(click.Group):
         # Keep the order of the DESIGN: backends first, emulator/demo last.
         return list(self.commands)
 
+    #: A group made with ``@cli.group()`` is a TuneportGroup too, so its verbs take the global options.
+    group_class = type
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        """Register *cmd*, which also takes the global options after its name (``list --json``)."""
+        add_global_options(cmd)
+        super().add_command(cmd, name)
+
+
+def _apply_global(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    """Store a global option given after the verb in the :class:`State` (it wins over one given before)."""
+    state = ctx.find_object(State)
+    if state is None or value in (None, False, 0):
+        return
+    if param.name == "global_profile":
+        state.profile = value
+    elif param.name == "global_config":
+        state.config = value
+    elif param.name == "global_json":
+        state.output = replace(state.output, json_mode=True)
+    elif param.name == "global_verbose":
+        state.verbose += value
+        configure_logging(state.verbose)
+
+
+def global_options() -> list[click.Option]:
+    """The global options, as options of a verb (stored in the State, not passed to its function)."""
+    common: dict[str, Any] = {"expose_value": False, "callback": _apply_global}
+    return [
+        click.Option(["--profile", "-p", "global_profile"], help=_PROFILE_HELP, **common),
+        click.Option(
+            ["--config", "-c", "global_config"], type=FilePath(dir_okay=False), help=_CONFIG_HELP, **common
+        ),
+        click.Option(["--json", "global_json"], is_flag=True, help=_JSON_HELP, **common),
+        click.Option(["-v", "--verbose", "global_verbose"], count=True, help=_VERBOSE_HELP, **common),
+    ]
+
+
+def add_global_options(cmd: click.Command) -> None:
+    """Let *cmd* take the global options after its name, except those whose flags it uses itself
+    (``demo --profile`` picks demo profiles)."""
+    taken = {flag for param in cmd.params for flag in (*param.opts, *param.secondary_opts)}
+    names = {param.name for param in cmd.params}
+    for option in global_options():
+        if option.name not in names and taken.isdisjoint(option.opts):
+            cmd.params.append(option)
+
+
+def configure_logging(verbose: int) -> None:
+    """Log to stderr: info with ``-v``, debug with ``-vv``."""
+    level = logging.DEBUG if verbose > 1 else logging.INFO
+    logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger().setLevel(level)  # a later -v (after the verb) raises the level already set
+
+
+_PROFILE_HELP = "Profile of tuneport.toml to use (default: $TUNEPORT_PROFILE)."
+_CONFIG_HELP = "Config file (default: $TUNEPORT_CONFIG, ./tuneport.toml, then the user config dir)."
+_JSON_HELP = "Machine output (JSON) on stdout; logs on stderr."
+_VERBOSE_HELP = "Log to stderr (-v info, -vv debug)."
+
 
 @click.group(cls=TuneportGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--profile", "-p", help="Profile of tuneport.toml to use (default: $TUNEPORT_PROFILE).")
-@click.option(
-    "--config",
-    "-c",
-    type=FilePath(dir_okay=False),
-    help="Config file (default: $TUNEPORT_CONFIG, ./tuneport.toml, then the user config dir).",
-)
-@click.option("--json", "json_mode", is_flag=True, help="Machine output (JSON) on stdout; logs on stderr.")
-@click.option("-v", "--verbose", count=True, help="Log to stderr (-v info, -vv debug).")
+@click.option("--profile", "-p", help=_PROFILE_HELP)
+@click.option("--config", "-c", type=FilePath(dir_okay=False), help=_CONFIG_HELP)
+@click.option("--json", "json_mode", is_flag=True, help=_JSON_HELP)
+@click.option("-v", "--verbose", count=True, help=_VERBOSE_HELP)
 @click.version_option(package_name="tuneport", prog_name="tuneport")
 @click.pass_context
 def cli(ctx: click.Context, profile: str | None, config: str | None, json_mode: bool, verbose: int) -> None:
@@ -261,15 +318,15 @@ def cli(ctx: click.Context, profile: str | None, config: str | None, json_mode: 
     Exit codes: 0 ok, 1 job failed, 2 usage/config error, 3 API error,
     4 invalid input, 5 not supported, 6 wait timed out, 7 job not ready,
     70 internal error, 130 interrupted.
+
+    The global options (--profile, --config, --json, -v) go before the
+    verb or after it: `tuneport list --json -p vtx`.
     """
     if verbose:
-        logging.basicConfig(
-            level=logging.DEBUG if verbose > 1 else logging.INFO,
-            stream=sys.stderr,
-            format="%(levelname)s %(name)s: %(message)s",
-        )
+        configure_logging(verbose)
     state = ctx.ensure_object(State)
     state.profile, state.config, state.output = profile, config, Output(json_mode=json_mode)
+    state.verbose = verbose
 
 
 def main(argv: Sequence[str] | None = None) -> None:
