@@ -288,15 +288,22 @@ def validate(
     """
     from tuneport.client import build_spec
     from tuneport.models import JobSpec
-    from tuneport.preflight import Finding, preflight
 
     opened = _open(
         profile, config=config, backend=backend, plugins=plugins, environ=environ, settings=settings or {}
     )
-    catalog = opened.catalog()
     if not isinstance(spec, JobSpec):
         spec = build_spec(opened.job_defaults, spec)
-    report = preflight(spec, backend=opened.backend, catalog=catalog, validate_data=validate_data)
+    return plan_report(spec, opened.backend, opened.catalog(), validate_data=validate_data)
+
+
+def plan_report(
+    spec: JobSpec, backend: TuningBackend, catalog: Catalog | None, *, validate_data: bool = True
+) -> PreflightReport:
+    """:func:`validate` on a backend already built (a client's: ``tuneport create --dry-run``)."""
+    from tuneport.preflight import Finding, preflight
+
+    report = preflight(spec, backend=backend, catalog=catalog, validate_data=validate_data)
     if any(
         f.kind in ("capability", "parameter", "spec")
         for f in report.findings
@@ -306,7 +313,7 @@ def validate(
         report.plan_note = "no plan: the spec has problems (see problems)"
         return report
     try:
-        requests: Sequence[HttpRequest] = opened.backend.plan_create(spec)
+        requests: Sequence[HttpRequest] = backend.plan_create(spec)
     except UnsupportedCapability as exc:
         report.plan_note = str(exc)
         return report

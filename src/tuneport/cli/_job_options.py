@@ -27,7 +27,9 @@ __all__ = [
     "TUNING_MODES",
     "evaluation_fields",
     "flag_of",
+    "flag_of_problem",
     "job_options",
+    "named",
     "naming_flags",
 ]
 
@@ -182,7 +184,7 @@ def evaluation_fields(given: Any, options: dict[str, Any]) -> dict[str, Any] | N
 _FIELD_AT_END = re.compile(r"\((?P<field>[a-z_]+(?:\.[a-z_]+)*)\)$")
 
 
-def _flag_of_problem(problem: Problem, *, in_data: bool) -> str | None:
+def flag_of_problem(problem: Problem, *, in_data: bool) -> str | None:
     """The flag that would fix *problem*: ``--method`` for data of another method, else its field's
     (a dataset problem's field is the data's own, never the spec's)."""
     if problem.rule == "method-mismatch":
@@ -190,7 +192,8 @@ def _flag_of_problem(problem: Problem, *, in_data: bool) -> str | None:
     return None if in_data else flag_of(problem.field)
 
 
-def _named(message: str, flag: str | None) -> str:
+def named(message: str, flag: str | None) -> str:
+    """*message* with the flag that sets its field, unless it names the flag already."""
     return f"{message} (CLI flag {flag})" if flag and flag not in message else message
 
 
@@ -207,18 +210,17 @@ def naming_flags() -> Iterator[None]:
             raise
         in_data = isinstance(error, DatasetError)
         problems = [
-            replace(p, message=_named(p.message, _flag_of_problem(p, in_data=in_data)))
-            for p in error.problems
+            replace(p, message=named(p.message, flag_of_problem(p, in_data=in_data))) for p in error.problems
         ]
         summary = str(error).splitlines()[0]
         raise type(error)(problems, summary=summary) from None
     except UnsupportedCapability as error:
         # A reason that ends naming its field, "(tuned_model)", gets the flag beside it.
-        named = _FIELD_AT_END.search(error.reason or "")
-        flag = flag_of(named["field"]) if named else None
-        if named is None or flag is None:
+        at_end = _FIELD_AT_END.search(error.reason or "")
+        flag = flag_of(at_end["field"]) if at_end else None
+        if at_end is None or flag is None:
             raise
-        reason = f"{(error.reason or '')[: named.start()]}({named['field']}, CLI flag {flag})"
+        reason = f"{(error.reason or '')[: at_end.start()]}({at_end['field']}, CLI flag {flag})"
         raise UnsupportedCapability(error.backend, error.capability, reason=reason) from None
     except UnsupportedParameter as error:
         flag = flag_of(error.parameter)
@@ -227,6 +229,6 @@ def naming_flags() -> Iterator[None]:
         raise UnsupportedParameter(
             error.backend,
             error.parameter,
-            reason=_named(error.reason or "not accepted", flag),
+            reason=named(error.reason or "not accepted", flag),
             model=error.model,
         ) from None

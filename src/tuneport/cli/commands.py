@@ -166,6 +166,12 @@ def backends(state: State) -> None:
 )
 @click.option("--wait", "wait_", is_flag=True, help="Wait for the job to finish, with a progress bar.")
 @click.option("--timeout", type=float, help="With --wait: give up after this many seconds.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Check the job and print the requests create would send, with the cost estimate; send "
+    "nothing (exit 0: valid, 4: refused; --json: the pre-flight report).",
+)
 @cost_options
 @pass_state
 def create(
@@ -176,6 +182,7 @@ def create(
     extras: tuple[str, ...],
     wait_: bool,
     timeout: float | None,
+    dry_run: bool,
     max_cost: float | None,
     yes: bool,
     **options: Any,
@@ -203,6 +210,13 @@ def create(
             "--training-data and --base-model (or --from, to continue tuning) are required "
             "(or give them in --spec, or in the profile's job table)"
         )
+    if dry_run:
+        if wait_:
+            raise click.UsageError("--dry-run sends nothing, so there is no job to --wait for")
+        from tuneport.cli._dry_run import dry_run as print_dry_run
+
+        print_dry_run(state, client, fields)
+        return
     with naming_flags():
         job = client.create(**fields, max_cost=max_cost, on_cost=on_cost(state, yes=yes))
     if wait_:
