@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -413,6 +414,11 @@ def _settings_error(
             message = f"unknown setting '{key}' for backend '{resolved.backend}'{hint}"
         elif err["type"] == "missing":
             message = f"required setting for backend '{resolved.backend}' is missing"
+        elif err["type"] == "literal_error" and isinstance(err["input"], str):
+            # Expected "'auto', 'v1' or 'v1beta1'": name the choice probably meant.
+            choices = re.findall(r"'([^']*)'", str((err.get("ctx") or {}).get("expected", "")))
+            hint = did_you_mean(close_matches(err["input"], choices))
+            message = f"{err['input']!r} is not one of {', '.join(map(repr, choices))}{hint}"
         else:
             message = str(err["msg"]).removeprefix("Value error, ")
         lines.append(f"{source}: key '{key}': {message}" if key else f"{source}: {message}")

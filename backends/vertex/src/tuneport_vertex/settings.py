@@ -10,6 +10,7 @@ from pydantic import Field, field_validator
 
 from tuneport._endpoint import check_base_url
 from tuneport._file_permissions import not_a_regular_file
+from tuneport._suggest import close_matches, did_you_mean
 from tuneport.protocol import BackendSettings
 
 # Google Cloud project ids: 6-30 chars, lowercase letters, digits, hyphens;
@@ -18,6 +19,22 @@ from tuneport.protocol import BackendSettings
 _PROJECT = re.compile(r"(?:[a-z][a-z0-9-]{4,28}[a-z0-9]|\d{6,20})")
 #: A region (``us-central1``), a multi-region (``us``, ``eu``) or ``global`` (see :mod:`.routing`).
 _LOCATION = re.compile(r"global|us|eu|[a-z]+-[a-z]+\d+")
+#: Google Cloud locations, for the "did you mean" of a misspelt one: the tuning regions of the
+#: catalog's Gemini 2.5 entry and Google Cloud's other region families.  A region of a family
+#: listed here is accepted even when unlisted (a new ``us-east6``); only a region of an unknown
+#: family that is close to a listed one (``us-cental1``) is refused, with the one probably meant.
+_KNOWN_LOCATIONS = (
+    *("global", "us", "eu"),
+    *("us-central1", "us-east1", "us-east4", "us-east5", "us-south1", "us-west1", "us-west2", "us-west3"),
+    *("us-west4", "northamerica-northeast1", "northamerica-northeast2", "northamerica-south1"),
+    *("southamerica-east1", "southamerica-west1", "europe-central2", "europe-north1", "europe-north2"),
+    *("europe-southwest1", "europe-west1", "europe-west2", "europe-west3", "europe-west4", "europe-west6"),
+    *("europe-west8", "europe-west9", "europe-west10", "europe-west12", "asia-east1", "asia-east2"),
+    *("asia-northeast1", "asia-northeast2", "asia-northeast3", "asia-south1", "asia-south2"),
+    *("asia-southeast1", "asia-southeast2", "australia-southeast1", "australia-southeast2"),
+    *("me-central1", "me-central2", "me-west1", "africa-south1"),
+)
+_KNOWN_FAMILIES = frozenset(location.rstrip("0123456789") for location in _KNOWN_LOCATIONS)
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9._-]{1,220}[a-z0-9](?:/[^\s]*)?")
 _LABEL = re.compile(r"[a-z0-9_-]{0,63}")
 
@@ -62,9 +79,7 @@ class VertexSettings(BackendSettings):
     @field_validator("location")
     @classmethod
     def _location_shape(cls, value: str) -> str:
-        if not _LOCATION.fullmatch(value):
-            raise ValueError("not a Google Cloud location (e.g. 'us-central1', 'europe-west4', 'us', 'eu')")
-        return value
+        return _checked_location(value)
 
     @field_validator("staging_bucket")
     @classmethod
@@ -120,3 +135,15 @@ def _base_url(value: str, alternative: str) -> str:
     if not value.startswith(("http://", "https://")) or "?" in value:
         raise ValueError(f"must be an http(s) URL without a query string{alternative}")
     return check_base_url(value).rstrip("/")
+
+
+def _checked_location(value: str) -> str:
+    """*value* if it can be a Vertex location; a misspelt one names the location probably meant."""
+    well_formed = _LOCATION.fullmatch(value) is not None
+    if well_formed and value.rstrip("0123456789") in _KNOWN_FAMILIES:
+        return value
+    matches = close_matches(value, _KNOWN_LOCATIONS)
+    if well_formed and not matches:
+        return value  # a region of a family tuneport does not know yet: Google answers for it
+    hint = did_you_mean(matches) or " (e.g. 'us-central1', 'europe-west4', 'us', 'eu', 'global')"
+    raise ValueError(f"{value!r} is not a Vertex location{hint}")
