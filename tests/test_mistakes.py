@@ -118,3 +118,43 @@ def test_spec_and_keywords_still_refused(client: TuningClient, data: Path) -> No
     spec = client.spec(base_model="fake-base", training_data=str(data))
     with pytest.raises(TypeError, match="not both"):
         client.create(spec, display_name="x")
+
+
+def test_spec_paths_are_read_from_the_spec_folder(
+    host: PluginHost, service: FakeService, isolated_environment: Path, data: Path
+) -> None:
+    folder = isolated_environment / "jobs"
+    folder.mkdir()
+    data.rename(folder / "train.jsonl")
+    spec = folder / "job.json"
+    spec.write_text(json.dumps({"base_model": "fake-base", "training_data": "train.jsonl"}))
+    result = _cli(host, service, "--json", "create", "--spec", str(spec))
+    assert result.exit_code == 0, result.output
+    assert len(service.requests_to("POST", r".*")) >= 1
+
+
+def test_spec_path_missing_from_the_spec_folder_says_so(
+    host: PluginHost, service: FakeService, isolated_environment: Path, data: Path
+) -> None:
+    folder = isolated_environment / "jobs"
+    folder.mkdir()
+    spec = folder / "job.toml"
+    spec.write_text('base_model = "fake-base"\ntraining_data = "train.jsonl"\n')
+    result = _cli(host, service, "create", "--spec", str(spec))  # train.jsonl is in the current folder only
+    assert result.exit_code != 0
+    assert (
+        f"{spec}: training_data: 'train.jsonl' from the spec is read from the spec's folder: "
+        f"{folder / 'train.jsonl'} does not exist ('train.jsonl' is in the current directory"
+    ) in " ".join(result.output.split())
+    assert service.requests == []
+
+
+def test_spec_uri_and_absolute_path_are_kept(
+    host: PluginHost, service: FakeService, isolated_environment: Path, data: Path
+) -> None:
+    folder = isolated_environment / "jobs"
+    folder.mkdir()
+    spec = folder / "job.json"
+    spec.write_text(json.dumps({"base_model": "fake-base", "training_data": str(data)}))
+    result = _cli(host, service, "--json", "create", "--spec", str(spec))
+    assert result.exit_code == 0, result.output

@@ -78,6 +78,40 @@ def _load_spec_file(path: str) -> dict[str, Any]:
     unknown = unknown_key_problems(data, source=path)
     if unknown:
         raise SpecError(unknown, summary="invalid spec file")
+    return _paths_from_spec_folder(data, path)
+
+
+#: The keys of a spec file that may hold a local dataset path.
+_SPEC_PATH_KEYS = ("training_data", "validation_data")
+
+
+def _paths_from_spec_folder(data: dict[str, Any], spec_path: str) -> dict[str, Any]:
+    """Resolve the spec's relative dataset paths against the spec file's folder, not the current one.
+
+    A spec then works from wherever it is run.  A file missing there is
+    refused before any connection, naming the spec and the key it came from.
+    """
+    from tuneport.errors import Problem, SpecError
+
+    folder = Path(spec_path).parent
+    problems = []
+    for key in _SPEC_PATH_KEYS:
+        value = data.get(key)
+        if not isinstance(value, str) or "://" in value or not value.strip():
+            continue  # a URI, inline examples or a bad value the spec's validation reports
+        written = Path(value).expanduser()
+        if written.is_absolute():
+            continue
+        resolved = folder / written
+        data[key] = str(resolved)
+        if not resolved.exists():
+            message = f"'{value}' from the spec is read from the spec's folder: {resolved} does not exist"
+            if written.exists():
+                message += f" ('{value}' is in the current directory; write the path from the spec's folder)"
+            problems.append(Problem(message, field=key, source=spec_path, rule="file-not-found"))
+    if problems:
+        raise SpecError(problems, summary="invalid spec file")
+    return data
 
 
 # --- information ---------------------------------------------------------------------
