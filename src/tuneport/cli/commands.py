@@ -42,8 +42,8 @@ def _key_values(pairs: tuple[str, ...], option: str, *, parse_json: bool = False
 def _load_spec_file(path: str) -> dict[str, Any]:
     from tuneport._file_permissions import not_a_regular_file
     from tuneport._nesting import nested_too_deep, nesting_message
-    from tuneport.errors import Problem, SpecError
     from tuneport._spec_keys import unknown_key_problems
+    from tuneport.errors import Problem, SpecError
 
     def unreadable(message: str, rule: str) -> SpecError:
         return SpecError([Problem(message, source=path, rule=rule)], summary="unreadable spec file")
@@ -74,7 +74,6 @@ def _load_spec_file(path: str) -> dict[str, Any]:
         raise unreadable(f"a value is {nesting_message()}", "too-deep")
     if not isinstance(data, dict):
         raise SpecError([Problem("must be an object/table", source=path)], summary="invalid spec file")
-    return data
     unknown = unknown_key_problems(data, source=path)
     if unknown:
         raise SpecError(unknown, summary="invalid spec file")
