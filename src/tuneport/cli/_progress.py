@@ -1,9 +1,15 @@
-"""The progress bar of ``tuneport wait`` and ``create --wait``: the job's method, state, detail
-state, steps and epochs as it runs, on stderr."""
+"""What ``tuneport wait`` and ``create --wait`` show on stderr while a job runs.
+
+On a terminal, a progress bar: the job's method, state, detail state, steps
+and epochs.  Elsewhere (CI, a pipe, a log file) a bar draws nothing useful,
+so plain lines instead: one at each change of state or detail state and one
+at least every minute while the job runs, with its steps, epochs and latest
+training loss where the backend reports them.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -13,9 +19,14 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.progress import Progress, TaskID
 
-    from tuneport.models import TuningJob
+    from tuneport.client import TuningClient
+    from tuneport.models import DetailState, JobState, TuningJob
+    from tuneport.waiting import Clock
 
-__all__ = ["WaitProgress", "wait_progress"]
+__all__ = ["HEARTBEAT", "StatusLines", "WaitProgress", "latest_loss", "wait_progress"]
+
+#: Longest silence, in seconds, of the plain status lines while a job runs.
+HEARTBEAT = 60.0
 
 
 class WaitProgress:
@@ -53,10 +64,91 @@ class WaitProgress:
             self._progress.stop()
 
 
+class StatusLines:
+    """Writes a plain line from the jobs ``wait`` reads: at each change of state or detail state,
+    and when *heartbeat* seconds (on *clock*) have passed since the last line.
+
+    Each line: the job and its method, its state, detail state, steps, epochs, the latest
+    training loss (from *loss*, asked only for a line that is written) and
+    the time waited.
+    """
+
+    def __init__(
+        self,
+        write: Callable[[str], None],
+        clock: Clock,
+        *,
+        loss: Callable[[TuningJob], float | None] | None = None,
+        heartbeat: float = HEARTBEAT,
+    ) -> None:
+        self._write = write
+        self._clock = clock
+        self._loss = loss
+        self._heartbeat = heartbeat
+        self._start = clock.monotonic()
+        self._last_line: float | None = None
+        self._last_state: tuple[JobState, DetailState | None] | None = None
+
+    def __call__(self, job: TuningJob) -> None:
+        now = self._clock.monotonic()
+        state = (job.state, job.detail_state)
+        due = self._last_line is None or now - self._last_line >= self._heartbeat
+        if state == self._last_state and not due:
+            return
+        self._last_state, self._last_line = state, now
+        self._write(self.line(job, now - self._start))
+
+    def line(self, job: TuningJob, waited: float) -> str:
+        """The line for *job*, *waited* seconds into the wait."""
+        title = f"job {job.id}" if job.method is None else f"job {job.id} ({job.method.value})"
+        parts = [title, status_line(job)]
+        loss = self._loss(job) if self._loss is not None else None
+        if loss is not None:
+            parts.append(f"loss {loss:.4g}")
+        minutes, seconds = divmod(int(waited), 60)
+        parts.append(f"{minutes}m{seconds:02d}s waited")
+        return " · ".join(parts)
+
+
+def latest_loss(client: TuningClient) -> Callable[[TuningJob], float | None]:
+    """The last ``train_loss`` point of a running or finished job (``None`` when there is none).
+
+    A backend that cannot read metrics, or a read that fails, is asked no
+    more: the status lines go on without the loss.
+    """
+    from tuneport.errors import TuneportError
+    from tuneport.models import JobState
+
+    failed = False
+
+    def loss(job: TuningJob) -> float | None:
+        nonlocal failed
+        if failed or not (job.state is JobState.RUNNING or job.state.is_success):
+            return None
+        try:
+            points = client.metrics(job.id).series.get("train_loss")
+        except TuneportError:
+            failed = True
+            return None
+        return points[-1].value if points else None
+
+    return loss
+
+
 @contextmanager
-def wait_progress(console: Console, enabled: bool) -> Iterator[WaitProgress | None]:
-    """A progress callback for ``client.wait`` while the block runs (``None`` when not *enabled*)."""
-    if not enabled:
+def wait_progress(
+    console: Console,
+    *,
+    json_mode: bool,
+    clock: Clock,
+    loss: Callable[[TuningJob], float | None] | None = None,
+) -> Iterator[Callable[[TuningJob], None] | None]:
+    """A progress callback for ``client.wait`` while the block runs: a bar on a terminal (none
+    with ``--json``), plain :class:`StatusLines` when *console* is not a terminal."""
+    if not console.is_terminal:
+        yield StatusLines(lambda text: _print_plain(console, text), clock, loss=loss)
+        return
+    if json_mode:
         yield None
         return
     bar = WaitProgress(console)
@@ -64,3 +156,9 @@ def wait_progress(console: Console, enabled: bool) -> Iterator[WaitProgress | No
         yield bar
     finally:
         bar.close()
+
+
+def _print_plain(console: Console, text: str) -> None:
+    # Unwrapped and unstyled: one line per status in a CI log, job ids whole.
+    console.print(text, markup=False, highlight=False, soft_wrap=True)
+    console.file.flush()

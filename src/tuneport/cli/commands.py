@@ -13,7 +13,7 @@ import click
 from tuneport.cli._cost import cost_options, on_cost
 from tuneport.cli._job_options import evaluation_fields, job_options, naming_flags
 from tuneport.cli._output import job_dict, job_panel, job_table
-from tuneport.cli._progress import wait_progress
+from tuneport.cli._progress import latest_loss, wait_progress
 from tuneport.cli.app import FilePath, State, cli
 from tuneport.cli.checkpoints import checkpoints_command
 from tuneport.cli.cleanup import cleanup_command
@@ -197,7 +197,13 @@ def backends(state: State) -> None:
 @click.option(
     "--extra", "extras", multiple=True, metavar="KEY=JSON", help="Backend-specific field (repeatable)."
 )
-@click.option("--wait", "wait_", is_flag=True, help="Wait for the job to finish, with a progress bar.")
+@click.option(
+    "--wait",
+    "wait_",
+    is_flag=True,
+    help="Wait for the job to finish, with a progress bar (where stderr is not a terminal: a status "
+    "line at each state change and at least every minute).",
+)
 @click.option("--timeout", type=float, help="With --wait: give up after this many seconds.")
 @click.option(
     "--dry-run",
@@ -259,10 +265,12 @@ def create(
 
 
 def _wait(state: State, client: Any, job_id: str, **options: Any) -> Any:
-    """``client.wait`` with the CLI's progress bar on stderr (none with --json)."""
+    """``client.wait`` with the CLI's progress on stderr: a bar on a terminal (none with --json),
+    else a plain status line at each state change and at least every minute."""
     console = state.output.console(stderr=True)
-    with wait_progress(console, enabled=not state.output.json_mode) as bar:
-        return client.wait(job_id, progress=bar, **options)
+    loss = latest_loss(client)
+    with wait_progress(console, json_mode=state.output.json_mode, clock=client.clock, loss=loss) as report:
+        return client.wait(job_id, progress=report, **options)
 
 
 #: JobState's values, spelt out: `tuneport --help` does not import the models (a test holds them equal).
@@ -333,7 +341,12 @@ def get(state: State, job_id: str) -> None:
 )
 @pass_state
 def wait(state: State, job_id: str, timeout: float | None, poll: float | None) -> None:
-    """Wait for a job to finish, with a progress bar (exit 1 if it fails)."""
+    """Wait for a job to finish, with a progress bar (exit 1 if it fails).
+
+    Where stderr is not a terminal (CI, a log file), a plain status line
+    instead: at each change of state or detail state and at least every
+    minute, with the steps, epochs and latest training loss where known.
+    """
     job = _wait(state, state.client(), job_id, timeout=timeout, poll=poll)
     state.output.emit(job_dict(job), lambda console: job_panel(job, console))
 
