@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from tuneport.cli._chart import PlotPath, print_curves
 from tuneport.cli._cost import cost_options, on_cost
 from tuneport.cli._job_options import evaluation_fields, job_options, naming_flags
 from tuneport.cli._output import job_dict, job_panel, job_table
@@ -425,9 +426,16 @@ def generate(
     if stop_sequences:
         fields["stop_sequences"] = stop_sequences
     generation = state.client().generate(target, prompt, checkpoint=checkpoint, **fields)
-    state.output.emit(
-        generation.model_dump(mode="json", exclude_none=True), lambda console: console.print(generation.text)
-    )
+
+    def human(console: Any) -> None:
+        if len(generation.candidates) <= 1:
+            console.print(generation.text, markup=False, highlight=False)
+            return
+        for number, text in enumerate(generation.candidates, start=1):
+            console.rule(f"candidate {number} of {len(generation.candidates)}", style="dim")
+            console.print(text, markup=False, highlight=False)
+
+    state.output.emit(generation.model_dump(mode="json", exclude_none=True), human)
 
 
 @cli.command()
@@ -439,12 +447,32 @@ def generate(
     help="Write CSV rows (- for stdout).",
 )
 @click.option(
-    "--plot", "plot_path", type=FilePath(dir_okay=False), help="Save a loss-curve chart (PNG/SVG/PDF)."
+    "--plot",
+    "plot_path",
+    type=PlotPath(),
+    help="Save a chart, one panel per kind of series (PNG/SVG/PDF; no suffix: .png).",
+)
+@click.option(
+    "--series",
+    "series_names",
+    multiple=True,
+    metavar="NAME",
+    help="Only this series, by its name or the provider's (repeatable; default: all).",
 )
 @pass_state
-def metrics(state: State, job_id: str, csv_path: str | None, plot_path: str | None) -> None:
-    """Show a job's metric series (loss curves), under canonical names (train_loss, eval_loss…)."""
-    result = state.client().metrics(job_id)
+def metrics(
+    state: State, job_id: str, csv_path: str | None, plot_path: str | None, series_names: tuple[str, ...]
+) -> None:
+    """Show a job's metric series (loss curves), under canonical names (train_loss, eval_loss…).
+
+    People also get the loss curves drawn in the terminal (the series picked by --series, a chart per kind).
+    """
+    from tuneport.plotting import UnknownSeries, select_series
+
+    try:
+        result = select_series(state.client().metrics(job_id), series_names)
+    except UnknownSeries as error:
+        raise click.BadParameter(str(error), param_hint="--series") from None
     rows = result.rows()
     if csv_path:
         handle = sys.stdout if csv_path == "-" else open(csv_path, "w", newline="", encoding="utf-8")  # noqa: SIM115
@@ -460,8 +488,7 @@ def metrics(state: State, job_id: str, csv_path: str | None, plot_path: str | No
     if plot_path:
         from tuneport.plotting import save_plot
 
-        save_plot(result, plot_path)
-        state.output.note(f"saved {plot_path}")
+        state.output.note(f"saved {save_plot(result, plot_path)}")
 
     def human(console: Any) -> None:
         from rich.table import Table
@@ -485,6 +512,7 @@ def metrics(state: State, job_id: str, csv_path: str | None, plot_path: str | No
                 f"{min(values):.4g}",
             )
         console.print(table)
+        print_curves(console, result, picked=bool(series_names))
 
     state.output.emit(
         {
