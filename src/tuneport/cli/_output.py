@@ -8,14 +8,22 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.text import Text
 
     from tuneport.models import EvaluationRun, TuningJob
+
+#: A word (a model name, say) longer than this may fold in a narrow column (nothing is cut).
+FOLD_AT = 16
+
+#: What a table cell shows where the value is not known (a row never shows an empty cell or ``None``).
+UNKNOWN = "—"
 
 
 @dataclass
@@ -24,11 +32,11 @@ class Output:
 
     json_mode: bool = False
 
-    def console(self, *, stderr: bool = False) -> Console:
-        """A rich console (imported only when a person is reading)."""
+    def console(self, *, stderr: bool = False, width: int | None = None) -> Console:
+        """A rich console (imported only when a person is reading), *width* columns wide if given."""
         from rich.console import Console
 
-        return Console(stderr=stderr, soft_wrap=False)
+        return Console(stderr=stderr, soft_wrap=False, width=width)
 
     def emit(self, data: Any, human: Callable[[Console], None] | None = None) -> None:
         """Print *data* as JSON, or call *human* with a console."""
@@ -51,24 +59,177 @@ def job_dict(job: TuningJob, *, raw: bool = True) -> dict[str, Any]:
     return data
 
 
-def job_table(jobs: Iterable[TuningJob], console: Console) -> None:
-    """Print jobs as a table."""
-    from rich.table import Table
+@dataclass(frozen=True)
+class Column:
+    """A column of a table that fits the terminal without cutting a value."""
 
-    table = Table(show_lines=False)
-    for column in ("id", "state", "method", "display name", "base model", "progress", "created"):
-        table.add_column(column)
-    count = 0
-    for job in jobs:
-        count += 1
-        progress = f"{job.progress:.0%}" if job.progress is not None else ""
-        created = job.create_time.isoformat(timespec="seconds") if job.create_time else ""
-        method = job.method.value if job.method is not None else ""
-        table.add_row(
-            job.id, _state(job), method, job.display_name or "", job.base_model or "", progress, created
-        )
+    header: str
+    #: An id: shown whole on one line wherever the terminal allows it (other values may wrap).
+    whole: bool = False
+    #: Left out where the table does not fit: the lowest rank first; ``None``: never left out.
+    drop_rank: int | None = None
+
+
+#: The columns of ``list``; where the terminal is too narrow, it leaves out the created time first,
+#: then the method, progress, base model and display name. The id and state are always shown.
+JOB_COLUMNS = (
+    Column("id", whole=True),
+    Column("state"),
+    Column("method", drop_rank=2),
+    Column("display name", drop_rank=5),
+    Column("base model", drop_rank=4),
+    Column("progress", drop_rank=3),
+    Column("created", drop_rank=1),
+)
+
+
+def job_cells(job: TuningJob) -> list[str]:
+    """One job as the plain values of :data:`JOB_COLUMNS` (:data:`UNKNOWN` where not known)."""
+    progress = f"{job.progress:.0%}" if job.progress is not None else steps_done(job)
+    return [
+        job.id,
+        job.state.value if job.detail_state is None else f"{job.state.value} ({job.detail_state.value})",
+        job.method.value if job.method is not None else UNKNOWN,
+        job.display_name or UNKNOWN,
+        job.base_model or UNKNOWN,
+        progress or UNKNOWN,
+        utc_minutes(job.create_time) if job.create_time else UNKNOWN,
+    ]
+
+
+def utc_minutes(moment: datetime) -> str:
+    """``2026-12-03 18:07 UTC`` (a naive time is taken as UTC)."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc)
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def job_table(jobs: Iterable[TuningJob], console: Console, *, wide: bool = False) -> None:
+    """Print jobs as a table that fits *console* (``wide``: every column, each row on one line)."""
+    from rich.text import Text
+
+    listed = list(jobs)
+    rows = [[Text(c) for c in job_cells(job)] for job in listed]
+    for row, job in zip(rows, listed, strict=True):
+        row[1] = Text.from_markup(_state(job))
+    print_table(console, JOB_COLUMNS, rows, wide=wide, more="`--output wide` or `--output plain`")
+    console.print(f"{len(listed)} job(s)", style="dim")
+
+
+def job_lines(jobs: Iterable[TuningJob]) -> str:
+    """One line per job, its :data:`JOB_COLUMNS` values tab-separated (for ``grep`` and ``cut``)."""
+    return "".join("\t".join(_one_line(c) for c in job_cells(job)) + "\n" for job in jobs)
+
+
+def _one_line(value: str) -> str:
+    # A tab or newline inside a value (a display name, say) would split the record.
+    return " ".join(value.split()) or UNKNOWN
+
+
+def print_table(
+    console: Console,
+    columns: Sequence[Column],
+    rows: Sequence[Sequence[str | Text]],
+    *,
+    title: str | None = None,
+    wide: bool = False,
+    more: str = "`--json`",
+) -> None:
+    """Print *rows* so that no value is cut: where the terminal is too narrow for every column to show
+    its values whole (an id on one line, other values wrapped between words), the columns with the
+    lowest :attr:`Column.drop_rank` are left out and a note says which, and where *more* shows them.
+    ``wide`` keeps every column and draws each row on one line, however wide.
+    """
+    from rich.cells import cell_len
+    from rich.table import Table
+    from rich.text import Text
+
+    cells = [[Text(c) if isinstance(c, str) else c for c in row] for row in rows]
+    minimum = [_minimum_width(column, [row[i] for row in cells]) for i, column in enumerate(columns)]
+    unfolded = [
+        _minimum_width(column, [row[i] for row in cells], fold_at=None) for i, column in enumerate(columns)
+    ]
+    natural = [max([cell_len(c.header)] + [row[i].cell_len for row in cells]) for i, c in enumerate(columns)]
+    shown = list(range(len(columns)))
+    if wide:
+        console = _console_like(console, width=max(console.width, _table_width(natural)))
+    droppable = sorted(
+        (i for i, c in enumerate(columns) if c.drop_rank is not None), key=lambda i: columns[i].drop_rank or 0
+    )
+    dropped: list[int] = []
+    while droppable and _table_width([minimum[i] for i in shown]) > console.width:
+        dropped.append(droppable.pop(0))
+        shown.remove(dropped[-1])
+    for index in reversed(dropped[:-1]):  # a more needed column left out early may fit again
+        if _table_width([minimum[i] for i in shown] + [minimum[index]]) <= console.width:
+            shown = sorted([*shown, index])
+    widths = _widths(
+        [minimum[i] for i in shown], [unfolded[i] for i in shown], [natural[i] for i in shown], console.width
+    )
+    table = Table(title=title)
+    for index, width in zip(shown, widths, strict=True):
+        # Wrapped between words, and a word longer than its column folds: nothing is ever cut.
+        table.add_column(columns[index].header, overflow="fold", width=width)
+    for row in cells:
+        table.add_row(*(row[i] for i in shown))
     console.print(table)
-    console.print(f"{count} job(s)", style="dim")
+    left_out = [columns[i].header for i in range(len(columns)) if i not in shown]
+    if left_out:
+        console.print(
+            f"left out at {console.width} columns: {', '.join(left_out)} ({more} shows them)",
+            style="dim",
+            soft_wrap=True,
+        )
+
+
+def _widths(
+    minimum: Sequence[int], unfolded: Sequence[int], natural: Sequence[int], room: int
+) -> Sequence[int | None]:
+    """Column widths within *room*: each column's minimum; then the spare space to the columns in
+    order, first so that no word folds, then up to their natural width. ``None`` each (rich
+    decides, folding) where even the minimums do not fit."""
+    spare = room - _table_width(minimum)
+    if spare < 0:
+        return [None] * len(minimum)
+    widths = list(minimum)
+    for target in (unfolded, natural):
+        for index, wanted in enumerate(target):
+            extra = min(spare, max(0, wanted - widths[index]))
+            widths[index] += extra
+            spare -= extra
+    return widths
+
+
+def _minimum_width(column: Column, values: Sequence[Text], *, fold_at: int | None = FOLD_AT) -> int:
+    """The narrowest the column may be: an id's full width, else its longest word (a long one folds
+    past :data:`FOLD_AT` characters)."""
+    from rich.cells import cell_len
+
+    header = max(cell_len(word) for word in column.header.split())
+    if column.whole:
+        return max([header] + [value.cell_len for value in values])
+    words = [
+        min(cell_len(word), fold_at or cell_len(word)) for value in values for word in value.plain.split()
+    ]
+    return max([header, *words])
+
+
+def _table_width(widths: Sequence[int]) -> int:
+    """The width of a boxed table with these column widths (one space of padding each side)."""
+    return sum(widths) + 3 * len(widths) + 1
+
+
+def _console_like(console: Console, *, width: int) -> Console:
+    """A console writing where *console* writes, *width* columns wide."""
+    from rich.console import Console
+
+    return Console(
+        file=console.file,
+        width=width,
+        soft_wrap=False,
+        force_terminal=console.is_terminal,
+        no_color=console.no_color,
+    )
 
 
 def job_panel(job: TuningJob, console: Console) -> None:
@@ -111,7 +272,7 @@ def _job_fields(job: TuningJob) -> list[tuple[str, str]]:
         "ended": job.end_time,
         "error": job.error,
     }
-    rows += [(k, str(v)) for k, v in optional.items() if v is not None]
+    rows += [(k, str(v)) for k, v in optional.items() if v is not None and str(v) != ""]
     hyper = job.hyperparameters.given()
     if hyper:
         rows.append(("hyperparameters", ", ".join(f"{k}={v}" for k, v in hyper.items())))

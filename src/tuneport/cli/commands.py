@@ -13,7 +13,7 @@ import click
 from tuneport.cli._chart import PlotPath, print_curves
 from tuneport.cli._cost import cost_options, on_cost
 from tuneport.cli._job_options import evaluation_fields, job_options, naming_flags
-from tuneport.cli._output import job_dict, job_panel, job_table
+from tuneport.cli._output import UNKNOWN, Column, job_dict, job_lines, job_panel, job_table, print_table
 from tuneport.cli._progress import latest_loss, wait_progress
 from tuneport.cli.app import FilePath, State, cli
 from tuneport.cli.checkpoints import checkpoints_command
@@ -145,25 +145,30 @@ def backends(state: State) -> None:
     ]
 
     def human(console: Any) -> None:
-        from rich.table import Table
-
-        table = Table(title="tuneport backends")
-        columns = ("name", "distribution", "version", "maturity", "operations", "methods", "hyperparameters")
-        for column in columns:
-            table.add_column(column)
+        columns = (
+            Column("name", whole=True),
+            Column("distribution", whole=True),
+            Column("version", whole=True),
+            Column("maturity"),
+            Column("operations", drop_rank=1),
+            Column("methods", drop_rank=3),
+            Column("hyperparameters", drop_rank=2),
+        )
+        cells = []
         for row in rows:
             caps: dict[str, Any] = row["capabilities"]
-            operations = ", ".join(caps.get("operations", [])) or "none yet"
-            table.add_row(
-                row["name"],
-                row["distribution"],
-                row["version"],
-                row["maturity"],
-                operations,
-                ", ".join(caps.get("methods", [])),
-                ", ".join(caps.get("hyperparameters", [])),
+            cells.append(
+                [
+                    row["name"],
+                    row["distribution"] or UNKNOWN,
+                    row["version"] or UNKNOWN,
+                    row["maturity"],
+                    ", ".join(caps.get("operations", [])) or "none yet",
+                    ", ".join(caps.get("methods", [])) or UNKNOWN,
+                    ", ".join(caps.get("hyperparameters", [])) or UNKNOWN,
+                ]
             )
-        console.print(table)
+        print_table(console, columns, cells, title="tuneport backends")
         if any(r["maturity"] == "settings-only" for r in rows):
             console.print(
                 "settings-only: the backend is registered and validates its settings; "
@@ -306,6 +311,17 @@ JOB_STATES = (
 )
 @click.option("--page-size", type=click.IntRange(min=1), help="Jobs per request.")
 @click.option("--limit", type=click.IntRange(min=0), help="Stop after this many jobs.")
+@click.option(
+    "--output",
+    "-o",
+    "output_format",
+    type=click.Choice(["table", "wide", "plain", "json"]),
+    default="table",
+    show_default=True,
+    help="table: fits the terminal, leaving out the least needed columns, never cutting an id; "
+    "wide: every column, a row per line; plain: a line per job, tab-separated (id, state, method, "
+    "display name, base model, progress, created) for grep and cut; json: as --json.",
+)
 @pass_state
 def list_(
     state: State,
@@ -314,6 +330,7 @@ def list_(
     filter_: str | None,
     page_size: int | None,
     limit: int | None,
+    output_format: str,
 ) -> None:
     """List tuning jobs (every page, or up to --limit), selected by --state and --label."""
     client = state.client()
@@ -322,7 +339,13 @@ def list_(
         state=states or None, labels=selected, filter=filter_, page_size=page_size, limit=limit
     )
     jobs = list(listing)
-    state.output.emit({"jobs": [job_dict(j, raw=False) for j in jobs]}, lambda c: job_table(jobs, c))
+    data = {"jobs": [job_dict(j, raw=False) for j in jobs]}
+    if output_format == "json" or state.output.json_mode:
+        state.output.emit(data)
+    elif output_format == "plain":
+        click.echo(job_lines(jobs), nl=False)
+    else:
+        state.output.emit(data, lambda c: job_table(jobs, c, wide=output_format == "wide"))
 
 
 @cli.command()
