@@ -262,7 +262,9 @@ def create(
 
         print_dry_run(state, client, fields)
         return
-    with naming_flags():
+    from tuneport.cli._upload_progress import upload_progress
+
+    with naming_flags(), upload_progress(state.output.console(stderr=True), verbose=state.verbose):
         job = client.create(**fields, max_cost=max_cost, on_cost=on_cost(state, yes=yes))
     if wait_:
         state.output.note(f"created {job.id}; waiting…")

@@ -19,6 +19,12 @@ object refreshes the time and adds the parent (``objects.patch``, guarded by
 ``ifMetagenerationMatch``).  ``tuneport cleanup`` and ``delete --staged``
 read these (:mod:`tuneport_vertex.cleanup`); an object without them is never
 removed.
+
+Progress is told on the ``tuneport.upload`` logger (:data:`PROGRESS_LOG`), at
+DEBUG: a record when an upload starts, after each chunk the server stored,
+and when it is done, each carrying ``tuneport_upload`` =
+``(gs_uri, bytes_stored, total_bytes)``.  Whoever shows progress (the CLI)
+listens there; the port stays as it is.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import base64
 import datetime as dt
 import hashlib
 import json
+import logging
 import os
 import re
 import secrets
@@ -49,6 +56,9 @@ from tuneport.errors import (
 )
 from tuneport.models import DataSource, TuningMethod
 from tuneport.protocol import Effect, HttpRequest, HttpResponse, backoff, call, request
+
+#: The logger upload progress is told on (see the module's docstring).
+PROGRESS_LOG = logging.getLogger("tuneport.upload")
 
 #: Up to this size a dataset is uploaded in one request.
 SINGLE_REQUEST_LIMIT = 8 * 1024 * 1024
@@ -169,6 +179,7 @@ def upload(
         if refreshed:
             return uri  # re-used, its staging time and parents brought up to date
     upload_url = f"{storage}/upload/storage/v1/b/{quoted_bucket}/o"
+    _progress(uri, 0, staged.size)
     if staged.size <= SINGLE_REQUEST_LIMIT:
         data = yield from call(staged.path.read_bytes)
         boundary, body = _multipart(
@@ -186,10 +197,24 @@ def upload(
         resource = response.json()
     else:
         resource = yield from _resumable(
-            staged, storage=storage, upload_url=upload_url, object_url=url, name=name, metadata=metadata
+            staged,
+            storage=storage,
+            upload_url=upload_url,
+            object_url=url,
+            name=name,
+            metadata=metadata,
+            uri=uri,
         )
     _verify(resource, staged, uri)
+    _progress(uri, staged.size, staged.size)
     return uri
+
+
+def _progress(uri: str, stored: int, size: int) -> None:
+    """Tell :data:`PROGRESS_LOG` that *stored* of *size* bytes of *uri* are uploaded."""
+    PROGRESS_LOG.debug(
+        "%s: %d of %d bytes uploaded", uri, stored, size, extra={"tuneport_upload": (uri, stored, size)}
+    )
 
 
 def _refresh(url: str, resource: dict[str, Any], metadata: Mapping[str, str]) -> Generator[Effect, Any, bool]:
@@ -283,6 +308,7 @@ def _resumable(
     object_url: str,
     name: str,
     metadata: Mapping[str, str] | None = None,
+    uri: str,
 ) -> Generator[Effect, Any, dict[str, Any]]:
     """Cloud Storage's resumable protocol; the object resource it ends with.
 
@@ -292,7 +318,8 @@ def _resumable(
     unreadable answer) the client asks (``Content-Range: bytes */{size}``) and
     resumes from the answer, or is told the upload is complete.  Those retries
     go through the client's retry policy (``backoff``); making progress starts
-    the count again.
+    the count again.  Each chunk stored is told on :data:`PROGRESS_LOG` (*uri*
+    names the upload there).
     """
     session_url, session_params = yield from _open_session(
         staged, storage=storage, upload_url=upload_url, name=name, metadata=metadata
@@ -351,6 +378,7 @@ def _resumable(
         now_stored = _stored(response, sent)
         if now_stored > stored:
             attempt = 0  # progress: a fresh count for the next failure
+            _progress(uri, now_stored, size)
         elif not counted:
             attempt += 1
             yield from backoff(
