@@ -263,3 +263,33 @@ def test_list_on_a_100_column_terminal_shows_whole_ids(offline_jobs: list[dict[s
     assert "left out at 100 columns" in text
     for job in offline_jobs:
         assert job["id"] in text
+
+
+VERTEX_PROFILE = """[profiles.vtx]
+backend = "vertex"
+endpoint = "embedded"
+project = "demo-project"
+location = "us-central1"
+staging_bucket = "gs://demo-bucket"
+"""
+
+
+@pytest.mark.parametrize("columns", [80, 60])
+def test_metrics_never_cuts_a_series_name(isolated_environment: Path, columns: int) -> None:
+    (isolated_environment / "tuneport.toml").write_text(VERTEX_PROFILE)
+    train = isolated_environment / "train.jsonl"
+    turns = [{"role": "user", "parts": [{"text": "hi"}]}, {"role": "model", "parts": [{"text": "yo"}]}]
+    train.write_text("".join(json.dumps({"contents": turns}) + "\n" for _ in range(5)))
+    created = offline("create", "-m", "gemini-2.5-flash", "-t", str(train), "-p", "vtx", "--json")
+    assert created.exit_code == 0, created.output
+    job_id = json.loads(created.stdout)["id"]
+    assert offline("wait", job_id, "-p", "vtx").exit_code == 0
+    names = json.loads(offline("metrics", job_id, "-p", "vtx", "--json").stdout)["series"]
+    assert "train_loss" in names
+    result = offline("metrics", job_id, "-p", "vtx", columns=columns)
+    assert result.exit_code == 0, result.output
+    table = result.stdout.split("└")[0]
+    assert "…" not in table
+    for name in names:
+        assert any(name in row.split("│")[1] for row in _rows(table)), table
+    assert "left out at" in result.stdout

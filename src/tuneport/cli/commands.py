@@ -516,27 +516,35 @@ def metrics(
         state.output.note(f"saved {save_plot(result, plot_path)}")
 
     def human(console: Any) -> None:
-        from rich.table import Table
-
-        table = Table(title=f"metrics of {job_id}")
-        columns = ("series", "provider's name", "points", "first step", "last step", "first", "last", "min")
-        for column in columns:
-            table.add_column(column)
+        # A series name is never cut: a narrow terminal leaves out the steps, points, provider's name.
+        columns = (
+            Column("series", whole=True),
+            Column("provider's name", whole=True, drop_rank=4),
+            Column("points", drop_rank=3),
+            Column("first step", drop_rank=1),
+            Column("last step", drop_rank=2),
+            Column("first"),
+            Column("last"),
+            Column("min"),
+        )
+        cells = []
         for name, points in sorted(result.series.items()):
             if not points:
                 continue
             values = [p.value for p in points]
-            table.add_row(
-                name,
-                result.native_names.get(name, name),
-                str(len(points)),
-                str(points[0].step),
-                str(points[-1].step),
-                f"{values[0]:.4g}",
-                f"{values[-1]:.4g}",
-                f"{min(values):.4g}",
+            cells.append(
+                [
+                    name,
+                    result.native_names.get(name, name),
+                    str(len(points)),
+                    str(points[0].step),
+                    str(points[-1].step),
+                    f"{values[0]:.4g}",
+                    f"{values[-1]:.4g}",
+                    f"{min(values):.4g}",
+                ]
             )
-        console.print(table)
+        print_table(console, columns, cells, title=f"metrics of {job_id}")
         print_curves(console, result, picked=bool(series_names))
 
     state.output.emit(
