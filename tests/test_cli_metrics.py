@@ -118,7 +118,7 @@ def _panels(figure: Any) -> dict[str, set[str]]:
     [
         ("loss.txt", "unsupported chart format '.txt'"),
         ("no-such-folder/loss.png", "folder 'no-such-folder' does not exist"),
-        ("-", "give a file name"),
+        ("-", "not written to standard output: give a file name"),
     ],
 )
 def test_a_plot_file_that_cannot_be_written_is_a_usage_error_before_any_request(

@@ -52,7 +52,7 @@ def series_kind(name: str) -> str:
 def plot_path_problem(path: str) -> str | None:
     """Why *path* cannot take a chart (a reason for the user), or ``None`` when it can."""
     if path in ("", "-"):
-        return "a chart is a file: give a file name such as loss.png (- would be standard output)"
+        return "a chart is not written to standard output: give a file name such as loss.png"
     target = Path(path)
     suffix = target.suffix.lower()
     if suffix and suffix not in PLOT_SUFFIXES:
