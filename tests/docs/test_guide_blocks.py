@@ -1,16 +1,19 @@
-"""Every code block of the plugin author's guide is a snippet include of a tested file.
+"""Every code block of the plugin author's guide shows a tested file.
 
-``docs/writing-a-backend.md`` holds no code of its own: each fenced block
-includes (``pymdownx.snippets``) a file of ``docs/examples`` (tested here and
-by the example's own tests), of ``examples/tuneport-inmemory`` (tested by its
-distribution's suite) or of tuneport itself.  No block is exempt: even the
-output samples are files whose content ``test_guide_commands`` compares
-with what the commands print.
+``docs/writing-a-backend.md`` holds no code of its own: each fenced block is
+rendered (``scripts/render_snippets.py``) from a file of ``docs/examples``
+(tested here and by the example's own tests), of ``examples/tuneport-inmemory``
+(tested by its distribution's suite) or of tuneport itself, named by the
+``<!-- snippet: ... -->`` comment above it; ``test_snippets_rendered`` keeps
+the block equal to the file.  No block is exempt: even the output samples are
+files whose content ``test_guide_commands`` compares with what the commands print.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import re
+import sys
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,9 +24,13 @@ EXAMPLES = ROOT / "docs" / "examples"
 #: The folders of docs/examples that hold the guide's example, every line of which the guide shows.
 GUIDE_EXAMPLES = (EXAMPLES / "acme", EXAMPLES / "guide")
 
-FENCE = re.compile(r"^(?P<indent>\s*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
-INCLUDE = re.compile(r'^\s*--8<--\s+"(?P<target>[^"]+)"\s*$')
-TARGET = re.compile(r"(?P<path>[^:]+)(?::(?P<section>[a-z][-_0-9a-z]*)|:(?P<start>\d+):(?P<end>\d+))?")
+_spec = importlib.util.spec_from_file_location("render_snippets", ROOT / "scripts" / "render_snippets.py")
+assert _spec is not None
+assert _spec.loader is not None
+render_snippets = importlib.util.module_from_spec(_spec)
+sys.modules.setdefault("render_snippets", render_snippets)
+_spec.loader.exec_module(render_snippets)
+
 MARKER = re.compile(r"--8<--\s*\[\s*(?P<kind>start|end)\s*:\s*(?P<name>[a-z][-_0-9a-z]*)\s*\]")
 DEFINITION = re.compile(r"(@|def |async def |class )")
 #: What running, building or installing leaves behind; not part of the example.
@@ -48,38 +55,12 @@ class Include:
     lines: tuple[int, int] | None
 
 
-def _blocks() -> list[tuple[int, list[str]]]:
-    """The fenced code blocks of the guide: (line number of the opening fence, body lines)."""
-    blocks: list[tuple[int, list[str]]] = []
-    lines = GUIDE.read_text(encoding="utf-8").splitlines()
-    index = 0
-    while index < len(lines):
-        opening = FENCE.match(lines[index])
-        if opening is None:
-            index += 1
-            continue
-        fence, body, start = opening["fence"], [], index + 1
-        index += 1
-        while index < len(lines) and not re.fullmatch(rf"\s*{fence[0]}{{{len(fence)},}}\s*", lines[index]):
-            body.append(lines[index])
-            index += 1
-        assert index < len(lines), f"line {start}: a fenced block is not closed"
-        blocks.append((start, body))
-        index += 1
-    return blocks
-
-
 def _includes() -> list[Include]:
+    """What each code block of the guide shows, from the snippet comment above it."""
     found = []
-    for start, body in _blocks():
-        for offset, text in enumerate(body, start=1):
-            match = INCLUDE.match(text)
-            if match is None:
-                continue
-            target = TARGET.fullmatch(match["target"])
-            assert target is not None, f"line {start + offset}: unreadable include {match['target']!r}"
-            lines = (int(target["start"]), int(target["end"])) if target["start"] else None
-            found.append(Include(start + offset, ROOT / target["path"], target["section"], lines))
+    for block in render_snippets.blocks(GUIDE.read_text(encoding="utf-8")):
+        for target in block.targets:
+            found.append(Include(block.line, ROOT / target.path, target.section, target.lines))
     return found
 
 
@@ -105,17 +86,15 @@ def _artifact(path: Path) -> bool:
     return any(ARTIFACTS.fullmatch(part) for part in path.relative_to(EXAMPLES).parts)
 
 
-def test_every_code_block_is_an_include() -> None:
-    blocks = _blocks()
+def test_every_code_block_is_a_snippet() -> None:
+    blocks = render_snippets.blocks(GUIDE.read_text(encoding="utf-8"))
     assert len(blocks) >= 20, "the guide lost its code blocks?"
-    for start, body in blocks:
-        code = [text for text in body if text.strip()]
-        assert code, f"line {start}: an empty code block"
-        for text in code:
-            assert INCLUDE.match(text), (
-                f"line {start}: {text.strip()!r} is code written in the guide itself; put it in a file "
-                "of docs/examples that a test exercises and include it with --8<--"
-            )
+    for block in blocks:
+        assert block.targets, (
+            f"line {block.line}: a code block written in the guide itself; put the code in a file "
+            "of docs/examples that a test exercises, include it with --8<-- and run "
+            "python scripts/render_snippets.py"
+        )
 
 
 def test_every_included_file_and_section_exists() -> None:

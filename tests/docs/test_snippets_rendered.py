@@ -1,0 +1,127 @@
+"""The guide's checked-in code blocks are the files they name, line for line.
+
+``docs/writing-a-backend.md`` shows its code literally (so it reads on GitHub
+too), each block under a ``<!-- snippet: target -->`` comment naming the file,
+section or line range it shows; ``scripts/render_snippets.py`` writes the
+blocks.  These tests fail as soon as a block and its file drift apart.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+GUIDE = ROOT / "docs" / "writing-a-backend.md"
+
+
+def _load() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("render_snippets", ROOT / "scripts" / "render_snippets.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("render_snippets", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+render_snippets = _load()
+
+
+def test_every_block_is_the_code_it_names() -> None:
+    blocks = [b for b in render_snippets.blocks(GUIDE.read_text(encoding="utf-8")) if b.targets]
+    assert len(blocks) >= 20, "the guide lost its snippet blocks?"
+    for block in blocks:
+        named = " ".join(map(str, block.targets))
+        assert list(block.body) == block.expected(), (
+            f"docs/writing-a-backend.md line {block.line}: the block differs from {named}; "
+            "run python scripts/render_snippets.py"
+        )
+
+
+def test_the_page_needs_no_site_build() -> None:
+    """No include is left for pymdownx.snippets to fill in: the page is complete as checked in."""
+    text = GUIDE.read_text(encoding="utf-8")
+    assert render_snippets.render(text) == text, "run python scripts/render_snippets.py"
+    for number, line in enumerate(text.splitlines(), start=1):
+        assert not render_snippets.INCLUDE.match(line), f"line {number}: an unrendered include {line!r}"
+
+
+def test_check_mode_reports_the_guide_up_to_date(capsys: pytest.CaptureFixture[str]) -> None:
+    assert render_snippets.main(["--check"]) == 0
+    assert capsys.readouterr().out == ""
+
+
+PAGE = """Intro.
+
+```python
+--8<-- "pkg/mod.py:body"
+
+--8<-- "pkg/mod.py:1:1"
+```
+
+<!-- snippet: notes.txt -->
+```text
+old text
+```
+
+```sh
+echo written here
+```
+"""
+
+MODULE = """def f():
+    # --8<-- [start:body]
+    return 1
+    # --8<-- [end:body]
+"""
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "mod.py").write_text(MODULE, encoding="utf-8")
+    (tmp_path / "notes.txt").write_text("new text\n# --8<-- [start:x]\n# --8<-- [end:x]\n", encoding="utf-8")
+    return tmp_path
+
+
+def test_render_fills_includes_and_refreshes_stale_blocks(tree: Path) -> None:
+    rendered = render_snippets.render(PAGE, tree)
+    blocks = render_snippets.blocks(rendered)
+    assert [list(b.body) for b in blocks] == [
+        ["    return 1", "", "def f():"],  # the section (markers left out), a blank line, line 1
+        ["new text"],
+        ["echo written here"],
+    ]
+    assert [" ".join(map(str, b.targets)) for b in blocks] == [
+        "pkg/mod.py:body pkg/mod.py:1:1",
+        "notes.txt",
+        "",
+    ]
+    assert render_snippets.render(rendered, tree) == rendered
+
+
+def test_a_drifted_block_is_detected(tree: Path) -> None:
+    page = render_snippets.render(PAGE, tree)
+    (tree / "notes.txt").write_text("changed\n", encoding="utf-8")
+    stale = render_snippets.blocks(page)[1]
+    assert list(stale.body) == ["new text"]
+    assert stale.expected(tree) == ["changed"]
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        ("missing.py", "missing.py does not exist"),
+        ("pkg/mod.py:nosuch", "no section nosuch"),
+        ("pkg/mod.py:3:9", "out of the file's 4 lines"),
+    ],
+)
+def test_a_target_that_names_nothing_is_an_error(tree: Path, target: str, message: str) -> None:
+    page = f'```python\n--8<-- "{target}"\n```\n'
+    with pytest.raises(render_snippets.SnippetError, match=message):
+        render_snippets.render(page, tree)
