@@ -274,22 +274,38 @@ staging_bucket = "gs://demo-bucket"
 """
 
 
-@pytest.mark.parametrize("columns", [80, 60])
-def test_metrics_never_cuts_a_series_name(isolated_environment: Path, columns: int) -> None:
+@pytest.fixture
+def vertex_job(isolated_environment: Path) -> str:
+    """A finished supervised job on the offline vertex emulator (long resource names)."""
     (isolated_environment / "tuneport.toml").write_text(VERTEX_PROFILE)
     train = isolated_environment / "train.jsonl"
     turns = [{"role": "user", "parts": [{"text": "hi"}]}, {"role": "model", "parts": [{"text": "yo"}]}]
     train.write_text("".join(json.dumps({"contents": turns}) + "\n" for _ in range(5)))
     created = offline("create", "-m", "gemini-2.5-flash", "-t", str(train), "-p", "vtx", "--json")
     assert created.exit_code == 0, created.output
-    job_id = json.loads(created.stdout)["id"]
+    job_id: str = json.loads(created.stdout)["id"]
     assert offline("wait", job_id, "-p", "vtx").exit_code == 0
-    names = json.loads(offline("metrics", job_id, "-p", "vtx", "--json").stdout)["series"]
+    return job_id
+
+
+@pytest.mark.parametrize("columns", [80, 60])
+def test_metrics_never_cuts_a_series_name(vertex_job: str, columns: int) -> None:
+    names = json.loads(offline("metrics", vertex_job, "-p", "vtx", "--json").stdout)["series"]
     assert "train_loss" in names
-    result = offline("metrics", job_id, "-p", "vtx", columns=columns)
+    result = offline("metrics", vertex_job, "-p", "vtx", columns=columns)
     assert result.exit_code == 0, result.output
     table = result.stdout.split("└")[0]
     assert "…" not in table
     for name in names:
         assert any(name in row.split("│")[1] for row in _rows(table)), table
     assert "left out at" in result.stdout
+
+
+def test_get_prints_each_resource_name_on_one_line_at_40_columns(vertex_job: str) -> None:
+    job = json.loads(offline("get", vertex_job, "-p", "vtx", "--json").stdout)
+    result = offline("get", vertex_job, "-p", "vtx", columns=40)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    for key in ("name", "tuned_model", "endpoint"):
+        assert len(job[key]) > 40
+        assert any(line.endswith(job[key]) for line in lines), (key, result.stdout)

@@ -233,15 +233,19 @@ def _console_like(console: Console, *, width: int) -> Console:
 
 
 def job_panel(job: TuningJob, console: Console) -> None:
-    """Print one job as key/value pairs."""
-    from rich.table import Table
+    """Print one job as key/value pairs, a pair per line.
 
-    table = Table.grid(padding=(0, 2))
-    table.add_column(style="bold", no_wrap=True)
-    table.add_column(overflow="fold")  # a resource name stays whole, for copy and paste
-    for key, value in _job_fields(job):
-        table.add_row(key, value)
-    console.print(table)
+    A line is never broken by tuneport: a resource name longer than the terminal is wrapped by the
+    terminal itself, so a selection copies it whole (no newline inside it).
+    """
+    from rich.text import Text
+
+    fields = _job_fields(job)
+    width = max(len(key) for key, _ in fields)
+    for key, value in fields:
+        line = Text(key.ljust(width), style="bold") + Text("  ")
+        line += Text.from_markup(value) if key == "state" else Text(value)
+        console.print(line, soft_wrap=True, highlight=False)
 
 
 def _state(job: TuningJob) -> str:
