@@ -86,7 +86,9 @@ def test_the_catalog_is_built_by_the_clients_not_by_open_backend() -> None:
     backend = tuneport.open_backend(backend="fake", plugins=host, environ={})
     assert backend.name == "fake"
     with pytest.raises(PluginError, match="catalog file missing"):
-        tuneport.validate({"base_model": "m", "training_data": []}, backend="fake", plugins=host, environ={})
+        tuneport.validate(
+            {"base_model": "m", "training_data": [("q", "a")]}, backend="fake", plugins=host, environ={}
+        )
     with pytest.raises(PluginError, match="catalog file missing"):
         tuneport.connect(backend="fake", plugins=host, environ={})
 
