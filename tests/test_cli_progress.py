@@ -21,7 +21,7 @@ from tuneport.cli._progress import HEARTBEAT, StatusLines
 from tuneport.cli.app import State, cli
 from tuneport.models import DetailState, JobState, TuningJob
 from tuneport.plugins import PluginHost
-from tuneport.waiting import ManualClock
+from tuneport.waiting import ManualClock, PollPolicy
 
 WAITED = re.compile(r"(\d+)m(\d\d)s waited$")
 
@@ -67,6 +67,22 @@ def test_a_line_at_each_state_change_and_one_each_minute_in_between() -> None:
         "job job-1 · RUNNING · TUNING · step 3/10 · loss 0.91 · 1m10s waited",
         "job job-1 · SUCCEEDED · step 10/10 · loss 0.52 · 2m10s waited",
     ]
+
+
+def test_polls_that_spread_out_still_give_a_line_each_minute() -> None:
+    """wait's default schedule (5 s, growing by half up to 60 s): a line at the poll whose next
+    one would come too late, so no gap is over a minute, and not one line per poll."""
+    clock, lines = ManualClock(), []
+    policy = PollPolicy()
+    report = StatusLines(lines.append, clock, poll=policy)
+    polls = 40
+    for number in range(polls):
+        report(job(JobState.RUNNING, step=number))
+        clock.advance(policy.interval(number))
+    times = [waited(line) for line in lines]
+    assert all(later - earlier <= HEARTBEAT for earlier, later in itertools.pairwise(times))
+    assert clock.now - times[-1] <= HEARTBEAT + policy.maximum  # the last poll's line
+    assert len(lines) < polls
 
 
 def test_the_loss_is_asked_only_for_a_line_that_is_written() -> None:

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     from tuneport.client import TuningClient
     from tuneport.models import DetailState, JobState, TuningJob
-    from tuneport.waiting import Clock
+    from tuneport.waiting import Clock, PollPolicy
 
 __all__ = ["HEARTBEAT", "StatusLines", "WaitProgress", "latest_loss", "wait_progress"]
 
@@ -66,7 +66,11 @@ class WaitProgress:
 
 class StatusLines:
     """Writes a plain line from the jobs ``wait`` reads: at each change of state or detail state,
-    and when *heartbeat* seconds (on *clock*) have passed since the last line.
+    and so that no more than *heartbeat* seconds (on *clock*) pass without one.
+
+    With *poll*, the schedule ``wait`` polls on, a line is written at a poll
+    whose next one would come too late for the heartbeat (the polls spread out
+    up to a minute apart); without it, once *heartbeat* has passed.
 
     Each line: the job and its method, its state, detail state, steps, epochs, the latest
     training loss (from *loss*, asked only for a line that is written) and
@@ -80,11 +84,14 @@ class StatusLines:
         *,
         loss: Callable[[TuningJob], float | None] | None = None,
         heartbeat: float = HEARTBEAT,
+        poll: PollPolicy | None = None,
     ) -> None:
         self._write = write
         self._clock = clock
         self._loss = loss
         self._heartbeat = heartbeat
+        self._poll = poll
+        self._polls = 0  # the jobs seen so far, as wait counts its polls
         self._start = clock.monotonic()
         self._last_line: float | None = None
         self._last_state: tuple[JobState, DetailState | None] | None = None
@@ -92,7 +99,13 @@ class StatusLines:
     def __call__(self, job: TuningJob) -> None:
         now = self._clock.monotonic()
         state = (job.state, job.detail_state)
-        due = self._last_line is None or now - self._last_line >= self._heartbeat
+        if self._last_line is None:
+            due = True
+        elif self._poll is None:
+            due = now - self._last_line >= self._heartbeat
+        else:  # would the next poll come too late for a line then?
+            due = now + self._poll.interval(self._polls) - self._last_line > self._heartbeat
+        self._polls += 1
         if state == self._last_state and not due:
             return
         self._last_state, self._last_line = state, now
@@ -142,11 +155,12 @@ def wait_progress(
     json_mode: bool,
     clock: Clock,
     loss: Callable[[TuningJob], float | None] | None = None,
+    poll: PollPolicy | None = None,
 ) -> Iterator[Callable[[TuningJob], None] | None]:
     """A progress callback for ``client.wait`` while the block runs: a bar on a terminal (none
     with ``--json``), plain :class:`StatusLines` when *console* is not a terminal."""
     if not console.is_terminal:
-        yield StatusLines(lambda text: _print_plain(console, text), clock, loss=loss)
+        yield StatusLines(lambda text: _print_plain(console, text), clock, loss=loss, poll=poll)
         return
     if json_mode:
         yield None

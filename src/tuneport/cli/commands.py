@@ -275,9 +275,13 @@ def create(
 def _wait(state: State, client: Any, job_id: str, **options: Any) -> Any:
     """``client.wait`` with the CLI's progress on stderr: a bar on a terminal (none with --json),
     else a plain status line at each state change and at least every minute."""
+    from tuneport.waiting import PollPolicy
+
     console = state.output.console(stderr=True)
-    loss = latest_loss(client)
-    with wait_progress(console, json_mode=state.output.json_mode, clock=client.clock, loss=loss) as report:
+    loss, poll = latest_loss(client), PollPolicy.coerce(options.get("poll"))
+    with wait_progress(
+        console, json_mode=state.output.json_mode, clock=client.clock, loss=loss, poll=poll
+    ) as report:
         return client.wait(job_id, progress=report, **options)
 
 
