@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -166,3 +167,46 @@ def test_a_real_run_with_stderr_to_a_file_prints_the_status_lines(tmp_path: Path
     lines = [line for line in done.stderr.splitlines() if line.startswith("job ")]
     assert "RUNNING" in lines[0]
     assert re.search(r"· SUCCEEDED · step (\d+)/\1 · loss [0-9.]+ · \dm\d\ds waited$", lines[-1]), lines
+
+
+def test_on_a_terminal_the_bar_stays(tmp_path: Path) -> None:
+    """stderr on a pty: the progress bar, not the plain lines."""
+    import pty
+
+    training = tmp_path / "train.jsonl"
+    examples = [{"text_input": str(n), "output": str(n + 1)} for n in range(10)]
+    training.write_text("".join(json.dumps(e) + "\n" for e in examples), encoding="utf-8")
+    base = "models/gemini-1.5-flash-001-tuning"
+    leader, follower = pty.openpty()
+    chunks: list[bytes] = []
+
+    def drain() -> None:  # read while the command runs: a full pty would block its writes
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the pty's other end is closed: all read
+                return
+            if not chunk:
+                return
+            chunks.append(chunk)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "tuneport.cli", "create", "-m", base, "-t", str(training), "--wait"],
+            stdout=subprocess.PIPE,
+            stderr=follower,
+            timeout=120,
+            env={**os.environ, "COLUMNS": "120", "TERM": "xterm"},
+            check=False,
+        )
+    finally:
+        os.close(follower)
+        reader.join(timeout=10)
+        os.close(leader)
+    stderr = b"".join(chunks).decode("utf-8", "replace")
+    assert done.returncode == 0, stderr
+    assert "━" in stderr  # the bar
+    assert "SUCCEEDED" in stderr
+    assert " waited" not in stderr  # no plain status line
