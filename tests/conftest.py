@@ -67,6 +67,19 @@ def service() -> FakeService:
 
 
 @pytest.fixture
+def fake_cli_options(host: PluginHost, service: FakeService, clock: ManualClock) -> dict[str, Any]:
+    """``connect`` options of a CLI run on the fake service (``State(connect_options=...)``)."""
+    return {
+        "plugins": host,
+        "transport": service.transport(),
+        "clock": clock,
+        "environ": {},
+        "backend": "fake",
+        "api_key": CANARY_KEY,
+    }
+
+
+@pytest.fixture
 def make_client(
     host: PluginHost, service: FakeService, clock: ManualClock
 ) -> Iterator[Callable[..., TuningClient]]:

@@ -7,16 +7,14 @@ from typing import ClassVar
 
 import pytest
 from click.testing import CliRunner
-from fake_service import CANARY_KEY, FakeService
+from fake_service import FakeService
 
 from tuneport.cleanup import CleanupItem, CleanupReport, parse_age
 from tuneport.cli import commands  # noqa: F401  (registers the verbs)
 from tuneport.cli.app import State, cli
 from tuneport.client import TuningClient
 from tuneport.errors import SpecError, UnsupportedCapability
-from tuneport.plugins import PluginHost
 from tuneport.protocol import BaseBackend, Capabilities, Flow, Operation
-from tuneport.waiting import ManualClock
 
 
 class _NoCleanup(BaseBackend):
@@ -118,19 +116,10 @@ def test_the_report_as_data() -> None:
 
 
 def test_the_cli_refuses_delete_staged_and_cleanup_on_a_backend_without_them(
-    host: PluginHost, service: FakeService, clock: ManualClock
+    service: FakeService, fake_cli_options: dict[str, object]
 ) -> None:
     [job_id] = service.seed(1)
-    state = State(
-        connect_options={
-            "plugins": host,
-            "transport": service.transport(),
-            "clock": clock,
-            "environ": {},
-            "backend": "fake",
-            "api_key": CANARY_KEY,
-        }
-    )
+    state = State(connect_options=fake_cli_options)
     for args in (["delete", job_id, "--staged"], ["cleanup", "--older-than", "30d"]):
         result = CliRunner().invoke(cli, args, obj=state, prog_name="tuneport")
         assert result.exit_code == 5, result.output  # not supported

@@ -12,15 +12,13 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from fake_service import CANARY_KEY, FakeService
+from fake_service import FakeService
 
 from tuneport.cli import _cost, commands, data  # noqa: F401  (registers the verbs)
 from tuneport.cli.app import EXIT_INVALID, EXIT_USAGE, State, cli
 from tuneport.config import load_config
 from tuneport.datasets import dataset_stats
 from tuneport.errors import ConfigError
-from tuneport.plugins import PluginHost
-from tuneport.waiting import ManualClock
 
 #: $1 per token: the amounts below are the billable token counts.
 CONFIG = '[catalog.fake."fake-base-001".price]\namount = 1000000.0\nsource = "test price"\n'
@@ -42,16 +40,9 @@ def train(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def run(host: PluginHost, service: FakeService, clock: ManualClock) -> Any:
+def run(fake_cli_options: dict[str, Any]) -> Any:
     def invoke(*args: str, input: str | None = None) -> Result:
-        options = {
-            "plugins": host,
-            "transport": service.transport(),
-            "clock": clock,
-            "environ": {},
-            "backend": "fake",
-            "api_key": CANARY_KEY,
-        }
+        options = dict(fake_cli_options)
         return CliRunner().invoke(cli, list(args), obj=State(connect_options=options), input=input)
 
     return invoke

@@ -12,26 +12,19 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from fake_service import CANARY_KEY, FakeService
+from fake_service import FakeService
 
 from tuneport.cli import commands, data  # noqa: F401  (registers the verbs)
 from tuneport.cli.app import State, cli
-from tuneport.plugins import PluginHost
-from tuneport.waiting import ManualClock
 
 
 @pytest.fixture
-def run(host: PluginHost, service: FakeService, clock: ManualClock) -> Any:
+def run(fake_cli_options: dict[str, Any]) -> Any:
     """Invoke the CLI wired to the fake backend, at a fixed terminal width (``COLUMNS``)."""
 
     def invoke(*args: str, columns: int = 100, **options: Any) -> Result:
         connect_options: dict[str, Any] = {
-            "plugins": host,
-            "transport": service.transport(),
-            "clock": clock,
-            "environ": {},
-            "backend": "fake",
-            "api_key": CANARY_KEY,
+            **fake_cli_options,
             **options,
         }
         state = State(connect_options=connect_options)

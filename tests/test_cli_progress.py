@@ -15,13 +15,11 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from fake_service import CANARY_KEY, FakeService
 
 from tuneport.cli import commands, data  # noqa: F401  (registers the verbs)
 from tuneport.cli._progress import HEARTBEAT, StatusLines
 from tuneport.cli.app import State, cli
 from tuneport.models import DetailState, JobState, TuningJob
-from tuneport.plugins import PluginHost
 from tuneport.waiting import ManualClock, PollPolicy
 
 WAITED = re.compile(r"(\d+)m(\d\d)s waited$")
@@ -102,16 +100,9 @@ def test_the_loss_is_asked_only_for_a_line_that_is_written() -> None:
 
 
 @pytest.fixture
-def run(host: PluginHost, service: FakeService, clock: ManualClock) -> Any:
+def run(fake_cli_options: dict[str, Any]) -> Any:
     def invoke(*args: str) -> Result:
-        options: dict[str, Any] = {
-            "plugins": host,
-            "transport": service.transport(),
-            "clock": clock,
-            "environ": {},
-            "backend": "fake",
-            "api_key": CANARY_KEY,
-        }
+        options: dict[str, Any] = dict(fake_cli_options)
         return CliRunner().invoke(cli, list(args), obj=State(connect_options=options), prog_name="tuneport")
 
     return invoke
