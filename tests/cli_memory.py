@@ -29,6 +29,7 @@ from tuneport.models import (
     TuningJob,
     TuningMethod,
 )
+from tuneport.plugins import PluginHost
 from tuneport.protocol import BaseBackend, Capabilities, Flow, Operation, tuned_model_of
 
 _ANY = ParamRule()
@@ -209,3 +210,10 @@ class MemoryPlugin:
     def register_backends(self, register: Callable[[type[Any]], None]) -> None:
         register(MemoryBackend)
         register(SupervisedOnlyBackend)
+
+
+def memory_host() -> PluginHost:
+    """A plugin host holding only the in-memory plugin (the CLI tests' backend ``memory``)."""
+    host = PluginHost(environ={})
+    host.register_plugin(MemoryPlugin(), name="memory", distribution="tuneport-memory-tests", version="0.0")
+    return host

@@ -10,13 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_memory import MemoryPlugin, MemoryStore
+from cli_memory import MemoryStore, memory_host
 from click.testing import CliRunner, Result
 
 from tuneport.cli import commands, data  # noqa: F401  (registers the verbs)
 from tuneport.cli.app import State, cli
 from tuneport.models import MetricPoint, Metrics
-from tuneport.plugins import PluginHost
 
 TRAIN = "gs://bucket/train.jsonl"
 
@@ -30,8 +29,7 @@ def _fresh_store() -> Iterator[None]:
 
 @pytest.fixture
 def run() -> Any:
-    host = PluginHost(environ={})
-    host.register_plugin(MemoryPlugin(), name="memory", distribution="tuneport-memory-tests", version="0.0")
+    host = memory_host()
 
     def invoke(*args: str, backend: str = "memory") -> Result:
         state = State(connect_options={"plugins": host, "environ": {}, "backend": backend})

@@ -10,14 +10,13 @@ from pathlib import Path
 from typing import Any, get_args
 
 import pytest
-from cli_memory import MemoryPlugin, MemoryStore
+from cli_memory import MemoryStore, memory_host
 from click.testing import CliRunner, Result
 
 from tuneport.cli import commands, data  # noqa: F401  (registers the verbs)
 from tuneport.cli._job_options import FLAGS, METHODS, TUNING_MODES, flag_of
 from tuneport.cli.app import State, cli
 from tuneport.models import JobSpec, TuningMethod, TuningMode
-from tuneport.plugins import PluginHost
 
 TRAIN = "gs://bucket/train.jsonl"
 
@@ -31,8 +30,7 @@ def _fresh_store() -> Iterator[None]:
 
 @pytest.fixture
 def run() -> Any:
-    host = PluginHost(environ={})
-    host.register_plugin(MemoryPlugin(), name="memory", distribution="tuneport-memory-tests", version="0.0")
+    host = memory_host()
 
     def invoke(*args: str, backend: str = "memory", **options: Any) -> Result:
         connect_options: dict[str, Any] = {"plugins": host, "environ": {}, "backend": backend, **options}

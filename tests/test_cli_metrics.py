@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
-from cli_memory import MemoryBackend, MemoryPlugin, MemoryStore
+from cli_memory import MemoryBackend, MemoryStore, memory_host
 from click.testing import CliRunner, Result
 
 from tuneport import plotting
@@ -19,7 +19,6 @@ from tuneport.cli import commands, data  # noqa: F401  (registers the verbs)
 from tuneport.cli.app import State, cli
 from tuneport.hookspecs import hookimpl
 from tuneport.models import GenerateRequest, Generation, MetricPoint, Metrics
-from tuneport.plugins import PluginHost
 from tuneport.protocol import Flow
 
 BRAILLE = range(0x2800, 0x2900)
@@ -77,8 +76,7 @@ def _fresh_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[No
 
 @pytest.fixture
 def run() -> Any:
-    host = PluginHost(environ={})
-    host.register_plugin(MemoryPlugin(), name="memory", distribution="tuneport-memory-tests", version="0.0")
+    host = memory_host()
     host.register_plugin(
         VertexShapedPlugin(), name="memory-vertex", distribution="tuneport-mv-tests", version="0"
     )
