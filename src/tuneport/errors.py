@@ -12,7 +12,7 @@ token are passed through :func:`redact` before they are formatted.
 from __future__ import annotations
 
 import shlex
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,6 +45,7 @@ __all__ = [
     "PluginError",
     "Problem",
     "RateLimitError",
+    "Remedy",
     "SpecError",
     "TuneportError",
     "UnsupportedCapability",
@@ -184,6 +185,51 @@ class UnsupportedParameter(TuneportError):
 
 
 @dataclass(frozen=True)
+class Remedy:
+    """An option that gets past a problem, spelt for whoever reads it.
+
+    A library message names the Python keyword (``policy='skip'``); the CLI
+    names its flag (``--policy skip``).  Messages keep the remedy as data so
+    each surface spells it its own way (:meth:`python`, :meth:`cli`).
+    """
+
+    option: str
+    """The Python keyword, e.g. ``"policy"``."""
+    value: str | None = None
+    """The value to pass, e.g. ``"skip"``; ``None`` when the reader must choose one."""
+    effect: str = ""
+    """What passing it does, e.g. ``"leaves such examples out"``."""
+    choices: tuple[str, ...] = ()
+    """The values to choose from when *value* is ``None`` (shown as ``drop|prepend``)."""
+
+    def python(self) -> str:
+        """The remedy as a keyword argument: ``policy='skip' leaves such examples out``."""
+        if self.value is not None:
+            spelt = f"{self.option}={self.value!r}"
+        elif self.choices:
+            spelt = f"{self.option}=" + "|".join(repr(choice) for choice in self.choices)
+        else:
+            spelt = f"{self.option}=..."
+        return f"{spelt} {self.effect}".rstrip()
+
+    def cli(self, flags: Mapping[str, str] | None = None) -> str:
+        """The remedy as a CLI flag: ``--policy skip leaves such examples out``.
+
+        *flags* maps a keyword to the command's flag where the two differ
+        (``{"format": "--from"}``); otherwise the flag is ``--`` plus the
+        keyword with dashes.
+        """
+        flag = (flags or {}).get(self.option) or "--" + self.option.replace("_", "-")
+        if self.value is not None:
+            spelt = f"{flag} {self.value}"
+        elif self.choices:
+            spelt = f"{flag} " + "|".join(self.choices)
+        else:
+            spelt = f"{flag} {self.option.upper()}"
+        return f"{spelt} {self.effect}".rstrip()
+
+
+@dataclass(frozen=True)
 class Problem:
     """One finding of a validation: where it is, what rule it broke, how bad it is."""
 
@@ -193,6 +239,8 @@ class Problem:
     source: str | None = None
     rule: str | None = None
     severity: str = "error"
+    remedies: tuple[Remedy, ...] = ()
+    """Options that get past the problem (spelt per surface by :class:`Remedy`)."""
 
     def __str__(self) -> str:
         where = []
