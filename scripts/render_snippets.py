@@ -1,9 +1,10 @@
-"""Check the code of docs/writing-a-backend.md in, rendered from the files it shows.
+"""Check the code of the docs pages in, rendered from the files it shows.
 
-The guide's code lives in tested files (``docs/examples``, the example plugin,
-tuneport itself).  So that the page reads completely on GitHub and in the
-repository, and not only on the built site, each of its code blocks holds the
-literal code, under a comment naming where it comes from::
+Code that a page shows from a file lives in tested files (``docs/examples``,
+the example plugin, tuneport itself).  So that every page (``docs/**/*.md``
+and ``README.md``) reads completely on GitHub and in the repository, and not
+only on the built site, each such code block holds the literal code, under a
+comment naming where it comes from::
 
     <!-- snippet: docs/examples/acme/src/tuneport_acme/backend.py:get -->
     ```python
@@ -19,7 +20,8 @@ shown one after another, a blank line between them.
 Run ``python scripts/render_snippets.py`` after changing a shown file (it also
 turns a block written as ``--8<-- "target"`` includes into this form);
 ``--check`` only reports stale blocks.  ``tests/docs/test_snippets_rendered.py``
-fails when a block differs from what its comment names.
+fails when a block differs from what its comment names, or when a page still
+holds an include for the site build to fill in.
 """
 
 from __future__ import annotations
@@ -30,7 +32,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = (ROOT / "docs" / "writing-a-backend.md",)
+
+
+def pages(root: Path = ROOT) -> list[Path]:
+    """Every page that may show a file: the docs pages and the README."""
+    return [*sorted((root / "docs").rglob("*.md")), root / "README.md"]
+
+
 
 COMMENT = re.compile(r"^<!-- snippet: (?P<targets>.+?) -->$")
 FENCE = re.compile(r"^(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
@@ -174,7 +182,7 @@ def main(argv: list[str]) -> int:
         print("usage: python scripts/render_snippets.py [--check]", file=sys.stderr)
         return 2
     stale = []
-    for page in PAGES:
+    for page in pages():
         current = page.read_text(encoding="utf-8")
         rendered = render(current)
         if rendered == current:

@@ -1,9 +1,11 @@
-"""The guide's checked-in code blocks are the files they name, line for line.
+"""The docs' checked-in code blocks are the files they name, line for line.
 
-``docs/writing-a-backend.md`` shows its code literally (so it reads on GitHub
-too), each block under a ``<!-- snippet: target -->`` comment naming the file,
-section or line range it shows; ``scripts/render_snippets.py`` writes the
-blocks.  These tests fail as soon as a block and its file drift apart.
+Every page (``docs/**/*.md`` and ``README.md``) shows the code it takes from a
+file literally (so it reads on GitHub too), each block under a
+``<!-- snippet: target -->`` comment naming the file, section or line range it
+shows; ``scripts/render_snippets.py`` writes the blocks.  These tests fail as
+soon as a block and its file drift apart, or a page still holds a ``--8<--``
+include that only the site build would fill in.
 """
 
 from __future__ import annotations
@@ -43,12 +45,42 @@ def test_every_block_is_the_code_it_names() -> None:
         )
 
 
-def test_the_page_needs_no_site_build() -> None:
+PAGES = render_snippets.pages()
+
+
+def test_the_pages_are_every_docs_page() -> None:
+    assert GUIDE in PAGES
+    assert ROOT / "docs" / "tuning-methods.md" in PAGES
+    assert ROOT / "README.md" in PAGES
+    assert len(PAGES) == len(list((ROOT / "docs").rglob("*.md"))) + 1
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_the_page_needs_no_site_build(page: Path) -> None:
     """No include is left for pymdownx.snippets to fill in: the page is complete as checked in."""
-    text = GUIDE.read_text(encoding="utf-8")
-    assert render_snippets.render(text) == text, "run python scripts/render_snippets.py"
+    text = page.read_text(encoding="utf-8")
+    name = page.relative_to(ROOT).as_posix()
     for number, line in enumerate(text.splitlines(), start=1):
-        assert not render_snippets.INCLUDE.match(line), f"line {number}: an unrendered include {line!r}"
+        assert not render_snippets.INCLUDE.match(line.strip()), f"{name}:{number}: an unrendered include {line!r}"
+    assert render_snippets.render(text) == text, f"{name}: run python scripts/render_snippets.py"
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_every_rendered_block_of_every_page_is_its_file(page: Path) -> None:
+    name = page.relative_to(ROOT).as_posix()
+    for block in render_snippets.blocks(page.read_text(encoding="utf-8")):
+        if block.targets:
+            assert list(block.body) == block.expected(), (
+                f"{name} line {block.line}: the block differs from {' '.join(map(str, block.targets))}; "
+                "run python scripts/render_snippets.py"
+            )
+
+
+def test_the_tuning_methods_page_shows_the_dpo_recipe() -> None:
+    page = (ROOT / "docs" / "tuning-methods.md").read_text(encoding="utf-8")
+    [block] = [b for b in render_snippets.blocks(page) if b.targets]
+    assert [str(t) for t in block.targets] == ["docs/examples/dpo_recipe.py"]
+    assert len(block.body) > 20
 
 
 def test_check_mode_reports_the_guide_up_to_date(capsys: pytest.CaptureFixture[str]) -> None:
