@@ -39,7 +39,6 @@ def pages(root: Path = ROOT) -> list[Path]:
     return [*sorted((root / "docs").rglob("*.md")), root / "README.md"]
 
 
-
 COMMENT = re.compile(r"^<!-- snippet: (?P<targets>.+?) -->$")
 FENCE = re.compile(r"^(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 INCLUDE = re.compile(r'^--8<--\s+"(?P<target>[^"]+)"\s*$')

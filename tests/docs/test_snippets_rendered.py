@@ -61,7 +61,8 @@ def test_the_page_needs_no_site_build(page: Path) -> None:
     text = page.read_text(encoding="utf-8")
     name = page.relative_to(ROOT).as_posix()
     for number, line in enumerate(text.splitlines(), start=1):
-        assert not render_snippets.INCLUDE.match(line.strip()), f"{name}:{number}: an unrendered include {line!r}"
+        unrendered = render_snippets.INCLUDE.match(line.strip())
+        assert not unrendered, f"{name}:{number}: an unrendered include {line!r}"
     assert render_snippets.render(text) == text, f"{name}: run python scripts/render_snippets.py"
 
 
