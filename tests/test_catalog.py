@@ -362,7 +362,7 @@ def test_dataset_validate_against_a_model(tmp_path: Path) -> None:
     assert [(p["line"], p["rule"]) for p in report["problems"]] == [(1, "input-too-long")]
     human = _run("dataset", "validate", str(train), "-m", "gemini-1.5-flash-001-tuning")
     assert human.exit_code == 4
-    assert "input-too-long (1)" in human.stdout
+    assert "error input-too-long: 1 error\n" in human.stdout
     assert "line 1" in human.stdout
     plain = _run("dataset", "validate", str(train))
     assert plain.exit_code == 0

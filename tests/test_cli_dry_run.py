@@ -102,7 +102,10 @@ def test_an_invalid_job_exits_4_naming_each_problem_and_sends_nothing(
     result = run(emulator, "create", "-m", BASE_MODEL, "-t", bad_training, "--dry-run")
     assert result.exit_code == EXIT_INVALID, result.output
     assert "the job is NOT valid" in result.stdout
-    assert f"error: {bad_training}:2: output: an example needs 'output'" in result.stdout
+    assert "error missing-field: 2 errors\n" in result.stdout  # grouped by rule, with the real count
+    # Found by the backend's check and by the data's: shown once.
+    assert result.stdout.count("unknown field 'text'") == 1
+    assert f"  {bad_training}:2 output: an example needs 'output'" in result.stdout
     assert "no plan" in result.stdout
     assert emulator.requests() == []
 

@@ -31,6 +31,7 @@ __all__ = [
     "BackendError",
     "BackendNotFound",
     "BadRequestError",
+    "Call",
     "ConfigError",
     "DatasetError",
     "EmulatorStateInUse",
@@ -185,48 +186,104 @@ class UnsupportedParameter(TuneportError):
 
 
 @dataclass(frozen=True)
+class Call:
+    """Another operation a :class:`Remedy` passes its option to (``convert_dataset`` /
+    ``tuneport dataset convert``), with the arguments it needs besides.
+
+    *arguments* are positional placeholders (``SOURCE``, ``TARGET``) that a
+    reader may fill in (:meth:`Remedy.python`, :meth:`Remedy.cli`);
+    *options* are keywords it always takes (``(("to", "gemini"),)``).
+    """
+
+    python: str
+    """The function, e.g. ``"tuneport.datasets.convert_dataset"``."""
+    cli: str
+    """The command, e.g. ``"tuneport dataset convert"``."""
+    arguments: tuple[str, ...] = ()
+    options: tuple[tuple[str, str], ...] = ()
+    flags: tuple[tuple[str, str], ...] = ()
+    """The command's flags where they differ from the keywords (``(("format", "--from"),)``)."""
+
+
+@dataclass(frozen=True)
 class Remedy:
     """An option that gets past a problem, spelt for whoever reads it.
 
     A library message names the Python keyword (``policy='skip'``); the CLI
     names its flag (``--policy skip``).  Messages keep the remedy as data so
     each surface spells it its own way (:meth:`python`, :meth:`cli`).
+
+    With a *call*, the option goes to another operation
+    (``convert_dataset(SOURCE, TARGET, to='gemini', policy='skip')`` /
+    ``tuneport dataset convert SOURCE TARGET --to gemini --policy skip``).
+    With an empty *option*, the remedy is advice spelt the same everywhere
+    (its *effect*, e.g. ``"use the vertex backend"``): see :meth:`advice`.
     """
 
     option: str
-    """The Python keyword, e.g. ``"policy"``."""
+    """The Python keyword, e.g. ``"policy"`` (empty for :meth:`advice`)."""
     value: str | None = None
     """The value to pass, e.g. ``"skip"``; ``None`` when the reader must choose one."""
     effect: str = ""
     """What passing it does, e.g. ``"leaves such examples out"``."""
     choices: tuple[str, ...] = ()
     """The values to choose from when *value* is ``None`` (shown as ``drop|prepend``)."""
+    call: Call | None = None
+    """The operation that takes the option, when it is not the one that found the problem."""
 
-    def python(self) -> str:
-        """The remedy as a keyword argument: ``policy='skip' leaves such examples out``."""
+    @classmethod
+    def advice(cls, text: str) -> Remedy:
+        """A remedy that is no option, spelt the same on every surface (``use the vertex backend``)."""
+        return cls(option="", effect=text)
+
+    def python(self, arguments: Mapping[str, str] | None = None) -> str:
+        """The remedy as a keyword argument: ``policy='skip' leaves such examples out``.
+
+        *arguments* fill the placeholders of a :attr:`call` (``{"SOURCE": "data.jsonl"}``).
+        """
+        if not self.option:
+            return self.effect
         if self.value is not None:
             spelt = f"{self.option}={self.value!r}"
         elif self.choices:
             spelt = f"{self.option}=" + "|".join(repr(choice) for choice in self.choices)
         else:
             spelt = f"{self.option}=..."
+        if self.call is not None:
+            given = arguments or {}
+            parts = [repr(given[name]) if name in given else name for name in self.call.arguments]
+            parts += [f"{key}={value!r}" for key, value in self.call.options]
+            spelt = f"{self.call.python}({', '.join([*parts, spelt])})"
         return f"{spelt} {self.effect}".rstrip()
 
-    def cli(self, flags: Mapping[str, str] | None = None) -> str:
+    def cli(self, flags: Mapping[str, str] | None = None, arguments: Mapping[str, str] | None = None) -> str:
         """The remedy as a CLI flag: ``--policy skip leaves such examples out``.
 
         *flags* maps a keyword to the command's flag where the two differ
         (``{"format": "--from"}``); otherwise the flag is ``--`` plus the
-        keyword with dashes.
+        keyword with dashes.  A :attr:`call` is spelt as its whole command,
+        in backquotes, its placeholders filled from *arguments*.
         """
-        flag = (flags or {}).get(self.option) or "--" + self.option.replace("_", "-")
+        if not self.option:
+            return self.effect
+        own = dict(self.call.flags) if self.call is not None else dict(flags or {})
+        spelt = self._flag(self.option, own)
         if self.value is not None:
-            spelt = f"{flag} {self.value}"
+            spelt += f" {self.value}"
         elif self.choices:
-            spelt = f"{flag} " + "|".join(self.choices)
+            spelt += " " + "|".join(self.choices)
         else:
-            spelt = f"{flag} {self.option.upper()}"
+            spelt += f" {self.option.upper()}"
+        if self.call is not None:
+            given = arguments or {}
+            parts = [shlex.quote(given[name]) if name in given else name for name in self.call.arguments]
+            parts += [f"{self._flag(key, own)} {value}" for key, value in self.call.options]
+            spelt = f"`{' '.join([self.call.cli, *parts, spelt])}`"
         return f"{spelt} {self.effect}".rstrip()
+
+    @staticmethod
+    def _flag(option: str, flags: Mapping[str, str]) -> str:
+        return flags.get(option) or "--" + option.replace("_", "-")
 
 
 @dataclass(frozen=True)
@@ -251,7 +308,10 @@ class Problem:
         if self.field:
             where.append(self.field)
         rule = f" [{self.rule}]" if self.rule else ""
-        return f"{': '.join(where)}: {self.message}{rule}" if where else self.message + rule
+        text = f"{': '.join(where)}: {self.message}{rule}" if where else self.message + rule
+        if self.remedies:
+            text += " (" + "; or ".join(remedy.python() for remedy in self.remedies) + ")"
+        return text
 
 
 class ValidationError(TuneportError):
@@ -262,6 +322,8 @@ class ValidationError(TuneportError):
         errors = [p for p in self.problems if p.severity == "error"]
         shown = errors or list(self.problems)
         head = summary or f"{len(errors)} problem(s) found"
+        #: The headline alone (``str()`` is the headline and the problems), secrets masked.
+        self.summary = redact(head)
         lines = [head] + [f"  {p}" for p in shown[:20]]
         if len(shown) > 20:
             lines.append(f"  ... and {len(shown) - 20} more")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -19,6 +20,7 @@ from tuneport._suggest import close_matches, did_you_mean
 from tuneport.errors import (
     DatasetError,
     Problem,
+    Remedy,
     SpecError,
     UnsupportedCapability,
     UnsupportedParameter,
@@ -32,7 +34,7 @@ if TYPE_CHECKING:
     from tuneport.cost import CostEstimate
     from tuneport.datasets import DatasetReport, DatasetRole
 
-__all__ = ["Finding", "PreflightReport", "preflight"]
+__all__ = ["Finding", "PreflightReport", "preflight", "problem_dict"]
 
 log = logging.getLogger("tuneport")
 
@@ -118,15 +120,20 @@ class PreflightReport:
             "base_model": self.base_model,
             "ok": self.ok,
             "catalog_entry": self.entry.summary() if self.entry else None,
-            "problems": [
-                {"kind": f.kind, **{k: v for k, v in vars(f.problem).items() if v is not None}}
-                for f in self.findings
-            ],
+            "problems": [{"kind": f.kind, **problem_dict(f.problem)} for f in self.findings],
             "datasets": {name: report.to_dict() for name, report in self.datasets.items()},
             "plan": self.plan,
             "plan_note": self.plan_note,
             "cost": self.cost.to_dict() if self.cost is not None else None,
         }
+
+
+def problem_dict(problem: Problem, spell: Callable[[Remedy], str] | None = None) -> dict[str, Any]:
+    """*problem* as JSON-able data: its set fields, its remedies spelt by *spell* (as Python by default)."""
+    data = {k: v for k, v in vars(problem).items() if v is not None and k != "remedies"}
+    if problem.remedies:
+        data["remedies"] = [(spell or Remedy.python)(remedy) for remedy in problem.remedies]
+    return data
 
 
 def _data_kind(source: object) -> str:

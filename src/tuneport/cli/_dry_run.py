@@ -10,6 +10,7 @@ accepted, 4 when something blocks it.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from tuneport.cli._job_options import flag_of_problem, named
+from tuneport.cli._problems import cap_line, print_problems
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -53,11 +55,17 @@ def _print_report(report: PreflightReport, console: Console) -> None:
     text(f"dry run ({report.backend}, {report.base_model}): nothing sent; the job is {verdict}", "bold")
     if report.cost is not None:
         text(report.cost.describe())
-    for finding in report.findings:
-        problem = finding.problem
-        flag = flag_of_problem(problem, in_data=finding.kind == "dataset")
-        shown = replace(problem, message=named(problem.message, flag))  # its str() says where
-        text(f"{problem.severity}: {shown}", "red" if problem.severity == "error" else "yellow")
+    shown = [
+        # A spec field's problem names the create flag that sets it.
+        replace(problem, message=named(problem.message, flag_of_problem(problem, in_data=kind == "dataset")))
+        for kind, problem in ((finding.kind, finding.problem) for finding in report.findings)
+    ]
+    print_problems(console, shown, counts_by_rule=_counts_by_rule(report))
+    kept = sum(len(dataset.problems) for dataset in report.datasets.values())
+    found = sum(dataset.error_count + dataset.warning_count for dataset in report.datasets.values())
+    capped = cap_line(kept, found, hint="`tuneport dataset validate FILE --max-problems N` shows more")
+    if capped:
+        text(capped, "dim")
     if report.plan is None:
         text(report.plan_note or "no plan", "dim")
         return
@@ -68,6 +76,14 @@ def _print_report(report: PreflightReport, console: Console) -> None:
             text("params: " + json.dumps(request["params"], sort_keys=True))
         if request.get("json") is not None:
             text(json.dumps(_abridged(request["json"]), indent=2, ensure_ascii=False))
+
+
+def _counts_by_rule(report: PreflightReport) -> dict[str, int]:
+    """Every dataset problem found per rule, kept or not (other findings are all kept)."""
+    counts: Counter[str] = Counter()
+    for dataset in report.datasets.values():
+        counts.update(dataset.counts_by_rule)
+    return dict(counts)
 
 
 #: A list longer than this (inline examples, say) shows its first items and a count of the rest.

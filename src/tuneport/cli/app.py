@@ -22,7 +22,8 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -144,8 +145,8 @@ def exit_code_for(error: BaseException) -> int:
     return code if isinstance(code, int) else EXIT_USAGE
 
 
-def error_payload(error: BaseException) -> dict[str, Any]:
-    """A JSON description of an error for ``--json`` output."""
+def error_payload(error: BaseException, flags: dict[str, str] | None = None) -> dict[str, Any]:
+    """A JSON description of an error for ``--json`` output (remedies spelt with the command's *flags*)."""
     payload: dict[str, Any] = {"type": type(error).__name__, "message": str(error)}
     for attr in ("status_code", "status", "request_id", "field", "line", "source", "profile", "key"):
         value = getattr(error, attr, None)
@@ -153,7 +154,9 @@ def error_payload(error: BaseException) -> dict[str, Any]:
             payload[attr] = value
     problems = getattr(error, "problems", None)
     if problems:
-        payload["problems"] = [{k: v for k, v in vars(p).items() if v is not None} for p in problems]
+        from tuneport.preflight import problem_dict
+
+        payload["problems"] = [problem_dict(p, lambda remedy: remedy.cli(flags)) for p in problems]
     return payload
 
 
@@ -185,6 +188,33 @@ def report_internal_error(error: BaseException, json_mode: bool) -> None:
         click.echo(f"Error: {internal_error_message(error)}", err=True)
 
 
+#: ``ctx.meta`` key of a command's flag map: Python keyword → its flag where they differ
+#: (``{"format": "--from"}``), so that a problem's remedies name this command's flags.
+FLAGS_META = "tuneport.flags"
+
+
+def problem_flags(ctx: click.Context) -> dict[str, str]:
+    """The flag map the running command left in ``ctx.meta`` (empty when it left none)."""
+    flags = ctx.meta.get(FLAGS_META)
+    return dict(flags) if isinstance(flags, dict) else {}
+
+
+def report_error(error: BaseException, *, flags: dict[str, str] | None = None) -> None:
+    """Print a tuneport error on stderr: ``Error: <headline>``, then, for an invalid input, its problems
+    grouped by rule with their fixes (each problem once; the headline never repeats them)."""
+    from tuneport.errors import ValidationError
+
+    if not isinstance(error, ValidationError) or not error.problems:
+        click.echo(f"Error: {error}", err=True)
+        return
+    from rich.console import Console
+
+    from tuneport.cli._problems import print_problems
+
+    click.echo(f"Error: {error.summary}", err=True)
+    print_problems(Console(stderr=True, soft_wrap=True), error.problems, flags=flags)
+
+
 #: click's own control flow, raised through commands: never an internal error.
 _CLICK_FLOW: tuple[type[BaseException], ...] = (click.exceptions.Exit, click.ClickException, click.Abort)
 
@@ -207,9 +237,10 @@ class TuneportGroup(click.Group):
             state = ctx.find_object(State)
             json_mode = state.output.json_mode if state else False
             if json_mode:
-                click.echo(json.dumps({"error": error_payload(error)}, indent=2, default=str))
+                payload = error_payload(error, problem_flags(ctx))
+                click.echo(json.dumps({"error": payload}, indent=2, default=str))
             else:
-                click.echo(f"Error: {error}", err=True)
+                report_error(error, flags=problem_flags(ctx))
             ctx.exit(exit_code_for(error))
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
@@ -226,7 +257,8 @@ class TuneportGroup(click.Group):
     def main(self, args: Sequence[str] | None = None, *pos: Any, **kwargs: Any) -> Any:
         # What fails before a command runs (parsing an option, say) is caught here.
         try:
-            return super().main(args, *pos, **kwargs)
+            with cli_output_of_warnings():
+                return super().main(args, *pos, **kwargs)
         except _CLICK_FLOW:
             raise
         except Exception as error:
@@ -289,10 +321,84 @@ def add_global_options(cmd: click.Command) -> None:
 
 
 def configure_logging(verbose: int) -> None:
-    """Log to stderr: info with ``-v``, debug with ``-vv``."""
-    level = logging.DEBUG if verbose > 1 else logging.INFO
-    logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger().setLevel(level)  # a later -v (after the verb) raises the level already set
+    """Log to stderr: warnings always (as ``warning: …``), info with ``-v``, debug with ``-vv``."""
+    handler = _cli_handler()
+    if verbose:
+        level = logging.DEBUG if verbose > 1 else logging.INFO
+        handler.setLevel(level)
+        logging.getLogger().setLevel(level)  # a later -v (after the verb) raises the level already set
+
+
+class CliLogHandler(logging.Handler):
+    """The CLI's one log handler, on stderr: a record at WARNING or above reads ``warning: <message>``
+    (``error: …`` above), yellow (red) on a terminal only; with ``-v``/``-vv`` the info and debug
+    records keep their detailed form, ``LEVEL logger: message``.  Secrets are masked in every line.
+
+    It looks ``sys.stderr`` up at each record, so it writes where stderr is now.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        from tuneport.errors import redact
+
+        try:
+            if record.levelno < logging.WARNING:
+                sys.stderr.write(redact(self.format(record)) + "\n")
+                sys.stderr.flush()
+                return
+            from rich.console import Console
+            from rich.text import Text
+
+            word, style = ("error", "red") if record.levelno >= logging.ERROR else ("warning", "yellow")
+            line = Text.assemble((word, style), ": ", redact(record.getMessage()))
+            Console(stderr=True, soft_wrap=True, highlight=False).print(line)
+        except Exception:  # a log line never breaks a command
+            self.handleError(record)
+
+
+def _cli_handler() -> CliLogHandler:
+    """The root logger's :class:`CliLogHandler`, installed once per process."""
+    root = logging.getLogger()
+    for handler in root.handlers:
+        if isinstance(handler, CliLogHandler):
+            return handler
+    handler = CliLogHandler()
+    root.addHandler(handler)
+    if root.level > logging.WARNING or root.level == logging.NOTSET:
+        root.setLevel(logging.WARNING)
+    return handler
+
+
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: Any = None,
+    line: str | None = None,
+) -> None:
+    """``warnings.showwarning`` for the CLI: a Python warning is a ``warning: <message>`` line, as a
+    logged one, without Python's ``file:line: Category`` and source line."""
+    logging.getLogger("py.warnings").warning("%s", message)
+
+
+@contextmanager
+def cli_output_of_warnings() -> Iterator[None]:
+    """While the CLI runs: logged and Python warnings print as ``warning: …`` on stderr."""
+    import warnings
+
+    handler = _cli_handler()
+    level = handler.level
+    shown = warnings.showwarning
+    warnings.showwarning = _show_warning
+    try:
+        yield
+    finally:
+        warnings.showwarning = shown
+        handler.setLevel(level)
 
 
 _PROFILE_HELP = "Profile of tuneport.toml to use (default: $TUNEPORT_PROFILE)."

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
 from tuneport.cli._cost import stats_cost
-from tuneport.cli.app import EXIT_INVALID, FilePath, State, cli
+from tuneport.cli.app import EXIT_INVALID, FLAGS_META, FilePath, State, cli
 from tuneport.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -27,6 +26,10 @@ METHOD_HELP = (
 )
 #: Problems shown per rule in a human report (all are in --json).
 SHOWN_PER_RULE = 10
+#: The Python keywords `dataset validate` and `stats` spell as other flags (others are `--` + keyword).
+_FLAGS = {"format": "--format"}
+#: Each verb's flag map (a keyword not listed is `--` + keyword).
+_VERB_FLAGS = {"validate": _FLAGS, "stats": _FLAGS, "convert": {"format": "--from"}}
 #: From this size on, `dataset validate` uses one process per CPU.
 PARALLEL_FROM_BYTES = 16 * 1024 * 1024
 
@@ -70,8 +73,11 @@ def find_entry(state: State, backend: str | None, model: str | None) -> CatalogE
 
 
 @cli.group()
-def dataset() -> None:
+@click.pass_context
+def dataset(ctx: click.Context) -> None:
     """Validate, convert and describe tuning datasets (locally, before any upload)."""
+    # A problem's remedies name the verb's own flags (`convert` reads the source's format from --from).
+    ctx.meta[FLAGS_META] = dict(_VERB_FLAGS.get(ctx.invoked_subcommand or "", {}))
 
 
 def detected_method(file: str, given: str | None) -> str:
@@ -125,29 +131,30 @@ def dataset_validate(
     )
 
     def human(console: Console) -> None:
+        from tuneport.cli._problems import cap_line, print_problems
+
         against = f" against {entry.backend} / {entry.base_model}" if entry else ""
         fmt = report.format.value if report.format else "unknown"
         console.print(
-            f"[bold]{file}[/bold]: {report.example_count} examples, format {fmt}, {kind} data{against}"
+            f"[bold]{file}[/bold]: {report.example_count} examples, format {fmt}, {kind} data{against}",
+            soft_wrap=True,
         )
-        by_rule: dict[tuple[str, str], list[Any]] = defaultdict(list)
-        for problem in report.problems:
-            by_rule[(problem.severity, problem.rule or "problem")].append(problem)
-        for (severity, rule), problems in sorted(by_rule.items()):
-            colour = "red" if severity == "error" else "yellow"
-            console.print(f"[{colour}]{severity}[/{colour}] {rule} ({len(problems)})")
-            for problem in problems[:SHOWN_PER_RULE]:
-                where = f"line {problem.line}" if problem.line is not None else "file"
-                field = f" {problem.field}" if problem.field else ""
-                console.print(f"  {where}{field}: {problem.message}", highlight=False, markup=False)
-            if len(problems) > SHOWN_PER_RULE:
-                console.print(f"  … and {len(problems) - SHOWN_PER_RULE} more", style="dim")
-        if report.truncated:
-            console.print(f"stopped after {max_problems} problems (--max-problems)", style="dim")
-        verdict = "[green]valid[/green]" if report.ok else f"[red]{report.error_count} error(s)[/red]"
-        console.print(f"{verdict}, {report.warning_count} warning(s)")
+        print_problems(
+            console, report.problems, counts_by_rule=report.counts_by_rule, source=report.source, flags=_FLAGS
+        )
+        capped = cap_line(len(report.problems), report.error_count + report.warning_count)
+        if capped:
+            console.print(capped, style="dim", highlight=False, soft_wrap=True)
+        verdict = "[green]valid[/green]" if report.ok else f"[red]{report.error_count:,} error(s)[/red]"
+        console.print(f"{verdict}, {report.warning_count:,} warning(s)")
 
-    state.output.emit(report.to_dict(), human)
+    payload = report.to_dict()
+    # The fixes as this command's flags and commands (the library spells them as Python).
+    payload["fixes"] = {
+        rule: [remedy.cli(_FLAGS, {"SOURCE": report.source}) for remedy in remedies]
+        for rule, remedies in report.fixes.items()
+    }
+    state.output.emit(payload, human)
     if not report.ok:
         raise SystemExit(EXIT_INVALID)
 

@@ -32,6 +32,7 @@ from typing import Any, BinaryIO, Final
 from tuneport._file_permissions import not_a_regular_file
 from tuneport._methods import TuningMethod
 from tuneport._nesting import first_lone_surrogate, nested_too_deep, nesting_message
+from tuneport.datasets.fixes import fixes_for
 from tuneport.datasets.formats import DatasetFormat, FileLayout
 from tuneport.datasets.formats.gemini import INPUT_KEYS, OUTPUT_KEY
 from tuneport.datasets.json_codecs import JsonCodec, resolve_codec
@@ -463,11 +464,13 @@ def detect_shape(
             problem = Problem(
                 message="cannot tell the format from the content (no record has 'contents', 'messages', "
                 "'text_input'/'output', 'completions', 'preferred_output', 'prompt'/'chosen'/'rejected' "
-                "or 'turns'); pass format= explicitly",
+                "or 'turns')",
                 source=str(path),
                 rule=Rule.UNKNOWN_FORMAT.value,
+                remedies=fixes_for(Rule.UNKNOWN_FORMAT.value),
             )
-        raise DatasetError([problem], summary=f"{path}: {problem.message}")
+        # The summary does not repeat the problem: str() of the error lists it below.
+        raise DatasetError([problem], summary=f"{path}: unknown format")
     # Ties go to the order of the enum (gemini, vertex, openai, ...) for stability.
     best = max(DatasetFormat, key=lambda f: (votes[f], -list(DatasetFormat).index(f)))
     # A record whose keys tell its method outweighs those that do not (a Vertex preference
@@ -511,7 +514,7 @@ def refuse_special_file(path: Path) -> None:
         problem = Problem(
             message=f"cannot read the file: {reason}", source=str(path), rule=Rule.FILE_NOT_READABLE.value
         )
-        raise DatasetError([problem], summary=f"{path}: {problem.message}")
+        raise DatasetError([problem], summary=f"{path}: not a readable file")
 
 
 def _is_blank(path: Path) -> bool:

@@ -93,6 +93,7 @@ class _Result:
     problems: list[Problem]
     errors: int
     warnings: int
+    counts_by_rule: dict[str, int]
     digests: bytes
     digest_lines: bytes
 
@@ -129,6 +130,7 @@ def _validate_range(task: _Task) -> _Result:
         problems=log.problems,
         errors=log.error_count,
         warnings=log.warning_count,
+        counts_by_rule=dict(log.counts_by_rule),
         digests=digests.tobytes(),
         digest_lines=lines.tobytes(),
     )
@@ -170,12 +172,16 @@ def validate_in_parallel(
                 replace(p, line=p.line + offset) if p.line is not None else p for p in result.problems
             ]
             warnings = result.warnings
+            counts = dict(result.counts_by_rule)
             if duplicates is not None:
                 found, count = _duplicates(result, offset, duplicates, log)
                 # File order, as a serial pass reports: a line's own problems, then its duplicate warning.
                 problems = list(heapq.merge(problems, found, key=_line))
                 warnings += count
-            log.absorb(problems, errors=result.errors, warnings=warnings)
+                if count:
+                    rule = Rule.DUPLICATE_EXAMPLE.value
+                    counts[rule] = counts.get(rule, 0) + count
+            log.absorb(problems, errors=result.errors, warnings=warnings, counts_by_rule=counts)
             scan.records += result.records
             scan.lines += result.lines
             valid += result.valid

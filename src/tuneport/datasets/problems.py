@@ -7,12 +7,15 @@ a test keeps that page and this table in step.
 Readers and checks report into a :class:`ProblemLog` instead of raising, so
 one pass over a file finds every problem.  The log keeps at most
 ``max_problems`` (memory stays bounded on a file where every line is bad)
-but counts them all, so a report can say "and 12,345 more".
+but counts them all, per rule too, so a report can say "role-order: 125
+errors, first 50 kept" and "first 100 of 250 problems".
 """
 
 from __future__ import annotations
 
 import enum
+from collections import Counter
+from collections.abc import Mapping
 
 from tuneport.errors import DatasetError, Problem
 
@@ -101,6 +104,8 @@ class ProblemLog:
         self.problems: list[Problem] = []
         self.error_count = 0
         self.warning_count = 0
+        #: Every problem found per rule id, kept or not.
+        self.counts_by_rule: Counter[str] = Counter()
 
     @property
     def truncated(self) -> bool:
@@ -117,29 +122,34 @@ class ProblemLog:
     ) -> None:
         """Record a problem, with the rule's severity unless *severity* is given."""
         problem_severity = severity or rule.severity
-        self._count(problem_severity)
+        self._count(problem_severity, rule)
         if self.max_problems is None or len(self.problems) < self.max_problems:
             self._keep(line, field, rule, message, problem_severity)
 
     def report_always(self, line: int | None, field: str | None, rule: Rule, message: str) -> None:
         """Record a dataset-level problem, kept even past the cap (there are only a few)."""
-        self._count(rule.severity)
+        self._count(rule.severity, rule)
         self._keep(line, field, rule, message, rule.severity)
 
     def report_as_warning(self, line: int | None, field: str | None, rule: Rule, message: str) -> None:
         """Record a problem as a warning whatever its rule (e.g. an example a conversion skipped)."""
         self.report(line, field, rule, message, Severity.WARNING)
 
-    def absorb(self, problems: list[Problem], *, errors: int, warnings: int) -> None:
-        """Take in problems found elsewhere (in order), counted as *errors* and *warnings* in all."""
+    def absorb(
+        self, problems: list[Problem], *, errors: int, warnings: int, counts_by_rule: Mapping[str, int]
+    ) -> None:
+        """Take in problems found elsewhere (in order), counted as *errors* and *warnings* in all,
+        and per rule as *counts_by_rule* says."""
         self.error_count += errors
         self.warning_count += warnings
+        self.counts_by_rule.update(counts_by_rule)
         for problem in problems:
             if self.max_problems is not None and len(self.problems) >= self.max_problems:
                 break
             self.problems.append(problem)
 
-    def _count(self, severity: Severity) -> None:
+    def _count(self, severity: Severity, rule: Rule) -> None:
+        self.counts_by_rule[rule.value] += 1
         if severity is Severity.ERROR:
             self.error_count += 1
         else:
@@ -183,7 +193,8 @@ class FailFastLog(ProblemLog):
                     rule=rule.value,
                     severity="error",
                 )
-            raise DatasetError([problem], summary=f"invalid dataset: {problem}")
+            # The summary does not repeat the problem: str() of the error lists it below.
+            raise DatasetError([problem], summary="invalid dataset")
 
     def report_always(self, line: int | None, field: str | None, rule: Rule, message: str) -> None:
         self.report(line, field, rule, message)

@@ -9,12 +9,13 @@ around the pass.  Problems are counted without limit and kept up to
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from tuneport._methods import TuningMethod
 from tuneport.datasets.checks import Check, DuplicateFinder, checks_for, digest_of
+from tuneport.datasets.fixes import fixes_for
 from tuneport.datasets.formats import DatasetFormat, FileLayout, coerce_format, coerce_method
 from tuneport.datasets.json_codecs import JsonCodec
 from tuneport.datasets.limits import DatasetLimits, DatasetRole
@@ -22,7 +23,7 @@ from tuneport.datasets.parallel import can_split, validate_in_parallel
 from tuneport.datasets.problems import ProblemLog, Rule
 from tuneport.datasets.reading import Scan
 from tuneport.datasets.sources import DatasetSource, RemoteFile, resolve_source
-from tuneport.errors import DatasetError, Problem
+from tuneport.errors import DatasetError, Problem, Remedy
 
 __all__ = ["DatasetReport", "validate_dataset"]
 
@@ -57,6 +58,13 @@ class DatasetReport:
     size_bytes: int | None = None
     #: The kind of data checked: supervised examples, preference examples or distillation prompts.
     method: TuningMethod = TuningMethod.SUPERVISED
+    #: Every problem found per rule id, kept or not (``problems`` holds at most ``max_problems``).
+    counts_by_rule: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def fixes(self) -> dict[str, tuple[Remedy, ...]]:
+        """The standard way past each rule found that has one (see :mod:`tuneport.datasets.fixes`)."""
+        return {rule: fixes_for(rule) for rule in self.counts_by_rule if fixes_for(rule)}
 
     @property
     def errors(self) -> tuple[Problem, ...]:
@@ -101,6 +109,11 @@ class DatasetReport:
             "warning_count": self.warning_count,
             "truncated": self.truncated,
             "size_bytes": self.size_bytes,
+            "counts_by_rule": dict(self.counts_by_rule),
+            "fixes": {
+                rule: [remedy.python({"SOURCE": self.source}) for remedy in remedies]
+                for rule, remedies in self.fixes.items()
+            },
             "problems": [
                 {
                     "source": p.source,
@@ -168,6 +181,7 @@ def validate_dataset(
             truncated=False,
             checked=False,
             method=kind,
+            counts_by_rule=dict(log.counts_by_rule),
         )
     log = ProblemLog(resolved.name, max_problems=max_problems)
     scan: Scan[Any] = Scan(resolved, log, format=format, codec=codec, method=kind)
@@ -206,6 +220,7 @@ def validate_dataset(
         layout=scan.layout,
         size_bytes=scan.size_bytes,
         method=kind,
+        counts_by_rule=dict(log.counts_by_rule),
     )
 
 
