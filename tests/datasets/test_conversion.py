@@ -98,7 +98,10 @@ def test_policy_error_names_the_line_and_leaves_no_file(tmp_path: Path, codec: J
         "contents",
         "multi-turn-not-allowed",
     )
-    assert "policy='skip'" in str(excinfo.value)
+    assert [remedy.python() for remedy in excinfo.value.first.remedies] == [
+        "policy='skip' leaves such examples out",
+        "policy='split' splits them into pairs",
+    ]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["v.jsonl"]
 
 
@@ -199,10 +202,15 @@ def test_vertex_needs_a_mime_type(tmp_path: Path) -> None:
             }
         ],
     )
-    report = convert_dataset(source, tmp_path / "v.jsonl", to="vertex", policy="skip")
-    assert where(report.problems) == [(1, "messages[0].content[0]", "file-part-not-allowed")]
-    assert report.written == 0
-    assert (tmp_path / "v.jsonl").read_text() == ""
+    # Its only example skipped, the conversion writes nothing: an error (#18), and no empty file.
+    with pytest.raises(DatasetError) as excinfo:
+        convert_dataset(source, tmp_path / "v.jsonl", to="vertex", policy="skip")
+    assert where(excinfo.value.problems) == [
+        (None, None, "empty-dataset"),
+        (1, "messages[0].content[0]", "file-part-not-allowed"),
+    ]
+    assert "file-part-not-allowed in 1" in excinfo.value.first.message
+    assert not (tmp_path / "v.jsonl").exists()
 
 
 def test_layouts(tmp_path: Path) -> None:

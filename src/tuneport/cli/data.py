@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from tuneport.catalog import Catalog, CatalogEntry
-    from tuneport.datasets import ConversionPolicy, DatasetLimits
+    from tuneport.datasets import ConversionPolicy, DatasetLimits, SystemHandling
 
 pass_state = click.make_pass_decorator(State)
 FORMATS = click.Choice(["gemini", "vertex", "openai", "trl", "neutral"])
@@ -194,6 +194,13 @@ def _auto_workers(file: str) -> int:
     show_default=True,
     help="What to do with an example the target cannot hold.",
 )
+@click.option(
+    "--system",
+    type=click.Choice(["drop", "prepend"]),
+    help="For a target without system instructions (gemini): drop an example's system instruction, or "
+    "prepend its text to the question after a blank line (to every pair's question with --policy split). "
+    "Default: such examples are handled by --policy.",
+)
 @pass_state
 def dataset_convert(
     state: State,
@@ -204,6 +211,7 @@ def dataset_convert(
     method: str | None,
     source_method: str | None,
     policy: str,
+    system: str | None,
 ) -> None:
     """Convert a dataset between formats (Gemini API, Vertex, OpenAI, trl, neutral), or into another kind.
 
@@ -211,10 +219,13 @@ def dataset_convert(
     preference examples and distillation prompts between vertex, openai, trl
     and neutral. With --method supervised, preference data keeps each prompt
     with its preferred answer (the first step of Google's DPO recipe).
+    A conversion that writes no example exits 4 saying why, and leaves no
+    target file.
     """
     from tuneport.datasets import convert_dataset
 
     chosen: ConversionPolicy = "error" if policy == "error" else ("skip" if policy == "skip" else "split")
+    handling: SystemHandling | None = None if system is None else ("drop" if system == "drop" else "prepend")
     read_kind = source_method or _shape_method(source) or method or "supervised"
     try:
         report = convert_dataset(
@@ -225,6 +236,7 @@ def dataset_convert(
             policy=chosen,
             method=method or read_kind,
             source_method=read_kind,
+            system=handling,
         )
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
@@ -236,10 +248,17 @@ def dataset_convert(
             if report.method is report.source_method
             else f"{report.source_method} data into {report.method} data"
         )
+        # "unchanged" only for a rewrite in the same format; across formats they were converted.
+        whole = "unchanged" if report.same_format and not report.system_changed else "converted"
+        moved = (
+            f"; system instruction {_SYSTEM_DONE[report.system]} in {report.system_changed}"
+            if report.system is not None and report.system_changed
+            else ""
+        )
         console.print(
             f"{source} ({fmt}) → {target} ({report.target_format.value}), {kinds}: read {report.read}, "
-            f"wrote {report.written} ({report.converted} unchanged, {report.split} split, "
-            f"{report.skipped} skipped)"
+            f"wrote {report.written} ({report.converted} {whole}, {report.split} split, "
+            f"{report.skipped} skipped){moved}"
         )
         for problem in report.problems[:SHOWN_PER_RULE]:
             console.print(
@@ -249,6 +268,9 @@ def dataset_convert(
             console.print(f"  … and {len(report.problems) - SHOWN_PER_RULE} more (see --json)", style="dim")
 
     state.output.emit(report.to_dict(), human)
+
+
+_SYSTEM_DONE = {"drop": "dropped", "prepend": "prepended to the question"}
 
 
 def _shape_method(file: str) -> str | None:

@@ -49,7 +49,13 @@ if TYPE_CHECKING:
     from tuneport.datasets.sources import DatasetSource
     from tuneport.datasets.stats import DatasetStats, Distribution, dataset_stats
     from tuneport.datasets.validation import DatasetReport, validate_dataset
-    from tuneport.datasets.writing import ConversionPolicy, ConversionReport, convert_dataset, write_examples
+    from tuneport.datasets.writing import (
+        ConversionPolicy,
+        ConversionReport,
+        SystemHandling,
+        convert_dataset,
+        write_examples,
+    )
     from tuneport.models import (
         Example,
         FilePart,
@@ -81,6 +87,7 @@ _LAZY: dict[str, str] = {
     "PromptExample": "tuneport.models",
     "Rule": "tuneport.datasets.problems",
     "Severity": "tuneport.datasets.problems",
+    "SystemHandling": "tuneport.datasets.writing",
     "TextPart": "tuneport.models",
     "TuningMethod": "tuneport.models",
     "Turn": "tuneport.models",
@@ -132,6 +139,7 @@ __all__ = [
     "PromptExample",
     "Rule",
     "Severity",
+    "SystemHandling",
     "TextPart",
     "TuningMethod",
     "Turn",

@@ -15,7 +15,12 @@ text-only…) is decided by the policy:
   (the earlier turns are dropped) and report it; problems splitting cannot
   fix (a system instruction, a file part) are skipped.
 
-Records of the source that are invalid follow the same policy.
+Records of the source that are invalid follow the same policy.  A system
+instruction the target cannot hold can be dropped or prepended to the
+question instead (``system=``, see ``system_instructions.py``).  A
+conversion that would write no example raises
+:class:`~tuneport.errors.DatasetError` (``empty-dataset``) saying why, and
+leaves no target file (an existing one stays as it was).
 
 Each kind of data (a tuning method's: supervised examples, preference
 examples, distillation prompts) converts between its own formats
@@ -35,8 +40,9 @@ import csv
 import io
 import os
 import secrets
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any, Literal
 
@@ -55,15 +61,24 @@ from tuneport.datasets.formats import (
 )
 from tuneport.datasets.formats.neutral import NeutralFormat, NeutralReader
 from tuneport.datasets.json_codecs import JsonCodec, resolve_codec
-from tuneport.datasets.light import MODEL, LightExample, LightPreference, LightPrompt
+from tuneport.datasets.light import MODEL, LightExample, LightPart, LightPreference, LightPrompt
 from tuneport.datasets.problems import FailFastLog, ProblemLog, Rule
 from tuneport.datasets.reading import Scan
 from tuneport.datasets.sources import IN_MEMORY_NAME, DatasetSource, LocalFile, resolve_source
-from tuneport.errors import DatasetError, Problem
+from tuneport.datasets.system_instructions import (
+    SYSTEM_REMEDY,
+    SystemHandling,
+    check_system_handling,
+    drop_system,
+    prepend_system,
+    relocate_gaps,
+)
+from tuneport.errors import DatasetError, Problem, Remedy
 
 __all__ = [
     "ConversionPolicy",
     "ConversionReport",
+    "SystemHandling",
     "atomic_output",
     "check_writable",
     "convert_dataset",
@@ -221,6 +236,9 @@ ConversionPolicy = Literal["error", "skip", "split"]
 
 _POLICIES = ("error", "skip", "split")
 
+_SKIP_REMEDY = Remedy("policy", "skip", "leaves such examples out")
+_SPLIT_REMEDY = Remedy("policy", "split", "splits them into pairs")
+
 
 @dataclass(frozen=True)
 class ConversionReport:
@@ -236,7 +254,7 @@ class ConversionReport:
     read: int
     #: Examples written to the target (a split example counts once per piece).
     written: int
-    #: Source examples written unchanged.
+    #: Source examples written whole, one for one, in the target format (see :attr:`unchanged`).
     converted: int
     #: Source examples split into several.
     split: int
@@ -250,11 +268,25 @@ class ConversionReport:
     method: TuningMethod = TuningMethod.SUPERVISED
     #: The kind of data read (another than :attr:`method` when converted into it).
     source_method: TuningMethod = TuningMethod.SUPERVISED
+    #: What was done with system instructions the target cannot hold (``None``: they were problems).
+    system: SystemHandling | None = None
+    #: Source examples written (whole or split) whose system instruction was dropped or prepended.
+    system_changed: int = 0
+
+    @property
+    def same_format(self) -> bool:
+        """True when the target has the source's format and kind of data (a rewrite, not a conversion)."""
+        return self.source_format is self.target_format and self.method is self.source_method
+
+    @property
+    def unchanged(self) -> int:
+        """Examples written as they were read: :attr:`converted` when the format is the same, else 0."""
+        return self.converted if self.same_format and not self.system_changed else 0
 
     @property
     def lossless(self) -> bool:
-        """True when every source record was written unchanged (and whole: no kind was converted)."""
-        return self.converted == self.read and self.method is self.source_method
+        """True when every source record was written whole (no split, skip, dropped system or kind change)."""
+        return self.converted == self.read and self.method is self.source_method and not self.system_changed
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able form (for ``--json`` output)."""
@@ -270,8 +302,11 @@ class ConversionReport:
             "read": self.read,
             "written": self.written,
             "converted": self.converted,
+            "unchanged": self.unchanged,
             "split": self.split,
             "skipped": self.skipped,
+            "system": self.system,
+            "system_changed": self.system_changed,
             "truncated": self.truncated,
             "problems": [
                 {
@@ -298,6 +333,7 @@ def convert_dataset(
     codec: JsonCodec | None = None,
     method: TuningMethod | str = TuningMethod.SUPERVISED,
     source_method: TuningMethod | str | None = None,
+    system: SystemHandling | None = None,
 ) -> ConversionReport:
     """Convert *source* (a file or in-memory examples) into *target* in format *to*.
 
@@ -311,12 +347,23 @@ def convert_dataset(
     ``preference`` or ``supervised`` into ``distillation`` keeps the prompts.
     Other pairs raise ``ValueError``.
 
+    *system* says what to do with a system instruction the target cannot
+    hold (Gemini API pairs): ``"drop"`` it, or ``"prepend"`` its text to
+    the question, after a blank line (to every pair's question when
+    ``policy="split"`` splits a conversation).  ``None`` (the default) leaves
+    such examples to *policy*.  Given for a target that holds system
+    instructions, it raises ``ValueError``.
+
     *format* overrides the detection of the source's format; *layout* the
     target's (by default from its name: ``.csv``, ``.json``, else JSON
     Lines).  *codec* chooses the JSON library that reads and writes (the
     fastest installed by default).  See the module docs for *policy*.  Writing is atomic: with
     policy ``error``, a :class:`~tuneport.errors.DatasetError` naming the
-    first line that cannot be converted leaves no target file.
+    first line that cannot be converted leaves no target file.  A
+    conversion that writes no example (an empty source, every example
+    skipped) raises :class:`~tuneport.errors.DatasetError` with rule
+    ``empty-dataset``, saying why and how to get past it, and leaves no
+    target file either (an existing target stays as it was).
     """
     if policy not in _POLICIES:
         raise ValueError(f"unknown conversion policy {policy!r} (choose from {', '.join(_POLICIES)})")
@@ -325,6 +372,7 @@ def convert_dataset(
     from_kind = coerce_method(source_method) if source_method is not None else kind
     project = projection(from_kind, kind)
     target_format = codec_for(to, kind)
+    handling = check_system_handling(system, target_format.format, target_format.holds_system)
     codec = resolve_codec(codec)
     chosen = coerce_layout(layout) if layout is not None else layout_for_path(target_path)
     check_writable(target_format, chosen)
@@ -337,28 +385,43 @@ def convert_dataset(
         else ProblemLog(resolved.name, max_problems=max_problems)
     )
     scan: Scan[Any] = Scan(resolved, log, format=format, codec=codec, method=from_kind)
-    converted = split = written = 0
+    skip_remedies = _skip_remedies(policy, handling)
+    converted = split = written = changed = unfit = 0
+    skipped_for: Counter[str] = Counter()  # why examples the target cannot hold were skipped: rule → examples
     with atomic_output(target_path, target_format, chosen, codec) as write:
         for line, read, _ in scan:
             # A converted example's turn indices are those of the one read: problems locate in the source.
             example = project(read) if project is not None else read
-            gaps = target_format.gaps(example)
+            if handling is not None and example.system:
+                example, bare, system_parts, gaps = _handle_system(target_format, example, handling)
+            else:
+                bare, system_parts, gaps = example, (), target_format.gaps(example)
             if not gaps:
                 write(example)
                 converted += 1
                 written += 1
+                changed += bool(system_parts)
                 continue
-            pieces = _pieces(target_format, example, gaps) if policy == "split" else None
+            pieces = _pieces(target_format, bare, gaps) if policy == "split" else None
             if policy == "error":
                 _raise_unconvertible(scan, line, read, gaps, target_format.format)
             elif pieces is None:
-                _report(scan, log, line, read, gaps, "skipped")
+                _report(scan, log, line, read, gaps, "skipped", skip_remedies)
+                skipped_for.update({gap.rule.value for gap in gaps})
+                unfit += 1
             else:
+                if system_parts and handling == "prepend":
+                    # The instruction governed every answer of the conversation: each pair keeps it.
+                    pieces = [_prepended(piece, system_parts) for piece in pieces]
                 for piece in pieces:
                     write(piece)
                 written += len(pieces)
                 split += 1
+                changed += bool(system_parts)
                 _report(scan, log, line, read, gaps, f"split into {len(pieces)} pairs")
+        if not written:
+            # Raised inside the block: the temporary file goes, and no empty target appears.
+            _raise_nothing_written(scan, target_path, log, skipped_for, unfit, policy, handling)
     return ConversionReport(
         source=resolved.name,
         target=str(target_path),
@@ -375,7 +438,32 @@ def convert_dataset(
         truncated=log.truncated,
         method=kind,
         source_method=from_kind,
+        system=handling,
+        system_changed=changed,
     )
+
+
+def _handle_system(
+    target: Codec[Any], example: Any, handling: SystemHandling
+) -> tuple[Any, Any, tuple[LightPart, ...], list[Gap]]:
+    """``(example to write, it without a system instruction, the system parts moved, its gaps)``.
+
+    The parts moved are empty when the instruction could not be moved (a
+    file part cannot be prepended as text): the example stays as read.
+    """
+    bare = drop_system(example)
+    if handling == "drop":
+        return bare, bare, example.system, target.gaps(bare)
+    prepended = prepend_system(bare, example.system)
+    if prepended is None:
+        return example, bare, (), relocate_gaps(target.gaps(example), example)
+    return prepended, bare, example.system, target.gaps(prepended)
+
+
+def _prepended(piece: Any, system: tuple[LightPart, ...]) -> Any:
+    found = prepend_system(piece, system)
+    assert found is not None  # a text-only instruction, and pieces start with a user turn
+    return found
 
 
 def _preferred(example: LightPreference) -> LightExample:
@@ -418,30 +506,89 @@ def _pieces(target: Codec[Any], example: LightExample, gaps: list[Gap]) -> list[
     return target.split(example)
 
 
-def _report(scan: Scan[Any], log: ProblemLog, line: int, example: Any, gaps: list[Gap], action: str) -> None:
+def _report(
+    scan: Scan[Any],
+    log: ProblemLog,
+    line: int,
+    example: Any,
+    gaps: list[Gap],
+    action: str,
+    remedies: Callable[[Gap], tuple[Remedy, ...]] = lambda gap: (),
+) -> None:
     # Reported as warnings: the conversion went on, as the policy asked.
     for gap in gaps:
         field = scan.field(example, turn=gap.turn, part=gap.part, system=gap.system)
+        kept = len(log.problems)
         log.report_as_warning(line, field, gap.rule, f"{action}: {gap.reason}")
+        found = remedies(gap)
+        if found and len(log.problems) > kept:
+            log.problems[-1] = replace(log.problems[-1], remedies=found)
+
+
+def _skip_remedies(
+    policy: ConversionPolicy, handling: SystemHandling | None
+) -> Callable[[Gap], tuple[Remedy, ...]]:
+    """The options that would have written a skipped example instead (by the gap that made it skip)."""
+
+    def remedies(gap: Gap) -> tuple[Remedy, ...]:
+        if gap.rule is Rule.SYSTEM_NOT_ALLOWED and handling is None:
+            return (SYSTEM_REMEDY,)
+        if gap.rule is Rule.MULTI_TURN_NOT_ALLOWED and policy == "skip":
+            return (_SPLIT_REMEDY,)
+        return ()
+
+    return remedies
 
 
 def _raise_unconvertible(
     scan: Scan[Any], line: int, example: Any, gaps: list[Gap], target: DatasetFormat
 ) -> None:
     gap = gaps[0]
+    remedies: tuple[Remedy, ...] = (_SKIP_REMEDY,)
+    if gap.rule is Rule.SYSTEM_NOT_ALLOWED:
+        remedies = (SYSTEM_REMEDY, _SKIP_REMEDY)
+    elif gap.rule is Rule.MULTI_TURN_NOT_ALLOWED:
+        remedies = (_SKIP_REMEDY, _SPLIT_REMEDY)
     problem = Problem(
-        message=f"cannot be converted to {target}: {gap.reason}",
+        message=gap.reason,
         field=scan.field(example, turn=gap.turn, part=gap.part, system=gap.system),
         line=line,
         source=scan.name,
         rule=gap.rule.value,
+        remedies=remedies,
     )
-    raise DatasetError(
-        [problem],
-        summary=f"{problem.source}:{line}: {problem.message} [{gap.rule}] "
-        "(policy='skip' leaves such examples out"
-        + (", 'split' splits them)" if gap.rule is Rule.MULTI_TURN_NOT_ALLOWED else ")"),
+    # The headline says what failed; the problem says why and the ways past it (str() spells them).
+    raise DatasetError([problem], summary=f"{scan.name}:{line}: cannot be converted to {target}")
+
+
+def _raise_nothing_written(
+    scan: Scan[Any],
+    target: Path,
+    log: ProblemLog,
+    skipped_for: Counter[str],
+    unfit: int,
+    policy: ConversionPolicy,
+    handling: SystemHandling | None,
+) -> None:
+    """Raise ``empty-dataset``: why no example was written, and the options that would write some."""
+    records = scan.records
+    if not records:
+        message = "the source holds no record"
+    else:
+        reasons = [f"{rule} in {count}" for rule, count in skipped_for.most_common()]
+        if records > unfit:
+            reasons.append(f"invalid in {records - unfit}")
+        every = f"all {records} records were" if records > 1 else "its one record was"
+        message = f"{every} skipped ({', '.join(reasons)})"
+    remedies: list[Remedy] = []
+    if skipped_for[Rule.SYSTEM_NOT_ALLOWED.value] and handling is None:
+        remedies.append(SYSTEM_REMEDY)
+    if skipped_for[Rule.MULTI_TURN_NOT_ALLOWED.value] and policy == "skip":
+        remedies.append(_SPLIT_REMEDY)
+    problem = Problem(
+        message=message, source=scan.name, rule=Rule.EMPTY_DATASET.value, remedies=tuple(remedies)
     )
+    raise DatasetError([problem, *log.problems], summary=f"{scan.name}: no example was written to {target}")
 
 
 def _same_file(a: Path, b: Path) -> bool:

@@ -155,6 +155,8 @@ class Codec(abc.ABC, Generic[Light]):
     format: ClassVar[DatasetFormat]
     #: The layouts this format may be written in.
     writable_layouts: ClassVar[frozenset[FileLayout]] = frozenset({FileLayout.JSONL})
+    #: False when the format has no place for a system instruction (conversion's ``system=`` applies).
+    holds_system: ClassVar[bool] = True
 
     @abc.abstractmethod
     def parse(self, obj: Any, line: int, log: ProblemLog) -> Light | None:

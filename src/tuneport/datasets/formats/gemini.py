@@ -44,6 +44,7 @@ class GeminiFormat(Format):
     format = DatasetFormat.GEMINI
     grammar = GRAMMAR
     writable_layouts = frozenset({FileLayout.JSONL, FileLayout.JSON, FileLayout.CSV})
+    holds_system = False
 
     def dump(self, example: LightExample) -> dict[str, Any]:
         (_, question), (_, answer) = example.turns
