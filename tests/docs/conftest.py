@@ -24,6 +24,11 @@ else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parents[2]
+# With --import-mode=importlib a test folder is not on sys.path; the docs tests' helper
+# module (cli_examples) must be importable by them.
+_HERE = str(Path(__file__).resolve().parent)
+if _HERE not in sys.path:
+    sys.path.insert(0, _HERE)
 ACME = ROOT / "docs" / "examples" / "acme"
 
 #: Variables that would change what a subprocess prints (colours, plugins, paths).
