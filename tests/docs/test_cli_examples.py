@@ -259,7 +259,7 @@ NOT_RUN: dict[tuple[str, str], str] = {
     ),
     ("docs/emulator.md", "tuneport emulator --port 8765"): "a server that runs until Ctrl-C",
     ("docs/errors.md", 'tuneport -p emu generate not-yet-f7qvvzc7 "5"'): (
-        "needs a running emulator holding that job; exit code 7 is tested by tests/test_cli_errors.py"
+        "needs a running emulator holding that job, whose id is random"
     ),
     (
         "docs/index.md",
