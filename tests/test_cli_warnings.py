@@ -1,0 +1,163 @@
+"""Warnings as the CLI prints them (#18): ``warning: <message>`` on stderr, yellow on a terminal only,
+whether logged (an unlisted model) or a Python warning (a config file others can read); never Python's
+``file:line: Category`` form with a source line, never on stdout, never with a secret.  -v keeps the
+detailed form of info and debug records.  Each test runs the real CLI in its own process."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from tuneport.cli.app import cli
+
+SECRET = "AIzaSyD-not-a-real-key-0123456789abcdefgh"
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def _tuneport(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tuneport.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=cwd,
+    )
+
+
+@pytest.fixture
+def readable_config(isolated_environment: Path) -> Path:
+    """A config holding an API key that every user can read (an InsecureConfigWarning)."""
+    path = isolated_environment / "tuneport.toml"
+    path.write_text(
+        f'[profiles.g]\nbackend = "gemini"\nendpoint = "embedded"\napi_key = "{SECRET}"\n', encoding="utf-8"
+    )
+    path.chmod(0o644)
+    return path
+
+
+@pytest.fixture
+def vertex_config(isolated_environment: Path) -> Path:
+    """A vertex profile on the embedded emulator, and a valid Vertex dataset beside it."""
+    path = isolated_environment / "tuneport.toml"
+    path.write_text(
+        '[profiles.vtx]\nbackend = "vertex"\nendpoint = "embedded"\nproject = "my-project"\n'
+        'location = "us-central1"\nstaging_bucket = "gs://my-bucket"\n',
+        encoding="utf-8",
+    )
+    turns = [{"role": "user", "parts": [{"text": "q"}]}, {"role": "model", "parts": [{"text": "a"}]}]
+    records = [{"contents": [*turns[:1], {"role": "model", "parts": [{"text": str(n)}]}]} for n in range(20)]
+    (isolated_environment / "train.jsonl").write_text(
+        "".join(json.dumps(record) + "\n" for record in records), encoding="utf-8"
+    )
+    return path
+
+
+def _assert_plain_warning(stderr: str, text: str) -> None:
+    lines = [line for line in stderr.splitlines() if text in line]
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("warning: "), stderr
+    assert "Warning:" not in stderr  # not Python's "file:line: InsecureConfigWarning: …"
+    assert "warnings.warn" not in stderr  # nor the source line under it
+    assert ".py:" not in stderr
+
+
+def test_a_python_warning_prints_as_a_warning_line(readable_config: Path) -> None:
+    result = _tuneport("-p", "g", "list", cwd=readable_config.parent)
+    assert result.returncode == 0, result.stderr
+    _assert_plain_warning(result.stderr, "holds secrets (api_key)")
+    assert "chmod 600" in result.stderr
+    assert SECRET not in result.stderr + result.stdout
+
+
+def test_with_json_the_warning_stays_on_stderr(readable_config: Path) -> None:
+    result = _tuneport("--json", "-p", "g", "list", cwd=readable_config.parent)
+    assert result.returncode == 0, result.stderr
+    json.loads(result.stdout)  # stdout is the JSON document alone
+    _assert_plain_warning(result.stderr, "holds secrets (api_key)")
+
+
+def test_a_logged_warning_prints_as_a_warning_line(vertex_config: Path) -> None:
+    result = _tuneport(
+        "--json",
+        "-p",
+        "vtx",
+        "create",
+        "-m",
+        "gemini-3.6-flash",
+        "-t",
+        "train.jsonl",
+        cwd=vertex_config.parent,
+    )
+    # The emulator refuses a model it does not know (exit 3); the pre-flight warned before sending.
+    assert result.returncode == 3, result.stderr
+    _assert_plain_warning(result.stderr, "'gemini-3.6-flash' is not in the model catalog of 'vertex'")
+    assert "[model-not-in-catalog]" in result.stderr
+    assert "warning" not in result.stdout
+
+
+def test_verbose_keeps_the_detailed_form_of_info_records_and_warnings_stay_warnings(
+    readable_config: Path,
+) -> None:
+    result = _tuneport("-p", "g", "list", "-v", cwd=readable_config.parent)
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"^INFO httpx: HTTP Request: GET ", result.stderr, re.MULTILINE)
+    _assert_plain_warning(result.stderr, "holds secrets (api_key)")
+    assert "WARNING" not in result.stderr
+
+
+def _on_a_terminal(*args: str, cwd: Path) -> str:
+    import pty
+
+    main, child = pty.openpty()
+    env = {**os.environ, "COLUMNS": "100", "TERM": "xterm-256color"}
+    env.pop("NO_COLOR", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tuneport.cli", *args],
+        stdin=child,
+        stdout=child,
+        stderr=child,
+        env=env,
+        cwd=cwd,
+    )
+    os.close(child)
+    chunks = []
+    try:
+        while True:
+            try:
+                chunk = os.read(main, 65536)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(main)
+        assert process.wait(timeout=120) == 0, b"".join(chunks).decode(errors="replace")
+    return b"".join(chunks).decode()
+
+
+def test_on_a_terminal_the_word_warning_is_yellow(readable_config: Path) -> None:
+    shown = _on_a_terminal("-p", "g", "list", cwd=readable_config.parent)
+    assert re.search(r"\x1b\[[0-9;]*33mwarning\x1b\[0m: ", shown)
+    assert "warning: " in ANSI.sub("", shown)
+    piped = _tuneport("-p", "g", "list", cwd=readable_config.parent)
+    assert "\x1b[" not in piped.stderr
+
+
+def test_the_cli_gives_python_its_warning_printer_back(readable_config: Path) -> None:
+    from tuneport.cli import commands  # noqa: F401  (registers the verbs)
+
+    before = warnings.showwarning
+    result = CliRunner().invoke(cli, ["-p", "g", "list"], prog_name="tuneport")
+    assert result.exit_code == 0, result.output
+    assert warnings.showwarning is before
+    assert "warning: " in result.stderr
