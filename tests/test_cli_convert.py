@@ -46,6 +46,10 @@ def test_skipping_every_example_exits_invalid_names_why_and_leaves_no_file(tmp_p
     assert result.exit_code == EXIT_INVALID, result.output
     assert f"no example was written to {target}" in result.stderr
     assert "all 20 records were skipped (system-not-allowed in 20)" in result.stderr
+    # The way past it, as this command's flag (not the library's keyword).
+    fix = "fix: --system drop|prepend drops the system instruction or prepends its text to the question"
+    assert fix in result.stderr
+    assert "system=" not in result.stderr
     assert not target.exists()
     assert result.stdout == ""  # no success summary for a conversion that wrote nothing
 
@@ -145,9 +149,72 @@ def test_system_for_a_target_that_holds_it_is_a_usage_error(tmp_path: Path) -> N
     assert not (tmp_path / "o.jsonl").exists()
 
 
-def test_an_unconvertible_example_is_refused_with_exit_invalid(tmp_path: Path) -> None:
+def test_an_unconvertible_example_is_refused_naming_the_flags_past_it(tmp_path: Path) -> None:
     source = system_file(tmp_path, 2)
     result = run("dataset", "convert", str(source), str(tmp_path / "o.jsonl"), "--to", "gemini")
     assert result.exit_code == EXIT_INVALID
-    assert "system-not-allowed" in result.stderr
+    assert result.stderr.splitlines()[0] == f"Error: {source}:1: cannot be converted to gemini"
+    assert "Gemini API examples have no system instruction" in result.stderr
+    assert (
+        "fix: --system drop|prepend drops the system instruction or prepends its text to the question; "
+        "or --policy skip leaves such examples out"
+    ) in result.stderr
+    assert "policy='skip'" not in result.stderr
+    assert result.stderr.count("no system instruction") == 1  # said once, not in a headline and again
     assert not (tmp_path / "o.jsonl").exists()
+
+
+def test_a_multi_turn_example_is_refused_offering_skip_and_split(tmp_path: Path) -> None:
+    source = write(tmp_path / "chat.jsonl", [vertex("q1", "a1", "q2", "a2")])
+    result = run("dataset", "convert", str(source), str(tmp_path / "o.jsonl"), "--to", "gemini")
+    assert result.exit_code == EXIT_INVALID
+    assert (
+        "fix: --policy skip leaves such examples out; or --policy split splits them into pairs"
+        in result.stderr
+    )
+
+
+def test_skipped_and_split_examples_are_grouped_by_rule_with_their_own_fix(tmp_path: Path) -> None:
+    source = write(
+        tmp_path / "mixed.jsonl",
+        [
+            vertex("q", "a"),
+            vertex("q1", "a1", "q2", "a2"),
+            vertex("q", "a", system="S"),
+            "{oops",
+        ],
+    )
+    skipped = run(
+        "dataset", "convert", str(source), str(tmp_path / "s.jsonl"), "--to", "gemini", "--policy", "skip"
+    )
+    assert skipped.exit_code == 0, skipped.output
+    lines = skipped.stdout.splitlines()
+    assert "read 4, wrote 1 (1 converted, 0 split, 3 skipped)" in lines[0]
+    assert lines[1] == "error malformed-json: 1 error"
+    assert lines[2].startswith("  line 4: invalid JSON")
+    assert lines[3:] == [
+        "warning multi-turn-not-allowed: 1 warning",
+        "  line 2 contents: skipped: Gemini API examples are one question and one answer; "
+        "this one has 4 turns",
+        "  fix: --policy split splits them into pairs",
+        "warning system-not-allowed: 1 warning",
+        "  line 3 systemInstruction: skipped: Gemini API examples have no system instruction",
+        "  fix: --system drop|prepend drops the system instruction or prepends its text to the question",
+    ]
+    split = run(
+        "dataset", "convert", str(source), str(tmp_path / "p.jsonl"), "--to", "gemini", "--policy", "split"
+    )
+    assert split.exit_code == 0, split.output
+    # A split is done, not a problem to fix: no fix line (nor the rule's standard one, a conversion).
+    assert "  line 2 contents: split into 2 pairs" in split.stdout
+    assert "--policy" not in split.stdout
+    assert "vertex backend" not in split.stdout
+
+
+def test_counts_say_when_problems_were_capped(tmp_path: Path) -> None:
+    source = write(tmp_path / "chat.jsonl", [vertex("q", "a")] + [vertex("q1", "a1", "q2", "a2")] * 30)
+    result = run(
+        "dataset", "convert", str(source), str(tmp_path / "o.jsonl"), "--to", "gemini", "--policy", "skip"
+    )
+    assert result.exit_code == 0, result.output
+    assert "warning multi-turn-not-allowed: 30 warnings, first 10 shown" in result.stdout

@@ -48,7 +48,12 @@ def test_skipping_every_example_raises_empty_dataset_and_leaves_no_file(
     )
     # The skipped examples' own problems come along (for --json and scripts).
     assert [p.rule for p in error.problems[1:]] == ["system-not-allowed"] * 20
-    assert str(error).startswith(f"{source}: no example was written to {folder / 'out.jsonl'}\n")
+    assert str(error).startswith(
+        f"{source}: no example was written to {folder / 'out.jsonl'}\n"
+        f"  {source}: all 20 records were skipped (system-not-allowed in 20) [empty-dataset] "
+        "(system='drop'|'prepend' drops the system instruction or prepends its text to the question)"
+    )
+    assert "--system" not in str(error)  # the library names its keywords, not the CLI's flags
     assert error.first.remedies[0].python() == (
         "system='drop'|'prepend' drops the system instruction or prepends its text to the question"
     )
@@ -87,6 +92,7 @@ def test_nothing_written_under_skip_for_multi_turn_offers_split(tmp_path: Path) 
     assert "multi-turn-not-allowed in 1" in first.message
     assert "invalid in 1" in first.message
     assert [(r.option, r.value) for r in first.remedies] == [("policy", "split")]
+    assert "[empty-dataset] (policy='split' splits them into pairs)" in str(excinfo.value)
 
 
 # --- what a conversion reports ---------------------------------------------------------------
@@ -192,7 +198,13 @@ def test_a_system_instruction_error_offers_system_and_skip(tmp_path: Path) -> No
         "system='drop'|'prepend' drops the system instruction or prepends its text to the question",
         "policy='skip' leaves such examples out",
     ]
-    assert str(excinfo.value).startswith(f"{source}:1: cannot be converted to gemini\n")
+    assert str(excinfo.value) == (
+        f"{source}:1: cannot be converted to gemini\n"
+        f"  {source}:1: systemInstruction: Gemini API examples have no system instruction "
+        "[system-not-allowed] "
+        "(system='drop'|'prepend' drops the system instruction or prepends its text to the question; "
+        "or policy='skip' leaves such examples out)"
+    )
 
 
 def test_a_multi_turn_error_offers_skip_and_split(tmp_path: Path) -> None:
@@ -203,3 +215,6 @@ def test_a_multi_turn_error_offers_skip_and_split(tmp_path: Path) -> None:
         ("policy", "skip"),
         ("policy", "split"),
     ]
+    assert str(excinfo.value).endswith(
+        "(policy='skip' leaves such examples out; or policy='split' splits them into pairs)"
+    )

@@ -46,13 +46,16 @@ def print_problems(
     source: str | None = None,
     flags: Mapping[str, str] | None = None,
     shown_per_rule: int = SHOWN_PER_RULE,
+    standard_fixes: bool = True,
 ) -> None:
     """Print *problems* grouped by severity and rule: a headline per rule with its count, the first
     *shown_per_rule* problems, then the rule's fix once.
 
     *counts_by_rule* gives the real count of each rule (problems found, kept or not); *source*
     is left out of the lines of problems in that file (the caller named it already); *flags*
-    maps a Python keyword to this command's flag (``{"format": "--from"}``).
+    maps a Python keyword to this command's flag (``{"format": "--from"}``).  Without
+    *standard_fixes*, only the problems' own remedies are said (``dataset convert``: a rule's
+    standard fix, a conversion, is what the command just did).
     """
     from rich.text import Text
 
@@ -71,21 +74,26 @@ def print_problems(
         console.print(line, highlight=False, soft_wrap=True)
         for problem in members[:shown_per_rule]:
             console.print(f"  {_located(problem, source)}", markup=False, highlight=False, soft_wrap=True)
-        fix = fix_line(members, flags=flags, source=source)
+        fix = fix_line(members, flags=flags, source=source, standard=standard_fixes)
         if fix:
             console.print(f"  {fix}", markup=False, highlight=False, soft_wrap=True)
 
 
 def fix_line(
-    problems: Sequence[Problem], *, flags: Mapping[str, str] | None = None, source: str | None = None
+    problems: Sequence[Problem],
+    *,
+    flags: Mapping[str, str] | None = None,
+    source: str | None = None,
+    standard: bool = True,
 ) -> str | None:
-    """``fix: …`` for a group of problems of one rule: their own remedies, else the rule's standard fix."""
+    """``fix: …`` for a group of problems of one rule: their own remedies, else (with *standard*)
+    the rule's standard fix."""
     from tuneport.datasets.fixes import fixes_for
 
     remedies: list[Remedy] = []
     for problem in problems:
         remedies.extend(r for r in problem.remedies if r not in remedies)
-    if not remedies and problems:
+    if not remedies and problems and standard:
         remedies = list(fixes_for(problems[0].rule))
     if not remedies:
         return None

@@ -242,6 +242,8 @@ def dataset_convert(
         raise click.UsageError(str(exc)) from None
 
     def human(console: Console) -> None:
+        from tuneport.cli._problems import cap_line, print_problems
+
         fmt = report.source_format.value if report.source_format else "?"
         kinds = (
             f"{report.source_method} data"
@@ -258,14 +260,24 @@ def dataset_convert(
         console.print(
             f"{source} ({fmt}) → {target} ({report.target_format.value}), {kinds}: read {report.read}, "
             f"wrote {report.written} ({report.converted} {whole}, {report.split} split, "
-            f"{report.skipped} skipped){moved}"
+            f"{report.skipped} skipped){moved}",
+            soft_wrap=True,  # one line, never cut: paths copy whole
+            markup=False,
+            highlight=False,
         )
-        for problem in report.problems[:SHOWN_PER_RULE]:
-            console.print(
-                f"  line {problem.line}: {problem.message} [{problem.rule}]", highlight=False, markup=False
-            )
-        if len(report.problems) > SHOWN_PER_RULE:
-            console.print(f"  … and {len(report.problems) - SHOWN_PER_RULE} more (see --json)", style="dim")
+        # Grouped by rule with real counts; a fix only where the problem names one (a rule's standard
+        # fix, converting the file, is what this command just did).
+        print_problems(
+            console,
+            report.problems,
+            counts_by_rule=report.counts_by_rule,
+            source=report.source,
+            flags=_VERB_FLAGS["convert"],
+            standard_fixes=False,
+        )
+        capped = cap_line(len(report.problems), sum(report.counts_by_rule.values()))
+        if capped:
+            console.print(capped, style="dim", highlight=False, soft_wrap=True)
 
     state.output.emit(report.to_dict(), human)
 

@@ -41,8 +41,8 @@ import io
 import os
 import secrets
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any, Literal
 
@@ -272,6 +272,8 @@ class ConversionReport:
     system: SystemHandling | None = None
     #: Source examples written (whole or split) whose system instruction was dropped or prepended.
     system_changed: int = 0
+    #: Problems found per rule, kept in :attr:`problems` or not.
+    counts_by_rule: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def same_format(self) -> bool:
@@ -307,6 +309,7 @@ class ConversionReport:
             "skipped": self.skipped,
             "system": self.system,
             "system_changed": self.system_changed,
+            "counts_by_rule": dict(self.counts_by_rule),
             "truncated": self.truncated,
             "problems": [
                 {
@@ -440,6 +443,7 @@ def convert_dataset(
         source_method=from_kind,
         system=handling,
         system_changed=changed,
+        counts_by_rule=dict(log.counts_by_rule),
     )
 
 
