@@ -218,3 +218,21 @@ def test_counts_say_when_problems_were_capped(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "warning multi-turn-not-allowed: 30 warnings, first 10 shown" in result.stdout
+
+
+def test_writing_nothing_offers_no_conversion_as_the_fix(tmp_path: Path) -> None:
+    # A PDF cannot be written as OpenAI image parts; the rule's standard fix (convert `--to gemini`)
+    # would be wrong inside a conversion to openai: only the problems' own remedies are said.
+    record = vertex("q", "a")
+    record["contents"][0]["parts"] = [
+        {"fileData": {"fileUri": "gs://b/x.pdf", "mimeType": "application/pdf"}}
+    ]
+    source = write(tmp_path / "pdf.jsonl", [record])
+    result = run(
+        "dataset", "convert", str(source), str(tmp_path / "o.jsonl"), "--to", "openai", "--policy", "skip"
+    )
+    assert result.exit_code == EXIT_INVALID
+    assert "its one record was skipped (file-part-not-allowed in 1)" in result.stderr
+    assert "warning file-part-not-allowed: 1 warning" in result.stderr
+    assert "fix:" not in result.stderr
+    assert "--to gemini" not in result.stderr

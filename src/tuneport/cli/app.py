@@ -199,9 +199,14 @@ def problem_flags(ctx: click.Context) -> dict[str, str]:
     return dict(flags) if isinstance(flags, dict) else {}
 
 
-def report_error(error: BaseException, *, flags: dict[str, str] | None = None) -> None:
+def report_error(
+    error: BaseException, *, flags: dict[str, str] | None = None, standard_fixes: bool = True
+) -> None:
     """Print a tuneport error on stderr: ``Error: <headline>``, then, for an invalid input, its problems
-    grouped by rule with their fixes (each problem once; the headline never repeats them)."""
+    grouped by rule with their fixes (each problem once; the headline never repeats them).
+
+    Without *standard_fixes*, a group's fix is only its problems' own remedies (see ``print_problems``).
+    """
     from tuneport.errors import ValidationError
 
     if not isinstance(error, ValidationError) or not error.problems:
@@ -212,7 +217,9 @@ def report_error(error: BaseException, *, flags: dict[str, str] | None = None) -
     from tuneport.cli._problems import print_problems
 
     click.echo(f"Error: {error.summary}", err=True)
-    print_problems(Console(stderr=True, soft_wrap=True), error.problems, flags=flags)
+    print_problems(
+        Console(stderr=True, soft_wrap=True), error.problems, flags=flags, standard_fixes=standard_fixes
+    )
 
 
 #: click's own control flow, raised through commands: never an internal error.

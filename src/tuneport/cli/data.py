@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from tuneport.cli._cost import stats_cost
-from tuneport.cli.app import EXIT_INVALID, FLAGS_META, FilePath, State, cli
+from tuneport.cli.app import EXIT_INVALID, FLAGS_META, FilePath, State, cli, report_error
 from tuneport.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -223,6 +223,7 @@ def dataset_convert(
     target file.
     """
     from tuneport.datasets import convert_dataset
+    from tuneport.errors import DatasetError
 
     chosen: ConversionPolicy = "error" if policy == "error" else ("skip" if policy == "skip" else "split")
     handling: SystemHandling | None = None if system is None else ("drop" if system == "drop" else "prepend")
@@ -240,6 +241,13 @@ def dataset_convert(
         )
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
+    except DatasetError as error:
+        if state.output.json_mode:
+            raise
+        # Printed here to leave out the rules' standard fixes: they are conversions (`--to gemini`),
+        # which is what this command was doing; its problems carry their own remedies where one helps.
+        report_error(error, flags=_VERB_FLAGS["convert"], standard_fixes=False)
+        raise SystemExit(EXIT_INVALID) from None
 
     def human(console: Console) -> None:
         from tuneport.cli._problems import cap_line, print_problems
