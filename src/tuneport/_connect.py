@@ -122,7 +122,15 @@ def open_backend(
     This is :func:`connect` without the client: useful to inspect settings
     and capabilities, or to build a client with custom parts.  It does not
     build the model catalog (a client or :func:`validate` does, for its
-    pre-flight checks), so it loads only the backend's own plugin.
+    pre-flight checks), so it loads only the backend's own plugin.  It starts
+    no emulator and looks no credentials up.  The arguments are those of
+    :func:`connect`.
+
+    A client built on it (``TuningClient(backend, catalog=..., job_defaults=...)``)
+    has no model catalog and no job defaults unless given, and starts no
+    emulator: give the backend an endpoint it can reach.  For a backend whose
+    settings declare an emulator, pass ``catalog.for_emulator()`` as
+    :func:`connect` does.
     """
     opened = _open(
         profile, config=config, backend=backend, plugins=plugins, environ=environ, settings=settings
@@ -205,7 +213,42 @@ def connect(
     whose jobs go when the client closes; ``emulator_state`` (default:
     ``$TUNEPORT_EMULATOR_STATE``) names a SQLite file that keeps them from one
     client to the next, as the CLI does.  One emulator holds the file at a time
-    (:class:`~tuneport.errors.EmulatorStateInUse` otherwise).
+    (:class:`~tuneport.errors.EmulatorStateInUse` otherwise).  With
+    ``$TUNEPORT_EMULATOR_HOST`` set, the client talks to that running emulator
+    instead of the profile's endpoint, unless ``endpoint=`` is passed.
+
+    The client gets the model catalog of the loaded plugins (patched by the
+    file's ``[catalog]`` table; for a declared emulator, the copy in which its
+    ``emulated`` models are tunable) and the profile's job defaults.  No
+    credentials are looked up here: the first request that needs them does,
+    so missing credentials raise :class:`~tuneport.errors.ConfigError` there.
+
+    Args:
+        profile: A profile of ``tuneport.toml`` (default: ``$TUNEPORT_PROFILE``,
+            the file's ``default_profile``, then the built-in ``local``).
+        config: The configuration file (default: ``$TUNEPORT_CONFIG``,
+            ``./tuneport.toml``, then the user config dir).
+        backend: The backend's name; overrides the profile's ``backend``.
+        plugins: A :class:`~tuneport.plugins.PluginHost` to take backends from
+            (default: the process-wide host).
+        http_client: An ``httpx.Client`` to send requests with; tuneport does
+            not close it, and the backend's ``timeout`` does not apply to it.
+        transport: An ``httpx.BaseTransport`` for the ``httpx.Client`` that
+            tuneport creates (and closes).
+        retry: The client's default :class:`~tuneport.RetryPolicy`.
+        clock: The clock the client sleeps on between retries and polls
+            (:class:`~tuneport.waiting.ManualClock` in tests).
+        environ: A mapping read instead of ``os.environ`` to resolve the
+            configuration.
+        emulator_state: With ``endpoint = "embedded"``: a SQLite file where the
+            emulator keeps its jobs for the next client (default:
+            ``$TUNEPORT_EMULATOR_STATE``, else none).
+        **settings: Backend settings (``project="p"``, ``timeout=30``…); they
+            override environment variables and the profile.
+
+    Raises:
+        ConfigError: A setting, the file or the profile is invalid.
+        BackendNotFound: No installed, allowed plugin provides the backend.
     """
     from tuneport.client import TuningClient
 
@@ -244,7 +287,9 @@ def connect_async(
 ) -> AsyncTuningClient:
     """An :class:`~tuneport.AsyncTuningClient` for a profile (see :func:`connect`).
 
-    Use it as ``async with tuneport.connect_async(...) as client:``.
+    It takes the same arguments, with ``http_client`` an ``httpx.AsyncClient``
+    and ``transport`` an ``httpx.AsyncBaseTransport``.  It is not a coroutine:
+    use it as ``async with tuneport.connect_async(...) as client:``.
     """
     from tuneport.client import AsyncTuningClient
 
@@ -284,7 +329,27 @@ def validate(
     capability, catalog and dataset problem (errors and warnings), and in
     ``plan`` the exact requests the backend's ``create`` would send (when the
     backend can plan; ``plan_note`` says why not otherwise).  It never raises
-    for a bad spec; it raises for bad configuration.
+    for a bad spec; it raises for bad configuration.  It resolves the
+    configuration as :func:`connect` does but starts no emulator and needs no
+    credentials; a declared emulator's catalog applies.
+
+    Args:
+        spec: A :class:`~tuneport.JobSpec`, taken as it is, or a mapping of its
+            fields, built as ``client.spec(**fields)`` builds one: merged over
+            the profile's job defaults, hyperparameters flat or under
+            ``hyperparameters``.
+        profile: As for :func:`connect`.
+        backend: As for :func:`connect`.
+        config: As for :func:`connect`.
+        plugins: As for :func:`connect`.
+        environ: As for :func:`connect`.
+        settings: Backend settings (the ``**settings`` of :func:`connect`).
+        validate_data: ``False`` skips dataset validation; capabilities and the
+            catalog are still checked.
+
+    Raises:
+        SpecError: The mapping is not a valid ``JobSpec``.
+        ConfigError: Bad configuration (or ``BackendNotFound``, ``PluginError``).
     """
     from tuneport.client import build_spec
     from tuneport.models import JobSpec

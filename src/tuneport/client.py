@@ -378,7 +378,31 @@ class _Waiter:
 
 
 class TuningClient(_ClientCore):
-    """A blocking client over one backend.  Build it with :func:`tuneport.connect`."""
+    """A blocking client over one backend.  Build it with :func:`tuneport.connect`.
+
+    Use it as a context manager (``with tuneport.connect() as client:``), or
+    call :meth:`close`.  Every operation takes two optional keyword-only
+    arguments: ``retry``, a :class:`~tuneport.RetryPolicy` for this call only,
+    and ``timeout``, the timeout in seconds of each HTTP request of the call
+    (it replaces the client's default and any the backend sets on a request;
+    the budget of the whole call is ``RetryPolicy.deadline``).  ``wait``'s
+    ``timeout`` is the overall time to wait instead.
+
+    Before any request an operation checks that the backend declares it
+    (``capabilities.operations``), else raises
+    :class:`~tuneport.errors.UnsupportedCapability`.  An exception that is not a
+    :class:`~tuneport.errors.TuneportError` and escapes the backend's code is
+    raised as :class:`~tuneport.errors.BackendError`, the original as its
+    ``original`` and ``__cause__``.
+
+    Attributes:
+        backend: The backend instance.
+        catalog: The model catalog checked before a create
+            (a :class:`~tuneport.catalog.Catalog`; ``None``: capabilities only).
+        job_defaults: The profile's job defaults, merged under the keywords of
+            :meth:`spec` and :meth:`create` (empty when there are none).
+        clock: The clock the client sleeps on (retries, polls, a backend's pauses).
+    """
 
     def __init__(
         self,
@@ -661,6 +685,26 @@ class TuningClient(_ClientCore):
         expires (unless ``raise_on_failure=False``) and :class:`WaitTimeout`
         after ``timeout`` seconds.  A cancelled job is returned, not raised:
         cancelling is what its owner asked for.  ``retry`` applies to each poll.
+
+        Args:
+            job_id: The job to wait for.
+            timeout: The overall time to wait, in seconds; the last pause is
+                shortened so a final poll happens at the deadline.  ``None``
+                waits indefinitely (a job in a state that never ends, such as
+                ``UNKNOWN``, is polled until then).
+            poll: The pauses after the first poll, which is immediate:
+                ``None`` is ``PollPolicy()`` (5 s, growing by 1.5x up to 60 s),
+                a number a fixed interval in seconds.
+            progress: ``True`` draws a progress bar on stderr (state, detail
+                state, steps); a callable is called with every job polled, the
+                last one included; ``None`` or ``False`` shows nothing.
+            raise_on_failure: ``False`` returns a ``FAILED`` or ``EXPIRED`` job.
+            retry: The :class:`~tuneport.RetryPolicy` of each poll; a poll's
+                error, after its retries, propagates.
+
+        Raises:
+            JobFailed: The job ended ``FAILED`` or ``EXPIRED`` (the job in ``.job``).
+            WaitTimeout: Still not done after ``timeout`` (the last job seen in ``.last``).
         """
         waiter = _Waiter(self.clock, job_id, timeout, poll, progress, raise_on_failure)
         try:
@@ -677,7 +721,10 @@ class TuningClient(_ClientCore):
 class AsyncTuningClient(_ClientCore):
     """An asyncio client over one backend.  Build it with :func:`tuneport.connect_async`.
 
-    Use it as an async context manager so its connections are closed.
+    Use it as an async context manager so its connections are closed.  It has
+    the methods of :class:`TuningClient`, with the same arguments, run by the
+    same backend code: each operation is a coroutine, except :meth:`list`, an
+    async iterator, and ``spec``, a plain method.  ``aclose()`` closes it.
     """
 
     def __init__(

@@ -330,15 +330,26 @@ class Hyperparameters(_Model):
     Which of them a backend accepts, and in which range, is declared by its
     capabilities and the model catalog; a value it does not accept raises
     :class:`~tuneport.errors.UnsupportedParameter` before any request.
+
+    A float must be finite, and a boolean is refused where a number is
+    expected.  The model sets no upper bound: the service's limits are the
+    backend's to check (the gemini and vertex backends refuse an integer
+    above 2,147,483,647 (2³¹-1), the int32 of Google's APIs, and gemini a learning rate or
+    multiplier beyond a 32-bit float, before any request).
     """
 
     epoch_count: int | None = Field(default=None, gt=0)
+    """Passes over the training data (an integer > 0)."""
     batch_size: int | None = Field(default=None, gt=0)
+    """Examples per training step (an integer > 0)."""
     learning_rate: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    """The learning rate (> 0, finite)."""
     learning_rate_multiplier: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    """A multiplier of the service's default learning rate (> 0, finite)."""
     adapter_size: int | None = Field(default=None, gt=0)
-    #: Preference tuning: weight of the KL-divergence term that keeps the model near its start.
+    """The size (rank) of the adapter trained (an integer > 0)."""
     beta: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    """Preference tuning: weight of the KL-divergence term that keeps the model near its start (≥ 0)."""
 
     _no_booleans = field_validator("*", mode="before")(_refuse_booleans)
 
@@ -358,14 +369,17 @@ class EvaluationSpec(_Model):
     """
 
     metrics: tuple[Union[str, dict[str, Any]], ...] = Field(min_length=1)
-    #: Where the service writes the evaluation's output (``gs://bucket/prefix``).
+    """At least one: ``bleu``, ``rouge_l``, ``exact_match``, a predefined metric such as
+    ``instruction_following_v1``, or the provider's own metric specification as a dict.
+    """
     output_uri: str = Field(min_length=1)
-    #: The judge model of model-based metrics (e.g. ``gemini-2.5-pro``).
+    """Where the service writes the evaluation's output (``gs://bucket/prefix``)."""
     autorater_model: str | None = None
-    #: How many times the judge rates each answer (1-32).
+    """The judge model of model-based metrics (e.g. ``gemini-2.5-pro``)."""
     sampling_count: int | None = Field(default=None, ge=1, le=32)
-    #: Ask the judge with the answers' order swapped too (pairwise metrics).
+    """How many times the judge rates each answer (1-32)."""
     flip_enabled: bool | None = None
+    """Ask the judge with the answers' order swapped too (pairwise metrics)."""
 
     _sendable = field_validator("output_uri", "autorater_model")(_valid_text)
     _free_form = field_validator("metrics", mode="before")(_valid_tree)
@@ -381,38 +395,66 @@ class JobSpec(_Model):
     ``base_model``.  Which methods and fields a backend accepts is declared
     by its capabilities and the model catalog; anything else is refused
     before any request.
+
+    A *data source* (``training_data``, ``validation_data``) is one of:
+
+    - a local path: a ``str`` or any ``os.PathLike`` (kept as a ``Path``);
+    - a URI, a ``str`` holding ``://`` (``gs://bucket/train.jsonl``);
+    - examples in memory: a list, tuple or iterator of :class:`Example`,
+      ``(input, output)`` string pairs or ``{"text_input": ..., "output": ...}``
+      dicts, stored as a tuple of :class:`Example`; preference tuning takes
+      :class:`PreferenceExample` (or dicts of its fields), distillation
+      :class:`PromptExample` (or prompt strings).  The examples are read by
+      the spec's ``method``; another kind, or an empty collection, is refused.
+
+    The model is frozen and refuses unknown fields; built directly, invalid
+    data raises ``pydantic.ValidationError``, while the client's keywords
+    raise :class:`~tuneport.errors.SpecError` naming each field (and, for an
+    example in a list, its index).
     """
 
-    #: The base model; with ``tuned_model``, the base that tuned model was tuned from.
-    #: A model name never holds spaces or control characters.
     base_model: str = Field(min_length=1, pattern=r"^\S+$")
+    """The base model; with ``tuned_model``, the base that tuned model was tuned from.
+    A model name never holds spaces or control characters.
+    """
     method: TuningMethod = TuningMethod.SUPERVISED
+    """How the model learns: ``supervised`` (the default), ``preference`` or ``distillation``."""
     training_data: DataSource
+    """The training data: a data source (see above)."""
     validation_data: DataSource | None = None
+    """A validation dataset (a data source), only where the backend's capabilities and the
+    model's catalog entry accept one.
+    """
     hyperparameters: Hyperparameters = Hyperparameters()
-    #: Continue tuning this tuned model (Vertex ``preTunedModel``) instead of the base model.
+    """The hyperparameters; flat keywords of ``create`` (``epoch_count=3``) land here."""
     tuned_model: str | None = Field(default=None, min_length=1, pattern=r"^\S+$")
-    #: Continue from this checkpoint of ``tuned_model`` (default: its default checkpoint).
+    """Continue tuning this tuned model (Vertex ``preTunedModel``) instead of the base model."""
     checkpoint: str | None = Field(default=None, min_length=1, pattern=r"^\S+$")
-    #: Distillation: the teacher, a base model id or a tuned model's resource name.
+    """Continue from this checkpoint of ``tuned_model`` (default: its default checkpoint)."""
     teacher_model: str | None = Field(default=None, min_length=1, pattern=r"^\S+$")
-    #: Train an adapter or every weight (open models on Vertex); unset: the service's default.
+    """Distillation: the teacher, a base model id or a tuned model's resource name."""
     tuning_mode: TuningMode | None = None
-    #: Where the service writes the tuned weights (Vertex ``outputUri``, required for open models).
+    """Train an adapter or every weight (open models on Vertex); unset: the service's default."""
     output_uri: str | None = Field(default=None, min_length=1)
-    #: Tune custom weights of the base model's architecture (Vertex ``customBaseModel``, ``gs://``).
+    """Where the service writes the tuned weights (Vertex ``outputUri``, required for open models)."""
     custom_base_model: str | None = Field(default=None, min_length=1)
-    #: Customer-managed encryption key (Vertex ``encryptionSpec.kmsKeyName``).
+    """Tune custom weights of the base model's architecture (Vertex ``customBaseModel``, ``gs://``)."""
     encryption_key: str | None = Field(default=None, min_length=1)
-    #: The service account the job runs as.
+    """Customer-managed encryption key (Vertex ``encryptionSpec.kmsKeyName``)."""
     service_account: str | None = Field(default=None, min_length=1)
+    """The service account the job runs as."""
     evaluation: EvaluationSpec | None = None
+    """An evaluation the service runs on the tuned model after tuning."""
     display_name: str | None = None
+    """A name for people."""
     description: str | None = None
+    """A longer description of the job."""
     labels: dict[str, str] = Field(default_factory=dict)
-    #: Backend-specific fields (e.g. ``{"export_last_checkpoint_only": True}`` for vertex);
-    #: each backend validates its own and refuses unknown ones.
+    """Labels (key → value) set on the job; ``list(labels=...)`` selects by them."""
     extras: dict[str, Any] = Field(default_factory=dict)
+    """Backend-specific fields (e.g. ``{"export_last_checkpoint_only": True}`` for vertex);
+    each backend validates its own and refuses unknown ones.
+    """
 
     _sendable = field_validator(
         "base_model",
@@ -506,18 +548,34 @@ def _example(kind: type[_Model], item: Any) -> _Model:
 
 
 class GenerateRequest(_Model):
-    """A call to a tuned model: the conversation and the generation settings."""
+    """A call to a tuned model: the conversation and the generation settings.
+
+    As in :class:`Hyperparameters`, floats must be finite and booleans are
+    refused where a number is expected; the gemini and vertex backends refuse
+    ``top_k``, ``max_output_tokens`` or ``candidate_count`` above 2,147,483,647,
+    before any request.
+    """
 
     contents: tuple[Turn, ...]
+    """The conversation, at least one turn (a string is one user turn)."""
     system_instruction: str | None = None
+    """A system instruction for this call."""
     temperature: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    """Sampling temperature (≥ 0, finite)."""
     top_p: float | None = Field(default=None, ge=0, le=1, allow_inf_nan=False)
+    """Nucleus sampling: the probability mass sampled from (0..1)."""
     top_k: int | None = Field(default=None, gt=0)
+    """Sample from the *k* most likely tokens (an integer > 0)."""
     max_output_tokens: int | None = Field(default=None, gt=0)
+    """The longest answer, in tokens (an integer > 0)."""
     stop_sequences: tuple[str, ...] = ()
+    """Strings that end the answer."""
     candidate_count: int | None = Field(default=None, gt=0)
+    """How many answers to generate (an integer > 0; :attr:`Generation.candidates` holds them)."""
     response_mime_type: str | None = None
+    """The answer's MIME type (e.g. ``application/json``)."""
     extras: dict[str, Any] = Field(default_factory=dict)
+    """Provider-specific fields, passed to the backend."""
 
     _no_booleans = field_validator(
         "temperature", "top_p", "top_k", "max_output_tokens", "candidate_count", mode="before"
@@ -542,8 +600,11 @@ class JobError(_Model):
     """Why a job failed, as the provider said it."""
 
     message: str
+    """The provider's message."""
     code: int | None = None
+    """The provider's numeric code, if any."""
     status: str | None = None
+    """The provider's status name, if any."""
 
     def __str__(self) -> str:
         head = " ".join(str(x) for x in (self.code, self.status) if x is not None)
@@ -558,63 +619,93 @@ class Checkpoint(_Model):
     """
 
     id: str
+    """The checkpoint's id, as the provider names it (``"1"``, ``"2"``…)."""
     epoch: int | None = None
+    """The epoch it was taken at, where reported."""
     step: int | None = None
-    #: Where this checkpoint is served, when it is.
+    """The training step it was taken at, where reported."""
     endpoint: str | None = None
+    """Where this checkpoint is served, when it is."""
     is_default: bool = False
+    """Whether the tuned model serves this checkpoint."""
 
 
 class EvaluationRun(_Model):
     """The results of the evaluation run on one checkpoint (Vertex ``evaluateDatasetRuns[]``)."""
 
-    #: The checkpoint evaluated (``None``: the tuned model's default).
     checkpoint_id: str | None = None
-    #: The service's name of the run (Vertex ``evaluationRun``).
+    """The checkpoint evaluated (``None``: the tuned model's default)."""
     run: str | None = None
-    #: Metric name → aggregate value (e.g. ``{"bleu": 0.41}``); empty while the run is going.
+    """The service's name of the run (Vertex ``evaluationRun``)."""
     metrics: dict[str, float] = Field(default_factory=dict)
+    """Metric name → aggregate value (e.g. ``{"bleu": 0.41}``); empty while the run is going."""
     error: JobError | None = None
+    """Why the run failed, if it did."""
     raw: dict[str, Any] = Field(default_factory=dict, repr=False)
+    """The provider's JSON, unmodified (left out of ``repr()``)."""
 
 
 class TuningJob(_Model):
     """A tuning job as the backend currently reports it."""
 
     id: str
+    """The id to pass to ``get``, ``wait``, ``cancel``…"""
     backend: str
+    """The name of the backend that reported the job."""
     name: str | None = None
+    """The provider's full resource name."""
     display_name: str | None = None
+    """The job's display name."""
     description: str | None = None
+    """The job's description."""
     base_model: str | None = None
+    """The base model tuned."""
     state: JobState
+    """The normalized state (see :class:`JobState`)."""
     detail_state: DetailState | None = None
+    """What a running job is doing, where the provider says (Vertex ``v1beta1``)."""
     progress: float | None = Field(default=None, ge=0, le=1)
+    """Progress in 0..1, where the provider reports it."""
     completed_steps: int | None = None
+    """Training steps done, where reported."""
     total_steps: int | None = None
+    """Training steps in all, where reported."""
     completed_epochs: int | None = None
+    """Epochs done, where reported."""
     create_time: AwareDatetime | None = None
+    """When the job was created (timezone-aware)."""
     start_time: AwareDatetime | None = None
+    """When tuning started (timezone-aware)."""
     end_time: AwareDatetime | None = None
+    """When the job ended (timezone-aware)."""
     update_time: AwareDatetime | None = None
+    """When the job last changed (timezone-aware)."""
     error: JobError | None = None
+    """Why the job failed: ``message``, ``code`` and ``status`` as the provider reported them."""
     tuned_model: str | None = None
+    """The name of the tuned model, once there is one."""
     endpoint: str | None = None
+    """The endpoint that serves the tuned model, where the provider has one."""
     hyperparameters: Hyperparameters = Hyperparameters()
-    #: How the job tunes (``None``: the backend cannot tell).
+    """The hyperparameters in effect."""
     method: TuningMethod | None = None
-    #: The tuned model this job continued from (continuous tuning), and which checkpoint of it.
+    """How the job tunes (``None``: the backend cannot tell)."""
     source_model: str | None = None
+    """The tuned model this job continued from (continuous tuning)."""
     source_checkpoint: str | None = None
+    """The checkpoint of ``source_model`` it continued from."""
     teacher_model: str | None = None
-    #: The checkpoints the job kept, in training order; the tuned model serves the default one.
+    """Distillation's teacher."""
     checkpoints: tuple[Checkpoint, ...] = ()
-    #: Evaluation runs of the spec's ``evaluation``, one per evaluated checkpoint.
+    """The checkpoints the job kept, in training order; the tuned model serves the default one."""
     evaluations: tuple[EvaluationRun, ...] = ()
+    """Evaluation runs of the spec's ``evaluation``, one per evaluated checkpoint."""
     data_stats: dict[str, Any] | None = None
+    """Dataset statistics the provider reported."""
     labels: dict[str, str] = Field(default_factory=dict)
-    #: The provider's JSON, unmodified.
+    """The job's labels (tuneport's own bookkeeping labels left out)."""
     raw: dict[str, Any] = Field(default_factory=dict, repr=False)
+    """The provider's JSON, unmodified (left out of ``repr()``)."""
 
     @property
     def default_checkpoint(self) -> Checkpoint | None:
@@ -639,10 +730,13 @@ class TunedModelRef(_Model):
     """
 
     model: str
+    """The tuned model's resource name."""
     base_model: str | None = None
+    """The base model it was tuned from."""
     checkpoints: tuple[Checkpoint, ...] = ()
-    #: The job that produced it, when known.
+    """Its checkpoints, in training order."""
     job_id: str | None = None
+    """The job that produced it, when known."""
 
 
 class JobQuery(_Model):
@@ -657,7 +751,9 @@ class JobQuery(_Model):
     """
 
     states: frozenset[JobState] = frozenset()
+    """Jobs in any of these states (empty: any state)."""
     labels: dict[str, str] = Field(default_factory=dict)
+    """Jobs carrying every one of these labels (empty: any labels)."""
 
     @field_validator("states", mode="before")
     @classmethod
@@ -709,34 +805,48 @@ class Page(BaseModel, Generic[T]):
     model_config = ConfigDict(frozen=True)
 
     items: list[T]
+    """The items of this page (with a selection, possibly fewer than asked, even none)."""
     next_page_token: str | None = None
+    """The token of the next page; ``None`` on the last page."""
 
 
 class Usage(_Model):
     """Token accounting of a generation, where the provider reports it."""
 
     prompt_tokens: int | None = None
+    """Tokens of the prompt."""
     output_tokens: int | None = None
+    """Tokens of the answer."""
     total_tokens: int | None = None
+    """Both together."""
 
 
 class Generation(_Model):
     """The answer of a tuned model."""
 
     text: str
+    """The answer (the first candidate)."""
     finish_reason: str | None = None
+    """Why the model stopped, as the provider says (e.g. ``STOP``)."""
     candidates: tuple[str, ...] = ()
+    """Every candidate answer (``candidate_count`` of the request)."""
     usage: Usage = Usage()
+    """Token counts, where the provider reports them."""
     raw: dict[str, Any] = Field(default_factory=dict, repr=False)
+    """The provider's JSON, unmodified (left out of ``repr()``)."""
 
 
 class MetricPoint(_Model):
     """One value of a series at a training step."""
 
     step: int
+    """The training step."""
     value: float
+    """The value at that step."""
     epoch: int | None = None
+    """The epoch of the step, where reported."""
     time: AwareDatetime | None = None
+    """When it was recorded (timezone-aware), where reported."""
 
 
 #: The canonical series names every backend reports where its provider has the metric.
@@ -763,10 +873,13 @@ class Metrics(_Model):
     """
 
     job_id: str
+    """The job the series are of."""
     series: dict[str, tuple[MetricPoint, ...]] = Field(default_factory=dict)
-    #: Canonical name → the provider's own name, for each series that was renamed.
+    """Series name → its points, sorted by step."""
     native_names: dict[str, str] = Field(default_factory=dict)
+    """Canonical name → the provider's own name, for each series that was renamed."""
     raw: dict[str, Any] = Field(default_factory=dict, repr=False)
+    """The provider's JSON, unmodified (left out of ``repr()``)."""
 
     @field_validator("series")
     @classmethod

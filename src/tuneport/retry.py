@@ -26,20 +26,45 @@ class RetryPolicy:
 
     Pass one to :func:`tuneport.connect` (per client) or as ``retry=`` to a
     client method (per call); :meth:`with_options` derives a variant.
+    ``DEFAULT_RETRY`` is ``RetryPolicy()``, ``NO_RETRY`` ``max_attempts=1``.
+
+    **What is retried**: connection errors, timeouts, a success whose body
+    cannot be read, and the statuses of ``retry_statuses``; any other error
+    is raised at once.  An idempotent request (a ``GET``, a cancel, a create
+    with a client-chosen id) is retried under these rules; a non-idempotent
+    one only when it provably did not take effect: a connection error raised
+    before it was sent (the connection could not be made, or the connect or
+    pool timeout expired), or a ``429``.  A ``5xx``, a ``408``, a read timeout
+    or a reset may follow a commit, so such a request is not sent again.
+
+    **Delay**: the server's hint (``Retry-After``, seconds or an HTTP date, or
+    a ``google.rpc.RetryInfo`` detail), capped at ``retry_after_cap``;
+    otherwise random between 0 and ``min(max_backoff, initial_backoff *
+    multiplier ** (attempt - 1))`` ("full jitter").  Retrying stops when the
+    next delay would pass ``deadline``, and the last error is raised; the
+    deadline does not interrupt a call that is making progress.  Each retry
+    is logged at ``WARNING`` on the ``tuneport.http`` logger (method, URL
+    without its query, error class; no secrets).
     """
 
-    #: Total attempts including the first (1 disables retries).
     max_attempts: int = 5
+    """Total attempts including the first (1 disables retries)."""
     initial_backoff: float = 0.5
+    """Seconds: the ceiling of the first backoff."""
     multiplier: float = 2.0
+    """Growth of the ceiling per attempt (≥ 1)."""
     max_backoff: float = 30.0
-    #: ``Retry-After`` values above this are capped (seconds).
+    """The largest ceiling, in seconds."""
     retry_after_cap: float = 60.0
-    #: Overall budget for one call including every retry (seconds, ``None``: none).
+    """``Retry-After`` values above this are capped (seconds)."""
     deadline: float | None = 300.0
+    """The retry budget of one call, in seconds, counted from its start: every request of
+    the call, the retry waits and the backend's own pauses included (``None``: no limit).
+    """
     retry_statuses: frozenset[int] = RETRYABLE_STATUSES
-    #: Random source for jitter (seeded in tests for reproducible delays).
+    """HTTP statuses that may be retried."""
     rng: random.Random = field(default_factory=random.Random, compare=False, repr=False)
+    """Random source for jitter (seeded in tests for reproducible delays)."""
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:

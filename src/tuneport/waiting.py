@@ -72,11 +72,19 @@ class ManualClock:
 
 @dataclass(frozen=True)
 class PollPolicy:
-    """Intervals between polls: ``initial``, growing by ``multiplier`` up to ``maximum``."""
+    """Intervals between polls: ``initial``, growing by ``multiplier`` up to ``maximum``.
+
+    The pause after poll number *n* (from 0) is ``min(maximum, initial *
+    multiplier ** n)``.  The intervals must be positive, ``maximum`` at least
+    ``initial`` and ``multiplier`` at least 1 (``ValueError`` otherwise).
+    """
 
     initial: float = 5.0
+    """Seconds after the first poll."""
     multiplier: float = 1.5
+    """Growth of the pause per poll (≥ 1)."""
     maximum: float = 60.0
+    """The longest pause, in seconds (≥ ``initial``)."""
 
     def __post_init__(self) -> None:
         if self.initial <= 0 or self.maximum < self.initial or self.multiplier < 1:
