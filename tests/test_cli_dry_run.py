@@ -105,7 +105,7 @@ def test_an_invalid_job_exits_4_naming_each_problem_and_sends_nothing(
     assert "error missing-field: 2 errors\n" in result.stdout  # grouped by rule, with the real count
     # Found by the backend's check and by the data's: shown once.
     assert result.stdout.count("unknown field 'text'") == 1
-    assert f"  {bad_training}:2 output: an example needs 'output'" in result.stdout
+    assert f"  {bad_training}:2: output: an example needs 'output'\n" in result.stdout
     assert "no plan" in result.stdout
     assert emulator.requests() == []
 

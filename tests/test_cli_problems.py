@@ -216,7 +216,7 @@ def test_a_refused_conversion_prints_its_problem_once(bad: Path) -> None:
     assert lines[0] == "Error: invalid dataset"
     assert result.stderr.count("unknown field 'extra'") == 1
     assert "error unknown-field: 1 error" in result.stderr
-    assert f"{bad.name}:1 extra: unknown field 'extra'" in result.stderr
+    assert f"  {bad}:1: extra: unknown field 'extra' (expected" in result.stderr
 
 
 def test_create_refusing_data_groups_its_problems_with_the_fix(with_system: Path) -> None:

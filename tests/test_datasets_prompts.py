@@ -68,7 +68,9 @@ def test_the_shape_tells_prompts_only_where_it_can(tmp_path: Path) -> None:
 def test_a_prompt_file_read_as_supervised_keeps_todays_report(tmp_path: Path) -> None:
     path = write_lines(tmp_path / "p.jsonl", [SHAPES["vertex"]])
     assert where(validate_dataset(path).problems) == [(1, "contents[2].role", "role-order")]
-    with pytest.raises(DatasetError, match="not supervised examples: pass method='distillation'"):
+    with pytest.raises(
+        DatasetError, match=r"not supervised examples \[method-mismatch\] \(method='distillation'"
+    ):
         validate_dataset(write_lines(tmp_path / "t.jsonl", [{"prompt": "q"}]))
 
 
@@ -212,7 +214,7 @@ def test_cli_validate_tells_the_method_from_the_data(tmp_path: Path) -> None:
     assert [(p["line"], p["rule"]) for p in report["problems"]] == [(2, "identical-completions")]
     human = run("dataset", "validate", str(path))
     assert "preference data" in human.stdout
-    assert "identical-completions (1)" in human.stdout
+    assert "error identical-completions: 1 error\n" in human.stdout
     forced = run("dataset", "validate", str(path), "--method", "supervised")
     assert forced.exit_code != 0
     assert "method-mismatch" in forced.output

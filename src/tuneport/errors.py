@@ -192,7 +192,8 @@ class Call:
 
     *arguments* are positional placeholders (``SOURCE``, ``TARGET``) that a
     reader may fill in (:meth:`Remedy.python`, :meth:`Remedy.cli`);
-    *options* are keywords it always takes (``(("to", "gemini"),)``).
+    *options* are keywords it always takes (``(("to", "gemini"),)``); one whose value is ``None``
+    is for the reader to choose (``to=...``, ``--to ...``).
     """
 
     python: str
@@ -200,7 +201,7 @@ class Call:
     cli: str
     """The command, e.g. ``"tuneport dataset convert"``."""
     arguments: tuple[str, ...] = ()
-    options: tuple[tuple[str, str], ...] = ()
+    options: tuple[tuple[str, str | None], ...] = ()
     flags: tuple[tuple[str, str], ...] = ()
     """The command's flags where they differ from the keywords (``(("format", "--from"),)``)."""
 
@@ -252,7 +253,7 @@ class Remedy:
         if self.call is not None:
             given = arguments or {}
             parts = [repr(given[name]) if name in given else name for name in self.call.arguments]
-            parts += [f"{key}={value!r}" for key, value in self.call.options]
+            parts += [f"{key}={'...' if value is None else repr(value)}" for key, value in self.call.options]
             spelt = f"{self.call.python}({', '.join([*parts, spelt])})"
         return f"{spelt} {self.effect}".rstrip()
 
@@ -277,7 +278,7 @@ class Remedy:
         if self.call is not None:
             given = arguments or {}
             parts = [shlex.quote(given[name]) if name in given else name for name in self.call.arguments]
-            parts += [f"{self._flag(key, own)} {value}" for key, value in self.call.options]
+            parts += [f"{self._flag(key, own)} {value or '...'}" for key, value in self.call.options]
             spelt = f"`{' '.join([self.call.cli, *parts, spelt])}`"
         return f"{spelt} {self.effect}".rstrip()
 
@@ -310,7 +311,8 @@ class Problem:
         rule = f" [{self.rule}]" if self.rule else ""
         text = f"{': '.join(where)}: {self.message}{rule}" if where else self.message + rule
         if self.remedies:
-            text += " (" + "; or ".join(remedy.python() for remedy in self.remedies) + ")"
+            given = {"SOURCE": self.source} if self.source else None
+            text += " (" + "; or ".join(remedy.python(given) for remedy in self.remedies) + ")"
         return text
 
 

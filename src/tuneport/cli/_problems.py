@@ -23,6 +23,7 @@ problems' own remedies when they carry some, else the rule's standard fix
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -109,12 +110,11 @@ def cap_line(kept: int, total: int, *, hint: str = "--max-problems keeps more") 
 
 
 def _located(problem: Problem, source: str | None) -> str:
-    """``line 3 contents[1].role: message``: where, then what (the rule is the group's headline)."""
-    where = []
+    """Where, then what (the rule is the group's headline): ``line 3 contents[1].role: message`` in
+    the file the caller named, else as the problem's text has it: ``data.jsonl:3: contents[1].role: …``."""
     if problem.source and problem.source != source:
-        where.append(problem.source + (f":{problem.line}" if problem.line is not None else ""))
-    elif problem.line is not None:
-        where.append(f"line {problem.line}")
+        return str(replace(problem, rule=None, remedies=()))
+    where = [f"line {problem.line}"] if problem.line is not None else []
     if problem.field:
         where.append(problem.field)
     return f"{' '.join(where)}: {problem.message}" if where else problem.message

@@ -62,7 +62,7 @@ from tuneport.datasets.sources import (
     resolve_source,
     unreadable_error,
 )
-from tuneport.errors import DatasetError, Problem
+from tuneport.errors import Call, DatasetError, Problem, Remedy
 from tuneport.models import Example, PreferenceExample, PromptExample
 
 __all__ = [
@@ -258,23 +258,32 @@ def _mismatched(shown: TuningMethod | None, asked: TuningMethod) -> bool:
 
 
 def _mismatch(name: str, fmt: DatasetFormat, shown: TuningMethod | None, asked: TuningMethod) -> DatasetError:
+    # The ways out are remedies (kept as data): the library spells them as keywords, the CLI as flags.
     if shown is None:
         held = " or ".join(method_noun(m) for m in _UNTOLD)
-        fix = "pass method='supervised' or method='distillation'"
+        remedies = [Remedy("method", choices=tuple(m.value for m in _UNTOLD), effect="reads it as such")]
     else:
         held = method_noun(shown)
-        fix = f"pass method={shown.value!r}"
+        remedies = [Remedy("method", shown.value, effect="reads it as such")]
         if (shown, asked) in _PROJECTIONS:
-            fix += (
-                f", or convert it with convert_dataset(..., method={asked.value!r}, "
-                f"source_method={shown.value!r})"
+            convert = Call(
+                python="convert_dataset",
+                cli="tuneport dataset convert",
+                arguments=("SOURCE", "TARGET"),
+                options=(("to", None), ("source_method", shown.value)),
+                flags=(("source_method", "--from-method"),),
+            )
+            remedies.append(
+                Remedy("method", asked.value, effect=f"converts it into {method_noun(asked)}", call=convert)
             )
     problem = Problem(
-        message=f"this file holds {held} ({fmt} format), not {method_noun(asked)}: {fix}",
+        message=f"this file holds {held} ({fmt} format), not {method_noun(asked)}",
         source=name,
         rule=Rule.METHOD_MISMATCH.value,
+        remedies=tuple(remedies),
     )
-    return DatasetError([problem], summary=f"{name}: {problem.message}")
+    # The summary does not repeat the problem: str() of the error lists it below.
+    return DatasetError([problem], summary=f"{name}: not {method_noun(asked)}")
 
 
 #: ``(from, to)`` pairs of methods whose data converts (the rest cannot: no answer to invent).
