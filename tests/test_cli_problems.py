@@ -319,3 +319,41 @@ def test_on_a_terminal_severities_are_coloured_and_lines_are_not_cut(bad: Path) 
     assert "  line 2 contents[2].role: the last turn must be a 'model' turn (the answer to learn)\n" in plain
     piped = _tuneport("dataset", "validate", str(bad))
     assert "\x1b[" not in piped.stdout
+
+
+# --- stats and the method: a warning reads as one, the flag is named ----------------------------------
+
+
+def test_stats_says_examples_over_limits_as_an_error_and_truncation_as_a_warning(
+    isolated_environment: Path,
+) -> None:
+    gemini = isolated_environment / "long.jsonl"
+    records = [{"text_input": "x" * 40_001, "output": "y"}, {"text_input": "a", "output": "b"}]
+    gemini.write_text("".join(json.dumps(record) + "\n" for record in records), encoding="utf-8")
+    over = _tuneport("dataset", "stats", str(gemini), "-m", GEMINI_MODEL)
+    assert over.returncode == 0, over.stderr
+    assert (
+        "error: 1 example(s) over the character limits; "
+        f"`tuneport dataset validate {gemini} -m {GEMINI_MODEL}` lists them by line\n"
+    ) in over.stdout
+    vertex = isolated_environment / "huge.jsonl"
+    long_turn = {"role": "user", "parts": [{"text": "word " * 140_000}]}
+    vertex.write_text(json.dumps({"contents": [long_turn, _turn("model", "a")]}) + "\n", encoding="utf-8")
+    truncated = _tuneport("dataset", "stats", str(vertex), "-b", "vertex", "-m", "gemini-2.5-flash")
+    assert truncated.returncode == 0, truncated.stderr
+    assert "warning: 1 example(s) would be truncated by the service\n" in truncated.stdout
+
+
+def test_data_of_another_method_names_the_method_flag(isolated_environment: Path) -> None:
+    path = isolated_environment / "prefs.jsonl"
+    record = {"prompt": "q", "chosen": "good", "rejected": "bad"}
+    path.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    result = _tuneport("dataset", "validate", str(path), "--method", "supervised")
+    assert result.returncode == 4
+    assert f"Error: {path}: not supervised examples\n" in result.stderr
+    assert "error method-mismatch: 1 error\n" in result.stderr
+    assert "fix: --method preference reads it as such; or `tuneport dataset convert " in result.stderr
+    assert (
+        "--from-method preference --method supervised` converts it into supervised examples" in result.stderr
+    )
+    assert "method=" not in result.stderr

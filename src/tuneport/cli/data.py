@@ -340,7 +340,10 @@ def dataset_stats(
     if epochs is None and scan_epochs is not None:
         stats = replace(stats, epochs=None, billable_tokens=None)
 
+    against = "".join(f" {flag} {value}" for flag, value in (("-b", backend), ("-m", model)) if value)
+
     def human(console: Console) -> None:
+        from rich.markup import escape
         from rich.table import Table
 
         fmt = stats.format.value if stats.format else "unknown"
@@ -363,10 +366,22 @@ def dataset_stats(
         console.print(f"estimated tokens per epoch: {stats.estimated_tokens:,}")
         if stats.billable_tokens is not None:
             console.print(f"estimated billable tokens ({stats.epochs} epochs): {stats.billable_tokens:,}")
+        # Said as a warning and an error, as validate reports them (and the command that lists them).
+        listing = f"`tuneport dataset validate {file}{against}` lists them by line"
         if stats.truncated_count:
-            console.print(f"[yellow]{stats.truncated_count} example(s) would be truncated[/yellow]")
+            console.print(
+                f"[yellow]warning[/yellow]: {stats.truncated_count:,} example(s) would be truncated "
+                "by the service",
+                highlight=False,
+                soft_wrap=True,
+            )
         if stats.over_limit_count:
-            console.print(f"[red]{stats.over_limit_count} example(s) over the character limits[/red]")
+            console.print(
+                f"[red]error[/red]: {stats.over_limit_count:,} example(s) over the character limits; "
+                + escape(listing),
+                highlight=False,
+                soft_wrap=True,
+            )
         if cost is not None:
             console.print(cost.describe(), markup=False, highlight=False)
         console.print("token counts are estimates (no tokenizer): see docs/datasets.md", style="dim")
