@@ -459,6 +459,36 @@ class TuningClient(_ClientCore):
         it, or cannot be estimated, raises :class:`~tuneport.cost.CostLimitExceeded`
         before any upload; ``on_cost`` sees the estimate first (returning ``False``
         stops the job with :class:`~tuneport.cost.CostNotApproved`).
+
+        Keywords are merged over the profile's job defaults (:attr:`job_defaults`)
+        and build the spec as :meth:`spec` does; a :class:`JobSpec` is used as it
+        is.  A data source that is a ``str`` holding ``://`` is a URI, a tuple
+        of examples is inline data, any other path a local file.  Continuing
+        from a tuned model: ``tuned_model=`` (a job id, a tuned model's name or
+        a :class:`TuningJob`; ``base_model=<a TuningJob>`` means the same) and
+        optionally ``checkpoint=``; the client reads the tuned model first,
+        fills ``base_model`` with the base it was tuned from, and refuses a
+        different ``base_model`` or a checkpoint it does not have.
+
+        Before any request the spec goes through the pre-flight checks of
+        :func:`tuneport.validate` (capabilities, the model catalog, the
+        backend's ``check_spec``, dataset validation); the first *kind* of
+        blocking problem is raised with every problem of that kind, in the
+        order of *Raises* below.  Warnings are logged on the ``tuneport``
+        logger and do not block the job.
+
+        Raises:
+            TypeError: Both a ``JobSpec`` and keywords, or a positional that is
+                not a ``JobSpec`` (``create("gemini-2.5-flash", ...)``).
+            UnsupportedCapability: The backend cannot create jobs, run the
+                method or continue tuning, or the base model cannot be tuned.
+            UnsupportedParameter: A method, hyperparameter, field, data source,
+                validation dataset, region or model the backend or the model
+                does not accept.
+            SpecError: An invalid or unknown field, a value out of the model's
+                range, or what the backend's ``check_spec`` refuses.
+            DatasetError: The dataset's problems, each with file, line, field
+                and rule.
         """
         self._require(Operation.CREATE)
         self._refuse_spec_and_keywords(spec, fields)
@@ -512,6 +542,19 @@ class TuningClient(_ClientCore):
         through (provider-specific; a backend refuses one it cannot honour with
         :class:`~tuneport.errors.FilterError`).  ``limit`` counts selected jobs.
         Capability and argument errors are raised here, not at the first ``next()``.
+
+        Args:
+            page_size: Jobs per request: at least 1 (else ``SpecError``); a
+                value above the backend's ``max_page_size`` is lowered to it.
+            state: A :class:`JobState` or its name in any case, or several; a
+                name that is no state is a ``SpecError`` on ``states``.
+            labels: Label key → value; tuneport's own bookkeeping labels select
+                nothing.
+            filter: The service's filter expression; with ``state`` or
+                ``labels``, both apply.
+            limit: Stop after that many selected jobs.
+            retry: The :class:`~tuneport.RetryPolicy` of each page's request.
+            timeout: The timeout of each HTTP request, in seconds.
         """
         self._require(Operation.LIST)
         self._page_size(page_size)
@@ -608,6 +651,22 @@ class TuningClient(_ClientCore):
 
         With ``checkpoint``, *target* is a job and that checkpoint of its tuned
         model answers (through the endpoint serving it).
+
+        Args:
+            target: A job id, or a tuned model's or endpoint's name.
+            prompt: A string (one user turn) or a whole :class:`GenerateRequest`.
+            checkpoint: A checkpoint id of the job's tuned model.
+            retry: A :class:`~tuneport.RetryPolicy` for this call.
+            timeout: The timeout of each HTTP request, in seconds.
+            **fields: The other fields of :class:`GenerateRequest`
+                (``temperature=0.2``, ``max_output_tokens=16``…).
+
+        Raises:
+            TypeError: A ``GenerateRequest`` and keywords together.
+            SpecError: An invalid field, or a checkpoint the job does not have
+                (naming those it has).
+            JobNotReady: The job has no tuned model to call yet.
+            UnsupportedCapability: ``checkpoint`` on a backend that reports none.
         """
         self._require(Operation.GENERATE)
         request = self._make_generate_request(prompt, fields)

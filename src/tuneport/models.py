@@ -107,7 +107,9 @@ class JobState(str, enum.Enum):
     The six core states are what every backend maps to; the others exist
     because a provider reports them and collapsing them would lose meaning
     (e.g. Vertex ``JOB_STATE_EXPIRED`` is neither a failure of the data nor a
-    success).
+    success).  ``SUCCEEDED``, ``PARTIALLY_SUCCEEDED``, ``FAILED``, ``EXPIRED``
+    and ``CANCELLED`` are terminal (:attr:`is_terminal`); the first two are
+    successes (:attr:`is_success`).
     """
 
     PENDING = "PENDING"
