@@ -6,6 +6,7 @@ detailed form of info and debug records.  Each test runs the real CLI in its own
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import subprocess
@@ -153,11 +154,15 @@ def test_on_a_terminal_the_word_warning_is_yellow(readable_config: Path) -> None
     assert "\x1b[" not in piped.stderr
 
 
-def test_the_cli_gives_python_its_warning_printer_back(readable_config: Path) -> None:
+def test_the_cli_gives_python_its_warning_printer_and_logging_back(readable_config: Path) -> None:
     from tuneport.cli import commands  # noqa: F401  (registers the verbs)
 
     before = warnings.showwarning
-    result = CliRunner().invoke(cli, ["-p", "g", "list"], prog_name="tuneport")
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    result = CliRunner().invoke(cli, ["-p", "g", "list", "-vv"], prog_name="tuneport")
     assert result.exit_code == 0, result.output
     assert warnings.showwarning is before
+    assert (root.handlers, root.level) == (handlers, level)  # an embedding program keeps its logging
+    assert "DEBUG " in result.stderr
     assert "warning: " in result.stderr

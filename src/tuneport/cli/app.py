@@ -367,7 +367,7 @@ class CliLogHandler(logging.Handler):
 
 
 def _cli_handler() -> CliLogHandler:
-    """The root logger's :class:`CliLogHandler`, installed once per process."""
+    """The root logger's :class:`CliLogHandler` (installed if it has none)."""
     root = logging.getLogger()
     for handler in root.handlers:
         if isinstance(handler, CliLogHandler):
@@ -394,18 +394,28 @@ def _show_warning(
 
 @contextmanager
 def cli_output_of_warnings() -> Iterator[None]:
-    """While the CLI runs: logged and Python warnings print as ``warning: …`` on stderr."""
+    """While the CLI runs: logged and Python warnings print as ``warning: …`` on stderr.
+
+    The handler, the root logger's level and ``warnings.showwarning`` are put back afterwards, so
+    a program that embeds the CLI (or a test) keeps its own logging.
+    """
     import warnings
 
+    root = logging.getLogger()
+    installed = not any(isinstance(handler, CliLogHandler) for handler in root.handlers)
+    level = root.level
     handler = _cli_handler()
-    level = handler.level
+    handler_level = handler.level
     shown = warnings.showwarning
     warnings.showwarning = _show_warning
     try:
         yield
     finally:
         warnings.showwarning = shown
-        handler.setLevel(level)
+        handler.setLevel(handler_level)
+        root.setLevel(level)
+        if installed:
+            root.removeHandler(handler)
 
 
 _PROFILE_HELP = "Profile of tuneport.toml to use (default: $TUNEPORT_PROFILE)."
