@@ -229,6 +229,18 @@ def test_create_refusing_data_groups_its_problems_with_the_fix(with_system: Path
     assert err.count("no system instruction") == 10
 
 
+def test_create_refusing_data_counts_every_problem_not_only_those_kept(bad: Path) -> None:
+    result = _tuneport("create", "-m", GEMINI_MODEL, "-t", str(bad))
+    assert result.returncode == 4
+    err = result.stderr
+    assert re.search(r"^Error: 250 dataset problem\(s\) block the job$", err, re.MULTILINE)
+    assert "error role-order: 125 errors, first 10 shown\n" in err
+    assert "error unknown-field: 125 errors, first 10 shown\n" in err
+    assert (
+        "first 100 of 250 problems kept (`tuneport dataset validate FILE --max-problems N` shows more" in err
+    )
+
+
 def test_the_dry_run_groups_problems_and_says_the_cap(bad: Path) -> None:
     result = _tuneport("create", "-m", GEMINI_MODEL, "-t", str(bad), "--dry-run")
     assert result.returncode == 4

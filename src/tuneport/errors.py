@@ -319,8 +319,16 @@ class Problem:
 class ValidationError(TuneportError):
     """Input was refused locally; carries every :class:`Problem` found."""
 
-    def __init__(self, problems: Sequence[Problem], *, summary: str | None = None) -> None:
+    def __init__(
+        self,
+        problems: Sequence[Problem],
+        *,
+        summary: str | None = None,
+        counts_by_rule: Mapping[str, int] | None = None,
+    ) -> None:
         self.problems = tuple(problems)
+        #: Every problem found per rule id, where more were found than ``problems`` keeps (else empty).
+        self.counts_by_rule: dict[str, int] = dict(counts_by_rule or {})
         errors = [p for p in self.problems if p.severity == "error"]
         shown = errors or list(self.problems)
         head = summary or f"{len(errors)} problem(s) found"

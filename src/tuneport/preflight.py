@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -111,7 +112,15 @@ class PreflightReport:
             if kind == "spec":
                 raise SpecError(blocking, summary=f"the job spec is not accepted by {self.backend}")
             problems = [f.problem for f in self.findings if f.kind == "dataset"]
-            raise DatasetError(problems, summary=f"{len(blocking)} dataset problem(s) block the job")
+            # Counted in full: a dataset's report keeps its first problems, and counts every one.
+            reports = self.datasets.values()
+            found = len(blocking) - sum(len(r.errors) for r in reports) + sum(r.error_count for r in reports)
+            counts: Counter[str] = Counter()
+            for report in reports:
+                counts.update(report.counts_by_rule)
+            raise DatasetError(
+                problems, summary=f"{found:,} dataset problem(s) block the job", counts_by_rule=counts
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form (``tuneport --json`` output)."""

@@ -213,7 +213,7 @@ def naming_flags() -> Iterator[None]:
             replace(p, message=named(p.message, flag_of_problem(p, in_data=in_data))) for p in error.problems
         ]
         summary = str(error).splitlines()[0]
-        raise type(error)(problems, summary=summary) from None
+        raise type(error)(problems, summary=summary, counts_by_rule=error.counts_by_rule) from None
     except UnsupportedCapability as error:
         # A reason that ends naming its field, "(tuned_model)", gets the flag beside it.
         at_end = _FIELD_AT_END.search(error.reason or "")

@@ -214,12 +214,16 @@ def report_error(
         return
     from rich.console import Console
 
-    from tuneport.cli._problems import print_problems
+    from tuneport.cli._problems import cap_line, print_problems
 
     click.echo(f"Error: {error.summary}", err=True)
-    print_problems(
-        Console(stderr=True, soft_wrap=True), error.problems, flags=flags, standard_fixes=standard_fixes
-    )
+    console = Console(stderr=True, soft_wrap=True)
+    counts = error.counts_by_rule
+    print_problems(console, error.problems, counts_by_rule=counts, flags=flags, standard_fixes=standard_fixes)
+    hint = "`tuneport dataset validate FILE --max-problems N` shows more"
+    capped = cap_line(len(error.problems), sum(counts.values()), hint=hint)
+    if capped:
+        console.print(capped, style="dim", highlight=False, soft_wrap=True)
 
 
 #: click's own control flow, raised through commands: never an internal error.
