@@ -9,6 +9,7 @@ name is defined.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import re
 import subprocess
@@ -66,7 +67,9 @@ def test_the_site_build_fails_on_a_broken_reference(case: str, tmp_path: Path) -
     reference = "# Reference\n\n::: tuneport.client.TuningClient\n\n::: tuneport.retry.RetryPolicy\n"
     (docs / "reference.md").write_text(reference, encoding="utf-8")
     config.update(docs_dir=str(docs), site_dir=str(tmp_path / "site"), nav=["index.md", "reference.md"])
-    config["plugins"][1]["mkdocstrings"]["handlers"]["python"]["paths"] = [str(ROOT / "src")]
+    python = config["plugins"][1]["mkdocstrings"]["handlers"]["python"]
+    python["paths"] = [str(ROOT / "src")]
+    python["options"]["extensions"] = [str(ROOT / e) for e in python["options"]["extensions"]]
     (tmp_path / "mkdocs.yml").write_text(yaml.safe_dump(config), encoding="utf-8")
     done = subprocess.run(
         # Not --quiet: mkdocs counts the warnings that strict makes fatal through its log, which
@@ -95,3 +98,18 @@ def test_ci_builds_the_site_so_that_a_warning_fails_it() -> None:
     assert "--strict" in build.split()
     assert "--quiet" not in build.split()
     assert "-q" not in build.split()
+
+
+def test_sphinx_roles_are_shown_as_code() -> None:
+    """The reference's griffe extension: :class:`~a.B` reads as `B`, :meth:`wait` as `wait`."""
+    spec = importlib.util.spec_from_file_location(
+        "griffe_sphinx_roles", ROOT / "scripts" / "griffe_sphinx_roles.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    roles = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(roles)
+    text = "A :class:`~tuneport.errors.SpecError`, :meth:`wait`, :py:func:`tuneport.connect` and ``code``."
+    assert roles.plain(text) == "A `SpecError`, `wait`, `tuneport.connect` and ``code``."
+    mkdocs = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    assert "scripts/griffe_sphinx_roles.py:SphinxRoles" in mkdocs
