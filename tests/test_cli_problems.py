@@ -251,6 +251,19 @@ def test_the_dry_run_groups_problems_and_says_the_cap(bad: Path) -> None:
     )
 
 
+def test_a_problem_quoting_a_key_shows_it_masked(isolated_environment: Path) -> None:
+    path = isolated_environment / "leak.jsonl"
+    key = "AIzaSyD-not-a-real-key-0123456789abcdefgh"
+    record = {key: 1, "contents": [_turn("user", "q"), _turn("model", "a")]}
+    path.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    result = _tuneport("dataset", "validate", str(path))
+    assert "error unknown-field: 1 error" in result.stdout
+    assert key not in result.stdout + result.stderr
+    refused = _tuneport("dataset", "convert", str(path), "out.jsonl", "--to", "gemini")
+    assert "unknown field" in refused.stderr
+    assert key not in refused.stdout + refused.stderr
+
+
 # --- the library keeps complete messages, spelt as Python ---------------------------------------------
 
 

@@ -166,3 +166,29 @@ def test_the_cli_gives_python_its_warning_printer_and_logging_back(readable_conf
     assert (root.handlers, root.level) == (handlers, level)  # an embedding program keeps its logging
     assert "DEBUG " in result.stderr
     assert "warning: " in result.stderr
+
+
+def test_several_pre_flight_warnings_are_grouped_by_rule(vertex_config: Path) -> None:
+    turns = [{"role": "user", "parts": [{"text": "q"}]}, {"role": "model", "parts": [{"text": "a"}]}]
+    (vertex_config.parent / "dups.jsonl").write_text(
+        "".join(json.dumps({"contents": turns}) + "\n" for _ in range(30)), encoding="utf-8"
+    )
+    result = _tuneport(
+        "--json",
+        "-p",
+        "vtx",
+        "create",
+        "-m",
+        "gemini-3.6-flash",
+        "-t",
+        "dups.jsonl",
+        cwd=vertex_config.parent,
+    )
+    err = result.stderr
+    assert "warning model-not-in-catalog: 1 warning\n" in err
+    assert "warning duplicate-example: 29 warnings, first 10 shown\n" in err
+    assert "  dups.jsonl:2: the same example as line 1\n" in err
+    assert err.count("the same example as line 1") == 10
+    assert err.count("fix: remove the repeated examples") == 1
+    assert "[duplicate-example]" not in err  # the rule is the group's headline, not repeated per line
+    assert "warning" not in result.stdout

@@ -213,8 +213,9 @@ class _ClientCore:
         from tuneport.preflight import preflight
 
         report = preflight(spec, backend=self.backend, catalog=self.catalog)
-        for problem in report.warnings:
-            log.warning("%s", problem)
+        if report.warnings:
+            # One record for all: the CLI groups them by rule (the record carries them as data).
+            log.warning("%s", _warnings_text(report.warnings), extra={PROBLEMS_ATTRIBUTE: report.warnings})
         report.raise_for_errors()
         if budget:
             from tuneport.cost import gate
@@ -375,6 +376,17 @@ class _Waiter:
                 raise WaitTimeout(self.job_id, self.timeout or 0.0, job)
             pause = min(pause, remaining)
         return pause
+
+
+#: The attribute of a pre-flight warning's log record that holds its problems (a tuple of ``Problem``).
+PROBLEMS_ATTRIBUTE = "tuneport_problems"
+
+
+def _warnings_text(problems: tuple[Problem, ...]) -> str:
+    """One warning as its text; several as a count, then one per line."""
+    if len(problems) == 1:
+        return str(problems[0])
+    return f"{len(problems)} pre-flight warnings:\n" + "\n".join(f"  {problem}" for problem in problems)
 
 
 class TuningClient(_ClientCore):

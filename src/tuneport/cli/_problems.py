@@ -60,6 +60,8 @@ def print_problems(
     """
     from rich.text import Text
 
+    from tuneport.errors import redact
+
     groups: dict[tuple[str, str], list[Problem]] = {}
     for problem in dict.fromkeys(problems):  # one found twice (by the backend and the data's check) once
         groups.setdefault((problem.severity, problem.rule or "problem"), []).append(problem)
@@ -74,10 +76,12 @@ def print_problems(
         line = Text.assemble((severity, _STYLE.get(severity, "")), " ", head)
         console.print(line, highlight=False, soft_wrap=True)
         for problem in members[:shown_per_rule]:
-            console.print(f"  {_located(problem, source)}", markup=False, highlight=False, soft_wrap=True)
+            # Masked as an error's message is: a problem may quote a value that holds a key.
+            shown = redact(_located(problem, source))
+            console.print(f"  {shown}", markup=False, highlight=False, soft_wrap=True)
         fix = fix_line(members, flags=flags, source=source, standard=standard_fixes)
         if fix:
-            console.print(f"  {fix}", markup=False, highlight=False, soft_wrap=True)
+            console.print(f"  {redact(fix)}", markup=False, highlight=False, soft_wrap=True)
 
 
 def fix_line(

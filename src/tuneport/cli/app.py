@@ -363,9 +363,15 @@ class CliLogHandler(logging.Handler):
             from rich.console import Console
             from rich.text import Text
 
+            console = Console(stderr=True, soft_wrap=True, highlight=False)
+            problems = getattr(record, "tuneport_problems", None)  # client.PROBLEMS_ATTRIBUTE
+            if isinstance(problems, tuple) and len(problems) > 1:
+                from tuneport.cli._problems import print_problems
+
+                print_problems(console, problems)  # grouped by rule, as every problem list
+                return
             word, style = ("error", "red") if record.levelno >= logging.ERROR else ("warning", "yellow")
-            line = Text.assemble((word, style), ": ", redact(record.getMessage()))
-            Console(stderr=True, soft_wrap=True, highlight=False).print(line)
+            console.print(Text.assemble((word, style), ": ", redact(record.getMessage())))
         except Exception:  # a log line never breaks a command
             self.handleError(record)
 
