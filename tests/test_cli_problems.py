@@ -382,3 +382,15 @@ def test_data_of_another_method_names_the_method_flag(isolated_environment: Path
         "--from-method preference --method supervised` converts it into supervised examples" in result.stderr
     )
     assert "method=" not in result.stderr
+
+
+def test_a_raised_report_carries_the_full_counts_when_it_kept_fewer(bad: Path) -> None:
+    report = validate_dataset(bad, max_problems=20)
+    with pytest.raises(DatasetError) as info:
+        report.raise_for_errors()
+    assert info.value.counts_by_rule == {"unknown-field": 125, "role-order": 125}
+    assert len(info.value.problems) == 20
+    whole = validate_dataset(bad, max_problems=1000)
+    with pytest.raises(DatasetError) as kept_all:
+        whole.raise_for_errors()
+    assert kept_all.value.counts_by_rule == {}  # nothing more to count than the problems it holds

@@ -91,7 +91,8 @@ class DatasetReport:
             summary += f" ({self.method} data)"
         if more > 0:
             summary += f" (first {len(self.errors)} shown)"
-        raise DatasetError(self.problems, summary=summary)
+        counts = self.counts_by_rule if self.truncated else None
+        raise DatasetError(self.problems, summary=summary, counts_by_rule=counts)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able form (for ``--json`` output)."""
