@@ -49,7 +49,9 @@ class Finding:
     """One pre-flight problem and what it is about."""
 
     kind: Kind
+    """What the problem is about: ``"capability"``, ``"parameter"``, ``"spec"`` or ``"dataset"``."""
     problem: Problem
+    """The problem itself."""
 
     @classmethod
     def of(cls, kind: Kind, message: str, *, field: str, rule: str) -> Finding:
@@ -62,16 +64,24 @@ class PreflightReport:
     """All findings of a pre-flight check, the dataset reports, and the plan."""
 
     backend: str
+    """The backend checked against."""
     base_model: str
+    """The base model checked."""
     entry: CatalogEntry | None
+    """The model's catalog entry, or ``None`` when the catalog does not list it."""
     findings: list[Finding] = field(default_factory=list)
+    """Every finding, in order, each with its ``kind`` and ``problem``."""
     datasets: dict[str, DatasetReport] = field(default_factory=dict)
-    #: The requests the backend would send (``method``, ``url``, ``params``, ``json``).
+    """The dataset reports by field (``"training_data"``, ``"validation_data"``)."""
     plan: list[dict[str, Any]] | None = None
-    #: Why there is no plan, when there is none.
+    """The requests the backend would send (``method``, ``url``, ``params``, ``json``)."""
     plan_note: str | None = None
-    #: What the job is expected to cost (docs/cost.md); ``None`` when not estimated.
+    """Why there is no plan, when there is none: the backend cannot describe its requests in
+    advance, the spec has problems that stop the plan (then among the findings), or its
+    planning raised another error.
+    """
     cost: CostEstimate | None = None
+    """What the job is expected to cost (docs/cost.md); ``None`` when not estimated."""
 
     @property
     def problems(self) -> tuple[Problem, ...]:
