@@ -179,7 +179,8 @@ def test_json_spells_the_fixes_as_the_cli_and_python_reads_them_as_python(with_s
     report = validate_dataset(with_system, limits=entry_limits)
     python = report.to_dict()["fixes"]["system-not-allowed"][0]
     assert python.startswith(
-        f"convert_dataset({str(with_system)!r}, TARGET, to='gemini', system='drop'|'prepend')"
+        f"tuneport.datasets.convert_dataset({str(with_system)!r}, TARGET, to='gemini', "
+        "system='drop'|'prepend')"
     )
 
 

@@ -3,7 +3,7 @@
 A report says the fix once per rule, not on every line.  Each surface
 spells it its own way: the library with Python keywords and calls
 (:meth:`Remedy.python <tuneport.errors.Remedy.python>`:
-``convert_dataset(SOURCE, TARGET, to='gemini', policy='split'|'skip')``),
+``tuneport.datasets.convert_dataset(SOURCE, TARGET, to='gemini', policy='split'|'skip')``),
 the CLI with flags and commands (:meth:`Remedy.cli <tuneport.errors.Remedy.cli>`:
 ```tuneport dataset convert SOURCE TARGET --to gemini --policy split|skip```).
 
@@ -23,7 +23,7 @@ __all__ = ["CONVERT_TO_GEMINI", "fixes_for"]
 
 #: Converting a file into the Gemini API's format (single input/output pairs, text only).
 CONVERT_TO_GEMINI = Call(
-    python="convert_dataset",
+    python="tuneport.datasets.convert_dataset",
     cli="tuneport dataset convert",
     arguments=("SOURCE", "TARGET"),
     options=(("to", "gemini"),),

@@ -267,7 +267,7 @@ def _mismatch(name: str, fmt: DatasetFormat, shown: TuningMethod | None, asked: 
         remedies = [Remedy("method", shown.value, effect="reads it as such")]
         if (shown, asked) in _PROJECTIONS:
             convert = Call(
-                python="convert_dataset",
+                python="tuneport.datasets.convert_dataset",
                 cli="tuneport dataset convert",
                 arguments=("SOURCE", "TARGET"),
                 options=(("to", None), ("source_method", shown.value)),
