@@ -395,3 +395,14 @@ def test_a_raised_report_carries_the_full_counts_when_it_kept_fewer(bad: Path) -
     with pytest.raises(DatasetError) as kept_all:
         whole.raise_for_errors()
     assert kept_all.value.counts_by_rule == {}  # nothing more to count than the problems it holds
+
+
+def test_create_offers_no_flag_it_does_not_have(unknown: Path) -> None:
+    refused = _tuneport("create", "-m", GEMINI_MODEL, "-t", str(unknown))
+    dry = _tuneport("create", "-m", GEMINI_MODEL, "-t", str(unknown), "--dry-run")
+    assert refused.returncode == dry.returncode == 4
+    assert "error unknown-format: 1 error" in refused.stderr
+    assert "error unknown-format: 1 error" in dry.stdout
+    for shown in (refused.stderr, dry.stdout):
+        assert "--format" not in shown  # create reads no format: its data's format is detected
+        assert "format=" not in shown

@@ -19,6 +19,7 @@ import click
 
 from tuneport.cli._job_options import flag_of_problem, named
 from tuneport.cli._problems import cap_line, print_problems
+from tuneport.cli.app import VERB_FLAGS
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -60,7 +61,7 @@ def _print_report(report: PreflightReport, console: Console) -> None:
         replace(problem, message=named(problem.message, flag_of_problem(problem, in_data=kind == "dataset")))
         for kind, problem in ((finding.kind, finding.problem) for finding in report.findings)
     ]
-    print_problems(console, shown, counts_by_rule=_counts_by_rule(report))
+    print_problems(console, shown, counts_by_rule=_counts_by_rule(report), flags=VERB_FLAGS["create"])
     kept = sum(len(dataset.problems) for dataset in report.datasets.values())
     found = sum(dataset.error_count + dataset.warning_count for dataset in report.datasets.values())
     capped = cap_line(kept, found, hint="`tuneport dataset validate FILE --max-problems N` shows more")

@@ -54,7 +54,8 @@ def print_problems(
 
     *counts_by_rule* gives the real count of each rule (problems found, kept or not); *source*
     is left out of the lines of problems in that file (the caller named it already); *flags*
-    maps a Python keyword to this command's flag (``{"format": "--from"}``).  Without
+    maps a Python keyword to this command's flag (``{"format": "--from"}``), or to ``""`` where
+    the command has none (a remedy naming it is then not offered).  Without
     *standard_fixes*, only the problems' own remedies are said (``dataset convert``: a rule's
     standard fix, a conversion, is what the command just did).
     """
@@ -100,6 +101,10 @@ def fix_line(
         remedies.extend(r for r in problem.remedies if r not in remedies)
     if not remedies and problems and standard:
         remedies = list(fixes_for(problems[0].rule))
+    # A keyword the command maps to "" has no flag there (create reads no --format): not offered.
+    remedies = [
+        r for r in remedies if r.call is not None or not r.option or (flags or {}).get(r.option) != ""
+    ]
     if not remedies:
         return None
     arguments = {"SOURCE": source or problems[0].source or "SOURCE"}

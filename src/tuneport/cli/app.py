@@ -193,6 +193,11 @@ def report_internal_error(error: BaseException, json_mode: bool) -> None:
 FLAGS_META = "tuneport.flags"
 
 
+#: The flag maps of the top-level verbs whose flags differ from the library's keywords: ``create``
+#: names no dataset format (its data's format is detected; ``tuneport dataset convert`` changes it).
+VERB_FLAGS: dict[str, dict[str, str]] = {"create": {"format": ""}}
+
+
 def problem_flags(ctx: click.Context) -> dict[str, str]:
     """The flag map the running command left in ``ctx.meta`` (empty when it left none)."""
     flags = ctx.meta.get(FLAGS_META)
@@ -460,6 +465,8 @@ def cli(ctx: click.Context, profile: str | None, config: str | None, json_mode: 
     state = ctx.ensure_object(State)
     state.profile, state.config, state.output = profile, config, Output(json_mode=json_mode)
     state.verbose = verbose
+    # A problem's remedies name the verb's own flags (a group such as `dataset` sets its verbs').
+    ctx.meta[FLAGS_META] = dict(VERB_FLAGS.get(ctx.invoked_subcommand or "", {}))
 
 
 def main(argv: Sequence[str] | None = None) -> None:
