@@ -10,7 +10,7 @@ import httpx
 import pytest
 from emulator_helpers import assert_error, violated_fields
 
-from tuneport_emulator import Emulator, EmulatorError
+from tuneport_emulator import Emulator, EmulatorClock, EmulatorError
 
 PARENT = "projects/p/locations/us-central1"
 #: How Vertex names what it returns: with the project number (project "p"'s, as the emulator derives it).
@@ -589,3 +589,40 @@ def test_seed_with_examples_answers_from_them(emulator: Emulator, client: httpx.
     assert reply.json()["candidates"][0]["content"]["parts"][0]["text"] == "world"
     with pytest.raises(EmulatorError, match="INVALID_ARGUMENT"):
         emulator.seed_vertex_job({"baseModel": "gemini-9"})
+
+
+class _SlowCreateClock(EmulatorClock):
+    """A manual clock that moves an hour each time it is read: a create that takes long under load."""
+
+    moving = False
+
+    def now(self) -> float:
+        if self.moving:  # advance() reads the time itself
+            return super().now()
+        self.moving = True
+        try:
+            return self.advance(3600)
+        finally:
+            self.moving = False
+
+
+def test_create_returns_the_job_as_created_however_long_the_create_took(
+    vertex_jsonl: Callable[..., bytes],
+) -> None:
+    # Vertex's create answers with the new job, PENDING: never with a start time or an experiment.
+    # The vertexai SDK relies on it (an experiment in create's answer makes sft.train raise
+    # AttributeError '_experiment'), which the emulator broke whenever a create outlasted the
+    # job's set-up time on a loaded machine (seen in CI with the scaled clock).
+    with Emulator(clock=_SlowCreateClock.manual()) as emu, httpx.Client(base_url=emu.url, timeout=30) as http:
+        emu.put_storage_object("tuneport-test", "train.jsonl", vertex_jsonl())
+        body = {
+            "baseModel": "gemini-2.5-flash",
+            "supervisedTuningSpec": {"trainingDatasetUri": "gs://tuneport-test/train.jsonl"},
+        }
+        job = http.post(f"/v1/{PARENT}/tuningJobs", json=body).json()
+        later = _get(http, job["name"], "v1")
+    assert job["state"] == "JOB_STATE_PENDING", job
+    for absent in ("startTime", "endTime", "experiment", "tunedModel"):
+        assert absent not in job
+    assert job["createTime"] == job["updateTime"]
+    assert later["state"] != "JOB_STATE_PENDING"  # the clock did move: the job ran since

@@ -381,7 +381,9 @@ class TuningJobs:
                 version_of=version_of,
             )
             record.inherited_examples = inherited
-            return self.view(record, self._clock.now(), version)
+            # The answer is the job as created (PENDING, no experiment), as Vertex's is, however long
+            # the create took: the vertexai SDK breaks on an experiment in it.
+            return self.view(record, record.create_time, version)
 
     def _tuned_teacher(self, spec: dict[str, Any]) -> list[Example] | None:
         """The examples of a distillation job's tuned teacher (None for a base teacher); 404 if gone."""
