@@ -50,7 +50,8 @@ def print_problems(
     standard_fixes: bool = True,
 ) -> None:
     """Print *problems* grouped by severity and rule: a headline per rule with its count, the first
-    *shown_per_rule* problems, then the rule's fix once.
+    *shown_per_rule* problems, then the rule's fix once (a fix another group already said is not
+    repeated).
 
     *counts_by_rule* gives the real count of each rule (problems found, kept or not); *source*
     is left out of the lines of problems in that file (the caller named it already); *flags*
@@ -67,6 +68,7 @@ def print_problems(
     for problem in dict.fromkeys(problems):  # one found twice (by the backend and the data's check) once
         groups.setdefault((problem.severity, problem.rule or "problem"), []).append(problem)
     order = sorted(groups, key=lambda key: key[0] != "error")  # errors first, else in the order found
+    said: set[str] = set()  # a fix is said once: an empty conversion's error and its skips share one
     for severity, rule in order:
         members = groups[(severity, rule)]
         count = max(len(members), (counts_by_rule or {}).get(rule, 0))
@@ -81,7 +83,8 @@ def print_problems(
             shown = redact(_located(problem, source))
             console.print(f"  {shown}", markup=False, highlight=False, soft_wrap=True)
         fix = fix_line(members, flags=flags, source=source, standard=standard_fixes)
-        if fix:
+        if fix and fix not in said:
+            said.add(fix)
             console.print(f"  {redact(fix)}", markup=False, highlight=False, soft_wrap=True)
 
 
