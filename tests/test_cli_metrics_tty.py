@@ -4,13 +4,13 @@ table, as wide as the terminal allows; piped, the same chart comes without color
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from cli_pty import on_a_terminal
 
 BASE_MODEL = "models/gemini-1.5-flash-001-tuning"  # the embedded emulator tunes it
 BRAILLE = range(0x2800, 0x2900)
@@ -39,39 +39,13 @@ def job_id(isolated_environment: Path) -> str:
     return made
 
 
-def _on_a_terminal(*args: str, columns: int) -> str:
-    """What ``tuneport ARGS`` prints on a pty *columns* wide."""
-    import pty
-
-    main, child = pty.openpty()
-    env = {**os.environ, "COLUMNS": str(columns), "TERM": "xterm-256color"}
-    env.pop("NO_COLOR", None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tuneport.cli", *args], stdin=child, stdout=child, stderr=child, env=env
-    )
-    os.close(child)
-    chunks = []
-    try:
-        while True:
-            try:
-                chunk = os.read(main, 65536)
-            except OSError:  # the child closed the terminal
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-    finally:
-        os.close(main)
-        assert process.wait(timeout=120) == 0, b"".join(chunks).decode(errors="replace")
-    return b"".join(chunks).decode()
-
-
 def _braille_lines(text: str) -> list[str]:
     return [line for line in text.splitlines() if any(ord(ch) in BRAILLE for ch in line)]
 
 
 def test_on_a_terminal_the_loss_curve_is_drawn_in_color_under_the_table(job_id: str) -> None:
-    shown = _on_a_terminal("metrics", job_id, columns=100)
+    code, shown = on_a_terminal("metrics", job_id, columns=100)
+    assert code == 0, shown
     lines = _braille_lines(shown)
     assert lines
     assert "\x1b[" in "".join(lines)  # colored dots

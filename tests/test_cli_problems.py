@@ -5,7 +5,6 @@ printed once, never again under its headline.  Each test runs the real CLI in it
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -13,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_pty import on_a_terminal
 
 from tuneport.datasets import DatasetLimits, parallel, validate_dataset
 from tuneport.datasets.fixes import fixes_for
@@ -309,34 +309,8 @@ def test_each_rule_with_a_standard_way_out_has_a_fix() -> None:
 # --- on a terminal -------------------------------------------------------------------------------------
 
 
-def _on_a_terminal(*args: str, columns: int = 100) -> tuple[int, str]:
-    """Exit code and what ``tuneport ARGS`` prints on a pty *columns* wide."""
-    import pty
-
-    main, child = pty.openpty()
-    env = {**os.environ, "COLUMNS": str(columns), "TERM": "xterm-256color"}
-    env.pop("NO_COLOR", None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tuneport.cli", *args], stdin=child, stdout=child, stderr=child, env=env
-    )
-    os.close(child)
-    chunks = []
-    try:
-        while True:
-            try:
-                chunk = os.read(main, 65536)
-            except OSError:  # the child closed the terminal
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-    finally:
-        os.close(main)
-    return process.wait(timeout=120), b"".join(chunks).decode()
-
-
 def test_on_a_terminal_severities_are_coloured_and_lines_are_not_cut(bad: Path) -> None:
-    code, shown = _on_a_terminal("dataset", "validate", str(bad), columns=60)
+    code, shown = on_a_terminal("dataset", "validate", str(bad), columns=60)
     assert code == 4
     assert re.search(r"\x1b\[[0-9;]*31m" + "error", shown)  # red
     plain = ANSI.sub("", shown).replace("\r\n", "\n")

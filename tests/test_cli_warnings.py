@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import subprocess
 import sys
@@ -15,6 +14,7 @@ import warnings
 from pathlib import Path
 
 import pytest
+from cli_pty import on_a_terminal
 from click.testing import CliRunner
 
 from tuneport.cli.app import cli
@@ -115,39 +115,9 @@ def test_verbose_keeps_the_detailed_form_of_info_records_and_warnings_stay_warni
     assert "WARNING" not in result.stderr
 
 
-def _on_a_terminal(*args: str, cwd: Path) -> str:
-    import pty
-
-    main, child = pty.openpty()
-    env = {**os.environ, "COLUMNS": "100", "TERM": "xterm-256color"}
-    env.pop("NO_COLOR", None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tuneport.cli", *args],
-        stdin=child,
-        stdout=child,
-        stderr=child,
-        env=env,
-        cwd=cwd,
-    )
-    os.close(child)
-    chunks = []
-    try:
-        while True:
-            try:
-                chunk = os.read(main, 65536)
-            except OSError:  # the child closed the terminal
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-    finally:
-        os.close(main)
-        assert process.wait(timeout=120) == 0, b"".join(chunks).decode(errors="replace")
-    return b"".join(chunks).decode()
-
-
 def test_on_a_terminal_the_word_warning_is_yellow(readable_config: Path) -> None:
-    shown = _on_a_terminal("-p", "g", "list", cwd=readable_config.parent)
+    code, shown = on_a_terminal("-p", "g", "list", cwd=readable_config.parent)
+    assert code == 0, shown
     assert re.search(r"\x1b\[[0-9;]*33mwarning\x1b\[0m: ", shown)
     assert "warning: " in ANSI.sub("", shown)
     piped = _tuneport("-p", "g", "list", cwd=readable_config.parent)
