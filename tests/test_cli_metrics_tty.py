@@ -5,25 +5,13 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from cli_pty import on_a_terminal
+from cli_process import on_a_terminal, run_piped
 
 BASE_MODEL = "models/gemini-1.5-flash-001-tuning"  # the embedded emulator tunes it
 BRAILLE = range(0x2800, 0x2900)
-
-
-def _tuneport(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tuneport.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 @pytest.fixture
@@ -33,7 +21,7 @@ def job_id(isolated_environment: Path) -> str:
     train.write_text(
         "".join(json.dumps({"text_input": str(n), "output": str(n + 1)}) + "\n" for n in range(5))
     )
-    created = _tuneport("--json", "create", "-m", BASE_MODEL, "-t", str(train), "--wait")
+    created = run_piped("--json", "create", "-m", BASE_MODEL, "-t", str(train), "--wait")
     assert created.returncode == 0, created.stderr
     made: str = json.loads(created.stdout)["id"]
     return made
@@ -57,7 +45,7 @@ def test_on_a_terminal_the_loss_curve_is_drawn_in_color_under_the_table(job_id: 
 
 
 def test_piped_the_chart_comes_without_color_codes(job_id: str) -> None:
-    piped = _tuneport("metrics", job_id)
+    piped = run_piped("metrics", job_id)
     assert piped.returncode == 0, piped.stderr
     assert _braille_lines(piped.stdout)
     assert "\x1b[" not in piped.stdout

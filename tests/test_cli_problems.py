@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_pty import on_a_terminal
+from cli_process import on_a_terminal, run_piped
 
 from tuneport.datasets import DatasetLimits, parallel, validate_dataset
 from tuneport.datasets.fixes import fixes_for
@@ -20,16 +19,6 @@ from tuneport.errors import Call, DatasetError, Remedy
 
 GEMINI_MODEL = "gemini-1.5-flash-001-tuning"  # pairs only: no system instruction
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
-
-
-def _tuneport(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tuneport.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def _turn(role: str, text: str) -> dict[str, Any]:
@@ -77,7 +66,7 @@ def unknown(isolated_environment: Path) -> Path:
 
 
 def test_each_rule_shows_its_real_count_and_the_cap_says_first_100_of_250(bad: Path) -> None:
-    result = _tuneport("dataset", "validate", str(bad))
+    result = run_piped("dataset", "validate", str(bad))
     assert result.returncode == 4
     out = result.stdout
     # 50 of each rule were kept (100 in all), but 125 of each were found: the count is the real one.
@@ -95,7 +84,7 @@ def test_each_rule_shows_its_real_count_and_the_cap_says_first_100_of_250(bad: P
 
 
 def test_json_carries_the_counts_by_rule(bad: Path) -> None:
-    result = _tuneport("--json", "dataset", "validate", str(bad), "--max-problems", "30")
+    result = run_piped("--json", "dataset", "validate", str(bad), "--max-problems", "30")
     assert result.returncode == 4
     report = json.loads(result.stdout)
     assert report["counts_by_rule"] == {"unknown-field": 125, "role-order": 125}
@@ -104,7 +93,7 @@ def test_json_carries_the_counts_by_rule(bad: Path) -> None:
 
 
 def test_the_cap_line_is_absent_when_every_problem_was_kept(bad: Path) -> None:
-    result = _tuneport("dataset", "validate", str(bad), "--max-problems", "1000")
+    result = run_piped("dataset", "validate", str(bad), "--max-problems", "1000")
     assert "error role-order: 125 errors, first 10 shown" in result.stdout
     assert "problems kept" not in result.stdout
 
@@ -113,7 +102,7 @@ def test_a_rule_with_few_problems_shows_them_all_without_a_first_n(isolated_envi
     path = isolated_environment / "two.jsonl"
     record = {"text_input": "a", "output": "b"}
     path.write_text(json.dumps(record) + "\n" + json.dumps(record) + "\n", encoding="utf-8")
-    result = _tuneport("dataset", "validate", str(path))
+    result = run_piped("dataset", "validate", str(path))
     assert result.returncode == 0
     assert "warning duplicate-example: 1 warning\n" in result.stdout
     assert "  line 2: the same example as line 1\n" in result.stdout
@@ -152,7 +141,7 @@ def test_parallel_validation_counts_every_rule_as_the_serial_one(
 def test_system_instructions_against_gemini_offer_the_conversion_and_the_vertex_backend(
     with_system: Path,
 ) -> None:
-    result = _tuneport(
+    result = run_piped(
         "dataset", "validate", str(with_system), "--backend", "gemini", "--model", GEMINI_MODEL
     )
     assert result.returncode == 4
@@ -168,7 +157,7 @@ def test_system_instructions_against_gemini_offer_the_conversion_and_the_vertex_
 
 
 def test_json_spells_the_fixes_as_the_cli_and_python_reads_them_as_python(with_system: Path) -> None:
-    result = _tuneport(
+    result = run_piped(
         "--json", "dataset", "validate", str(with_system), "--backend", "gemini", "--model", GEMINI_MODEL
     )
     fixes = json.loads(result.stdout)["fixes"]
@@ -185,9 +174,9 @@ def test_json_spells_the_fixes_as_the_cli_and_python_reads_them_as_python(with_s
 
 
 def test_an_unknown_format_names_the_flag_of_each_command_never_the_keyword(unknown: Path) -> None:
-    validate = _tuneport("dataset", "validate", str(unknown))
-    convert = _tuneport("dataset", "convert", str(unknown), "out.jsonl", "--to", "gemini")
-    stats = _tuneport("dataset", "stats", str(unknown))
+    validate = run_piped("dataset", "validate", str(unknown))
+    convert = run_piped("dataset", "convert", str(unknown), "out.jsonl", "--to", "gemini")
+    stats = run_piped("dataset", "stats", str(unknown))
     for result in (validate, convert, stats):
         assert result.returncode == 4, result.stderr
         assert "format=" not in result.stderr
@@ -198,7 +187,7 @@ def test_an_unknown_format_names_the_flag_of_each_command_never_the_keyword(unkn
 
 
 def test_json_error_spells_the_remedies_as_flags(unknown: Path) -> None:
-    result = _tuneport("--json", "dataset", "convert", str(unknown), "out.jsonl", "--to", "gemini")
+    result = run_piped("--json", "dataset", "convert", str(unknown), "out.jsonl", "--to", "gemini")
     assert result.returncode == 4
     (problem,) = json.loads(result.stdout)["error"]["problems"]
     assert problem["rule"] == "unknown-format"
@@ -211,7 +200,7 @@ def test_json_error_spells_the_remedies_as_flags(unknown: Path) -> None:
 
 
 def test_a_refused_conversion_prints_its_problem_once(bad: Path) -> None:
-    result = _tuneport("dataset", "convert", str(bad), "out.jsonl", "--to", "gemini")
+    result = run_piped("dataset", "convert", str(bad), "out.jsonl", "--to", "gemini")
     assert result.returncode == 4
     lines = result.stderr.splitlines()
     assert lines[0] == "Error: invalid dataset"
@@ -221,7 +210,7 @@ def test_a_refused_conversion_prints_its_problem_once(bad: Path) -> None:
 
 
 def test_create_refusing_data_groups_its_problems_with_the_fix(with_system: Path) -> None:
-    result = _tuneport("create", "-m", GEMINI_MODEL, "-t", str(with_system))
+    result = run_piped("create", "-m", GEMINI_MODEL, "-t", str(with_system))
     assert result.returncode == 4
     err = result.stderr
     assert "Error: 20 dataset problem(s) block the job\n" in err
@@ -231,7 +220,7 @@ def test_create_refusing_data_groups_its_problems_with_the_fix(with_system: Path
 
 
 def test_create_refusing_data_counts_every_problem_not_only_those_kept(bad: Path) -> None:
-    result = _tuneport("create", "-m", GEMINI_MODEL, "-t", str(bad))
+    result = run_piped("create", "-m", GEMINI_MODEL, "-t", str(bad))
     assert result.returncode == 4
     err = result.stderr
     assert re.search(r"^Error: 250 dataset problem\(s\) block the job$", err, re.MULTILINE)
@@ -243,7 +232,7 @@ def test_create_refusing_data_counts_every_problem_not_only_those_kept(bad: Path
 
 
 def test_the_dry_run_groups_problems_and_says_the_cap(bad: Path) -> None:
-    result = _tuneport("create", "-m", GEMINI_MODEL, "-t", str(bad), "--dry-run")
+    result = run_piped("create", "-m", GEMINI_MODEL, "-t", str(bad), "--dry-run")
     assert result.returncode == 4
     out = result.stdout
     assert "error role-order: 125 errors, first 10 shown\n" in out
@@ -257,10 +246,10 @@ def test_a_problem_quoting_a_key_shows_it_masked(isolated_environment: Path) -> 
     key = "AIzaSyD-not-a-real-key-0123456789abcdefgh"
     record = {key: 1, "contents": [_turn("user", "q"), _turn("model", "a")]}
     path.write_text(json.dumps(record) + "\n", encoding="utf-8")
-    result = _tuneport("dataset", "validate", str(path))
+    result = run_piped("dataset", "validate", str(path))
     assert "error unknown-field: 1 error" in result.stdout
     assert key not in result.stdout + result.stderr
-    refused = _tuneport("dataset", "convert", str(path), "out.jsonl", "--to", "gemini")
+    refused = run_piped("dataset", "convert", str(path), "out.jsonl", "--to", "gemini")
     assert "unknown field" in refused.stderr
     assert key not in refused.stdout + refused.stderr
 
@@ -317,7 +306,7 @@ def test_on_a_terminal_severities_are_coloured_and_lines_are_not_cut(bad: Path) 
     assert "error role-order: 125 errors, first 10 shown" in plain
     # A problem longer than the terminal is one line (the terminal wraps it; a copy keeps it whole).
     assert "  line 2 contents[2].role: the last turn must be a 'model' turn (the answer to learn)\n" in plain
-    piped = _tuneport("dataset", "validate", str(bad))
+    piped = run_piped("dataset", "validate", str(bad))
     assert "\x1b[" not in piped.stdout
 
 
@@ -330,7 +319,7 @@ def test_stats_says_examples_over_limits_as_an_error_and_truncation_as_a_warning
     gemini = isolated_environment / "long.jsonl"
     records = [{"text_input": "x" * 40_001, "output": "y"}, {"text_input": "a", "output": "b"}]
     gemini.write_text("".join(json.dumps(record) + "\n" for record in records), encoding="utf-8")
-    over = _tuneport("dataset", "stats", str(gemini), "-m", GEMINI_MODEL)
+    over = run_piped("dataset", "stats", str(gemini), "-m", GEMINI_MODEL)
     assert over.returncode == 0, over.stderr
     assert (
         "error: 1 example(s) over the character limits; "
@@ -339,7 +328,7 @@ def test_stats_says_examples_over_limits_as_an_error_and_truncation_as_a_warning
     vertex = isolated_environment / "huge.jsonl"
     long_turn = {"role": "user", "parts": [{"text": "word " * 140_000}]}
     vertex.write_text(json.dumps({"contents": [long_turn, _turn("model", "a")]}) + "\n", encoding="utf-8")
-    truncated = _tuneport("dataset", "stats", str(vertex), "-b", "vertex", "-m", "gemini-2.5-flash")
+    truncated = run_piped("dataset", "stats", str(vertex), "-b", "vertex", "-m", "gemini-2.5-flash")
     assert truncated.returncode == 0, truncated.stderr
     assert "warning: 1 example(s) would be truncated by the service\n" in truncated.stdout
 
@@ -348,7 +337,7 @@ def test_data_of_another_method_names_the_method_flag(isolated_environment: Path
     path = isolated_environment / "prefs.jsonl"
     record = {"prompt": "q", "chosen": "good", "rejected": "bad"}
     path.write_text(json.dumps(record) + "\n", encoding="utf-8")
-    result = _tuneport("dataset", "validate", str(path), "--method", "supervised")
+    result = run_piped("dataset", "validate", str(path), "--method", "supervised")
     assert result.returncode == 4
     assert f"Error: {path}: not supervised examples\n" in result.stderr
     assert "error method-mismatch: 1 error\n" in result.stderr
@@ -372,8 +361,8 @@ def test_a_raised_report_carries_the_full_counts_when_it_kept_fewer(bad: Path) -
 
 
 def test_create_offers_no_flag_it_does_not_have(unknown: Path) -> None:
-    refused = _tuneport("create", "-m", GEMINI_MODEL, "-t", str(unknown))
-    dry = _tuneport("create", "-m", GEMINI_MODEL, "-t", str(unknown), "--dry-run")
+    refused = run_piped("create", "-m", GEMINI_MODEL, "-t", str(unknown))
+    dry = run_piped("create", "-m", GEMINI_MODEL, "-t", str(unknown), "--dry-run")
     assert refused.returncode == dry.returncode == 4
     assert "error unknown-format: 1 error" in refused.stderr
     assert "error unknown-format: 1 error" in dry.stdout

@@ -8,30 +8,17 @@ from __future__ import annotations
 import json
 import logging
 import re
-import subprocess
-import sys
 import warnings
 from pathlib import Path
 
 import pytest
-from cli_pty import on_a_terminal
+from cli_process import on_a_terminal, run_piped
 from click.testing import CliRunner
 
 from tuneport.cli.app import cli
 
 SECRET = "AIzaSyD-not-a-real-key-0123456789abcdefgh"
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
-
-
-def _tuneport(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tuneport.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        cwd=cwd,
-    )
 
 
 @pytest.fixture
@@ -72,7 +59,7 @@ def _assert_plain_warning(stderr: str, text: str) -> None:
 
 
 def test_a_python_warning_prints_as_a_warning_line(readable_config: Path) -> None:
-    result = _tuneport("-p", "g", "list", cwd=readable_config.parent)
+    result = run_piped("-p", "g", "list", cwd=readable_config.parent)
     assert result.returncode == 0, result.stderr
     _assert_plain_warning(result.stderr, "holds secrets (api_key)")
     assert "chmod 600" in result.stderr
@@ -80,14 +67,14 @@ def test_a_python_warning_prints_as_a_warning_line(readable_config: Path) -> Non
 
 
 def test_with_json_the_warning_stays_on_stderr(readable_config: Path) -> None:
-    result = _tuneport("--json", "-p", "g", "list", cwd=readable_config.parent)
+    result = run_piped("--json", "-p", "g", "list", cwd=readable_config.parent)
     assert result.returncode == 0, result.stderr
     json.loads(result.stdout)  # stdout is the JSON document alone
     _assert_plain_warning(result.stderr, "holds secrets (api_key)")
 
 
 def test_a_logged_warning_prints_as_a_warning_line(vertex_config: Path) -> None:
-    result = _tuneport(
+    result = run_piped(
         "--json",
         "-p",
         "vtx",
@@ -108,7 +95,7 @@ def test_a_logged_warning_prints_as_a_warning_line(vertex_config: Path) -> None:
 def test_verbose_keeps_the_detailed_form_of_info_records_and_warnings_stay_warnings(
     readable_config: Path,
 ) -> None:
-    result = _tuneport("-p", "g", "list", "-v", cwd=readable_config.parent)
+    result = run_piped("-p", "g", "list", "-v", cwd=readable_config.parent)
     assert result.returncode == 0, result.stderr
     assert re.search(r"^INFO httpx: HTTP Request: GET ", result.stderr, re.MULTILINE)
     _assert_plain_warning(result.stderr, "holds secrets (api_key)")
@@ -120,7 +107,7 @@ def test_on_a_terminal_the_word_warning_is_yellow(readable_config: Path) -> None
     assert code == 0, shown
     assert re.search(r"\x1b\[[0-9;]*33mwarning\x1b\[0m: ", shown)
     assert "warning: " in ANSI.sub("", shown)
-    piped = _tuneport("-p", "g", "list", cwd=readable_config.parent)
+    piped = run_piped("-p", "g", "list", cwd=readable_config.parent)
     assert "\x1b[" not in piped.stderr
 
 
@@ -143,7 +130,7 @@ def test_several_pre_flight_warnings_are_grouped_by_rule(vertex_config: Path) ->
     (vertex_config.parent / "dups.jsonl").write_text(
         "".join(json.dumps({"contents": turns}) + "\n" for _ in range(30)), encoding="utf-8"
     )
-    result = _tuneport(
+    result = run_piped(
         "--json",
         "-p",
         "vtx",

@@ -18,18 +18,14 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+from cli_examples import render_snippets
+
 ROOT = Path(__file__).resolve().parents[2]
 GUIDE = ROOT / "docs" / "writing-a-backend.md"
 EXAMPLES = ROOT / "docs" / "examples"
 #: The folders of docs/examples that hold the guide's example, every line of which the guide shows.
 GUIDE_EXAMPLES = (EXAMPLES / "acme", EXAMPLES / "guide")
 
-_spec = importlib.util.spec_from_file_location("render_snippets", ROOT / "scripts" / "render_snippets.py")
-assert _spec is not None
-assert _spec.loader is not None
-render_snippets = importlib.util.module_from_spec(_spec)
-sys.modules.setdefault("render_snippets", render_snippets)
-_spec.loader.exec_module(render_snippets)
 
 MARKER = re.compile(r"--8<--\s*\[\s*(?P<kind>start|end)\s*:\s*(?P<name>[a-z][-_0-9a-z]*)\s*\]")
 DEFINITION = re.compile(r"(@|def |async def |class )")

@@ -1,4 +1,5 @@
-"""Running the real ``tuneport`` in a child process on a pseudo-terminal, as a person would see it.
+"""Running the real ``tuneport`` in a child process: piped, as a script or CI runs it, or on a
+pseudo-terminal, as a person sees it.
 
 Width and colour depend on the terminal, so tests of them run the CLI on a
 pty: *columns* wide (through ``COLUMNS``), with colour allowed.
@@ -11,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-__all__ = ["on_a_terminal"]
+__all__ = ["on_a_terminal", "run_piped"]
 
 
 def on_a_terminal(*args: str, columns: int = 100, cwd: Path | None = None) -> tuple[int, str]:
@@ -43,3 +44,15 @@ def on_a_terminal(*args: str, columns: int = 100, cwd: Path | None = None) -> tu
     finally:
         os.close(main)
     return process.wait(timeout=120), b"".join(chunks).decode(errors="replace")
+
+
+def run_piped(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """``tuneport ARGS`` with stdout and stderr piped (not terminals), as text."""
+    return subprocess.run(
+        [sys.executable, "-m", "tuneport.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=cwd,
+    )
